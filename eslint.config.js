@@ -1,0 +1,28 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".sst/", "bench/out/", "test-output/", "sst-env.d.ts", ".pullkeeper/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": ["error", { allow: ["warn", "error"] }],
+    },
+  },
+  {
+    // The domain stays pure: no I/O, no AWS.
+    files: ["packages/core/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: ["@aws-sdk/*", "node:fs*", "node:http*", "node:net", "fs", "fs/*", "http", "https", "net", "@pullkeeper/aws", "@pullkeeper/targets"] },
+      ],
+    },
+  },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "stacks/**/*.ts", "sst.config.ts", "**/*.test.ts"],
+    rules: { "no-console": "off" },
+  },
+);

@@ -1,0 +1,165 @@
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+import { InvalidInputError } from "./errors.js";
+import { REGISTRY_KINDS, type Registry } from "./model.js";
+
+/**
+ * `pullkeeper.yaml`: the registries pullkeeper keeps fresh and the consumers that copy them.
+ * Every problem is reported with its path in the file, all at once, not only the first.
+ */
+
+const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
+const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
+const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
+const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const duration = z.string().transform((text, ctx) => {
+  const seconds = parseDuration(text);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({ code: "custom", message: 'expected a duration such as "90s", "30m", "6h" or "1d"' });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const ecrTokenSource = z.strictObject({
+  type: z.literal("ecr-token"),
+  account: z.string().regex(ACCOUNT_ID, "expected a 12-digit AWS account ID"),
+  region: z.string().regex(AWS_REGION, "expected an AWS region"),
+  roleArn: z.string().regex(ROLE_ARN, "expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
+  externalId: z.string().min(2).max(1224).optional(),
+  margin: duration.optional(),
+});
+
+const managedSecretSource = z.strictObject({ type: z.literal("managed-secret") });
+
+const canary = z.string().transform((text, ctx) => {
+  const match = /^([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))$/.exec(text);
+  if (!match) {
+    ctx.addIssue({ code: "custom", message: 'expected an image reference "repository:tag" or "repository@sha256:<digest>"' });
+    return z.NEVER;
+  }
+  return { repository: match[1] as string, reference: (match[2] ?? match[3]) as string };
+});
+
+const registry = z
+  .strictObject({
+    id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
+    host: z.string().regex(HOST, "expected a registry host name, optionally with :port"),
+    kind: z.enum(REGISTRY_KINDS),
+    source: z.discriminatedUnion("type", [ecrTokenSource, managedSecretSource], {
+      error: 'expected source.type to be one of "ecr-token", "managed-secret"',
+    }),
+    secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
+    verify: z
+      .strictObject({ canary: canary.optional(), insecure: z.boolean().default(false) })
+      .default({ insecure: false }),
+  })
+  .superRefine((r, ctx) => {
+    if (r.source.type !== "ecr-token") return;
+    if (r.kind !== "ecr" && r.kind !== "ecr-public") {
+      ctx.addIssue({ code: "custom", path: ["source", "type"], message: `"ecr-token" mints tokens for kind "ecr" or "ecr-public", not "${r.kind}"` });
+    }
+    if (r.kind === "ecr") {
+      const match = ECR_HOST.exec(r.host);
+      if (!match) {
+        ctx.addIssue({ code: "custom", path: ["host"], message: "expected an ECR host <account>.dkr.ecr.<region>.amazonaws.com" });
+      } else if (match[1] !== r.source.account || match[2] !== r.source.region) {
+        ctx.addIssue({ code: "custom", path: ["host"], message: `host names account ${match[1]} in ${match[2]}, but source says ${r.source.account} in ${r.source.region}` });
+      }
+    }
+    if (r.kind === "ecr-public" && r.source.region !== "us-east-1") {
+      ctx.addIssue({ code: "custom", path: ["source", "region"], message: "ECR Public issues tokens only in us-east-1" });
+    }
+  });
+
+const consumer = z.looseObject({
+  id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
+  registry: z.string(),
+  target: z.looseObject({ kind: z.string() }),
+});
+
+const settings = z
+  .strictObject({
+    refreshSchedule: z.string().regex(/^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, "expected rate(...) or cron(...) as EventBridge writes them").default("rate(15 minutes)"),
+    maxJitter: duration.default(300),
+  })
+  .default({ refreshSchedule: "rate(15 minutes)", maxJitter: 300 });
+
+const configSchema = z
+  .strictObject({
+    registries: z.array(registry).min(1, "expected at least one registry"),
+    consumers: z.array(consumer).default([]),
+    settings,
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.registries.forEach((r, i) => {
+      const first = seen.get(r.id);
+      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["registries", i, "id"], message: `duplicate id "${r.id}" (first at registries[${first}])` });
+      else seen.set(r.id, i);
+    });
+    c.consumers.forEach((k, i) => {
+      if (!seen.has(k.registry)) ctx.addIssue({ code: "custom", path: ["consumers", i, "registry"], message: `no registry with id "${k.registry}"` });
+    });
+  });
+
+export interface PullkeeperConfig {
+  readonly registries: readonly Registry[];
+  readonly consumers: readonly { readonly id: string; readonly registry: string; readonly target: { readonly kind: string } & Record<string, unknown> }[];
+  readonly settings: { readonly refreshSchedule: string; readonly maxJitterSeconds: number };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "");
+}
+
+/** Validates an already-parsed document; throws InvalidInputError listing every problem. */
+export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): PullkeeperConfig {
+  const parsed = configSchema.safeParse(doc ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${formatPath(issue.path) || "(top level)"}: ${issue.message}`);
+    throw new InvalidInputError(`${source} is not valid:\n  ${issues.join("\n  ")}`, issues);
+  }
+  const { registries, consumers, settings: s } = parsed.data;
+  return {
+    registries: registries.map((r): Registry => {
+      const source =
+        r.source.type === "ecr-token"
+          ? {
+              type: "ecr-token" as const,
+              account: r.source.account,
+              region: r.source.region,
+              ...(r.source.roleArn !== undefined && { roleArn: r.source.roleArn }),
+              ...(r.source.externalId !== undefined && { externalId: r.source.externalId }),
+              ...(r.source.margin !== undefined && { marginSeconds: r.source.margin }),
+            }
+          : { type: "managed-secret" as const };
+      return {
+        id: r.id,
+        host: r.host,
+        kind: r.kind,
+        source,
+        secret: r.secret,
+        verify: { insecure: r.verify.insecure, ...(r.verify.canary && { canary: r.verify.canary }) },
+      };
+    }),
+    consumers,
+    settings: { refreshSchedule: s.refreshSchedule, maxJitterSeconds: s.maxJitter },
+  };
+}
+
+/** Parses and validates the YAML text of a config file. */
+export function parseConfig(text: string, source = "pullkeeper.yaml"): PullkeeperConfig {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0] ?? e.code}`);
+    throw new InvalidInputError(`${source} is not valid YAML:\n  ${issues.join("\n  ")}`, issues);
+  }
+  return validateConfig(doc.toJS(), source);
+}

@@ -1,0 +1,86 @@
+import type { Credential } from "./credential.js";
+
+export const REGISTRY_KINDS = ["ecr", "ecr-public", "dockerhub", "ghcr", "gitlab", "quay", "acr", "generic"] as const;
+export type RegistryKind = (typeof REGISTRY_KINDS)[number];
+
+/** How an ECR token is minted: which principal, in which account and region. */
+export interface EcrTokenSource {
+  readonly type: "ecr-token";
+  readonly account: string;
+  readonly region: string;
+  /** Role to assume first: another account, or a pull-only role the token then acts as. */
+  readonly roleArn?: string;
+  readonly externalId?: string;
+  /** Refresh this long before expiry; default half the token's lifetime. */
+  readonly marginSeconds?: number;
+}
+
+/** Someone else changes the secret; pullkeeper only propagates it. */
+export interface ManagedSecretSource {
+  readonly type: "managed-secret";
+}
+
+export type RegistrySource = EcrTokenSource | ManagedSecretSource;
+
+export interface CanaryImage {
+  readonly repository: string;
+  readonly reference: string;
+}
+
+export interface Registry {
+  readonly id: string;
+  /** host[:port] as it appears in image references and docker config `auths`. */
+  readonly host: string;
+  readonly kind: RegistryKind;
+  readonly source: RegistrySource;
+  /** Secrets Manager secret (ARN or name) that holds the current {username,password}. */
+  readonly secret: string;
+  readonly verify: {
+    readonly canary?: CanaryImage;
+    /** Talk plain HTTP to the registry (only for registries on loopback or a private network). */
+    readonly insecure: boolean;
+  };
+}
+
+export type VerificationStatus = "ok" | "unauthorized" | "expired" | "unreachable";
+
+export interface Verification {
+  readonly status: VerificationStatus;
+  /** Why, in words fit for a log line: HTTP status, challenge scheme, never the credential. */
+  readonly detail: string;
+  readonly checkedAt: Date;
+}
+
+/** One version of a registry's credential, as the ledger knows it: everything but the value. */
+export interface CredentialVersion {
+  readonly registryId: string;
+  readonly secretArn: string;
+  readonly versionId: string;
+  /** Keyed HMAC of the value: tells versions apart without being reversible. */
+  readonly fingerprint: string;
+  readonly createdAt: Date;
+  readonly expiresAt?: Date;
+  readonly verification: Verification;
+}
+
+/** A freshly minted token and when it stops working. */
+export interface MintedToken {
+  readonly credential: Credential;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+  /** The registry endpoint the token was minted for, e.g. https://123.dkr.ecr.eu-west-1.amazonaws.com */
+  readonly proxyEndpoint?: string;
+}
+
+/** Who mints: one GetAuthorizationToken call serves every registry with the same scope. */
+export interface TokenScope {
+  readonly kind: "ecr" | "ecr-public";
+  readonly account: string;
+  readonly region: string;
+  readonly roleArn?: string;
+  readonly externalId?: string;
+}
+
+export function tokenScopeKey(scope: TokenScope): string {
+  return [scope.kind, scope.account, scope.region, scope.roleArn ?? "", scope.externalId ?? ""].join("|");
+}

@@ -1,0 +1,139 @@
+import type { Credential } from "./credential.js";
+import type { PullkeeperEvent } from "./events.js";
+import type {
+  CredentialVersion,
+  MintedToken,
+  Registry,
+  RegistryKind,
+  TokenScope,
+  Verification,
+} from "./model.js";
+
+/** Everything the domain asks of the outside world is one of these interfaces. */
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export type Stage = "AWSCURRENT" | "AWSPENDING" | "AWSPREVIOUS";
+
+export interface StoredCredential {
+  readonly arn: string;
+  readonly versionId: string;
+  readonly stages: readonly string[];
+  readonly credential: Credential;
+}
+
+export interface StagedVersion {
+  readonly arn: string;
+  readonly versionId: string;
+  /**
+   * created: a new version now labelled AWSPENDING; existing: the same request token was used
+   * before, nothing written; unchanged: the value equals AWSCURRENT's, nothing written.
+   */
+  readonly outcome: "created" | "existing" | "unchanged";
+}
+
+/** A secret store with Secrets Manager's semantics: versions, staging labels, request tokens. */
+export interface Vault {
+  read(secretId: string, selector: { stage: Stage } | { versionId: string }): Promise<StoredCredential>;
+  /** Writes a new version labelled AWSPENDING, idempotent on requestToken (which becomes its VersionId). */
+  stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion>;
+  /** Moves AWSCURRENT to versionId (the old current becomes AWSPREVIOUS). A no-op if it is already current. */
+  promote(secretId: string, versionId: string): Promise<void>;
+}
+
+/** Mints registry tokens (ECR's GetAuthorizationToken and the like). */
+export interface TokenSource {
+  mint(scope: TokenScope): Promise<MintedToken>;
+}
+
+export interface VerifyRequest {
+  readonly host: string;
+  readonly credential: Credential;
+  readonly canary?: { readonly repository: string; readonly reference: string };
+  readonly insecure?: boolean;
+}
+
+/** Proves a credential works against the registry itself, before anyone depends on it. */
+export interface RegistryVerifier {
+  verify(request: VerifyRequest): Promise<Verification>;
+}
+
+/** Keyed, one-way digests of a credential: ledger fingerprints and deterministic request tokens. */
+export interface Fingerprinter {
+  fingerprint(value: Credential): string;
+  /** A Secrets Manager ClientRequestToken (32–64 chars) that is the same for the same secret and value. */
+  requestToken(secretId: string, value: Credential): string;
+}
+
+export interface RegistryRecord {
+  readonly registryId: string;
+  readonly host: string;
+  readonly kind: RegistryKind;
+  readonly sourceType: Registry["source"]["type"];
+  readonly secretArn: string;
+}
+
+export interface RegistryState extends RegistryRecord {
+  readonly current?: CredentialVersion;
+  readonly updatedAt: Date;
+}
+
+export type HistoryEntry =
+  | {
+      readonly type: "rotated";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly secretArn: string;
+      readonly versionId: string;
+      readonly expiresAt?: Date;
+    }
+  | {
+      readonly type: "verification-failed";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly secretArn: string;
+      readonly versionId: string;
+      readonly status: Verification["status"];
+      readonly detail: string;
+    }
+  | {
+      readonly type: "refresh-failed";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly code: string;
+      readonly message: string;
+    };
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  readonly cursor?: string;
+}
+
+export interface PageRequest {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** The durable record: registries, their credential versions and what happened to them. */
+export interface Ledger {
+  registryState(registryId: string): Promise<RegistryState | undefined>;
+  listRegistries(page?: PageRequest): Promise<Page<RegistryState>>;
+  /**
+   * Records `version` as the registry's current one, unless the ledger already holds a version
+   * created later: a late writer never overwrites a newer credential.
+   */
+  recordCurrentVersion(registry: RegistryRecord, version: CredentialVersion): Promise<"recorded" | "superseded">;
+  appendHistory(entry: HistoryEntry): Promise<void>;
+  /** Newest first. */
+  history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>>;
+}
+
+/** Publishes domain events; throws if some could not be delivered after retries. */
+export interface EventBus {
+  publish(events: readonly PullkeeperEvent[]): Promise<void>;
+}
