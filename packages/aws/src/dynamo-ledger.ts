@@ -1,0 +1,136 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type CredentialVersion,
+  type HistoryEntry,
+  InvalidInputError,
+  type Ledger,
+  type Page,
+  type PageRequest,
+  type RegistryRecord,
+  type RegistryState,
+} from "@pullkeeper/core";
+import { randomUUID } from "node:crypto";
+import { clientOptions } from "./clients.js";
+import { classifyAwsError } from "./errors.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersionItem, versionAttributes } from "./ledger-items.js";
+
+export interface DynamoLedgerOptions {
+  readonly tableName: string;
+  readonly client?: DynamoDBClient;
+}
+
+const MAX_PAGE = 100;
+
+function pageLimit(page?: PageRequest): number {
+  const limit = page?.limit ?? 25;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  return limit;
+}
+
+/**
+ * The Ledger on one DynamoDB table (pk/sk plus index gsi1). Every write is a single-item,
+ * conditional write: no transactions and no TTL, which the embedded DynamoDB lacks.
+ */
+export class DynamoLedger implements Ledger {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoLedgerOptions) {
+    this.#table = options.tableName;
+    this.#doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient(clientOptions()), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async registryState(registryId: string): Promise<RegistryState | undefined> {
+    const out = await this.#call("GetItem", () => this.#doc.send(new GetCommand({ TableName: this.#table, Key: key.state(registryId), ConsistentRead: true })));
+    return out.Item ? fromStateItem(out.Item) : undefined;
+  }
+
+  async listRegistries(page?: PageRequest): Promise<Page<RegistryState>> {
+    const out = await this.#call("Query", () =>
+      this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": REGISTRIES_INDEX_KEY },
+          Limit: pageLimit(page),
+          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
+        }),
+      ),
+    );
+    return { items: (out.Items ?? []).map(fromStateItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
+  }
+
+  async recordCurrentVersion(registry: RegistryRecord, version: CredentialVersion): Promise<"recorded" | "superseded"> {
+    // The version item is immutable: a second write of the same version changes nothing.
+    try {
+      await this.#doc.send(
+        new PutCommand({ TableName: this.#table, Item: toVersionItem(version), ConditionExpression: "attribute_not_exists(pk)" }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw classifyAwsError(error, "ledger PutItem");
+    }
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key.state(registry.registryId),
+          // Only a version created later may take the place of the current one.
+          ConditionExpression: "attribute_not_exists(currentCreatedAtMs) OR currentCreatedAtMs < :created OR currentVersionId = :versionId",
+          UpdateExpression:
+            "SET registryId = :registryId, host = :host, kind = :kind, sourceType = :sourceType, secretArn = :secretArn, gsi1pk = :gsi1pk, gsi1sk = :registryId, #current = :current, currentCreatedAtMs = :created, currentVersionId = :versionId, updatedAt = :now",
+          ExpressionAttributeNames: { "#current": "current" },
+          ExpressionAttributeValues: {
+            ":registryId": registry.registryId,
+            ":host": registry.host,
+            ":kind": registry.kind,
+            ":sourceType": registry.sourceType,
+            ":secretArn": registry.secretArn,
+            ":gsi1pk": REGISTRIES_INDEX_KEY,
+            ":current": versionAttributes(version),
+            ":created": version.createdAt.getTime(),
+            ":versionId": version.versionId,
+            ":now": new Date().toISOString(),
+          },
+        }),
+      );
+      return "recorded";
+    } catch (error) {
+      if ((error as { name?: string }).name === "ConditionalCheckFailedException") return "superseded";
+      throw classifyAwsError(error, "ledger UpdateItem");
+    }
+  }
+
+  async appendHistory(entry: HistoryEntry): Promise<void> {
+    const item = toHistoryItem(entry, randomUUID());
+    await this.#call("PutItem", () => this.#doc.send(new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" })));
+  }
+
+  async history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>> {
+    const out = await this.#call("Query", () =>
+      this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "HIST#" },
+          ScanIndexForward: false,
+          Limit: pageLimit(page),
+          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
+        }),
+      ),
+    );
+    return { items: (out.Items ?? []).map(fromHistoryItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
+  }
+
+  async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw classifyAwsError(error, `ledger ${what} on ${this.#table}`);
+    }
+  }
+}

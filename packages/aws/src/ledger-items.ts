@@ -1,0 +1,84 @@
+import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Verification } from "@pullkeeper/core";
+
+/**
+ * Item layout of the ledger table. One partition per registry:
+ *   REG#<id> / STATE            the registry and its current version (listed through gsi1)
+ *   REG#<id> / VER#<versionId>  each credential version, immutable
+ *   REG#<id> / HIST#<at>#<uid>  history, newest first by sort key
+ * Dates are ISO strings so items read well in the console; the one compared in a condition
+ * (currentCreatedAtMs) is a number.
+ */
+export const REGISTRIES_INDEX_KEY = "REGISTRIES";
+
+export const key = {
+  state: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "STATE" }),
+  version: (registryId: string, versionId: string) => ({ pk: `REG#${registryId}`, sk: `VER#${versionId}` }),
+  history: (registryId: string, at: Date, uid: string) => ({ pk: `REG#${registryId}`, sk: `HIST#${at.toISOString()}#${uid}` }),
+};
+
+type Item = Record<string, unknown>;
+
+const iso = (d: Date | undefined) => d?.toISOString();
+const date = (s: unknown) => (typeof s === "string" ? new Date(s) : undefined);
+
+export function versionAttributes(v: CredentialVersion): Item {
+  return {
+    registryId: v.registryId,
+    secretArn: v.secretArn,
+    versionId: v.versionId,
+    fingerprint: v.fingerprint,
+    createdAt: iso(v.createdAt),
+    expiresAt: iso(v.expiresAt),
+    verification: { status: v.verification.status, detail: v.verification.detail, checkedAt: iso(v.verification.checkedAt) },
+  };
+}
+
+function toVersion(item: Item): CredentialVersion {
+  const verification = item.verification as Item;
+  const expiresAt = date(item.expiresAt);
+  return {
+    registryId: item.registryId as string,
+    secretArn: item.secretArn as string,
+    versionId: item.versionId as string,
+    fingerprint: item.fingerprint as string,
+    createdAt: date(item.createdAt) as Date,
+    ...(expiresAt && { expiresAt }),
+    verification: {
+      status: verification.status as Verification["status"],
+      detail: verification.detail as string,
+      checkedAt: date(verification.checkedAt) as Date,
+    },
+  };
+}
+
+export function toVersionItem(v: CredentialVersion): Item {
+  return { ...key.version(v.registryId, v.versionId), ...versionAttributes(v) };
+}
+
+export function fromStateItem(item: Item): RegistryState {
+  return {
+    registryId: item.registryId as string,
+    host: item.host as string,
+    kind: item.kind as RegistryKind,
+    sourceType: item.sourceType as RegistryState["sourceType"],
+    secretArn: item.secretArn as string,
+    updatedAt: date(item.updatedAt) as Date,
+    ...(item.current !== undefined && { current: toVersion(item.current as Item) }),
+  };
+}
+
+export function toHistoryItem(entry: HistoryEntry, uid: string): Item {
+  const { at, ...rest } = entry;
+  return {
+    ...key.history(entry.registryId, at, uid),
+    ...rest,
+    at: iso(at),
+    ...("expiresAt" in entry && entry.expiresAt !== undefined && { expiresAt: iso(entry.expiresAt) }),
+  };
+}
+
+export function fromHistoryItem(item: Item): HistoryEntry {
+  const { pk: _pk, sk: _sk, at, expiresAt, ...rest } = item;
+  const expires = date(expiresAt);
+  return { ...rest, at: date(at) as Date, ...(expires && { expiresAt: expires }) } as HistoryEntry;
+}

@@ -1,0 +1,130 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
+import {
+  type Credential,
+  NotFoundError,
+  parseCredential,
+  PullkeeperError,
+  sameCredential,
+  serializeCredential,
+  type Stage,
+  type StagedVersion,
+  type StoredCredential,
+  type Vault,
+} from "@pullkeeper/core";
+import { clientOptions } from "./clients.js";
+import { classifyAwsError } from "./errors.js";
+
+function requestTokenConflict(secretId: string, requestToken: string): PullkeeperError {
+  return new PullkeeperError("request_token_conflict", `secret ${secretId}: version ${requestToken} already exists with another value`);
+}
+
+interface SecretVersions {
+  readonly arn: string;
+  readonly stagesByVersion: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The Vault port on AWS Secrets Manager. */
+export class SecretsManagerVault implements Vault {
+  readonly #client: SecretsManagerClient;
+
+  constructor(client: SecretsManagerClient = new SecretsManagerClient(clientOptions())) {
+    this.#client = client;
+  }
+
+  async read(secretId: string, selector: { stage: Stage } | { versionId: string }): Promise<StoredCredential> {
+    const label = "stage" in selector ? `stage ${selector.stage}` : `version ${selector.versionId}`;
+    let out;
+    try {
+      out = await this.#client.send(
+        new GetSecretValueCommand({
+          SecretId: secretId,
+          ...("stage" in selector ? { VersionStage: selector.stage } : { VersionId: selector.versionId }),
+        }),
+      );
+    } catch (error) {
+      throw classifyAwsError(error, `secret ${secretId} (${label})`);
+    }
+    if (out.ARN === undefined || out.VersionId === undefined) {
+      throw new PullkeeperError("aws_error", `secret ${secretId}: GetSecretValue returned no ARN or VersionId`);
+    }
+    return { arn: out.ARN, versionId: out.VersionId, stages: out.VersionStages ?? [], credential: parseCredential(secretId, out.SecretString) };
+  }
+
+  async stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {
+    const versions = await this.#versions(secretId);
+    if (versions.stagesByVersion[requestToken] !== undefined) {
+      // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
+      const existing = await this.read(secretId, { versionId: requestToken });
+      if (!sameCredential(existing.credential, value)) throw requestTokenConflict(secretId, requestToken);
+      return { arn: versions.arn, versionId: requestToken, outcome: "existing" };
+    }
+    const currentId = this.#holder(versions, "AWSCURRENT");
+    if (currentId !== undefined) {
+      // Reading the current value also refuses to overwrite a secret that is not a registry login.
+      const current = await this.read(secretId, { versionId: currentId });
+      if (sameCredential(current.credential, value)) return { arn: versions.arn, versionId: currentId, outcome: "unchanged" };
+    }
+    try {
+      const out = await this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: requestToken,
+          SecretString: serializeCredential(value),
+          VersionStages: ["AWSPENDING"],
+        }),
+      );
+      return { arn: out.ARN ?? versions.arn, versionId: out.VersionId ?? requestToken, outcome: "created" };
+    } catch (error) {
+      if ((error as { name?: string }).name === "ResourceExistsException") {
+        throw requestTokenConflict(secretId, requestToken);
+      }
+      throw classifyAwsError(error, `secret ${secretId} (PutSecretValue)`);
+    }
+  }
+
+  async promote(secretId: string, versionId: string): Promise<void> {
+    const versions = await this.#versions(secretId);
+    if (versions.stagesByVersion[versionId] === undefined) throw new NotFoundError(`secret ${secretId} version ${versionId}`);
+    const currentId = this.#holder(versions, "AWSCURRENT");
+    try {
+      if (currentId !== versionId) {
+        // Secrets Manager puts AWSPREVIOUS on the version that loses AWSCURRENT.
+        await this.#client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: secretId,
+            VersionStage: "AWSCURRENT",
+            MoveToVersionId: versionId,
+            ...(currentId !== undefined && { RemoveFromVersionId: currentId }),
+          }),
+        );
+      }
+      // A leftover AWSPENDING would look like an unfinished rotation to the next one.
+      const pendingId = this.#holder(versions, "AWSPENDING");
+      if (pendingId !== undefined && pendingId === versionId) {
+        await this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: "AWSPENDING", RemoveFromVersionId: pendingId }));
+      }
+    } catch (error) {
+      throw classifyAwsError(error, `secret ${secretId} (UpdateSecretVersionStage)`);
+    }
+  }
+
+  async #versions(secretId: string): Promise<SecretVersions> {
+    try {
+      const out = await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      if (out.ARN === undefined) throw new PullkeeperError("aws_error", `secret ${secretId}: DescribeSecret returned no ARN`);
+      return { arn: out.ARN, stagesByVersion: out.VersionIdsToStages ?? {} };
+    } catch (error) {
+      throw classifyAwsError(error, `secret ${secretId}`);
+    }
+  }
+
+  #holder(versions: SecretVersions, stage: Stage): string | undefined {
+    return Object.entries(versions.stagesByVersion).find(([, stages]) => stages.includes(stage))?.[0];
+  }
+}

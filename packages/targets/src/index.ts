@@ -1,0 +1,2 @@
+export * from "./registry/challenge.js";
+export * from "./registry/verifier.js";
