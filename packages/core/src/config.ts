@@ -57,8 +57,11 @@ const registry = z
     }),
     secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
     verify: z
-      .strictObject({ canary: canary.optional(), insecure: z.boolean().default(false) })
-      .default({ insecure: false }),
+      .strictObject({
+        canary: canary.optional(),
+        endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as https://vpce-123.dkr.ecr.eu-west-1.vpce.amazonaws.com" }).optional(),
+      })
+      .default({}),
   })
   .superRefine((r, ctx) => {
     if (r.source.type !== "ecr-token") return;
@@ -91,23 +94,37 @@ const settings = z
   })
   .default({ refreshSchedule: "rate(15 minutes)", maxJitter: 300 });
 
-const configSchema = z
-  .strictObject({
-    registries: z.array(registry).min(1, "expected at least one registry"),
-    consumers: z.array(consumer).default([]),
-    settings,
-  })
-  .superRefine((c, ctx) => {
-    const seen = new Map<string, number>();
-    c.registries.forEach((r, i) => {
-      const first = seen.get(r.id);
-      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["registries", i, "id"], message: `duplicate id "${r.id}" (first at registries[${first}])` });
-      else seen.set(r.id, i);
-    });
-    c.consumers.forEach((k, i) => {
-      if (!seen.has(k.registry)) ctx.addIssue({ code: "custom", path: ["consumers", i, "registry"], message: `no registry with id "${k.registry}"` });
-    });
+const configSchema = z.strictObject({
+  registries: z.array(registry).min(1, "expected at least one registry"),
+  consumers: z.array(consumer).default([]),
+  settings,
+});
+
+/**
+ * Checks across entries (duplicate ids, consumers naming unknown registries) on the raw document,
+ * so they are reported even when an entry has problems of its own.
+ */
+function crossReferenceIssues(doc: unknown): string[] {
+  const list = (key: string): unknown[] => {
+    const value = (doc as Record<string, unknown> | null)?.[key];
+    return Array.isArray(value) ? value : [];
+  };
+  const idOf = (entry: unknown): unknown => (entry as Record<string, unknown> | null)?.id;
+  const issues: string[] = [];
+  const seen = new Map<string, number>();
+  list("registries").forEach((r, i) => {
+    const id = idOf(r);
+    if (typeof id !== "string") return;
+    const first = seen.get(id);
+    if (first !== undefined) issues.push(`registries[${i}].id: duplicate id "${id}" (first at registries[${first}])`);
+    else seen.set(id, i);
   });
+  list("consumers").forEach((c, i) => {
+    const ref = (c as Record<string, unknown> | null)?.registry;
+    if (typeof ref === "string" && !seen.has(ref)) issues.push(`consumers[${i}].registry: no registry with id "${ref}"`);
+  });
+  return issues;
+}
 
 export interface PullkeeperConfig {
   readonly registries: readonly Registry[];
@@ -122,8 +139,11 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Validates an already-parsed document; throws InvalidInputError listing every problem. */
 export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): PullkeeperConfig {
   const parsed = configSchema.safeParse(doc ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${formatPath(issue.path) || "(top level)"}: ${issue.message}`);
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${formatPath(issue.path) || "(top level)"}: ${issue.message}`)),
+    ...crossReferenceIssues(doc),
+  ];
+  if (!parsed.success || issues.length > 0) {
     throw new InvalidInputError(`${source} is not valid:\n  ${issues.join("\n  ")}`, issues);
   }
   const { registries, consumers, settings: s } = parsed.data;
@@ -146,7 +166,7 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
         kind: r.kind,
         source,
         secret: r.secret,
-        verify: { insecure: r.verify.insecure, ...(r.verify.canary && { canary: r.verify.canary }) },
+        verify: { ...(r.verify.canary && { canary: r.verify.canary }), ...(r.verify.endpoint !== undefined && { endpoint: r.verify.endpoint.replace(/\/+$/, "") }) },
       };
     }),
     consumers,

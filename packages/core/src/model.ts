@@ -37,8 +37,11 @@ export interface Registry {
   readonly secret: string;
   readonly verify: {
     readonly canary?: CanaryImage;
-    /** Talk plain HTTP to the registry (only for registries on loopback or a private network). */
-    readonly insecure: boolean;
+    /**
+     * Where to run the check, when not https://<host>: a VPC endpoint, a mirror, a registry on
+     * a private network or loopback (http allowed).
+     */
+    readonly endpoint?: string;
   };
 }
 

@@ -54,6 +54,9 @@ export interface VerifyRequest {
   readonly host: string;
   readonly credential: Credential;
   readonly canary?: { readonly repository: string; readonly reference: string };
+  /** Base URL to check instead of https://<host> (http allowed). */
+  readonly endpoint?: string;
+  /** @deprecated transitional: plain http to <host>; use endpoint. */
   readonly insecure?: boolean;
 }
 

@@ -200,7 +200,7 @@ export class RefreshService {
       verifier.verify({
         host: registry.host,
         credential: token.credential,
-        insecure: registry.verify.insecure,
+        ...(registry.verify.endpoint !== undefined && { endpoint: registry.verify.endpoint }),
         ...(registry.verify.canary && { canary: registry.verify.canary }),
       }),
     );

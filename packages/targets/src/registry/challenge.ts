@@ -25,6 +25,12 @@ export function parseChallenges(header: string): Challenge[] {
     skip(TOKEN_CHAR);
     return header.slice(start, pos);
   };
+  // RFC 7235 wants a bare value to be a token, but servers send unquoted URLs; take up to the comma.
+  const bare = (): string => {
+    const start = pos;
+    skip(/[^\s,]/);
+    return header.slice(start, pos);
+  };
   const quoted = (): string => {
     let value = "";
     pos++; // opening quote
@@ -59,7 +65,7 @@ export function parseChallenges(header: string): Challenge[] {
       }
       pos++;
       skip(/\s/);
-      params[name.toLowerCase()] = header.charAt(pos) === '"' ? quoted() : token();
+      params[name.toLowerCase()] = header.charAt(pos) === '"' ? quoted() : bare();
     }
   }
   return challenges;

@@ -257,10 +257,11 @@ function describeFailure(error: unknown, url: URL, timeoutMs: number): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   if (!(cause instanceof Error)) return `cannot reach ${url.host}: ${String(cause)}`;
   const code = (cause as { code?: unknown }).code;
-  const reason = [cause.message, typeof code === "string" && !cause.message.includes(code) ? code : ""]
-    .filter((part) => part !== "")
-    .join(" ");
-  return `cannot reach ${url.host}: ${reason || cause.name}`;
+  if (typeof code !== "string") return `cannot reach ${url.host}: ${cause.message || cause.name}`;
+  // OpenSSL's messages run over several lines of internals; the code says the same in one word.
+  const plain = !cause.message.includes("\n") && !cause.message.includes(code) && cause.message.length <= 100;
+  const hint = code === "ERR_SSL_WRONG_VERSION_NUMBER" ? " (does the registry speak plain HTTP?)" : "";
+  return `cannot reach ${url.host}: ${code}${plain && cause.message ? ` (${cause.message})` : ""}${hint}`;
 }
 
 function parseUrl(text: string | undefined): URL | undefined {

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "./config.js";
+import { InvalidInputError } from "./errors.js";
+
+const valid = `
+registries:
+  - id: prod-ecr
+    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    kind: ecr
+    source: { type: ecr-token, account: "123456789012", region: eu-west-1, margin: 3h }
+    secret: pullkeeper/prod-ecr
+    verify: { canary: "team/app:stable" }
+  - id: partner-ecr
+    host: 210987654321.dkr.ecr.us-east-2.amazonaws.com
+    kind: ecr
+    source: { type: ecr-token, account: "210987654321", region: us-east-2, roleArn: "arn:aws:iam::210987654321:role/pullkeeper-pull" }
+    secret: arn:aws:secretsmanager:us-east-2:123456789012:secret:pullkeeper/partner-AbCdEf
+  - id: dockerhub
+    host: registry-1.docker.io
+    kind: dockerhub
+    source: { type: managed-secret }
+    secret: pullkeeper/dockerhub
+`;
+
+function problems(text: string): readonly string[] {
+  try {
+    parseConfig(text);
+  } catch (e) {
+    expect(e).toBeInstanceOf(InvalidInputError);
+    return (e as InvalidInputError).issues;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("pullkeeper.yaml", () => {
+  it("parses registries with their sources, margins and canaries", () => {
+    const config = parseConfig(valid);
+    expect(config.registries.map((r) => r.id)).toEqual(["prod-ecr", "partner-ecr", "dockerhub"]);
+    expect(config.registries[0]?.source).toEqual({ type: "ecr-token", account: "123456789012", region: "eu-west-1", marginSeconds: 10800 });
+    expect(config.registries[0]?.verify).toEqual({ canary: { repository: "team/app", reference: "stable" } });
+    expect(config.registries[1]?.source).toMatchObject({ roleArn: "arn:aws:iam::210987654321:role/pullkeeper-pull" });
+    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", maxJitterSeconds: 300 });
+  });
+
+  it("reports every problem with its path in the file, not only the first", () => {
+    const issues = problems(`
+registries:
+  - id: prod-ecr
+    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    kind: ecr
+    source: { type: ecr-token, account: "1234", region: eu-west-1 }
+    secret: pullkeeper/prod-ecr
+  - id: Bad_Id
+    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    kind: ecr
+    source: { type: ecr-token, account: "123456789012", region: europe }
+    secret: pullkeeper/other
+`);
+    expect(issues).toContain("registries[0].source.account: expected a 12-digit AWS account ID");
+    expect(issues).toContain("registries[1].id: expected lower-case letters, digits and dashes (at most 63)");
+    expect(issues).toContain("registries[1].source.region: expected an AWS region");
+  });
+
+  it("checks that an ECR host names the source's account and region", () => {
+    const issues = problems(`
+registries:
+  - id: prod-ecr
+    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
+    kind: ecr
+    source: { type: ecr-token, account: "210987654321", region: eu-west-1 }
+    secret: pullkeeper/prod-ecr
+`);
+    expect(issues).toEqual(["registries[0].host: host names account 123456789012 in eu-west-1, but source says 210987654321 in eu-west-1"]);
+  });
+
+  it("rejects unknown keys, duplicate ids, unknown source types and consumers of unknown registries", () => {
+    const issues = problems(`
+registries:
+  - id: a
+    host: registry-1.docker.io
+    kind: dockerhub
+    source: { type: htpasswd-typo }
+    secret: s
+    colour: blue
+  - id: a
+    host: ghcr.io
+    kind: ghcr
+    source: { type: managed-secret }
+    secret: s2
+consumers:
+  - id: c1
+    registry: nowhere
+    target: { kind: webhook }
+`);
+    expect(issues.some((i) => i.startsWith("registries[0].source"))).toBe(true);
+    expect(issues.some((i) => i.startsWith("registries[0]") && i.includes("colour"))).toBe(true);
+    expect(issues).toContain('registries[1].id: duplicate id "a" (first at registries[0])');
+    expect(issues).toContain('consumers[0].registry: no registry with id "nowhere"');
+  });
+
+  it("reports YAML syntax errors with their line", () => {
+    expect(problems("registries:\n  - id: a\n   host: [unclosed\n")[0]).toMatch(/^line \d+:/);
+  });
+
+  it("rejects an empty file", () => {
+    expect(problems("")).toContain("registries: Invalid input: expected array, received undefined");
+  });
+});

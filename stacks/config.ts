@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseConfig, type PullkeeperConfig } from "../packages/core/src/config.js";
+
+/**
+ * Deploy-time config: read and validate `pullkeeper.yaml` once, then derive infrastructure
+ * (IAM, schedule) from it. Everything here except `loadDeployConfig` is pure and is unit
+ * tested without SST (test/infra/permissions.test.ts).
+ *
+ * Nothing in this file may use SST globals: the tests and the repo-wide typecheck import it
+ * without the SST platform.
+ */
+
+export interface DeployConfig {
+  readonly config: PullkeeperConfig;
+  /** Absolute path of the file that was validated. */
+  readonly file: string;
+  /** The same file relative to the app root (SST `copyFiles` resolves `from` against the root). */
+  readonly relativeFile: string;
+}
+
+/**
+ * Reads `PULLKEEPER_CONFIG` (default `pullkeeper.yaml`, relative to the app root) and validates
+ * it. A missing or invalid file throws, which fails `sst deploy` with the path-qualified message
+ * from `parseConfig` (for example `pullkeeper.yaml is not valid:\n  registries[0].host: ...`).
+ */
+export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd()): DeployConfig {
+  const given = env.PULLKEEPER_CONFIG?.trim() || "pullkeeper.yaml";
+  const file = path.resolve(root, given);
+  const relativeFile = path.relative(root, file);
+  if (relativeFile.startsWith("..") || path.isAbsolute(relativeFile)) {
+    throw new Error(`PULLKEEPER_CONFIG=${given}: the config file must be inside the app directory ${root} (it is copied into the function bundle)`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? String(error);
+    throw new Error(`cannot read the pullkeeper config ${relativeFile} (${code}); set PULLKEEPER_CONFIG to its path relative to ${root}`);
+  }
+  return { config: parseConfig(text, relativeFile), file, relativeFile };
+}
+
+/** An IAM statement as SST's `FunctionPermissionArgs` takes it (effect defaults to allow). */
+export interface PermissionStatement {
+  readonly actions: string[];
+  readonly resources: string[];
+}
+
+export interface RefreshPermissionContext {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly tableArn: string;
+  readonly busArn: string;
+  readonly fingerprintKeySecretArn: string;
+}
+
+/** A secret given by name resolves to this ARN pattern (Secrets Manager appends 6 random characters). */
+export function secretArn(secret: string, ctx: Pick<RefreshPermissionContext, "partition" | "region" | "account">): string {
+  if (secret.startsWith("arn:")) return secret;
+  return `arn:${ctx.partition}:secretsmanager:${ctx.region}:${ctx.account}:secret:${secret}-??????`;
+}
+
+function unique(values: Iterable<string>): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * The refresh function's IAM statements, derived from the config. Only what refresh uses:
+ * - the credential secrets of `ecr-token` registries (read, write a pending version, promote it);
+ * - the fingerprint HMAC key secret (read, and write it once on first use);
+ * - `sts:AssumeRole` on exactly the roles named by `ecr-token` sources;
+ * - ECR / ECR Public token calls, only when some token is minted with the function's own role
+ *   (a source with `roleArn` mints with the assumed role's credentials instead). These APIs do
+ *   not support resource-level permissions, so their resource is `*`;
+ * - the ledger table and its indexes; `PutEvents` on the pullkeeper bus.
+ */
+export function refreshPermissions(config: PullkeeperConfig, ctx: RefreshPermissionContext): PermissionStatement[] {
+  const minted = config.registries.flatMap((r) => (r.source.type === "ecr-token" ? [{ registry: r, source: r.source }] : []));
+  const ownRole = minted.filter((m) => m.source.roleArn === undefined);
+  const statements: PermissionStatement[] = [];
+
+  const credentialSecrets = unique(minted.map((m) => secretArn(m.registry.secret, ctx)));
+  if (credentialSecrets.length > 0) {
+    statements.push({
+      actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      resources: credentialSecrets,
+    });
+  }
+  statements.push({
+    actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"],
+    resources: [ctx.fingerprintKeySecretArn],
+  });
+
+  const roles = unique(minted.flatMap((m) => (m.source.roleArn === undefined ? [] : [m.source.roleArn])));
+  if (roles.length > 0) statements.push({ actions: ["sts:AssumeRole"], resources: roles });
+
+  if (ownRole.some((m) => m.registry.kind === "ecr")) {
+    statements.push({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] });
+  }
+  if (ownRole.some((m) => m.registry.kind === "ecr-public")) {
+    statements.push({ actions: ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"], resources: ["*"] });
+  }
+
+  statements.push({
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    resources: [ctx.tableArn, `${ctx.tableArn}/index/*`],
+  });
+  statements.push({ actions: ["events:PutEvents"], resources: [ctx.busArn] });
+  return statements;
+}
+
+/** X-Ray active tracing: these two actions do not support resource-level permissions. */
+export const TRACING_PERMISSIONS: readonly PermissionStatement[] = [{ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }];
+
+export type ScheduleExpression = `rate(${string})` | `cron(${string})`;
+
+/** Narrows the validated `settings.refreshSchedule` to what EventBridge Scheduler accepts. */
+export function scheduleExpression(expression: string): ScheduleExpression {
+  if (/^rate\(.+\)$/.test(expression) || /^cron\(.+\)$/.test(expression)) return expression as ScheduleExpression;
+  throw new Error(`settings.refreshSchedule: expected rate(...) or cron(...), got "${expression}"`);
+}
