@@ -20,7 +20,7 @@ describe("RegistryV2Verifier against a real docker-registry", () => {
   });
 
   const verify = (username: string, password: string, extra: Partial<VerifyRequest> = {}): Promise<Verification> =>
-    verifier.verify({ host: registry.host, credential: credential(username, password), insecure: true, ...extra });
+    verifier.verify({ host: registry.host, credential: credential(username, password), endpoint: registry.url, ...extra });
 
   const expectNoLeak = (result: Verification, ...passwords: string[]): void => {
     // The Basic header's base64 is the password too, only dressed up.

@@ -8,3 +8,4 @@ export * from "./ports.js";
 export * from "./refresh.js";
 export * from "./refresh-decision.js";
 export * from "./secret-value.js";
+export * from "./requests.js";

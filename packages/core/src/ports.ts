@@ -56,8 +56,6 @@ export interface VerifyRequest {
   readonly canary?: { readonly repository: string; readonly reference: string };
   /** Base URL to check instead of https://<host> (http allowed). */
   readonly endpoint?: string;
-  /** @deprecated transitional: plain http to <host>; use endpoint. */
-  readonly insecure?: boolean;
 }
 
 /** Proves a credential works against the registry itself, before anyone depends on it. */

@@ -69,7 +69,7 @@ function reply(res: ServerResponse, status: number, body: unknown = {}, headers:
 const v2Error = (code: string, message: string): unknown => ({ errors: [{ code, message, detail: null }] });
 
 function request(host: string, extra: Partial<VerifyRequest> = {}): VerifyRequest {
-  return { host, credential: credential(USER, PASSWORD), insecure: true, ...extra };
+  return { host, credential: credential(USER, PASSWORD), endpoint: `http://${host}`, ...extra };
 }
 
 const verifier = new RegistryV2Verifier({ timeoutMs: 2_000 });
@@ -280,6 +280,16 @@ describe("RegistryV2Verifier", () => {
       expect(printed).not.toContain(secret);
     }
     expect(result.detail).toContain("[REDACTED]");
+  });
+
+  it("checks the endpoint instead of the host when one is given", async () => {
+    const registry = await serve((_req, res) => reply(res, 200));
+
+    const viaEndpoint = await verifier.verify(request("registry.example", { endpoint: `${registry.url}/` }));
+
+    expect(viaEndpoint.status).toBe("ok");
+    expect(viaEndpoint.detail).toContain(`registry.example (via ${registry.url})`);
+    expect(registry.seen.map((s) => s.path)).toEqual(["/v2/"]);
   });
 
   it("stamps checkedAt from the clock", async () => {

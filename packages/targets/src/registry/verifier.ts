@@ -74,7 +74,10 @@ class Check {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #signal: AbortSignal;
+  /** Where the API lives: the request's endpoint, or the host itself. No trailing slash. */
   readonly #base: string;
+  /** How details name the registry: by its host, and by the endpoint too when one is used. */
+  readonly #name: string;
   /** Everything secret this check put on the wire, so none of it can come back in a detail. */
   readonly #sent = new Set<string>();
 
@@ -83,7 +86,8 @@ class Check {
     this.#fetch = fetchFn;
     this.#timeoutMs = timeoutMs;
     this.#signal = AbortSignal.timeout(timeoutMs);
-    this.#base = `${request.insecure === true ? "http" : "https"}://${request.host}`;
+    this.#base = request.endpoint?.replace(/\/+$/, "") ?? `https://${request.host}`;
+    this.#name = request.endpoint === undefined ? request.host : `${request.host} (via ${this.#base})`;
   }
 
   async run(): Promise<Outcome> {
@@ -102,8 +106,9 @@ class Check {
   }
 
   async #steps(): Promise<Outcome> {
-    const { host, canary } = this.#request;
-    const ping = await this.#send(new URL("/v2/", this.#base));
+    const { canary } = this.#request;
+    const host = this.#name;
+    const ping = await this.#send(this.#url("/v2/"));
     let authorization: string | undefined;
     let access: string;
 
@@ -123,7 +128,7 @@ class Check {
     if (canary === undefined) return { status: "ok", detail: `${host} ${access}` };
 
     const image = imageName(canary);
-    const manifest = new URL(`/v2/${canary.repository}/manifests/${canary.reference}`, this.#base);
+    const manifest = this.#url(`/v2/${canary.repository}/manifests/${canary.reference}`);
     const head = await this.#send(manifest, { method: "HEAD", authorization, accept: MANIFEST_ACCEPT });
     if (head.status === 404) {
       return { status: "unreachable", detail: `${host} ${access}, but the canary image ${image} was not found (HTTP 404)` };
@@ -134,7 +139,8 @@ class Check {
 
   /** Docker's token protocol: trade the login for a short-lived token at the challenge's realm. */
   async #bearer(challenge: Challenge, registryUrl: URL): Promise<string> {
-    const { host, canary, credential } = this.#request;
+    const { canary, credential } = this.#request;
+    const host = this.#name;
     const realm = parseUrl(challenge.params.realm);
     if (realm === undefined) {
       throw new Verdict({ status: "unreachable", detail: `${host} sent a Bearer challenge without a usable realm` });
@@ -160,6 +166,12 @@ class Check {
     }
     this.#sent.add(token);
     return `Bearer ${token}`;
+  }
+
+  #url(path: string): URL {
+    const url = parseUrl(`${this.#base}${path}`);
+    if (url === undefined) throw new Verdict({ status: "unreachable", detail: `${this.#name} has no usable endpoint URL` });
+    return url;
   }
 
   #basic(): string {

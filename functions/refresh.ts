@@ -1,0 +1,101 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { parser } from "@aws-lambda-powertools/parser/middleware";
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  clientOptions,
+  DynamoLedger,
+  EcrTokenSource,
+  EventBridgeBus,
+  HmacFingerprinter,
+  loadFingerprintKey,
+  SecretsManagerVault,
+} from "@pullkeeper/aws";
+import { observability, readConfigFile } from "@pullkeeper/aws/lambda";
+import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
+import { RegistryV2Verifier } from "@pullkeeper/targets";
+import type { z } from "zod";
+
+/** Scheduled refresh of minted tokens: EventBridge event in, RefreshService out, report back. */
+
+export const RefreshEventSchema = EventBridgeSchema.extend({ detail: RefreshRequestSchema });
+export type RefreshEvent = z.infer<typeof RefreshEventSchema>;
+
+export interface RefreshRuntime {
+  readonly config: PullkeeperConfig;
+  readonly service: RefreshService;
+}
+
+const { logger, metrics, tracer } = observability("pullkeeper-refresh");
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set (the stack sets it)`);
+  return value;
+}
+
+/** Builds the adapters from the environment the stack sets; SDK clients find endpoints and credentials themselves. */
+export async function runtimeFromEnvironment(): Promise<RefreshRuntime> {
+  const config = readConfigFile();
+  const secrets = tracer.captureAWSv3Client(new SecretsManagerClient(clientOptions()));
+  const keyFromEnv = process.env.PULLKEEPER_FINGERPRINT_KEY;
+  const key = keyFromEnv ? Buffer.from(keyFromEnv, "base64") : await loadFingerprintKey(secrets, required("PULLKEEPER_FINGERPRINT_KEY_SECRET"));
+  const service = new RefreshService({
+    vault: new SecretsManagerVault(secrets),
+    tokens: new EcrTokenSource({ clock: systemClock }),
+    verifier: new RegistryV2Verifier(),
+    ledger: new DynamoLedger({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) }),
+    bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
+    fingerprints: new HmacFingerprinter(key),
+    clock: systemClock,
+    policy: { maxJitterSeconds: config.settings.maxJitterSeconds },
+  });
+  return { config, service };
+}
+
+/** The report as JSON: dates as ISO strings, no credential anywhere in it. */
+export function reportToJson(report: RefreshReport) {
+  return JSON.parse(JSON.stringify(report)) as Record<string, unknown>;
+}
+
+export function createRefreshHandler(runtime: () => Promise<RefreshRuntime>) {
+  let ready: Promise<RefreshRuntime> | undefined;
+  const refresh = async (event: RefreshEvent) => {
+    // Built on first use, not at import: a bad event is rejected before any client exists.
+    ready ??= runtime().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    const { config, service } = await ready;
+    const report = await service.run(config.registries, {
+      ...(event.detail.registryIds !== undefined && { registryIds: event.detail.registryIds }),
+      ...(event.detail.force !== undefined && { force: event.detail.force }),
+    });
+    const count = (outcome: string) => report.results.filter((r) => r.outcome === outcome).length;
+    metrics.addMetric("TokensRefreshed", MetricUnit.Count, count("refreshed"));
+    metrics.addMetric("RefreshFailures", MetricUnit.Count, count("failed"));
+    if (report.earliestExpiry) {
+      metrics.addMetric("SecondsToEarliestExpiry", MetricUnit.Seconds, Math.max(0, Math.round((report.earliestExpiry.getTime() - Date.now()) / 1000)));
+    }
+    for (const result of report.results) {
+      if (result.outcome === "failed") logger.error("registry refresh failed", { ...result });
+    }
+    if (report.eventError) logger.error("Credential Rotated events not delivered", { error: report.eventError });
+    logger.info("refresh finished", { refreshed: count("refreshed"), fresh: count("fresh"), unchanged: count("unchanged"), failed: count("failed") });
+    return reportToJson(report);
+  };
+
+  return middy(refresh)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(parser({ schema: RefreshEventSchema }));
+}
+
+export const handler = createRefreshHandler(runtimeFromEnvironment);

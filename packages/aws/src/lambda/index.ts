@@ -1,0 +1,3 @@
+export * from "./config-file.js";
+export * from "./observability.js";
+export * from "./redaction.js";
