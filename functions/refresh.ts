@@ -1,7 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { parser } from "@aws-lambda-powertools/parser/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
@@ -17,7 +16,7 @@ import {
   loadFingerprintKey,
   SecretsManagerVault,
 } from "@pullkeeper/aws";
-import { observability, readConfigFile } from "@pullkeeper/aws/lambda";
+import { observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
 import { RegistryV2Verifier } from "@pullkeeper/targets";
 import type { z } from "zod";
@@ -66,7 +65,9 @@ export function reportToJson(report: RefreshReport) {
 
 export function createRefreshHandler(runtime: () => Promise<RefreshRuntime>) {
   let ready: Promise<RefreshRuntime> | undefined;
-  const refresh = async (event: RefreshEvent) => {
+  // The raw event is unknown until validateEvent (below) has replaced it with a RefreshEvent.
+  const refresh = async (raw: unknown) => {
+    const event = raw as RefreshEvent;
     // Built on first use, not at import: a bad event is rejected before any client exists.
     ready ??= runtime().catch((error: unknown) => {
       ready = undefined;
@@ -95,7 +96,7 @@ export function createRefreshHandler(runtime: () => Promise<RefreshRuntime>) {
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { clearState: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(parser({ schema: RefreshEventSchema }));
+    .use(validateEvent(RefreshEventSchema, "refresh event"));
 }
 
 export const handler = createRefreshHandler(runtimeFromEnvironment);

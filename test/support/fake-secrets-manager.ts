@@ -32,12 +32,14 @@ const meta = { $metadata: {} };
 
 export class FakeSecretsManager {
   readonly client = new SecretsManagerClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-  readonly mock = mockClient(this.client);
+  readonly mock;
   readonly secrets = new Map<string, Secret>();
   /** Every successful write call, in order: what "nothing written" is checked against. */
   readonly writes: { command: string; secretId: string }[] = [];
 
-  constructor() {
+  /** everyClient: stand in for every SecretsManagerClient built from now on, not only `client`. */
+  constructor(options: { everyClient?: boolean } = {}) {
+    this.mock = options.everyClient === true ? mockClient(SecretsManagerClient) : mockClient(this.client);
     this.mock.on(CreateSecretCommand).callsFake((input) => this.#create(input.Name as string, input.SecretString, input.ClientRequestToken));
     this.mock.on(DescribeSecretCommand).callsFake((input) => {
       const s = this.#secret(input.SecretId as string);

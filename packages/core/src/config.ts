@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration.js";
 import { InvalidInputError } from "./errors.js";
 import { REGISTRY_KINDS, type Registry } from "./model.js";
+import { formatIssues } from "./validation.js";
 
 /**
  * `pullkeeper.yaml`: the registries pullkeeper keeps fresh and the consumers that copy them.
@@ -132,15 +133,11 @@ export interface PullkeeperConfig {
   readonly settings: { readonly refreshSchedule: string; readonly maxJitterSeconds: number };
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "");
-}
-
 /** Validates an already-parsed document; throws InvalidInputError listing every problem. */
 export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): PullkeeperConfig {
   const parsed = configSchema.safeParse(doc ?? {});
   const issues = [
-    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${formatPath(issue.path) || "(top level)"}: ${issue.message}`)),
+    ...(parsed.success ? [] : formatIssues(parsed.error)),
     ...crossReferenceIssues(doc),
   ];
   if (!parsed.success || issues.length > 0) {

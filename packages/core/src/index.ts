@@ -9,3 +9,4 @@ export * from "./refresh.js";
 export * from "./refresh-decision.js";
 export * from "./secret-value.js";
 export * from "./requests.js";
+export * from "./validation.js";
