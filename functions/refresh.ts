@@ -4,19 +4,8 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import {
-  clientOptions,
-  DynamoLedger,
-  EcrTokenSource,
-  EventBridgeBus,
-  HmacFingerprinter,
-  loadFingerprintKey,
-  SecretsManagerVault,
-} from "@pullkeeper/aws";
-import { observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { EcrTokenSource } from "@pullkeeper/aws";
+import { awsAdapters, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
 import { RegistryV2Verifier } from "@pullkeeper/targets";
 import type { z } from "zod";
@@ -33,26 +22,13 @@ export interface RefreshRuntime {
 
 const { logger, metrics, tracer } = observability("pullkeeper-refresh");
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set (the stack sets it)`);
-  return value;
-}
-
-/** Builds the adapters from the environment the stack sets; SDK clients find endpoints and credentials themselves. */
+/** Builds the adapters from the environment the stack sets. */
 export async function runtimeFromEnvironment(): Promise<RefreshRuntime> {
   const config = readConfigFile();
-  const secrets = tracer.captureAWSv3Client(new SecretsManagerClient(clientOptions()));
-  const keyFromEnv = process.env.PULLKEEPER_FINGERPRINT_KEY;
-  const key = keyFromEnv ? Buffer.from(keyFromEnv, "base64") : await loadFingerprintKey(secrets, required("PULLKEEPER_FINGERPRINT_KEY_SECRET"));
   const service = new RefreshService({
-    vault: new SecretsManagerVault(secrets),
+    ...(await awsAdapters(tracer)),
     tokens: new EcrTokenSource({ clock: systemClock }),
     verifier: new RegistryV2Verifier(),
-    ledger: new DynamoLedger({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) }),
-    bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
-    fingerprints: new HmacFingerprinter(key),
-    clock: systemClock,
     policy: { maxJitterSeconds: config.settings.maxJitterSeconds },
   });
   return { config, service };

@@ -1,17 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdtemp, rename, rm, utimes, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import bcrypt from "bcryptjs";
+import { DOCKER_REGISTRY_BIN, dockerRegistryAvailable, startDockerRegistry } from "../../packages/local/src/registry/docker-registry.js";
 
-const REGISTRY_BIN = "/usr/bin/docker-registry";
-// Ties the registry's life to ours at the kernel level: it gets SIGKILL even when this
-// process is killed outright and no "exit" handler runs.
-const SETPRIV_BIN = "/usr/bin/setpriv";
 
 export interface RegistryLogin {
   readonly username: string;
@@ -32,141 +26,28 @@ export interface TestRegistry {
 
 /** Starts a real Docker Distribution registry with htpasswd auth on a free loopback port. */
 export async function startRegistry(users: Record<string, string>): Promise<TestRegistry> {
-  if (!existsSync(REGISTRY_BIN)) {
-    throw new Error(`${REGISTRY_BIN} not found: run \`apt-get install docker-registry\` to run the registry integration tests`);
+  if (!dockerRegistryAvailable()) {
+    throw new Error(`${DOCKER_REGISTRY_BIN} not found: run \`apt-get install docker-registry\` to run the registry integration tests`);
   }
   const dir = await mkdtemp(join(tmpdir(), "pullkeeper-registry-"));
   const htpasswd = new Htpasswd(join(dir, "htpasswd"));
-  await htpasswd.write(users);
   try {
-    // Another process can take the free port between our probe and the registry's bind.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await launch(dir, await freePort(), htpasswd);
-      } catch (error) {
-        if (attempt >= 3 || !(error instanceof PortTaken)) throw error;
-      }
-    }
+    await htpasswd.write(users);
+    const registry = await startDockerRegistry({ dir, htpasswdPath: htpasswd.path, realm: "pullkeeper-test" });
+    return {
+      url: registry.url,
+      host: registry.host,
+      setUsers: (next) => htpasswd.write(next),
+      pushImage: (repository, tag, login) => pushImage(registry.url, repository, tag, login),
+      stop: async () => {
+        await registry.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-class PortTaken extends Error {}
-
-async function launch(dir: string, port: number, htpasswd: Htpasswd): Promise<TestRegistry> {
-  const host = `127.0.0.1:${port}`;
-  const url = `http://${host}`;
-  const configPath = join(dir, "config.yml");
-  // JSON strings are valid YAML scalars, which spares us quoting rules for the temp path.
-  // No `http.debug` section: 2.8 then starts no debug server, so there is one port to find.
-  await writeFile(
-    configPath,
-    [
-      "version: 0.1",
-      "log:",
-      "  level: warn",
-      "  accesslog:",
-      "    disabled: true",
-      "storage:",
-      "  filesystem:",
-      `    rootdirectory: ${JSON.stringify(join(dir, "data"))}`,
-      "  delete:",
-      "    enabled: true",
-      "http:",
-      `  addr: ${JSON.stringify(host)}`,
-      // Fixed, so the registry does not warn about generating one on every start.
-      `  secret: ${JSON.stringify(`pullkeeper-test-${port}`)}`,
-      "auth:",
-      "  htpasswd:",
-      "    realm: pullkeeper-test",
-      `    path: ${JSON.stringify(htpasswd.path)}`,
-      "",
-    ].join("\n"),
-  );
-
-  const args = ["serve", configPath];
-  const child = existsSync(SETPRIV_BIN)
-    ? spawn(SETPRIV_BIN, ["--pdeathsig", "SIGKILL", REGISTRY_BIN, ...args], { env: registryEnv(), stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(REGISTRY_BIN, args, { env: registryEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  const keep = (chunk: Buffer): void => {
-    log = (log + chunk.toString("utf8")).slice(-4000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const killOnExit = (): void => {
-    child.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-
-  const stop = async (): Promise<void> => {
-    process.off("exit", killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
-
-  try {
-    await waitUntilServing(url, child, () => log);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-
-  return {
-    url,
-    host,
-    setUsers: (next) => htpasswd.write(next),
-    pushImage: (repository, tag, login) => pushImage(url, repository, tag, login),
-    stop: async () => {
-      await stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** The registry reads REGISTRY_* variables as config overrides; none from the outside may leak in. */
-function registryEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("REGISTRY_")));
-}
-
-async function waitUntilServing(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      const text = log();
-      const Failure = text.includes("address already in use") ? PortTaken : Error;
-      throw new Failure(`docker-registry exited before serving (${child.exitCode ?? child.signalCode}):\n${text}`);
-    }
-    try {
-      const response = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1_000) });
-      await response.body?.cancel();
-      // The header proves the answer came from our registry, not whatever else holds the port.
-      if (response.headers.get("docker-distribution-api-version") === "registry/2.0") return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`docker-registry did not answer on ${url} within 15 s:\n${log()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

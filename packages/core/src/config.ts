@@ -18,6 +18,7 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const HTPASSWD_USER = /^[A-Za-z0-9._@-]{1,64}$/;
 
 const duration = z.string().transform((text, ctx) => {
   const seconds = parseDuration(text);
@@ -39,6 +40,20 @@ const ecrTokenSource = z.strictObject({
 
 const managedSecretSource = z.strictObject({ type: z.literal("managed-secret") });
 
+const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
+
+const htpasswdSource = z.strictObject({
+  type: z.literal("htpasswd"),
+  file: z.string().min(1, "expected the path of the registry's htpasswd file"),
+  users: z
+    .tuple([z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces"), z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces")])
+    .refine(([a, b]) => a !== b, "expected two different users to alternate between")
+    .default(["pullkeeper-blue", "pullkeeper-green"]),
+  rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(1 day)"),
+  serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
+});
+
 const canary = z.string().transform((text, ctx) => {
   const match = /^([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))$/.exec(text);
   if (!match) {
@@ -53,8 +68,8 @@ const registry = z
     id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
     host: z.string().regex(HOST, "expected a registry host name, optionally with :port"),
     kind: z.enum(REGISTRY_KINDS),
-    source: z.discriminatedUnion("type", [ecrTokenSource, managedSecretSource], {
-      error: 'expected source.type to be one of "ecr-token", "managed-secret"',
+    source: z.discriminatedUnion("type", [ecrTokenSource, managedSecretSource, htpasswdSource], {
+      error: 'expected source.type to be one of "ecr-token", "managed-secret", "htpasswd"',
     }),
     secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
     verify: z
@@ -90,7 +105,7 @@ const consumer = z.looseObject({
 
 const settings = z
   .strictObject({
-    refreshSchedule: z.string().regex(/^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, "expected rate(...) or cron(...) as EventBridge writes them").default("rate(15 minutes)"),
+    refreshSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
     maxJitter: duration.default(300),
   })
   .default({ refreshSchedule: "rate(15 minutes)", maxJitter: 300 });
@@ -156,7 +171,15 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
               ...(r.source.externalId !== undefined && { externalId: r.source.externalId }),
               ...(r.source.margin !== undefined && { marginSeconds: r.source.margin }),
             }
-          : { type: "managed-secret" as const };
+          : r.source.type === "htpasswd"
+            ? {
+                type: "htpasswd" as const,
+                file: r.source.file,
+                users: r.source.users,
+                rotation: r.source.rotation,
+                ...(r.source.serve !== undefined && { serve: r.source.serve }),
+              }
+            : { type: "managed-secret" as const };
       return {
         id: r.id,
         host: r.host,

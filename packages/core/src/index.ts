@@ -10,3 +10,5 @@ export * from "./refresh-decision.js";
 export * from "./secret-value.js";
 export * from "./requests.js";
 export * from "./validation.js";
+export * from "./rotation.js";
+export * from "./secret-id.js";

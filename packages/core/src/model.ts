@@ -20,7 +20,21 @@ export interface ManagedSecretSource {
   readonly type: "managed-secret";
 }
 
-export type RegistrySource = EcrTokenSource | ManagedSecretSource;
+/**
+ * A self-hosted registry that authenticates from an htpasswd file: pullkeeper rotates its
+ * password by alternating two users, so the old login keeps working until the new one is live.
+ */
+export interface HtpasswdSource {
+  readonly type: "htpasswd";
+  readonly file: string;
+  readonly users: readonly [string, string];
+  /** Rotation schedule, rate(...) or cron(...). */
+  readonly rotation: string;
+  /** Embedded runtime only: start a docker-registry on 127.0.0.1:<port> serving this htpasswd. */
+  readonly serve?: { readonly port: number };
+}
+
+export type RegistrySource = EcrTokenSource | ManagedSecretSource | HtpasswdSource;
 
 export interface CanaryImage {
   readonly repository: string;

@@ -1,4 +1,5 @@
 import type { Credential } from "./credential.js";
+import type { SecretValue } from "./secret-value.js";
 import type { PullkeeperEvent } from "./events.js";
 import type {
   CredentialVersion,
@@ -137,4 +138,15 @@ export interface Ledger {
 /** Publishes domain events; throws if some could not be delivered after retries. */
 export interface EventBus {
   publish(events: readonly PullkeeperEvent[]): Promise<void>;
+}
+
+/** The logins a self-hosted registry accepts (an htpasswd file, say). Both calls are idempotent. */
+export interface RegistryAccounts {
+  setPassword(user: string, password: SecretValue): Promise<void>;
+  /** Removes the user, so its password stops working; a user already gone is fine. */
+  retire(user: string): Promise<void>;
+}
+
+export interface PasswordGenerator {
+  generate(): SecretValue;
 }

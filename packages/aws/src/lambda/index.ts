@@ -2,3 +2,4 @@ export * from "./config-file.js";
 export * from "./observability.js";
 export * from "./redaction.js";
 export * from "./validate-event.js";
+export * from "./adapters.js";

@@ -1,0 +1,73 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import { awsAdapters, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret } from "@pullkeeper/core";
+import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+
+/**
+ * The Secrets Manager rotation-Lambda protocol for registries whose password pullkeeper mints
+ * (htpasswd first): one step per invocation, as Secrets Manager calls it.
+ */
+
+// Unknown keys are allowed: Secrets Manager has added fields (RotationToken) before.
+export const RotationEventSchema = z.looseObject({
+  SecretId: z.string().min(1),
+  ClientRequestToken: z.string().min(32).max(64),
+  Step: z.enum(ROTATION_STEPS),
+  RotationToken: z.string().optional(),
+});
+export type RotationEvent = z.infer<typeof RotationEventSchema>;
+
+export interface RotateRuntime {
+  readonly config: PullkeeperConfig;
+  readonly service: RotationService;
+}
+
+const { logger, metrics, tracer } = observability("pullkeeper-rotate");
+
+export async function runtimeFromEnvironment(): Promise<RotateRuntime> {
+  const config = readConfigFile();
+  const service = new RotationService({
+    ...(await awsAdapters(tracer)),
+    verifier: new RegistryV2Verifier(),
+    passwords: new RandomPasswords(),
+    // On AWS the htpasswd file is on a file system the registry shares with this function (EFS).
+    accounts: (registry) => new HtpasswdFile(registry.source.file),
+    newToken: randomUUID,
+  });
+  return { config, service };
+}
+
+export function registryForSecret(config: PullkeeperConfig, secretId: string): RotatedRegistry {
+  const registry = config.registries.find((r) => sameSecret(r.secret, secretId));
+  if (!registry) throw new InvalidInputError(`no registry in the config uses secret ${secretId}`);
+  if (!isRotated(registry)) throw new InvalidInputError(`registry ${registry.id} has source ${registry.source.type}; pullkeeper rotates only htpasswd registries`);
+  return registry;
+}
+
+export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
+  let ready: Promise<RotateRuntime> | undefined;
+  const rotate = async (raw: unknown) => {
+    const event = raw as RotationEvent;
+    ready ??= runtime().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    const { config, service } = await ready;
+    const registry = registryForSecret(config, event.SecretId);
+    logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
+    await service.step(event.Step, registry, event.ClientRequestToken);
+    logger.info("rotation step done");
+  };
+  return middy(rotate)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics))
+    .use(validateEvent(RotationEventSchema, "rotation event"));
+}
+
+export const handler = createRotateHandler(runtimeFromEnvironment);

@@ -1,0 +1,101 @@
+import type { RegistryAccounts, SecretValue } from "@pullkeeper/core";
+import bcrypt from "bcryptjs";
+import { randomUUID } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat, utimes } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+export interface HtpasswdFileOptions {
+  /** bcrypt cost; the registry checks the hash on every request, so keep it moderate. */
+  readonly cost?: number;
+}
+
+/**
+ * An htpasswd file as Docker Distribution reads it (bcrypt entries only). The registry re-reads
+ * the file when its mtime changes and answers 400 while it is missing, so every change is a new
+ * file renamed over the old one, with an mtime strictly later than the previous one (two writes
+ * in the same second would otherwise look unchanged).
+ */
+export class HtpasswdFile implements RegistryAccounts {
+  readonly #path: string;
+  readonly #cost: number;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string, options: HtpasswdFileOptions = {}) {
+    this.#path = path;
+    this.#cost = options.cost ?? 10;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  async users(): Promise<string[]> {
+    return [...(await this.#entries()).keys()];
+  }
+
+  /** True if `password` matches the user's entry: for tests and diagnostics, never logs. */
+  async check(user: string, password: string): Promise<boolean> {
+    const hash = (await this.#entries()).get(user);
+    return hash !== undefined && bcrypt.compare(password, hash);
+  }
+
+  setPassword(user: string, password: SecretValue): Promise<void> {
+    return this.#change(async (entries) => {
+      entries.set(user, await bcrypt.hash(password.reveal(), this.#cost));
+    });
+  }
+
+  retire(user: string): Promise<void> {
+    return this.#change(async (entries) => {
+      entries.delete(user);
+    });
+  }
+
+  /** Mutations run one at a time, so two rotations in one process cannot lose each other's write. */
+  #change(mutate: (entries: Map<string, string>) => Promise<void>): Promise<void> {
+    const run = this.#queue.then(async () => {
+      const entries = await this.#entries();
+      const before = [...entries].join("\n");
+      await mutate(entries);
+      if ([...entries].join("\n") !== before) await this.#write(entries);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #entries(): Promise<Map<string, string>> {
+    let text = "";
+    try {
+      text = await readFile(this.#path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const entries = new Map<string, string>();
+    for (const line of text.split("\n")) {
+      const colon = line.indexOf(":");
+      if (colon > 0) entries.set(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    return entries;
+  }
+
+  async #write(entries: Map<string, string>): Promise<void> {
+    await mkdir(dirname(this.#path), { recursive: true });
+    const previous = await stat(this.#path).catch(() => undefined);
+    const temp = join(dirname(this.#path), `.htpasswd-${randomUUID()}.tmp`);
+    try {
+      const handle = await open(temp, "w", 0o600);
+      try {
+        await handle.writeFile([...entries].map(([user, hash]) => `${user}:${hash}\n`).join(""));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const seconds = Math.max(Math.floor(Date.now() / 1000), previous ? Math.floor(previous.mtimeMs / 1000) + 1 : 0);
+      await utimes(temp, seconds, seconds);
+      await rename(temp, this.#path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}
