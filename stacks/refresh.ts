@@ -55,6 +55,12 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     // A failed run is retried once; the next tick reconciles anyway.
     retries: 1,
     transform: {
+      role: (args) => {
+        // SST 4.17.1 always adds the account root as a trusted principal (it tests an Output
+        // for truthiness where it means "not sst dev"), which would let any principal in the
+        // account with sts:AssumeRole on it act as this role. Outside `sst dev`, only Lambda.
+        if (!$dev) args.assumeRolePolicy = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
+      },
       function: (args) => {
         args.tracingConfig = { mode: "Active" };
       },
@@ -65,10 +71,35 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     },
   });
 
-  const schedule = new sst.aws.CronV2("RefreshSchedule", {
+  // An EventBridge rule, not EventBridge Scheduler: the handler validates the standard
+  // "Scheduled Event" envelope (functions/refresh.ts, RefreshEventSchema), which only a rule
+  // delivers. SST's Cron sets the target input to `{}`; that would replace the envelope, so it
+  // is removed. A tick EventBridge cannot deliver lands in the failure queue.
+  const schedule = new sst.aws.Cron("RefreshSchedule", {
     function: fn,
     schedule: scheduleExpression(config.settings.refreshSchedule),
-    dlq: failures.arn,
+    transform: {
+      target: (args) => {
+        delete args.input;
+        args.retryPolicy = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: MAX_EVENT_AGE_SECONDS };
+        args.deadLetterConfig = { arn: failures.arn };
+      },
+    },
+  });
+
+  // EventBridge writes to a target's dead-letter queue under the queue's resource policy.
+  new aws.sqs.QueuePolicy("RefreshFailuresPolicy", {
+    queueUrl: failures.url,
+    policy: aws.iam.getPolicyDocumentOutput({
+      statements: [
+        {
+          actions: ["sqs:SendMessage"],
+          resources: [failures.arn],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          conditions: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [schedule.nodes.rule.arn] }],
+        },
+      ],
+    }).json,
   });
 
   return { function: fn, schedule, failures };

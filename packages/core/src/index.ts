@@ -12,3 +12,4 @@ export * from "./requests.js";
 export * from "./validation.js";
 export * from "./rotation.js";
 export * from "./secret-id.js";
+export * from "./audit-api.js";

@@ -1,0 +1,46 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { clientOptions, DynamoLedger } from "@pullkeeper/aws";
+import { observability, readConfigFile } from "@pullkeeper/aws/lambda";
+import { AuditApi } from "@pullkeeper/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+
+/**
+ * The audit API behind API Gateway (HTTP API, IAM-authorized). The embedded runtime's HTTP
+ * server builds the same event shape and calls this same handler.
+ */
+
+const { logger, tracer } = observability("pullkeeper-api");
+
+export function apiFromEnvironment(): AuditApi {
+  const tableName = process.env.PULLKEEPER_TABLE;
+  if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
+  const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
+  return new AuditApi({ registries: readConfigFile().registries, ledger });
+}
+
+export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {
+  let ready: Promise<AuditApi> | undefined;
+  const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    ready ??= Promise.resolve(api());
+    try {
+      const response = await (
+        await ready
+      ).handle({
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        query: event.queryStringParameters ?? {},
+      });
+      return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
+    } catch (error) {
+      // Unexpected failures are logged in full; the caller learns only that it was ours.
+      logger.error("audit API request failed", { error: error as Error, path: event.rawPath });
+      return { statusCode: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error; see the function's logs" }) };
+    }
+  };
+  return middy(serve).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { clearState: true }));
+}
+
+export const handler = createApiHandler(apiFromEnvironment);

@@ -1,0 +1,128 @@
+import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
+import type { CredentialVersion, Registry } from "./model.js";
+import type { HistoryEntry, Ledger, RegistryState } from "./ports.js";
+
+/**
+ * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
+ * HTTP server run the same code. Errors are `{code, message}` with a status that says who is at
+ * fault; lists paginate with an opaque cursor.
+ */
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface AuditApiDependencies {
+  readonly registries: readonly Registry[];
+  readonly ledger: Ledger;
+}
+
+const MAX_LIMIT = 100;
+
+function limitOf(query: ApiRequest["query"]): number {
+  const raw = query.limit;
+  if (raw === undefined) return 25;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new InvalidInputError(`limit: expected an integer from 1 to ${MAX_LIMIT}`);
+  return limit;
+}
+
+function offsetOf(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const offset = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^o:/, ""));
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor) || !Number.isInteger(offset) || offset < 0) throw new InvalidInputError("cursor: not one this API returned");
+  return offset;
+}
+
+const offsetCursor = (offset: number) => Buffer.from(`o:${offset}`, "utf8").toString("base64url");
+
+function versionView(v: CredentialVersion | undefined) {
+  if (!v) return null;
+  return {
+    versionId: v.versionId,
+    secretArn: v.secretArn,
+    fingerprint: v.fingerprint,
+    createdAt: v.createdAt.toISOString(),
+    expiresAt: v.expiresAt?.toISOString() ?? null,
+    verification: { status: v.verification.status, detail: v.verification.detail, checkedAt: v.verification.checkedAt.toISOString() },
+  };
+}
+
+function registryView(registry: Registry, state: RegistryState | undefined) {
+  return {
+    id: registry.id,
+    host: registry.host,
+    kind: registry.kind,
+    source: registry.source.type,
+    secret: state?.secretArn ?? registry.secret,
+    current: versionView(state?.current),
+    updatedAt: state?.updatedAt.toISOString() ?? null,
+  };
+}
+
+function historyView(entry: HistoryEntry) {
+  return { ...entry, at: entry.at.toISOString(), ...("expiresAt" in entry && entry.expiresAt && { expiresAt: entry.expiresAt.toISOString() }) };
+}
+
+export class AuditApi {
+  readonly #deps: AuditApiDependencies;
+
+  constructor(deps: AuditApiDependencies) {
+    this.#deps = deps;
+  }
+
+  async handle(request: ApiRequest): Promise<ApiResponse> {
+    try {
+      return await this.#route(request);
+    } catch (error) {
+      if (error instanceof InvalidInputError) return { status: 400, body: { code: error.code, message: error.message } };
+      if (error instanceof NotFoundError) return { status: 404, body: { code: error.code, message: error.message } };
+      if (error instanceof PullkeeperError) return { status: 502, body: { code: error.code, message: error.message } };
+      throw error;
+    }
+  }
+
+  async #route({ method, path, query }: ApiRequest): Promise<ApiResponse> {
+    const parts = path.replace(/\/+$/, "").split("/").slice(1).map(decodeURIComponent);
+    if (parts[0] !== "v1") throw new NotFoundError(`route ${method} ${path}`);
+    const [, collection, id, sub] = parts;
+    if (method === "GET" && collection === "registries" && id === undefined) return this.#listRegistries(query);
+    if (method === "GET" && collection === "registries" && id !== undefined && sub === undefined) return this.#registry(id);
+    if (method === "GET" && collection === "registries" && id !== undefined && sub === "history" && parts.length === 4) return this.#history(id, query);
+    throw new NotFoundError(`route ${method} ${path}`);
+  }
+
+  async #listRegistries(query: ApiRequest["query"]): Promise<ApiResponse> {
+    const limit = limitOf(query);
+    const offset = offsetOf(query.cursor);
+    const page = this.#deps.registries.slice(offset, offset + limit);
+    // One GetItem per registry on the page: served by keys, never a Scan.
+    const states = await Promise.all(page.map((r) => this.#deps.ledger.registryState(r.id)));
+    const next = offset + limit < this.#deps.registries.length ? offsetCursor(offset + limit) : undefined;
+    return { status: 200, body: { items: page.map((r, i) => registryView(r, states[i])), cursor: next ?? null } };
+  }
+
+  #find(id: string): Registry {
+    const registry = this.#deps.registries.find((r) => r.id === id);
+    if (!registry) throw new NotFoundError(`registry ${id}`);
+    return registry;
+  }
+
+  async #registry(id: string): Promise<ApiResponse> {
+    const registry = this.#find(id);
+    return { status: 200, body: registryView(registry, await this.#deps.ledger.registryState(id)) };
+  }
+
+  async #history(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {
+    this.#find(id);
+    const page = await this.#deps.ledger.history(id, { limit: limitOf(query), ...(query.cursor !== undefined && { cursor: query.cursor }) });
+    return { status: 200, body: { items: page.items.map(historyView), cursor: page.cursor ?? null } };
+  }
+}

@@ -1,0 +1,58 @@
+import { expect } from "vitest";
+import { fakeArn, policyStatements, type DeclaredResource, type SstRun } from "./sst-harness";
+
+/** Reads a nested input, e.g. `input(fn, "environment", "variables")`. */
+export function input<T = unknown>(resource: DeclaredResource, ...keys: (string | number)[]): T {
+  let value: unknown = resource.inputs;
+  for (const key of keys) {
+    if (value === null || typeof value !== "object") return undefined as T;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value as T;
+}
+
+/** The resources of the refresh flow, by the logical names SST gives a component's children. */
+export function refreshFlow(run: SstRun) {
+  return {
+    table: run.get("aws:dynamodb/table:Table", "LedgerTable"),
+    bus: run.get("aws:cloudwatch/eventBus:EventBus", "EventsBus"),
+    secret: run.get("aws:secretsmanager/secret:Secret", "FingerprintKey"),
+    queue: run.get("aws:sqs/queue:Queue", "RefreshFailuresQueue"),
+    fn: run.get("aws:lambda/function:Function", "RefreshFunction"),
+    role: run.get("aws:iam/role:Role", "RefreshRole"),
+    invokeConfig: run.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "RefreshEventInvokeConfig"),
+    rule: run.get("aws:cloudwatch/eventRule:EventRule", "RefreshScheduleRule"),
+    target: run.get("aws:cloudwatch/eventTarget:EventTarget", "RefreshScheduleTarget"),
+    invokePermission: run.get("aws:lambda/permission:Permission", "RefreshSchedulePermission"),
+    queuePolicy: run.get("aws:sqs/queuePolicy:QueuePolicy", "RefreshFailuresPolicy"),
+  };
+}
+
+/** A role's inline policy as `{actions, resources}` statements (every one must be Allow). */
+export function inlineStatements(role: DeclaredResource): { actions: string[]; resources: string[] }[] {
+  const policies = input<{ name: string; policy: unknown }[]>(role, "inlinePolicies") ?? [];
+  return policies.flatMap((p) =>
+    policyStatements(p.policy).map((s) => {
+      expect(s.Effect, `${role.name}/${p.name}`).toBe("Allow");
+      return { actions: s.Action ?? [], resources: s.Resource ?? [] };
+    }),
+  );
+}
+
+/** Who may assume a role: `{ Service: [...], AWS: [...] }` with array values. */
+export function trustedPrincipals(role: DeclaredResource): Record<string, string[]> {
+  const raw = input<unknown>(role, "assumeRolePolicy");
+  const doc = (typeof raw === "string" ? JSON.parse(raw) : raw) as { Statement: { Effect: string; Action: string | string[]; Principal: Record<string, string | string[]> }[] };
+  const principals: Record<string, string[]> = {};
+  for (const s of doc.Statement) {
+    expect(s.Effect).toBe("Allow");
+    expect([s.Action].flat()).toEqual(["sts:AssumeRole"]);
+    for (const [kind, ids] of Object.entries(s.Principal)) principals[kind] = [...(principals[kind] ?? []), ...[ids].flat()];
+  }
+  return principals;
+}
+
+/** The ARN the mocks gave a resource (derived from its physical name, as AWS would). */
+export function arnOf(resource: DeclaredResource): string {
+  return fakeArn(resource.type, input<string>(resource, "name"));
+}

@@ -1,0 +1,240 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ledgerTableDefinition } from "../../packages/aws/src/ledger-table.js";
+import { loadDeployConfig, refreshPermissions, TRACING_PERMISSIONS, type DeployConfig } from "../../stacks/config.js";
+import { arnOf, inlineStatements, input, refreshFlow, trustedPrincipals } from "./declared";
+import { expectLeastPrivilege } from "./iam-invariants";
+import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, type SstRun } from "./sst-harness";
+
+/**
+ * Runs the real sst.config.ts → stacks/ with the real SST components under Pulumi mocks
+ * (test/infra/sst-harness.ts), stage "test", with the repo's pullkeeper.yaml, and checks what
+ * would be deployed.
+ */
+let run: SstRun;
+let deployConfig: DeployConfig;
+let flow: ReturnType<typeof refreshFlow>;
+
+beforeAll(async () => {
+  ensureSstPlatform();
+  deployConfig = loadDeployConfig({}, REPO_ROOT);
+  run = await runSstApp({ stage: "test" });
+  flow = refreshFlow(run);
+}, 10 * 60_000);
+
+describe("refresh function", () => {
+  it("runs functions/refresh.handler on Node 22, arm64, 512 MB, 5 minutes, one at a time, traced", () => {
+    const { fn } = flow;
+    expect(input(fn, "handler")).toBe("functions/refresh.handler");
+    expect(input(fn, "runtime")).toBe("nodejs22.x");
+    expect(input(fn, "architectures")).toEqual(["arm64"]);
+    expect(input(fn, "memorySize")).toBe(512);
+    expect(input(fn, "timeout")).toBe(300);
+    expect(input(fn, "reservedConcurrentExecutions")).toBe(1);
+    expect(input(fn, "tracingConfig")).toEqual({ mode: "Active" });
+    expect(input(fn, "packageType")).toBe("Zip");
+    expect(input(fn, "role")).toBe(`arn:aws:iam::${FAKE_ACCOUNT}:role/${input<string>(flow.role, "name")}`);
+  });
+
+  it("gets the table, bus, config file and fingerprint key through its environment", () => {
+    const env = input<Record<string, string>>(flow.fn, "environment", "variables");
+    expect(env).toMatchObject({
+      PULLKEEPER_TABLE: input(flow.table, "name"),
+      PULLKEEPER_BUS: input(flow.bus, "name"),
+      PULLKEEPER_CONFIG: "pullkeeper.yaml",
+      PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(flow.secret),
+      POWERTOOLS_SERVICE_NAME: "pullkeeper",
+      POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
+    });
+  });
+
+  it("is built from the handler with the validated pullkeeper.yaml copied in as pullkeeper.yaml", () => {
+    expect(run.builds).toHaveLength(1);
+    expect(run.builds[0]).toMatchObject({
+      functionID: "Refresh",
+      handler: "functions/refresh.handler",
+      runtime: "nodejs22.x",
+      properties: { architecture: "arm64" },
+      copyFiles: [{ from: path.join(REPO_ROOT, "pullkeeper.yaml"), to: "pullkeeper.yaml", isDir: false }],
+      // Nothing is `link`ed (a link would also grant wildcard actions such as dynamodb:*).
+      links: {},
+    });
+    // The zip SST uploads (written by SST's own packaging code) holds the file, byte for byte.
+    const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
+    expect([...zip.keys()]).toEqual(expect.arrayContaining(["pullkeeper.yaml", "functions/refresh.mjs"]));
+    expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(deployConfig.file, "utf8"));
+  });
+
+  it("has exactly the IAM statements refreshPermissions derives from the config, plus tracing and its failure queue", () => {
+    const statements = inlineStatements(flow.role);
+    expect(statements).toEqual([
+      ...refreshPermissions(deployConfig.config, {
+        partition: FAKE_PARTITION,
+        region: FAKE_REGION,
+        account: FAKE_ACCOUNT,
+        tableArn: arnOf(flow.table),
+        busArn: arnOf(flow.bus),
+        fingerprintKeySecretArn: arnOf(flow.secret),
+      }),
+      ...TRACING_PERMISSIONS,
+      { actions: ["sqs:SendMessage"], resources: [arnOf(flow.queue)] },
+    ]);
+    expectLeastPrivilege(statements);
+    // Logs only, through the AWS managed policy SST attaches.
+    expect(input(flow.role, "managedPolicyArns")).toEqual(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]);
+  });
+
+  it("can be assumed by Lambda only (not by the account root, which SST adds by default)", () => {
+    expect(trustedPrincipals(flow.role)).toEqual({ Service: ["lambda.amazonaws.com"] });
+  });
+
+  it("retries a failed run once, drops runs queued for over 15 minutes, and sends both to the failure queue", () => {
+    const { invokeConfig, queue, fn } = flow;
+    expect(input(invokeConfig, "functionName")).toBe(input(fn, "name"));
+    expect(input(invokeConfig, "maximumRetryAttempts")).toBe(1);
+    expect(input(invokeConfig, "maximumEventAgeInSeconds")).toBe(900);
+    expect(input(invokeConfig, "destinationConfig")).toEqual({ onFailure: { destination: arnOf(queue) } });
+    expect(input(queue, "messageRetentionSeconds")).toBe(14 * 24 * 3600);
+    expect(input(queue, "sqsManagedSseEnabled")).toBe(true);
+  });
+});
+
+describe("refresh schedule", () => {
+  it("is an EventBridge rule on settings.refreshSchedule from pullkeeper.yaml, targeting the function", () => {
+    const { rule, target, fn } = flow;
+    expect(deployConfig.config.settings.refreshSchedule).toMatch(/^(rate|cron)\(/);
+    expect(input(rule, "scheduleExpression")).toBe(deployConfig.config.settings.refreshSchedule);
+    expect(input(rule, "state")).toBe("ENABLED");
+    expect(input(rule, "eventBusName")).toBeUndefined(); // schedules only run on the default bus
+    expect(input(target, "rule")).toBe(input(rule, "name"));
+    expect(input(target, "arn")).toBe(arnOf(fn));
+    expect(input(flow.invokePermission, "principal")).toBe("events.amazonaws.com");
+    expect(input(flow.invokePermission, "action")).toBe("lambda:InvokeFunction");
+    expect(input(flow.invokePermission, "function")).toBe(arnOf(fn));
+    expect(input(flow.invokePermission, "sourceArn")).toBe(arnOf(rule));
+  });
+
+  it("delivers the Scheduled Event envelope the handler validates (no input override)", async () => {
+    const { target } = flow;
+    // SST's Cron sets `input: "{}"`, which would replace the envelope; the stack removes it.
+    expect(input(target, "input")).toBeUndefined();
+    expect(input(target, "inputPath")).toBeUndefined();
+    expect(input(target, "inputTransformer")).toBeUndefined();
+    // What EventBridge sends for a schedule rule, checked against the handler's own schema.
+    const { RefreshEventSchema } = await import("../../functions/refresh.js");
+    const scheduledEvent = {
+      version: "0",
+      id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: FAKE_ACCOUNT,
+      time: "2026-11-23T03:00:00Z",
+      region: FAKE_REGION,
+      resources: [arnOf(flow.rule)],
+      detail: {},
+    };
+    expect(RefreshEventSchema.safeParse(scheduledEvent).success).toBe(true);
+    expect(RefreshEventSchema.safeParse({}).success).toBe(false);
+  });
+
+  it("retries delivery, then sends the tick to the failure queue, which admits only this rule", () => {
+    const { target, queue, queuePolicy } = flow;
+    expect(input(target, "retryPolicy")).toEqual({ maximumRetryAttempts: 2, maximumEventAgeInSeconds: 900 });
+    expect(input(target, "deadLetterConfig")).toEqual({ arn: arnOf(queue) });
+    expect(input(queuePolicy, "queueUrl")).toBe(`https://sqs.${FAKE_REGION}.amazonaws.com/${FAKE_ACCOUNT}/${input<string>(queue, "name")}`);
+    expect(policyStatements(input(queuePolicy, "policy"))).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: [arnOf(queue)],
+        Principal: { Service: ["events.amazonaws.com"] },
+        Condition: { ArnEquals: { "aws:SourceArn": [arnOf(flow.rule)] } },
+      },
+    ]);
+  });
+});
+
+describe("storage", () => {
+  it("declares the ledger table with the keys and index the DynamoDB adapter uses", () => {
+    const { table } = flow;
+    const expected = ledgerTableDefinition("ignored");
+    expect(input(table, "billingMode")).toBe(expected.BillingMode);
+    expect(input(table, "hashKey")).toBe("pk");
+    expect(input(table, "rangeKey")).toBe("sk");
+    expect(input(table, "attributes")).toEqual(expected.AttributeDefinitions?.map((a) => ({ name: a.AttributeName, type: a.AttributeType })));
+    expect(input(table, "globalSecondaryIndexes")).toEqual(
+      expected.GlobalSecondaryIndexes?.map((g) => ({
+        name: g.IndexName,
+        hashKey: g.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName,
+        rangeKey: g.KeySchema?.find((k) => k.KeyType === "RANGE")?.AttributeName,
+        projectionType: g.Projection?.ProjectionType,
+      })),
+    );
+    expect(input(table, "globalSecondaryIndexes")).toEqual([{ name: "gsi1", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" }]);
+    expect(input(table, "pointInTimeRecovery")).toEqual({ enabled: true });
+    expect(input(table, "ttl")).toBeUndefined();
+    expect(input(table, "streamEnabled")).toBe(false);
+  });
+
+  it("outside production the table can be removed with the stage", () => {
+    expect(input(flow.table, "deletionProtectionEnabled")).toBe(false);
+    expect(flow.table.retainOnDelete).toBe(false);
+    expect(input(flow.secret, "recoveryWindowInDays")).toBe(0);
+    expect(flow.secret.retainOnDelete).toBe(false);
+  });
+
+  it("declares the fingerprint key secret without a value", () => {
+    expect(input(flow.secret, "name")).toBe("pullkeeper/test/fingerprint-key");
+    expect(input(flow.secret, "kmsKeyId")).toBeUndefined();
+    expect(run.ofType("aws:secretsmanager/secretVersion:SecretVersion")).toEqual([]);
+    expect(JSON.stringify(flow.secret.inputs)).not.toMatch(/secretString|secretBinary/i);
+  });
+
+  it("names the bus for the app and stage", () => {
+    expect(run.ofType("aws:cloudwatch/eventBus:EventBus")).toHaveLength(1);
+    expect(input(flow.bus, "name")).toMatch(/^pullkeeper-test-EventsBus-[a-z]{8}$/);
+  });
+});
+
+describe("the app as a whole", () => {
+  it("outputs the table, bus and function names it declared", () => {
+    expect(run.outputs._protect).toBe(false);
+    expect(run.outputs).toMatchObject({
+      table: input(flow.table, "name"),
+      bus: input(flow.bus, "name"),
+      refreshFunction: input(flow.fn, "name"),
+      fingerprintKeySecret: arnOf(flow.secret),
+    });
+  });
+
+  it("grants no wildcard action and no `*` resource beyond the token and tracing APIs, in any role", () => {
+    const roles = run.ofType("aws:iam/role:Role");
+    expect(roles.map((r) => r.name)).toEqual(["RefreshRole"]);
+    for (const role of roles) expectLeastPrivilege(inlineStatements(role));
+    expect(run.ofType("aws:iam/policy:Policy")).toEqual([]);
+    expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
+  });
+
+  it("declares exactly the refresh flow's resources", () => {
+    const types = run.resources.filter((r) => !r.type.startsWith("sst:") && !r.type.startsWith("pulumi:")).map((r) => `${r.type} ${r.name}`);
+    expect(types.sort()).toEqual(
+      [
+        "aws:cloudwatch/eventBus:EventBus EventsBus",
+        "aws:cloudwatch/eventRule:EventRule RefreshScheduleRule",
+        "aws:cloudwatch/eventTarget:EventTarget RefreshScheduleTarget",
+        "aws:cloudwatch/logGroup:LogGroup RefreshLogGroup",
+        "aws:dynamodb/table:Table LedgerTable",
+        "aws:iam/role:Role RefreshRole",
+        "aws:lambda/function:Function RefreshFunction",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig RefreshEventInvokeConfig",
+        "aws:lambda/permission:Permission RefreshSchedulePermission",
+        "aws:s3/bucketObjectv2:BucketObjectv2 RefreshCode",
+        "aws:secretsmanager/secret:Secret FingerprintKey",
+        "aws:sqs/queue:Queue RefreshFailuresQueue",
+        "aws:sqs/queuePolicy:QueuePolicy RefreshFailuresPolicy",
+        "random:index/randomBytes:RandomBytes LambdaEncryptionKey",
+      ].sort(),
+    );
+  });
+});
