@@ -19,9 +19,16 @@ export interface ApiResponse {
   readonly body: unknown;
 }
 
+/** What the API can set in motion; where it is absent the route answers 501. */
+export interface AuditActions {
+  /** Refresh (minted tokens) or rotate (htpasswd) one registry now; resolves with a JSON-able result. */
+  refresh(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
+}
+
 export interface AuditApiDependencies {
   readonly registries: readonly Registry[];
   readonly ledger: Ledger;
+  readonly actions?: AuditActions;
 }
 
 const MAX_LIMIT = 100;
@@ -96,6 +103,7 @@ export class AuditApi {
     if (method === "GET" && collection === "registries" && id === undefined) return this.#listRegistries(query);
     if (method === "GET" && collection === "registries" && id !== undefined && sub === undefined) return this.#registry(id);
     if (method === "GET" && collection === "registries" && id !== undefined && sub === "history" && parts.length === 4) return this.#history(id, query);
+    if (method === "POST" && collection === "registries" && id !== undefined && sub === "refresh" && parts.length === 4) return this.#refresh(id, query);
     throw new NotFoundError(`route ${method} ${path}`);
   }
 
@@ -118,6 +126,14 @@ export class AuditApi {
   async #registry(id: string): Promise<ApiResponse> {
     const registry = this.#find(id);
     return { status: 200, body: registryView(registry, await this.#deps.ledger.registryState(id)) };
+  }
+
+  async #refresh(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {
+    const registry = this.#find(id);
+    if (registry.source.type === "managed-secret") throw new InvalidInputError(`registry ${id}: its source is managed-secret; pullkeeper does not mint or rotate it`);
+    if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
+    if (!this.#deps.actions) return { status: 501, body: { code: "not_implemented", message: "refresh on demand is not wired in this deployment" } };
+    return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
   }
 
   async #history(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {
