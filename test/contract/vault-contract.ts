@@ -73,11 +73,12 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
       expect(await f.stages(id)).toEqual(before);
     });
 
-    it("writes the first value of a secret that has none", async () => {
+    it("writes the first value of a secret that has none, which Secrets Manager makes AWSCURRENT at once", async () => {
       const f = await setup();
       const id = await f.seed(undefined);
       const staged = await f.vault.stagePending(id, NEW, TOKEN_A);
       expect(staged.outcome).toBe("created");
+      expect((await f.stages(id))[TOKEN_A]).toEqual(["AWSCURRENT", "AWSPENDING"]);
       await f.vault.promote(id, staged.versionId);
       expect((await f.vault.read(id, { stage: "AWSCURRENT" })).versionId).toBe(TOKEN_A);
     });

@@ -58,8 +58,11 @@ export class FakeSecretsManager {
         if (existing.value !== input.SecretString) throw new ResourceExistsException({ ...meta, message: "A resource with the ID you requested already exists." });
         return { ARN: s.arn, Name: s.name, VersionId: token, VersionStages: [...existing.stages] };
       }
+      const first = s.versions.size === 0;
       s.versions.set(token, { value: input.SecretString as string, stages: new Set() });
       for (const stage of input.VersionStages ?? ["AWSCURRENT"]) this.#attach(s, stage, token);
+      // Documented PutSecretValue behaviour: the first version of a secret is AWSCURRENT, whatever was asked.
+      if (first) this.#attach(s, "AWSCURRENT", token);
       this.writes.push({ command: "PutSecretValue", secretId: input.SecretId as string });
       return { ARN: s.arn, Name: s.name, VersionId: token, VersionStages: [...(s.versions.get(token)?.stages ?? [])] };
     });

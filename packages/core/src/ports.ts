@@ -97,8 +97,9 @@ export type HistoryEntry =
       readonly type: "verification-failed";
       readonly registryId: string;
       readonly at: Date;
-      readonly secretArn: string;
-      readonly versionId: string;
+      /** Absent when the credential was refused before it was written (refresh verifies first). */
+      readonly secretArn?: string;
+      readonly versionId?: string;
       readonly status: Verification["status"];
       readonly detail: string;
     }

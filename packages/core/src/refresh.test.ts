@@ -112,6 +112,7 @@ describe("RefreshService", () => {
     expect(report.results[0]).toMatchObject({ registryId: "bad", outcome: "failed", step: "verify", code: "verification_unauthorized" });
     expect(report.results[1]).toMatchObject({ registryId: "other", outcome: "refreshed" });
     expect(w.promoted.map((p) => p.secretId)).toEqual(["pullkeeper/other"]);
+    expect(w.staged.map((p) => p.secretId)).toEqual(["pullkeeper/other"]);
     expect(w.states.has("bad")).toBe(false);
     expect(w.history.find((h) => h.registryId === "bad")).toMatchObject({ type: "verification-failed", status: "unauthorized" });
     expect(w.events.map((e) => e.detail.registryId)).toEqual(["other"]);

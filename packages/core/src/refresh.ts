@@ -84,8 +84,8 @@ export function scopeOf(registry: MintedRegistry): TokenScope {
 }
 
 /**
- * The refresh flow: decide who is due, mint once per (account, region, role), stage as
- * AWSPENDING, verify against the registry, promote, record, announce. A registry that fails
+ * The refresh flow: decide who is due, mint once per (account, region, role), verify against
+ * the registry, stage as AWSPENDING, promote, record, announce. A registry that fails
  * at any step is reported and does not stop the others; an unverified token is never promoted.
  */
 export class RefreshService {
@@ -190,12 +190,8 @@ export class RefreshService {
 
   async #refreshOne(registry: MintedRegistry, token: MintedToken, reason: RefreshDecision["reason"]): Promise<RegistryRefreshResult> {
     const { vault, verifier, ledger, fingerprints, clock } = this.#deps;
-    const requestToken = fingerprints.requestToken(registry.secret, token.credential);
-    const staged = await step("stage", () => vault.stagePending(registry.secret, token.credential, requestToken));
-    if (staged.outcome === "unchanged") {
-      return { registryId: registry.id, outcome: "unchanged", versionId: staged.versionId };
-    }
-
+    // Verified before it is written anywhere: Secrets Manager makes the first version of an empty
+    // secret AWSCURRENT as it is written, so staging first could expose an unverified token.
     const verification = await step("verify", () =>
       verifier.verify({
         host: registry.host,
@@ -205,16 +201,14 @@ export class RefreshService {
       }),
     );
     if (verification.status !== "ok") {
-      await ledger.appendHistory({
-        type: "verification-failed",
-        registryId: registry.id,
-        at: clock.now(),
-        secretArn: staged.arn,
-        versionId: staged.versionId,
-        status: verification.status,
-        detail: verification.detail,
-      });
-      throw new StepFailure("verify", `verification_${verification.status}`, `the new token did not verify against ${registry.host}: ${verification.detail}; not promoted`);
+      await ledger.appendHistory({ type: "verification-failed", registryId: registry.id, at: clock.now(), status: verification.status, detail: verification.detail });
+      throw new StepFailure("verify", `verification_${verification.status}`, `the new token did not verify against ${registry.host}: ${verification.detail}; not written, not promoted`);
+    }
+
+    const requestToken = fingerprints.requestToken(registry.secret, token.credential);
+    const staged = await step("stage", () => vault.stagePending(registry.secret, token.credential, requestToken));
+    if (staged.outcome === "unchanged") {
+      return { registryId: registry.id, outcome: "unchanged", versionId: staged.versionId };
     }
 
     await step("promote", () => vault.promote(registry.secret, staged.versionId));

@@ -48,12 +48,16 @@ export class RotationService {
     this.#deps = deps;
   }
 
-  /** What the embedded scheduler does in place of Secrets Manager: resume or start, then all four steps. */
-  async rotate(registry: RotatedRegistry): Promise<RotationResult> {
-    const pending = await this.#unfinished(registry);
+  /**
+   * What Secrets Manager does around a rotation Lambda, for the embedded runtime: resume an
+   * unfinished rotation or start one, then the four steps in order. `runStep` lets the caller
+   * send each step through the rotation function's own handler, as Secrets Manager would.
+   */
+  async rotate(registry: RotatedRegistry, runStep: (step: RotationStep, token: string) => Promise<void> = (step, token) => this.step(step, registry, token)): Promise<RotationResult> {
+    const pending = await this.unfinishedToken(registry);
     const token = pending ?? this.#deps.newToken();
     for (const step of ROTATION_STEPS) {
-      await this.step(step, registry, token);
+      await runStep(step, token);
       await this.#deps.afterStep?.(step, token);
     }
     return { registryId: registry.id, versionId: token, resumed: pending !== undefined };
@@ -111,7 +115,8 @@ export class RotationService {
   async #finish(registry: RotatedRegistry, token: string): Promise<void> {
     const { vault, ledger, bus, clock, fingerprints } = this.#deps;
     const pending = await this.#required(registry, token);
-    if (!pending.stages.includes("AWSCURRENT")) await vault.promote(registry.secret, token);
+    // Always: it also clears AWSPENDING, which a secret's first version carries beside AWSCURRENT.
+    await vault.promote(registry.secret, token);
     // Retire whichever user is not the new one: also right when a crash came between promote and retire.
     const [first, second] = registry.source.users;
     await this.#deps.accounts(registry).retire(pending.credential.username === first ? second : first);
@@ -135,11 +140,14 @@ export class RotationService {
     }
   }
 
-  /** The version an interrupted rotation left labelled AWSPENDING, if any. */
-  async #unfinished(registry: RotatedRegistry): Promise<string | undefined> {
+  /**
+   * The version an interrupted rotation left labelled AWSPENDING, if any. finishSecret clears the
+   * label, so a version holding it is unfinished even when it is also AWSCURRENT (Secrets Manager
+   * makes a secret's first version current as it is written).
+   */
+  async unfinishedToken(registry: RotatedRegistry): Promise<string | undefined> {
     try {
-      const pending = await this.#deps.vault.read(registry.secret, { stage: "AWSPENDING" });
-      return pending.stages.includes("AWSCURRENT") ? undefined : pending.versionId;
+      return (await this.#deps.vault.read(registry.secret, { stage: "AWSPENDING" })).versionId;
     } catch (error) {
       if (error instanceof NotFoundError) return undefined;
       throw error;
