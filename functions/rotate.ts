@@ -1,4 +1,5 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
@@ -61,6 +62,7 @@ export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
     const registry = registryForSecret(config, event.SecretId);
     logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
     await service.step(event.Step, registry, event.ClientRequestToken);
+    metrics.addMetric("RotationStepsCompleted", MetricUnit.Count, 1);
     logger.info("rotation step done");
   };
   return middy(rotate)

@@ -1,0 +1,164 @@
+import { InvalidInputError, parseConfig } from "@pullkeeper/core";
+import { Command, Option } from "commander";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
+import { connect } from "./client.js";
+import { table, until } from "./format.js";
+
+/** The `pullkeeper` command: tables for people, --json for scripts, non-zero exit on failure. */
+
+interface Globals {
+  config: string;
+  stateDir: string;
+  json: boolean;
+}
+
+interface RegistryRow {
+  id: string;
+  source: string;
+  current: { versionId: string; expiresAt: string | null; verification: { status: string; checkedAt: string } } | null;
+}
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const err = (text: string) => process.stderr.write(`${text}\n`);
+
+function port(): number {
+  const raw = process.env.PULLKEEPER_PORT;
+  if (raw === undefined) return DEFAULT_PORT;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new InvalidInputError(`PULLKEEPER_PORT: expected a port number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function buildCli(): Command {
+  const program = new Command("pullkeeper")
+    .description("Keeps container-registry pull credentials fresh, and tells you who still holds a stale one.")
+    .addOption(new Option("-c, --config <path>", "config file").env("PULLKEEPER_CONFIG").default("pullkeeper.yaml"))
+    .addOption(new Option("--state-dir <dir>", "where the embedded runtime keeps its state").env("PULLKEEPER_STATE_DIR").default(".pullkeeper"))
+    .option("--json", "machine-readable output", false)
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const globals = (cmd: Command): Globals => cmd.optsWithGlobals<Globals>();
+
+  program
+    .command("dev")
+    .description("run the whole service on this machine: HTTP API on 127.0.0.1, schedules, embedded stores")
+    .action(async (_opts, cmd: Command) => {
+      const g = globals(cmd);
+      const runtime = await EmbeddedRuntime.start({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
+      out(`pullkeeper is running on ${runtime.server?.url} (GET /healthz; /v1 needs the bearer token)`);
+      out(`admin token: ${runtime.adminTokenPath}`);
+      await new Promise<void>((resolveStop) => {
+        const stop = (signal: string) => {
+          err(`${signal}: finishing work in flight, then stopping`);
+          void runtime.stop().then(resolveStop);
+        };
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+      });
+      out("pullkeeper stopped");
+    });
+
+  program
+    .command("validate")
+    .description("check a config file; every problem is reported with its path in the file")
+    .argument("<file>", "the config file")
+    .action(async (file: string, _opts, cmd: Command) => {
+      const g = globals(cmd);
+      let text: string;
+      try {
+        text = await readFile(resolve(file), "utf8");
+      } catch (error) {
+        throw new InvalidInputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      }
+      try {
+        const config = parseConfig(text, file);
+        if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
+        else out(`${file} is valid: ${config.registries.length} registries, ${config.consumers.length} consumers`);
+      } catch (error) {
+        if (!(error instanceof InvalidInputError) || !g.json) throw error;
+        out(JSON.stringify({ valid: false, issues: error.issues }));
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("refresh")
+    .description("refresh minted tokens and rotate htpasswd registries now")
+    .option("-r, --registry <id>", "only this registry")
+    .option("-f, --force", "refresh even if the current token is still fresh", false)
+    .action(async (opts: { registry?: string; force: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const client = await connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
+      try {
+        const list = await client.request("GET", "/v1/registries?limit=100");
+        const ids = opts.registry ? [opts.registry] : (list.body as { items: RegistryRow[] }).items.filter((r) => r.source !== "managed-secret").map((r) => r.id);
+        const results: { registry: string; status: number; body: unknown }[] = [];
+        for (const id of ids) {
+          const response = await client.request("POST", `/v1/registries/${encodeURIComponent(id)}/refresh?force=${opts.force}`);
+          results.push({ registry: id, ...response });
+        }
+        const failed = results.filter((r) => r.status !== 200 || JSON.stringify(r.body).includes('"outcome":"failed"'));
+        if (g.json) out(JSON.stringify(results));
+        else {
+          for (const r of results) out(`${r.registry}: ${r.status === 200 ? summary(r.body) : `${(r.body as { message?: string }).message ?? `HTTP ${r.status}`}`}`);
+          if (results.length === 0) out("nothing to refresh: no registry is minted or rotated by pullkeeper");
+        }
+        if (failed.length > 0) process.exitCode = 1;
+      } finally {
+        await client.close();
+      }
+    });
+
+  program
+    .command("status")
+    .description("each registry: source, current version, when it expires, when it was last verified")
+    .action(async (_opts, cmd: Command) => {
+      const g = globals(cmd);
+      const client = await connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
+      try {
+        const response = await client.request("GET", "/v1/registries?limit=100");
+        if (response.status !== 200) throw new Error((response.body as { message?: string }).message ?? `HTTP ${response.status}`);
+        const items = (response.body as { items: RegistryRow[] }).items;
+        if (g.json) {
+          out(JSON.stringify(items));
+          return;
+        }
+        out(
+          table(
+            ["registry", "source", "current version", "expires in", "last verified"],
+            items.map((r) => [
+              r.id,
+              r.source,
+              r.current?.versionId ?? "—",
+              r.current ? until(r.current.expiresAt) : "—",
+              r.current ? `${r.current.verification.status} ${until(r.current.verification.checkedAt).replace(/^expired (.*) ago$/, "$1 ago")}` : "never",
+            ]),
+          ),
+        );
+      } finally {
+        await client.close();
+      }
+    });
+
+  return program;
+}
+
+function summary(body: unknown): string {
+  const b = body as { outcome?: string; versionId?: string; resumed?: boolean; results?: { outcome: string; code?: string; message?: string; versionId?: string }[] };
+  if (b.outcome === "rotated") return `rotated to ${b.versionId}${b.resumed ? " (finished an interrupted rotation)" : ""}`;
+  const r = b.results?.[0];
+  if (!r) return "nothing to do";
+  return r.outcome === "failed" ? `failed: ${r.code}: ${r.message}` : `${r.outcome}${r.versionId ? ` ${r.versionId}` : ""}`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    err(`pullkeeper: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,82 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { toApiGatewayEvent } from "./apigw-event.js";
+
+export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalServerOptions {
+  readonly port: number;
+  readonly adminToken: string;
+  readonly api: ApiHandler;
+  /** What /healthz reports besides "ok". */
+  readonly health: () => Record<string, unknown>;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const context = { functionName: "pullkeeper-api-local", awsRequestId: "local", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+function json(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: status, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** Constant-time comparison, so the token cannot be guessed a byte at a time from response times. */
+function authorized(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(header ?? "");
+  if (!match) return false;
+  const given = Buffer.from(match[1] as string);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The embedded HTTP server, on 127.0.0.1 only: /healthz open, every /v1 route behind the bearer
+ * token (API Gateway's IAM authorization takes that place on AWS).
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<RunningServer> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void (async () => {
+        const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+        let result: APIGatewayProxyStructuredResultV2;
+        if (path === "/healthz") {
+          result = json(200, { status: "ok", ...options.health() });
+        } else if (path === "/v1" || path.startsWith("/v1/")) {
+          result = authorized(req.headers.authorization, options.adminToken)
+            ? await options.api(toApiGatewayEvent(req, Buffer.concat(chunks).toString("utf8")), context)
+            : json(401, { code: "unauthorized", message: "send Authorization: Bearer <token from .pullkeeper/admin-token>" });
+        } else {
+          result = json(404, { code: "not_found", message: `nothing at ${path}` });
+        }
+        res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), "cache-control": "no-store" });
+        res.end(result.body ?? "");
+      })().catch(() => {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ code: "internal", message: "internal error" }));
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeIdleConnections();
+        server.close(() => resolve());
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      }),
+  };
+}

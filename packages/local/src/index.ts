@@ -1,0 +1,2 @@
+export * from "./vault/local-vault.js";
+export * from "./dynamo/embedded-dynamo.js";

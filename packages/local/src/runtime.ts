@@ -1,0 +1,217 @@
+import { DynamoLedger, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
+import { readConfigFile } from "@pullkeeper/aws/lambda";
+import {
+  AuditApi,
+  isRotated,
+  type PullkeeperConfig,
+  RefreshService,
+  type Registry,
+  type RotatedRegistry,
+  RotationService,
+  type RotationStep,
+  systemClock,
+} from "@pullkeeper/core";
+import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
+import type { Context } from "aws-lambda";
+import { randomUUID } from "node:crypto";
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { createApiHandler } from "../../../functions/api.js";
+import { createRefreshHandler, type RefreshEvent } from "../../../functions/refresh.js";
+import { createRotateHandler } from "../../../functions/rotate.js";
+import { InProcessBus } from "./bus/in-process-bus.js";
+import { startEmbeddedDynamo } from "./dynamo/embedded-dynamo.js";
+import { type RunningServer, startLocalServer } from "./http/server.js";
+import { dockerRegistryAvailable, type RunningRegistry, startDockerRegistry } from "./registry/docker-registry.js";
+import { Scheduler } from "./scheduler/scheduler.js";
+import { ensureStateDir, randomToken, readOrCreate } from "./state-files.js";
+import { LocalVault } from "./vault/local-vault.js";
+
+export const DEFAULT_PORT = 8790;
+export const LEDGER_TABLE = "pullkeeper-ledger";
+
+export interface RuntimeOptions {
+  readonly configPath: string;
+  /** `.pullkeeper/` by default: vault, DynamoDB store, admin token, served registries. */
+  readonly stateDir: string;
+  readonly port?: number;
+  readonly log?: (line: string) => void;
+  /** Serve HTTP (`dev`); off for one-shot CLI commands. */
+  readonly serve?: boolean;
+  /** Run the schedules (`dev`); off for one-shot CLI commands. */
+  readonly schedule?: boolean;
+  /** bcrypt cost for htpasswd entries (tests lower it). */
+  readonly htpasswdCost?: number;
+  /** Test seam: runs after each rotation step, so a test can kill the process between steps. */
+  readonly afterRotationStep?: (step: RotationStep, token: string) => Promise<void> | void;
+}
+
+const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 300_000 }) as unknown as Context;
+
+function scheduledEvent(detail: RefreshEvent["detail"]): RefreshEvent {
+  return { version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: "000000000000", time: new Date().toISOString(), region: "local", resources: [], detail };
+}
+
+/** Relative htpasswd paths in the config are relative to the config file, not to the shell. */
+function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfig {
+  const base = dirname(resolve(configPath));
+  return {
+    ...config,
+    registries: config.registries.map((r) => (isRotated(r) ? { ...r, source: { ...r.source, file: resolve(base, r.source.file) } } : r)),
+  };
+}
+
+/**
+ * pullkeeper on one machine: the same functions (refresh, rotate, api) and the same core as on
+ * AWS, with embedded stand-ins for the AWS services — dynalite for DynamoDB, an encrypted file
+ * vault for Secrets Manager, an in-process bus and scheduler for EventBridge.
+ */
+export class EmbeddedRuntime {
+  readonly config: PullkeeperConfig;
+  readonly adminTokenPath: string;
+  readonly server: RunningServer | undefined;
+  readonly vault: LocalVault;
+  readonly ledger: DynamoLedger;
+  readonly bus: InProcessBus;
+  readonly #stop: (() => Promise<void>)[];
+  readonly #refreshNow: (registry: Registry, force: boolean) => Promise<unknown>;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    config: PullkeeperConfig;
+    adminTokenPath: string;
+    server: RunningServer | undefined;
+    vault: LocalVault;
+    ledger: DynamoLedger;
+    bus: InProcessBus;
+    stop: (() => Promise<void>)[];
+    refreshNow: (registry: Registry, force: boolean) => Promise<unknown>;
+  }) {
+    this.config = parts.config;
+    this.adminTokenPath = parts.adminTokenPath;
+    this.server = parts.server;
+    this.vault = parts.vault;
+    this.ledger = parts.ledger;
+    this.bus = parts.bus;
+    this.#stop = parts.stop;
+    this.#refreshNow = parts.refreshNow;
+  }
+
+  static async start(options: RuntimeOptions): Promise<EmbeddedRuntime> {
+    const log = options.log ?? ((line: string) => console.error(line));
+    // A bad config fails here, before anything is created or written.
+    const config = anchored(readConfigFile(options.configPath), options.configPath);
+    const stateDir = resolve(options.stateDir);
+    await ensureStateDir(stateDir);
+    const stops: (() => Promise<void>)[] = [];
+    const stopAll = async () => {
+      for (const stop of stops.splice(0).reverse()) await stop().catch((e: unknown) => log(`shutdown: ${(e as Error).message}`));
+    };
+
+    try {
+      const adminTokenPath = join(stateDir, "admin-token");
+      const adminToken = (await readOrCreate(adminTokenPath, randomToken)).value;
+      const fingerprintKey = Buffer.from((await readOrCreate(join(stateDir, "fingerprint.key"), () => randomToken())).value, "base64url");
+
+      const vault = new LocalVault({ dir: join(stateDir, "vault") });
+      const dynamo = await startEmbeddedDynamo({ dir: join(stateDir, "dynamo"), tableName: LEDGER_TABLE, log });
+      stops.push(() => dynamo.stop());
+      const ledger = new DynamoLedger({ tableName: dynamo.tableName, client: dynamo.client });
+      const bus = new InProcessBus();
+      stops.push(async () => {
+        bus.close();
+        await bus.drain();
+      });
+      for (const registry of config.registries) await vault.createSecret(registry.secret);
+
+      const registries: RunningRegistry[] = [];
+      for (const registry of config.registries.filter(isRotated)) {
+        if (!registry.source.serve) continue;
+        if (!dockerRegistryAvailable()) {
+          log(`registry ${registry.id}: docker-registry is not installed (apt-get install docker-registry); not serving it, everything else runs`);
+          continue;
+        }
+        await mkdir(dirname(registry.source.file), { recursive: true });
+        await access(registry.source.file).catch(() => writeFile(registry.source.file, "", { mode: 0o600 }));
+        try {
+          const served = await startDockerRegistry({ dir: join(stateDir, "registries", registry.id), htpasswdPath: registry.source.file, port: registry.source.serve.port, realm: `pullkeeper ${registry.id}` });
+          registries.push(served);
+          stops.push(() => served.stop());
+          log(`registry ${registry.id}: docker-registry serving on ${served.url}`);
+        } catch (error) {
+          log(`registry ${registry.id}: docker-registry did not start: ${(error as Error).message.split("\n")[0]}`);
+        }
+      }
+
+      const adapters = { vault, ledger, bus, fingerprints: new HmacFingerprinter(fingerprintKey), clock: systemClock, verifier: new RegistryV2Verifier() };
+      const refreshHandler = createRefreshHandler(async () => ({
+        config,
+        service: new RefreshService({ ...adapters, tokens: new EcrTokenSource(), policy: { maxJitterSeconds: config.settings.maxJitterSeconds } }),
+      }));
+      const rotation = new RotationService({
+        ...adapters,
+        passwords: new RandomPasswords(),
+        accounts: (registry) => new HtpasswdFile(registry.source.file, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) }),
+        newToken: randomUUID,
+        ...(options.afterRotationStep && { afterStep: options.afterRotationStep }),
+      });
+      const rotateHandler = createRotateHandler(async () => ({ config, service: rotation }));
+
+      // Each step goes through the rotation function's handler, as Secrets Manager would call it.
+      const rotate = (registry: RotatedRegistry) =>
+        rotation.rotate(registry, async (step, token) => {
+          await rotateHandler({ SecretId: registry.secret, ClientRequestToken: token, Step: step }, lambdaContext("pullkeeper-rotate"));
+        });
+      const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduledEvent(detail), lambdaContext("pullkeeper-refresh"));
+
+      const scheduler = new Scheduler({ log });
+      const minted = config.registries.filter((r) => r.source.type === "ecr-token");
+      if (minted.length > 0) {
+        scheduler.add("refresh", config.settings.refreshSchedule, async () => void (await refresh({})), { runAtStart: true });
+      }
+      for (const registry of config.registries.filter(isRotated)) {
+        scheduler.add(`rotate:${registry.id}`, registry.source.rotation, async () => {
+          const result = await rotate(registry);
+          log(`registry ${registry.id}: rotated to version ${result.versionId}${result.resumed ? " (finished an interrupted rotation)" : ""}`);
+        }, { runAtStart: true });
+      }
+      stops.push(() => scheduler.stop());
+
+      const refreshNow = async (registry: Registry, force: boolean) => {
+        if (isRotated(registry)) return { outcome: "rotated", ...(await rotate(registry)) };
+        return refresh({ registryIds: [registry.id], force });
+      };
+
+      let server: RunningServer | undefined;
+      if (options.serve !== false) {
+        const api = createApiHandler(() => new AuditApi({ registries: config.registries, ledger, actions: { refresh: (r, o) => refreshNow(r, o.force) } }));
+        server = await startLocalServer({
+          port: options.port ?? DEFAULT_PORT,
+          adminToken,
+          api,
+          health: () => ({ stateDir, registries: config.registries.length, served: registries.map((r) => r.url), schedules: Object.fromEntries([...scheduler.nextRuns()].map(([k, v]) => [k, v?.toISOString() ?? null])) }),
+        });
+        stops.push(() => server?.close() ?? Promise.resolve());
+      }
+      if (options.schedule !== false) scheduler.start();
+
+      return new EmbeddedRuntime({ config, adminTokenPath, server, vault, ledger, bus, stop: [stopAll], refreshNow });
+    } catch (error) {
+      await stopAll();
+      throw error;
+    }
+  }
+
+  /** Refresh or rotate one registry now, as POST /v1/registries/{id}/refresh does. */
+  refresh(registry: Registry, force = false): Promise<unknown> {
+    return this.#refreshNow(registry, force);
+  }
+
+  /** Graceful: schedules stop, runs in flight finish, the bus drains, then stores close. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const stop of this.#stop) await stop();
+    })();
+    return this.#stopping;
+  }
+}
