@@ -23,6 +23,7 @@ import { InProcessBus } from "./bus/in-process-bus.js";
 import { startEmbeddedDynamo } from "./dynamo/embedded-dynamo.js";
 import { type RunningServer, startLocalServer } from "./http/server.js";
 import { dockerRegistryAvailable, type RunningRegistry, startDockerRegistry } from "./registry/docker-registry.js";
+import { parseSchedule } from "./scheduler/schedule-expression.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { ensureStateDir, randomToken, readOrCreate } from "./state-files.js";
 import { LocalVault } from "./vault/local-vault.js";
@@ -169,8 +170,15 @@ export class EmbeddedRuntime {
       if (minted.length > 0) {
         scheduler.add("refresh", config.settings.refreshSchedule, async () => void (await refresh({})), { runAtStart: true });
       }
+      // A restart must not rotate: only an unfinished rotation, a first one, or one the schedule says is overdue.
+      const rotationDue = async (registry: RotatedRegistry): Promise<boolean> => {
+        if ((await rotation.unfinishedToken(registry)) !== undefined) return true;
+        const current = (await ledger.registryState(registry.id))?.current;
+        return current === undefined || parseSchedule(registry.source.rotation).next(current.createdAt) <= new Date();
+      };
       for (const registry of config.registries.filter(isRotated)) {
         scheduler.add(`rotate:${registry.id}`, registry.source.rotation, async () => {
+          if (!(await rotationDue(registry))) return;
           const result = await rotate(registry);
           log(`registry ${registry.id}: rotated to version ${result.versionId}${result.resumed ? " (finished an interrupted rotation)" : ""}`);
         }, { runAtStart: true });

@@ -1,0 +1,63 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Workspace {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configPath: string;
+  readonly registryUrl: string;
+}
+
+/** A temp dir with a pullkeeper.yaml whose one registry the runtime serves on a free port. */
+export async function workspace(): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), "pullkeeper-e2e-"));
+  const port = await freePort();
+  const configPath = join(dir, "pullkeeper.yaml");
+  await writeFile(
+    configPath,
+    `registries:
+  - id: local
+    host: 127.0.0.1:${port}
+    kind: generic
+    source:
+      type: htpasswd
+      file: registry/htpasswd
+      rotation: rate(1 day)
+      serve: { port: ${port} }
+    secret: pullkeeper/local
+    verify: { endpoint: "http://127.0.0.1:${port}" }
+`,
+  );
+  return { dir, stateDir: join(dir, ".pullkeeper"), configPath, registryUrl: `http://127.0.0.1:${port}` };
+}
+
+export async function basicStatus(registryUrl: string, username: string, password: string): Promise<number> {
+  const response = await fetch(`${registryUrl}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** Polls until `probe` returns a value, or fails after `ms`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 30_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
