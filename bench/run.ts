@@ -1,15 +1,16 @@
 import { build } from "esbuild";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { readFileSync } from "node:fs";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM, the
  * AWS SDK bundled, not taken from the runtime) and its cold import time next to a bare
- * `node -e ""`. Prints a JSON array of {name, value, unit, bound, ratio} and writes it to
+ * `node -e ""`; and how fast the embedded runtime serves and rotates after start. Prints a JSON array of {name, value, unit, bound, ratio} and writes it to
  * bench/results.json. Bounds are budgets, not test assertions.
  */
 
@@ -51,6 +52,65 @@ function timeNode(code: string): number {
   return median(Array.from({ length: RUNS }, once));
 }
 
+/**
+ * `pullkeeper dev` as `npm start` runs it, on a temp dir: time to a 200 on /healthz (the issue's
+ * bound: 10 s) and, with docker-registry installed, to the first verified rotation (bound: 60 s).
+ */
+async function embeddedStartup(): Promise<Result[]> {
+  const dir = mkdtempSync(join(tmpdir(), "pullkeeper-bench-"));
+  const [apiPort, registryPort] = [await freePort(), await freePort()];
+  const config = join(dir, "pullkeeper.yaml");
+  writeFileSync(
+    config,
+    `registries:\n  - id: local\n    host: 127.0.0.1:${registryPort}\n    kind: generic\n    source: { type: htpasswd, file: htpasswd, serve: { port: ${registryPort} } }\n    secret: pullkeeper/local\n    verify: { endpoint: "http://127.0.0.1:${registryPort}" }\n`,
+  );
+  const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+  const child = spawn(process.execPath, [join(ROOT, "packages/local/bin/pullkeeper.js"), "dev", "--config", config, "--state-dir", join(dir, "state")], {
+    env: { ...process.env, PULLKEEPER_PORT: String(apiPort) },
+    stdio: "ignore",
+  });
+  const results: Result[] = [];
+  try {
+    const base = `http://127.0.0.1:${apiPort}`;
+    const healthz = await poll(async () => (await fetch(`${base}/healthz`)).ok, 30_000);
+    results.push(result("embedded.healthz-after-start", healthz ? elapsed() : Number.NaN, "ms", 10_000));
+    if (existsSync("/usr/bin/docker-registry")) {
+      const token = readFileSync(join(dir, "state", "admin-token"), "utf8").trim();
+      const rotated = await poll(async () => {
+        const r = await fetch(`${base}/v1/registries`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await r.json()) as { items: { current: unknown }[] }).items[0]?.current != null;
+      }, 60_000);
+      results.push(result("embedded.first-verified-rotation-after-start", rotated ? elapsed() : Number.NaN, "ms", 60_000));
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
 mkdirSync(OUT, { recursive: true });
 const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 const results: Result[] = [];
@@ -79,6 +139,8 @@ for (const file of functions) {
   results.push(result(`cold-import.${name}`, imported, "ms", BUDGET.importMs));
   results.push(result(`cold-import-over-bare.${name}`, imported - bare, "ms"));
 }
+
+results.push(...(await embeddedStartup()));
 
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);
