@@ -13,3 +13,4 @@ export * from "./validation.js";
 export * from "./rotation.js";
 export * from "./secret-id.js";
 export * from "./audit-api.js";
+export * from "./delivery.js";

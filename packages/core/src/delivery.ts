@@ -1,0 +1,100 @@
+import type { z } from "zod";
+import type { Credential } from "./credential.js";
+import { PullkeeperError } from "./errors.js";
+import type { Registry } from "./model.js";
+
+/**
+ * Where a registry's credential must live (a subscription). `target` is kind-specific and
+ * validated by that kind's schema (consumer-targets.ts).
+ */
+export interface Consumer {
+  readonly id: string;
+  readonly registryId: string;
+  readonly target: { readonly kind: string } & Readonly<Record<string, unknown>>;
+}
+
+/** What one delivery is about: the value is read by VersionId at send time, never queued. */
+export interface DeliveryRequest {
+  readonly consumerId: string;
+  readonly registryId: string;
+  readonly secretArn: string;
+  readonly versionId: string;
+  /** When the version was created: orders versions, so an older one never overwrites a newer. */
+  readonly versionCreatedAt: Date;
+}
+
+export interface DeliveryContext {
+  readonly consumer: Consumer;
+  readonly registry: Registry;
+  readonly secretArn: string;
+  readonly versionId: string;
+  /** The credential of that version. Only targets that copy the value use it. */
+  readonly credential: Credential;
+}
+
+export interface DeliveryOutcome {
+  /** delivered: written; verified: written and read back or checked working. */
+  readonly status: "delivered" | "verified";
+  /** For people: what was checked or written. Never the value. */
+  readonly detail: string;
+}
+
+/**
+ * A delivery that did not happen. `code` is stable and classified (unauthorized, not_found,
+ * wiring_*, throttled, unavailable, timeout…); `retryable` tells the engine whether to try again;
+ * `retryAfterMs` is the provider's own Retry-After, honoured by every worker.
+ */
+export class DeliveryError extends PullkeeperError {
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, message: string, options: { retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * One kind of consumer (ESO-style: one folder per provider behind this interface). Adding a
+ * target is one implementation and one registration line.
+ */
+export interface DeliveryTarget {
+  readonly kind: string;
+  /** Validates a consumer's `target` block of this kind; issues are reported with their path in the config. */
+  readonly schema: z.ZodType<{ kind: string }>;
+  /** The rate-limit bucket this consumer's writes count against, e.g. "github" or "aws:codebuild:eu-west-1". */
+  provider(consumer: Consumer): string;
+  deliver(context: DeliveryContext): Promise<DeliveryOutcome>;
+}
+
+export type DeliveryState = "pending" | "delivered" | "verified" | "failed";
+
+/** The ledger's record of one consumer: what it holds and how the last attempt went. */
+export interface ConsumerDelivery {
+  readonly consumerId: string;
+  readonly registryId: string;
+  readonly state: DeliveryState;
+  /** The newest version this consumer was asked to hold (pending/failed) or holds (delivered/verified). */
+  readonly versionId: string;
+  readonly versionCreatedAt: Date;
+  /** The version it last held for sure; absent before the first success. */
+  readonly deliveredVersionId?: string;
+  readonly deliveredAt?: Date;
+  readonly attempts: number;
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: Date };
+  readonly updatedAt: Date;
+}
+
+/** Shares provider write budgets across every worker, in every process. */
+export interface RateLimiter {
+  /** Resolves when one write to `provider` may go out now. */
+  acquire(provider: string): Promise<void>;
+  /** The provider said "not before": nobody writes to it until then. */
+  pause(provider: string, untilMs: number): Promise<void>;
+}
+
+/** Carries delivery requests to workers; never a credential value. */
+export interface DeliveryQueue {
+  send(requests: readonly DeliveryRequest[]): Promise<void>;
+}
