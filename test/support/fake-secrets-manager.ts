@@ -21,6 +21,7 @@ import { randomUUID } from "node:crypto";
 interface Version {
   readonly value: string;
   readonly stages: Set<string>;
+  readonly created: Date;
 }
 interface Secret {
   readonly arn: string;
@@ -48,7 +49,7 @@ export class FakeSecretsManager {
     this.mock.on(GetSecretValueCommand).callsFake((input) => {
       const s = this.#secret(input.SecretId as string);
       const [id, v] = this.#find(s, input.VersionId, input.VersionStage ?? (input.VersionId ? undefined : "AWSCURRENT"));
-      return { ARN: s.arn, Name: s.name, VersionId: id, SecretString: v.value, VersionStages: [...v.stages] };
+      return { ARN: s.arn, Name: s.name, VersionId: id, SecretString: v.value, VersionStages: [...v.stages], CreatedDate: v.created };
     });
     this.mock.on(PutSecretValueCommand).callsFake((input) => {
       const s = this.#secret(input.SecretId as string);
@@ -59,7 +60,7 @@ export class FakeSecretsManager {
         return { ARN: s.arn, Name: s.name, VersionId: token, VersionStages: [...existing.stages] };
       }
       const first = s.versions.size === 0;
-      s.versions.set(token, { value: input.SecretString as string, stages: new Set() });
+      s.versions.set(token, { value: input.SecretString as string, stages: new Set(), created: new Date() });
       for (const stage of input.VersionStages ?? ["AWSCURRENT"]) this.#attach(s, stage, token);
       // Documented PutSecretValue behaviour: the first version of a secret is AWSCURRENT, whatever was asked.
       if (first) this.#attach(s, "AWSCURRENT", token);
@@ -99,7 +100,7 @@ export class FakeSecretsManager {
     this.secrets.set(name, secret);
     if (value === undefined) return { ARN: arn, Name: name };
     const id = token ?? randomUUID();
-    secret.versions.set(id, { value, stages: new Set(["AWSCURRENT"]) });
+    secret.versions.set(id, { value, stages: new Set(["AWSCURRENT"]), created: new Date() });
     return { ARN: arn, Name: name, VersionId: id };
   }
 

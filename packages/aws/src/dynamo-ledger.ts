@@ -1,7 +1,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
+  type ConsumerDelivery,
   type CredentialVersion,
+  type DeliveryOutcome,
+  type DeliveryRequest,
   type HistoryEntry,
   InvalidInputError,
   type Ledger,
@@ -14,6 +17,7 @@ import { randomUUID } from "node:crypto";
 import { clientOptions } from "./clients.js";
 import { classifyAwsError } from "./errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { deliveryKey, fromDeliveryItem } from "./delivery-items.js";
 import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersionItem, versionAttributes } from "./ledger-items.js";
 
 export interface DynamoLedgerOptions {
@@ -124,6 +128,115 @@ export class DynamoLedger implements Ledger {
       ),
     );
     return { items: (out.Items ?? []).map(fromHistoryItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
+  }
+
+  async consumerDelivery(registryId: string, consumerId: string): Promise<ConsumerDelivery | undefined> {
+    const out = await this.#call("GetItem", () => this.#doc.send(new GetCommand({ TableName: this.#table, Key: deliveryKey(registryId, consumerId), ConsistentRead: true })));
+    return out.Item ? fromDeliveryItem(out.Item) : undefined;
+  }
+
+  async consumerDeliveries(registryId: string, page?: PageRequest): Promise<Page<ConsumerDelivery>> {
+    const out = await this.#call("Query", () =>
+      this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "CONS#" },
+          ConsistentRead: true,
+          Limit: pageLimit(page),
+          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
+        }),
+      ),
+    );
+    return { items: (out.Items ?? []).map(fromDeliveryItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
+  }
+
+  async markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded"> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: deliveryKey(request.registryId, request.consumerId),
+          // Only a newer version resets the record; the same one again is left as it is.
+          ConditionExpression: "attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs < :created",
+          UpdateExpression:
+            "SET consumerId = :consumer, registryId = :registry, #state = :pending, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, attempts = :zero, updatedAt = :at REMOVE lastError",
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: {
+            ":consumer": request.consumerId,
+            ":registry": request.registryId,
+            ":pending": "pending",
+            ":version": request.versionId,
+            ":created": request.versionCreatedAt.getTime(),
+            ":secretArn": request.secretArn,
+            ":zero": 0,
+            ":at": at.toISOString(),
+          },
+        }),
+      );
+      return "pending";
+    } catch (error) {
+      if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw classifyAwsError(error, "ledger UpdateItem");
+      const current = await this.consumerDelivery(request.registryId, request.consumerId);
+      return current?.versionId === request.versionId ? "already" : "superseded";
+    }
+  }
+
+  async recordDelivered(request: DeliveryRequest, outcome: DeliveryOutcome, at: Date): Promise<"recorded" | "superseded"> {
+    return this.#conditional(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: deliveryKey(request.registryId, request.consumerId),
+        // A late success for an older version must not claim the consumer holds the newest one.
+        ConditionExpression:
+          "(attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs <= :created) AND (attribute_not_exists(deliveredCreatedAtMs) OR deliveredCreatedAtMs <= :created)",
+        UpdateExpression:
+          "SET consumerId = :consumer, registryId = :registry, #state = :state, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, deliveredVersionId = :version, deliveredCreatedAtMs = :created, deliveredAt = :at, detail = :detail, attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :at REMOVE lastError",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: {
+          ":consumer": request.consumerId,
+          ":registry": request.registryId,
+          ":state": outcome.status,
+          ":version": request.versionId,
+          ":created": request.versionCreatedAt.getTime(),
+          ":secretArn": request.secretArn,
+          ":detail": outcome.detail,
+          ":zero": 0,
+          ":one": 1,
+          ":at": at.toISOString(),
+        },
+      }),
+    );
+  }
+
+  async recordAttemptFailed(request: DeliveryRequest, error: { readonly code: string; readonly message: string }, final: boolean, at: Date): Promise<"recorded" | "superseded"> {
+    return this.#conditional(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: deliveryKey(request.registryId, request.consumerId),
+        ConditionExpression: "versionId = :version",
+        UpdateExpression: "SET #state = :state, lastError = :error, attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :at",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: {
+          ":state": final ? "failed" : "pending",
+          ":error": { code: error.code, message: error.message, at: at.toISOString() },
+          ":version": request.versionId,
+          ":zero": 0,
+          ":one": 1,
+          ":at": at.toISOString(),
+        },
+      }),
+    );
+  }
+
+  async #conditional(command: UpdateCommand): Promise<"recorded" | "superseded"> {
+    try {
+      await this.#doc.send(command);
+      return "recorded";
+    } catch (error) {
+      if ((error as { name?: string }).name === "ConditionalCheckFailedException") return "superseded";
+      throw classifyAwsError(error, "ledger UpdateItem");
+    }
   }
 
   async #call<T>(what: string, work: () => Promise<T>): Promise<T> {

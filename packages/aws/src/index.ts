@@ -7,3 +7,5 @@ export * from "./fingerprint.js";
 export * from "./fingerprint-key.js";
 export * from "./secrets-manager-vault.js";
 export * from "./ledger-table.js";
+export * from "./sqs-delivery-queue.js";
+export * from "./dynamo-rate-limiter.js";

@@ -53,7 +53,13 @@ export class SecretsManagerVault implements Vault {
     if (out.ARN === undefined || out.VersionId === undefined) {
       throw new PullkeeperError("aws_error", `secret ${secretId}: GetSecretValue returned no ARN or VersionId`);
     }
-    return { arn: out.ARN, versionId: out.VersionId, stages: out.VersionStages ?? [], credential: parseCredential(secretId, out.SecretString) };
+    return {
+      arn: out.ARN,
+      versionId: out.VersionId,
+      stages: out.VersionStages ?? [],
+      createdAt: out.CreatedDate ?? new Date(0),
+      credential: parseCredential(secretId, out.SecretString),
+    };
   }
 
   async stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {

@@ -1,5 +1,6 @@
 import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
 import type { CredentialVersion, Registry } from "./model.js";
+import type { Consumer, ConsumerDelivery } from "./delivery.js";
 import type { HistoryEntry, Ledger, RegistryState } from "./ports.js";
 
 /**
@@ -23,13 +24,18 @@ export interface ApiResponse {
 export interface AuditActions {
   /** Refresh (minted tokens) or rotate (htpasswd) one registry now; resolves with a JSON-able result. */
   refresh(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
+  /** Queue a delivery of the registry's current version to one consumer, whatever its state. */
+  redeliver?(consumer: Consumer): Promise<unknown>;
 }
 
 export interface AuditApiDependencies {
   readonly registries: readonly Registry[];
   readonly ledger: Ledger;
+  readonly consumers?: readonly Consumer[];
   readonly actions?: AuditActions;
 }
+
+const DELIVERY_STATES = ["pending", "delivered", "verified", "failed", "never"] as const;
 
 const MAX_LIMIT = 100;
 
@@ -74,6 +80,26 @@ function registryView(registry: Registry, state: RegistryState | undefined) {
   };
 }
 
+function consumerView(consumer: Consumer, delivery: ConsumerDelivery | undefined) {
+  return {
+    id: consumer.id,
+    registry: consumer.registryId,
+    kind: consumer.target.kind,
+    declared: true,
+    delivery: delivery
+      ? {
+          state: delivery.state,
+          versionId: delivery.versionId,
+          deliveredVersionId: delivery.deliveredVersionId ?? null,
+          deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+          attempts: delivery.attempts,
+          lastError: delivery.lastError ? { ...delivery.lastError, at: delivery.lastError.at.toISOString() } : null,
+          updatedAt: delivery.updatedAt.toISOString(),
+        }
+      : null,
+  };
+}
+
 function historyView(entry: HistoryEntry) {
   return { ...entry, at: entry.at.toISOString(), ...("expiresAt" in entry && entry.expiresAt && { expiresAt: entry.expiresAt.toISOString() }) };
 }
@@ -104,6 +130,8 @@ export class AuditApi {
     if (method === "GET" && collection === "registries" && id !== undefined && sub === undefined) return this.#registry(id);
     if (method === "GET" && collection === "registries" && id !== undefined && sub === "history" && parts.length === 4) return this.#history(id, query);
     if (method === "POST" && collection === "registries" && id !== undefined && sub === "refresh" && parts.length === 4) return this.#refresh(id, query);
+    if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
+    if (method === "POST" && collection === "consumers" && id !== undefined && sub === "redeliver" && parts.length === 4) return this.#redeliver(id);
     throw new NotFoundError(`route ${method} ${path}`);
   }
 
@@ -134,6 +162,38 @@ export class AuditApi {
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
     if (!this.#deps.actions) return { status: 501, body: { code: "not_implemented", message: "refresh on demand is not wired in this deployment" } };
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
+  }
+
+  async #listConsumers(query: ApiRequest["query"]): Promise<ApiResponse> {
+    const limit = limitOf(query);
+    const offset = offsetOf(query.cursor);
+    if (query.registry !== undefined) this.#find(query.registry);
+    const state = query.state;
+    if (state !== undefined && !(DELIVERY_STATES as readonly string[]).includes(state)) throw new InvalidInputError(`state: expected one of ${DELIVERY_STATES.join(", ")}`);
+    const consumers = (this.#deps.consumers ?? []).filter((c) => query.registry === undefined || c.registryId === query.registry);
+    // One Query per registry partition (its CONS# items), never a Scan.
+    const deliveries = new Map<string, ConsumerDelivery>();
+    for (const registryId of new Set(consumers.map((c) => c.registryId))) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#deps.ledger.consumerDeliveries(registryId, { limit: 100, ...(cursor !== undefined && { cursor }) });
+        for (const d of page.items) deliveries.set(`${registryId}/${d.consumerId}`, d);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }
+    const rows = consumers
+      .map((c) => ({ consumer: c, delivery: deliveries.get(`${c.registryId}/${c.id}`) }))
+      .filter((row) => state === undefined || (row.delivery?.state ?? "never") === state);
+    const page = rows.slice(offset, offset + limit);
+    const next = offset + limit < rows.length ? offsetCursor(offset + limit) : undefined;
+    return { status: 200, body: { items: page.map((r) => consumerView(r.consumer, r.delivery)), cursor: next ?? null } };
+  }
+
+  async #redeliver(id: string): Promise<ApiResponse> {
+    const consumer = (this.#deps.consumers ?? []).find((c) => c.id === id);
+    if (!consumer) throw new NotFoundError(`consumer ${id}`);
+    if (!this.#deps.actions?.redeliver) return { status: 501, body: { code: "not_implemented", message: "redelivery is not wired in this deployment" } };
+    return { status: 202, body: await this.#deps.actions.redeliver(consumer) };
   }
 
   async #history(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {

@@ -39,7 +39,7 @@ describe("pullkeeper.yaml", () => {
     expect(config.registries[0]?.source).toEqual({ type: "ecr-token", account: "123456789012", region: "eu-west-1", marginSeconds: 10800 });
     expect(config.registries[0]?.verify).toEqual({ canary: { repository: "team/app", reference: "stable" } });
     expect(config.registries[1]?.source).toMatchObject({ roleArn: "arn:aws:iam::210987654321:role/pullkeeper-pull" });
-    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", maxJitterSeconds: 300 });
+    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitterSeconds: 300, rateLimits: {} });
   });
 
   it("reports every problem with its path in the file, not only the first", () => {
@@ -104,5 +104,15 @@ consumers:
 
   it("rejects an empty file", () => {
     expect(problems("")).toContain("registries: Invalid input: expected array, received undefined");
+  });
+});
+
+describe("rate limits", () => {
+  it("falls back from a provider to its longest configured prefix, and overrides win", async () => {
+    const { rateLimitFor } = await import("./rate-limits.js");
+    expect(rateLimitFor("aws:codebuild:eu-west-1")).toBe(10);
+    expect(rateLimitFor("github")).toBeCloseTo(80 / 60);
+    expect(rateLimitFor("aws:codebuild:eu-west-1", { "aws:codebuild:eu-west-1": 2 })).toBe(2);
+    expect(rateLimitFor("somewhere-else")).toBeUndefined();
   });
 });

@@ -106,9 +106,12 @@ const consumer = z.looseObject({
 const settings = z
   .strictObject({
     refreshSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    reconcileSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
     maxJitter: duration.default(300),
+    /** Writes per second per provider ("github", "aws:codebuild", "aws:codebuild:eu-west-1"…), on top of the defaults. */
+    rateLimits: z.record(z.string().min(1), z.number().positive("expected writes per second, above 0")).default({}),
   })
-  .default({ refreshSchedule: "rate(15 minutes)", maxJitter: 300 });
+  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {} });
 
 const configSchema = z.strictObject({
   registries: z.array(registry).min(1, "expected at least one registry"),
@@ -145,7 +148,12 @@ function crossReferenceIssues(doc: unknown): string[] {
 export interface PullkeeperConfig {
   readonly registries: readonly Registry[];
   readonly consumers: readonly { readonly id: string; readonly registry: string; readonly target: { readonly kind: string } & Record<string, unknown> }[];
-  readonly settings: { readonly refreshSchedule: string; readonly maxJitterSeconds: number };
+  readonly settings: {
+    readonly refreshSchedule: string;
+    readonly reconcileSchedule: string;
+    readonly maxJitterSeconds: number;
+    readonly rateLimits: Readonly<Record<string, number>>;
+  };
 }
 
 /** Validates an already-parsed document; throws InvalidInputError listing every problem. */
@@ -190,7 +198,7 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
       };
     }),
     consumers,
-    settings: { refreshSchedule: s.refreshSchedule, maxJitterSeconds: s.maxJitter },
+    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits },
   };
 }
 

@@ -15,4 +15,23 @@ export interface CredentialRotated {
   };
 }
 
-export type PullkeeperEvent = CredentialRotated;
+export interface DeliveryRequested {
+  readonly type: "Delivery Requested";
+  readonly detail: { readonly registryId: string; readonly consumerId: string; readonly secretArn: string; readonly versionId: string };
+}
+
+/** A delivery gave up: on-call's cue. `code` is the classified reason, never a value. */
+export interface DeliveryFailed {
+  readonly type: "Delivery Failed";
+  readonly detail: {
+    readonly registryId: string;
+    readonly consumerId: string;
+    readonly secretArn: string;
+    readonly versionId: string;
+    readonly code: string;
+    readonly message: string;
+    readonly attempts: number;
+  };
+}
+
+export type PullkeeperEvent = CredentialRotated | DeliveryRequested | DeliveryFailed;

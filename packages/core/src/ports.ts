@@ -1,5 +1,6 @@
 import type { Credential } from "./credential.js";
 import type { SecretValue } from "./secret-value.js";
+import type { ConsumerDelivery, DeliveryOutcome, DeliveryRequest } from "./delivery.js";
 import type { PullkeeperEvent } from "./events.js";
 import type {
   CredentialVersion,
@@ -24,6 +25,8 @@ export interface StoredCredential {
   readonly arn: string;
   readonly versionId: string;
   readonly stages: readonly string[];
+  /** When this version was written: orders versions for propagation. */
+  readonly createdAt: Date;
   readonly credential: Credential;
 }
 
@@ -122,8 +125,8 @@ export interface PageRequest {
   readonly cursor?: string;
 }
 
-/** The durable record: registries, their credential versions and what happened to them. */
-export interface Ledger {
+/** The durable record of registries, their credential versions and what happened to them. */
+export interface RegistryLedger {
   registryState(registryId: string): Promise<RegistryState | undefined>;
   listRegistries(page?: PageRequest): Promise<Page<RegistryState>>;
   /**
@@ -135,6 +138,24 @@ export interface Ledger {
   /** Newest first. */
   history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>>;
 }
+
+/** The durable record of each consumer's deliveries. */
+export interface DeliveryLedger {
+  consumerDelivery(registryId: string, consumerId: string): Promise<ConsumerDelivery | undefined>;
+  /** Every consumer of a registry that has a delivery record, by consumer id. */
+  consumerDeliveries(registryId: string, page?: PageRequest): Promise<Page<ConsumerDelivery>>;
+  /**
+   * Marks the consumer due for the request's version. "already": it was already asked for (or
+   * holds) this version; "superseded": it is on a newer one, and the request must be dropped.
+   */
+  markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded">;
+  /** Records a success unless a newer version was asked for or delivered meanwhile. */
+  recordDelivered(request: DeliveryRequest, outcome: DeliveryOutcome, at: Date): Promise<"recorded" | "superseded">;
+  /** Counts a failed attempt; `final` marks the delivery failed (no more retries). */
+  recordAttemptFailed(request: DeliveryRequest, error: { readonly code: string; readonly message: string }, final: boolean, at: Date): Promise<"recorded" | "superseded">;
+}
+
+export interface Ledger extends RegistryLedger, DeliveryLedger {}
 
 /** Publishes domain events; throws if some could not be delivered after retries. */
 export interface EventBus {

@@ -3,7 +3,7 @@ import { type Credential, credential } from "./credential.js";
 import { PullkeeperError, UpstreamError } from "./errors.js";
 import type { PullkeeperEvent } from "./events.js";
 import type { CredentialVersion, Registry, TokenScope, VerificationStatus } from "./model.js";
-import type { EventBus, Fingerprinter, HistoryEntry, Ledger, RegistryRecord, RegistryState, RegistryVerifier, StagedVersion, TokenSource, Vault, VerifyRequest } from "./ports.js";
+import type { EventBus, Fingerprinter, HistoryEntry, RegistryLedger, RegistryRecord, RegistryState, RegistryVerifier, StagedVersion, TokenSource, Vault, VerifyRequest } from "./ports.js";
 import { RefreshService } from "./refresh.js";
 
 const NOW = new Date("2026-11-23T12:00:00Z");
@@ -51,7 +51,7 @@ class World {
     fingerprint: (c: Credential) => `fp-${c.password.length}`,
     requestToken: (secretId: string, c: Credential) => `${secretId}-${c.password.reveal().length}-token-0000000000000000`,
   };
-  ledger: Ledger = {
+  ledger: RegistryLedger = {
     registryState: async (id) => this.states.get(id),
     listRegistries: async () => ({ items: [...this.states.values()] }),
     recordCurrentVersion: async (r: RegistryRecord, v: CredentialVersion) => {

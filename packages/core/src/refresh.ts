@@ -3,7 +3,7 @@ import { PullkeeperError } from "./errors.js";
 import type { CredentialRotated } from "./events.js";
 import type { CredentialVersion, EcrTokenSource, MintedToken, Registry, TokenScope } from "./model.js";
 import { tokenScopeKey } from "./model.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, RegistryRecord, RegistryVerifier, TokenSource, Vault } from "./ports.js";
+import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryRecord, RegistryVerifier, TokenSource, Vault } from "./ports.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
 
 export type RefreshStep = "ledger" | "mint" | "stage" | "verify" | "promote" | "record";
@@ -34,7 +34,7 @@ export interface RefreshDependencies {
   readonly vault: Vault;
   readonly tokens: TokenSource;
   readonly verifier: RegistryVerifier;
-  readonly ledger: Ledger;
+  readonly ledger: RegistryLedger;
   readonly bus: EventBus;
   readonly fingerprints: Fingerprinter;
   readonly clock: Clock;

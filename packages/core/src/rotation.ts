@@ -1,7 +1,7 @@
 import { credential } from "./credential.js";
 import { NotFoundError, PullkeeperError } from "./errors.js";
 import type { CredentialVersion, HtpasswdSource, Registry } from "./model.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
+import type { Clock, EventBus, Fingerprinter, RegistryLedger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
 
 /** Secrets Manager's rotation-Lambda protocol, step names as it sends them. */
 export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -16,7 +16,7 @@ export function isRotated(registry: Registry): registry is RotatedRegistry {
 export interface RotationDependencies {
   readonly vault: Vault;
   readonly verifier: RegistryVerifier;
-  readonly ledger: Ledger;
+  readonly ledger: RegistryLedger;
   readonly bus: EventBus;
   readonly fingerprints: Fingerprinter;
   readonly clock: Clock;

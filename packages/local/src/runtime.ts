@@ -1,7 +1,12 @@
-import { DynamoLedger, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
-import { readConfigFile } from "@pullkeeper/aws/lambda";
+import { DynamoLedger, DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
+import { deliveryTargets, rateLimits, readConfigFile } from "@pullkeeper/aws/lambda";
 import {
   AuditApi,
+  consumersFromConfig,
+  type DeliveryRequest,
+  type DeliveryTarget,
+  PropagationService,
+  toDeliveryMessage,
   isRotated,
   type PullkeeperConfig,
   RefreshService,
@@ -17,9 +22,13 @@ import { randomUUID } from "node:crypto";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createApiHandler } from "../../../functions/api.js";
+import { createDeliverHandler } from "../../../functions/deliver.js";
+import { createOnSecretChangeHandler } from "../../../functions/on-secret-change.js";
+import { createReconcileHandler } from "../../../functions/reconcile.js";
 import { createRefreshHandler, type RefreshEvent } from "../../../functions/refresh.js";
 import { createRotateHandler } from "../../../functions/rotate.js";
 import { InProcessBus } from "./bus/in-process-bus.js";
+import { LocalDeliveryQueue } from "./queue/local-delivery-queue.js";
 import { startEmbeddedDynamo } from "./dynamo/embedded-dynamo.js";
 import { type RunningServer, startLocalServer } from "./http/server.js";
 import { dockerRegistryAvailable, type RunningRegistry, startDockerRegistry } from "./registry/docker-registry.js";
@@ -45,6 +54,31 @@ export interface RuntimeOptions {
   readonly htpasswdCost?: number;
   /** Test seam: runs after each rotation step, so a test can kill the process between steps. */
   readonly afterRotationStep?: (step: RotationStep, token: string) => Promise<void> | void;
+  /** Delivery targets beyond the built-in ones (tests, the bench's fake provider). */
+  readonly extraTargets?: readonly DeliveryTarget[];
+  /** Deliveries running at once (default 8) and the first retry's backoff (default 1 s). */
+  readonly delivery?: { readonly concurrency?: number; readonly baseBackoffMs?: number; readonly timeoutMs?: number };
+}
+
+/** SQS's maxReceiveCount and the local queue's attempts: one number for both, as on AWS. */
+const MAX_DELIVERY_ATTEMPTS = 5;
+
+function sqsEvent(request: DeliveryRequest, receive: number) {
+  return {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: "local",
+        body: toDeliveryMessage(request),
+        attributes: { ApproximateReceiveCount: String(receive), SentTimestamp: String(Date.now()), SenderId: "local", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:local:000000000000:pullkeeper-deliveries",
+        awsRegion: "local",
+      },
+    ],
+  };
 }
 
 const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 300_000 }) as unknown as Context;
@@ -74,6 +108,10 @@ export class EmbeddedRuntime {
   readonly vault: LocalVault;
   readonly ledger: DynamoLedger;
   readonly bus: InProcessBus;
+  readonly queue: LocalDeliveryQueue;
+  readonly propagation: PropagationService;
+  /** The audit API over this runtime's state, as the HTTP server serves it. */
+  readonly auditApi: () => AuditApi;
   readonly #stop: (() => Promise<void>)[];
   readonly #refreshNow: (registry: Registry, force: boolean) => Promise<unknown>;
   #stopping: Promise<void> | undefined;
@@ -85,6 +123,9 @@ export class EmbeddedRuntime {
     vault: LocalVault;
     ledger: DynamoLedger;
     bus: InProcessBus;
+    queue: LocalDeliveryQueue;
+    propagation: PropagationService;
+    auditApi: () => AuditApi;
     stop: (() => Promise<void>)[];
     refreshNow: (registry: Registry, force: boolean) => Promise<unknown>;
   }) {
@@ -94,6 +135,9 @@ export class EmbeddedRuntime {
     this.vault = parts.vault;
     this.ledger = parts.ledger;
     this.bus = parts.bus;
+    this.queue = parts.queue;
+    this.propagation = parts.propagation;
+    this.auditApi = parts.auditApi;
     this.#stop = parts.stop;
     this.#refreshNow = parts.refreshNow;
   }
@@ -102,6 +146,8 @@ export class EmbeddedRuntime {
     const log = options.log ?? ((line: string) => console.error(line));
     // A bad config fails here, before anything is created or written.
     const config = anchored(readConfigFile(options.configPath), options.configPath);
+    const targets = deliveryTargets(options.extraTargets ?? []);
+    const consumers = consumersFromConfig(config, targets, options.configPath);
     const stateDir = resolve(options.stateDir);
     await ensureStateDir(stateDir);
     const stops: (() => Promise<void>)[] = [];
@@ -165,7 +211,41 @@ export class EmbeddedRuntime {
         });
       const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduledEvent(detail), lambdaContext("pullkeeper-refresh"));
 
+      // Propagation: the queue's workers call the delivery function's handler with an SQS-shaped event.
+      let propagation: PropagationService | undefined;
+      const deliverHandler = createDeliverHandler(async () => propagation as PropagationService);
+      process.env.PULLKEEPER_MAX_RECEIVES = String(MAX_DELIVERY_ATTEMPTS);
+      const queue = new LocalDeliveryQueue({
+        concurrency: options.delivery?.concurrency ?? 8,
+        maxAttempts: MAX_DELIVERY_ATTEMPTS,
+        baseBackoffMs: options.delivery?.baseBackoffMs ?? 1_000,
+        log,
+        handle: async (request, attempt) => {
+          const out = await deliverHandler(sqsEvent(request, attempt.number) as never, lambdaContext("pullkeeper-deliver"));
+          if (out.batchItemFailures.length > 0) throw new Error(`delivery to ${request.consumerId} failed this time; retrying`);
+        },
+      });
+      stops.push(() => queue.stop());
+      propagation = new PropagationService({
+        ...adapters,
+        registries: config.registries,
+        consumers,
+        targets,
+        queue,
+        rateLimiter: new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) }),
+        ...(options.delivery?.timeoutMs !== undefined && { deliveryTimeoutMs: options.delivery.timeoutMs }),
+      });
+      const service = propagation;
+      const onSecretChange = createOnSecretChangeHandler(async () => ({ config, service }));
+      bus.subscribe({ source: ["pullkeeper"], "detail-type": ["Credential Rotated"] }, async (envelope) => {
+        await onSecretChange(envelope, lambdaContext("pullkeeper-on-secret-change"));
+      });
+      const reconcile = createReconcileHandler(async () => service);
+
       const scheduler = new Scheduler({ log });
+      if (consumers.length > 0) {
+        scheduler.add("reconcile", config.settings.reconcileSchedule, async () => void (await reconcile(scheduledEvent({}), lambdaContext("pullkeeper-reconcile"))));
+      }
       const minted = config.registries.filter((r) => r.source.type === "ecr-token");
       if (minted.length > 0) {
         scheduler.add("refresh", config.settings.refreshSchedule, async () => void (await refresh({})), { runAtStart: true });
@@ -190,9 +270,17 @@ export class EmbeddedRuntime {
         return refresh({ registryIds: [registry.id], force });
       };
 
+      const auditApi = () =>
+        new AuditApi({
+          registries: config.registries,
+          consumers,
+          ledger,
+          actions: { refresh: (r, o) => refreshNow(r, o.force), redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }) },
+        });
+
       let server: RunningServer | undefined;
       if (options.serve !== false) {
-        const api = createApiHandler(() => new AuditApi({ registries: config.registries, ledger, actions: { refresh: (r, o) => refreshNow(r, o.force) } }));
+        const api = createApiHandler(auditApi);
         server = await startLocalServer({
           port: options.port ?? DEFAULT_PORT,
           adminToken,
@@ -203,7 +291,7 @@ export class EmbeddedRuntime {
       }
       if (options.schedule !== false) scheduler.start();
 
-      return new EmbeddedRuntime({ config, adminTokenPath, server, vault, ledger, bus, stop: [stopAll], refreshNow });
+      return new EmbeddedRuntime({ config, adminTokenPath, server, vault, ledger, bus, queue, propagation: service, auditApi, stop: [stopAll], refreshNow });
     } catch (error) {
       await stopAll();
       throw error;

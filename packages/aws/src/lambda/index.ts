@@ -3,3 +3,4 @@ export * from "./observability.js";
 export * from "./redaction.js";
 export * from "./validate-event.js";
 export * from "./adapters.js";
+export * from "./propagation-runtime.js";

@@ -1,4 +1,3 @@
-import { AuditApi } from "@pullkeeper/core";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
@@ -39,7 +38,7 @@ export async function connect(options: ClientOptions): Promise<ApiClient> {
     };
   }
   const runtime = await EmbeddedRuntime.start({ configPath: options.configPath, stateDir, serve: false, schedule: false, log: options.log });
-  const api = new AuditApi({ registries: runtime.config.registries, ledger: runtime.ledger, actions: { refresh: (registry, o) => runtime.refresh(registry, o.force) } });
+  const api = runtime.auditApi();
   return {
     where: "this process (no runtime is running for this state directory)",
     request: async (method, path) => {

@@ -129,7 +129,7 @@ export class LocalVault implements Vault {
     if (version === undefined) {
       throw new NotFoundError(`secret ${secretId} ${"stage" in selector ? `stage ${selector.stage}` : `version ${selector.versionId}`}`);
     }
-    return { arn: doc.arn, versionId: version.id, stages: [...version.stages], credential: parseCredential(secretId, version.value) };
+    return { arn: doc.arn, versionId: version.id, stages: [...version.stages], createdAt: new Date(version.createdAt), credential: parseCredential(secretId, version.value) };
   }
 
   async stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {

@@ -1,0 +1,27 @@
+import type { ConsumerDelivery, DeliveryState } from "@pullkeeper/core";
+
+/**
+ * Consumer delivery records live in their registry's partition: REG#<registryId> / CONS#<consumerId>,
+ * so one Query lists a registry's consumers. Version order is compared on the *CreatedAtMs numbers.
+ */
+export const deliveryKey = (registryId: string, consumerId: string) => ({ pk: `REG#${registryId}`, sk: `CONS#${consumerId}` });
+
+type Item = Record<string, unknown>;
+const date = (v: unknown) => (typeof v === "string" ? new Date(v) : undefined);
+
+export function fromDeliveryItem(item: Item): ConsumerDelivery {
+  const lastError = item.lastError as { code: string; message: string; at: string } | undefined;
+  const deliveredAt = date(item.deliveredAt);
+  return {
+    consumerId: item.consumerId as string,
+    registryId: item.registryId as string,
+    state: item.state as DeliveryState,
+    versionId: item.versionId as string,
+    versionCreatedAt: new Date(item.versionCreatedAtMs as number),
+    ...(typeof item.deliveredVersionId === "string" && { deliveredVersionId: item.deliveredVersionId }),
+    ...(deliveredAt && { deliveredAt }),
+    attempts: (item.attempts as number | undefined) ?? 0,
+    ...(lastError && { lastError: { code: lastError.code, message: lastError.message, at: new Date(lastError.at) } }),
+    updatedAt: date(item.updatedAt) as Date,
+  };
+}
