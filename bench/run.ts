@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+import { propagationTime } from "./propagation.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM, the
@@ -141,6 +142,10 @@ for (const file of functions) {
 }
 
 results.push(...(await embeddedStartup()));
+
+// The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s.
+const propagated = await propagationTime({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 });
+results.push(result("propagation.1000-consumers-50ms-100wps", propagated, "ms", 10_000));
 
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);

@@ -9,3 +9,4 @@ export * from "./secrets-manager-vault.js";
 export * from "./ledger-table.js";
 export * from "./sqs-delivery-queue.js";
 export * from "./dynamo-rate-limiter.js";
+export * from "./consumers/index.js";

@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import type { Consumer, ConsumerDelivery, DeliveryOutcome, DeliveryQueue, DeliveryRequest, DeliveryTarget, RateLimiter } from "./delivery.js";
 import { DeliveryError } from "./delivery.js";
 import { NotFoundError, PullkeeperError } from "./errors.js";
@@ -105,22 +106,31 @@ export class PropagationService {
       states,
       { now, stalePendingMs: this.#deps.stalePendingMs ?? 15 * 60_000, ...(options.force !== undefined && { force: options.force }) },
     );
-    const requests: DeliveryRequest[] = [];
-    for (const request of planned) {
-      const marked = await ledger.markPending(request, now);
-      // "already" for a consumer we saw no record of means a concurrent trigger claimed it first:
-      // duplicate triggers for the same version coalesce into one delivery.
-      if (marked === "pending" || (marked === "already" && states.has(request.consumerId))) requests.push(request);
-    }
-    if (requests.length > 0) {
+    // Marked and queued a chunk at a time, so the first deliveries start while the rest are planned.
+    const limit = pLimit(16);
+    let requested = 0;
+    for (let i = 0; i < planned.length; i += 100) {
+      const chunk = await Promise.all(
+        planned.slice(i, i + 100).map((request) =>
+          limit(async () => {
+            const marked = await ledger.markPending(request, now);
+            // "already" for a consumer we saw no record of means a concurrent trigger claimed it
+            // first: duplicate triggers for the same version coalesce into one delivery.
+            return marked === "pending" || (marked === "already" && states.has(request.consumerId)) ? request : undefined;
+          }),
+        ),
+      );
+      const requests = chunk.filter((r): r is DeliveryRequest => r !== undefined);
+      if (requests.length === 0) continue;
       await queue.send(requests);
+      requested += requests.length;
       const events: DeliveryRequested[] = requests.map((r) => ({
         type: "Delivery Requested",
         detail: { registryId: r.registryId, consumerId: r.consumerId, secretArn: r.secretArn, versionId: r.versionId },
       }));
       await bus.publish(events);
     }
-    return { registryId, versionId: current.versionId, requested: requests.length };
+    return { registryId, versionId: current.versionId, requested };
   }
 
   /** Every registry with consumers: what events missed, reconcile catches. */

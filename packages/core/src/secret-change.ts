@@ -179,7 +179,7 @@ export function parseSecretChange(event: unknown): SecretChangeResult {
     const got = event === null ? "null" : Array.isArray(event) ? "an array" : typeof event;
     throw new InvalidInputError(`event is not valid: expected an EventBridge event (a JSON object), received ${got}`, [`(top level): expected object, received ${got}`]);
   }
-
+  rejectUnwrapped(event as Record<string, unknown>);
   const envelope = parseWith(envelopeSchema, event, "event");
   const { source, "detail-type": detailType } = envelope;
 

@@ -1,0 +1,20 @@
+import type { DeliveryTarget } from "@pullkeeper/core";
+import { CodeBuildTarget } from "./codebuild/codebuild-target.js";
+import { EcsTaskDefinitionTarget } from "./ecs/ecs-target.js";
+
+export { CodeBuildTarget, type CodeBuildTargetOptions } from "./codebuild/codebuild-target.js";
+export { type CodeBuildProjectTargetConfig, codeBuildProjectTargetSchema } from "./codebuild/schema.js";
+export { EcsTaskDefinitionTarget, type EcsTaskDefinitionTargetOptions, ROLL_FAILED } from "./ecs/ecs-target.js";
+export { type EcsTaskDefinitionTargetConfig, ecsTaskDefinitionTargetSchema } from "./ecs/schema.js";
+export { awsDeliveryError } from "./shared/aws-errors.js";
+export { imageOnHost, isEcrHost, normalizeRegistryHost, parseImageReference, type ImageReference } from "./shared/image-host.js";
+export { checkRoleSecretAccess, simulatePrincipalAccess, type AccessQuestion, type SimulatedAccess } from "./shared/principal-access.js";
+export { WiringCode, WiringError, type WiringFault } from "./shared/wiring.js";
+
+/**
+ * The AWS delivery targets, one registration line each. Construction is cheap: clients are
+ * built per region on first use.
+ */
+export function awsTargets(): DeliveryTarget[] {
+  return [new CodeBuildTarget(), new EcsTaskDefinitionTarget()];
+}

@@ -1,0 +1,49 @@
+import { type Consumer, DeliveryError, formatIssues, type Registry } from "@pullkeeper/core";
+import { z } from "zod";
+import { isEcrHost } from "./image-host.js";
+
+const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+export const awsRegionSchema = z.string().regex(AWS_REGION, "expected an AWS region such as eu-west-1");
+
+/**
+ * The region a consumer's rate-limit bucket is named after when its config names none and its
+ * identifier carries none: the deployment's own region (the default credential chain's).
+ */
+export function ambientRegion(): string {
+  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "default";
+}
+
+/** One client per region, built on first use: targets stay cheap to construct. */
+export function perRegion<C>(factory: (region: string) => C): (region: string) => C {
+  const clients = new Map<string, C>();
+  return (region) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = factory(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
+
+/**
+ * The consumer's target, parsed with its kind's schema (config validation already did this; the
+ * parse applies defaults). A target that no longer parses is a configuration fault, not retryable.
+ */
+export function parseConsumerTarget<S extends z.ZodType>(schema: S, consumer: Consumer): z.output<S> {
+  const parsed = schema.safeParse(consumer.target);
+  if (parsed.success) return parsed.data;
+  throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
+}
+
+/** ECR and ECR Public are pulled through IAM; a Secrets Manager secret is never used for them. */
+export function isEcrRegistry(registry: Registry): boolean {
+  return registry.kind === "ecr" || registry.kind === "ecr-public" || isEcrHost(registry.host);
+}
+
+/** Which version new builds / tasks will read, said without claiming more than DescribeSecret showed. */
+export function newReadersNote(what: string, versionId: string, currentVersionId: string | undefined): string {
+  if (currentVersionId === undefined || currentVersionId === versionId) return `new ${what} read the secret's AWSCURRENT version ${versionId}`;
+  return `new ${what} read the secret's AWSCURRENT version, which is now ${currentVersionId} (this delivery was for ${versionId})`;
+}
