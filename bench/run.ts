@@ -6,7 +6,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { propagationTime } from "./propagation.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM, the
@@ -92,6 +91,17 @@ async function embeddedStartup(): Promise<Result[]> {
   return results;
 }
 
+function propagationInChild(o: { consumers: number; latencyMs: number; perSecond: number; concurrency: number }): number {
+  const out = join(mkdtempSync(join(tmpdir(), "pullkeeper-bench-")), "propagation.json");
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "propagation-child.ts"), out, String(o.consumers), String(o.latencyMs), String(o.perSecond), String(o.concurrency)], {
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  if (run.status !== 0) throw new Error(`propagation bench failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`);
+  return (JSON.parse(readFileSync(out, "utf8")) as { ms: number }).ms;
+}
+
 async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -143,9 +153,9 @@ for (const file of functions) {
 
 results.push(...(await embeddedStartup()));
 
-// The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s.
-const propagated = await propagationTime({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 });
-results.push(result("propagation.1000-consumers-50ms-100wps", propagated, "ms", 10_000));
+// The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s. Measured in a child process,
+// since the embedded runtime logs to stdout as Lambda does.
+results.push(result("propagation.1000-consumers-50ms-100wps", propagationInChild({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 }), "ms", 10_000));
 
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);

@@ -86,7 +86,10 @@ export class LocalDeliveryQueue implements DeliveryQueue {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#stopped) return;
+    if (this.#stopped) {
+      if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
     const now = Date.now();
     while (this.#running < this.#options.concurrency) {
       const index = this.#waiting.findIndex((m) => m.notBefore <= now);
