@@ -212,8 +212,8 @@ export class EmbeddedRuntime {
       const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduledEvent(detail), lambdaContext("pullkeeper-refresh"));
 
       // Propagation: the queue's workers call the delivery function's handler with an SQS-shaped event.
-      let propagation: PropagationService | undefined;
-      const deliverHandler = createDeliverHandler(async () => propagation as PropagationService);
+      // The handler is only called once the queue has work, by which time `service` exists.
+      const deliverHandler = createDeliverHandler(async () => service);
       process.env.PULLKEEPER_MAX_RECEIVES = String(MAX_DELIVERY_ATTEMPTS);
       const queue = new LocalDeliveryQueue({
         concurrency: options.delivery?.concurrency ?? 8,
@@ -226,7 +226,7 @@ export class EmbeddedRuntime {
         },
       });
       stops.push(() => queue.stop());
-      propagation = new PropagationService({
+      const service: PropagationService = new PropagationService({
         ...adapters,
         registries: config.registries,
         consumers,
@@ -235,7 +235,6 @@ export class EmbeddedRuntime {
         rateLimiter: new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) }),
         ...(options.delivery?.timeoutMs !== undefined && { deliveryTimeoutMs: options.delivery.timeoutMs }),
       });
-      const service = propagation;
       const onSecretChange = createOnSecretChangeHandler(async () => ({ config, service }));
       bus.subscribe({ source: ["pullkeeper"], "detail-type": ["Credential Rotated"] }, async (envelope) => {
         await onSecretChange(envelope, lambdaContext("pullkeeper-on-secret-change"));
