@@ -41,6 +41,9 @@ export interface Attempt {
   readonly final: boolean;
 }
 
+/** How long every worker leaves a provider alone after a throttling error without Retry-After. */
+const THROTTLE_PAUSE_MS = 1_000;
+
 function asDeliveryError(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   if (error instanceof PullkeeperError) return new DeliveryError(error.code, error.message, { retryable: (error as { retryable?: boolean }).retryable ?? false });
@@ -182,7 +185,10 @@ export class PropagationService {
     } catch (caught) {
       const error = asDeliveryError(caught);
       const target = targets.get(consumer.target.kind);
-      if (error.retryAfterMs !== undefined && target) await rateLimiter.pause(target.provider(consumer), clock.now().getTime() + error.retryAfterMs);
+      // The provider's Retry-After, or a short pause for a throttling error that gave none:
+      // every worker holds back, not only this one.
+      const pauseMs = error.retryAfterMs ?? (error.code === "throttled" ? THROTTLE_PAUSE_MS : undefined);
+      if (pauseMs !== undefined && target) await rateLimiter.pause(target.provider(consumer), clock.now().getTime() + pauseMs);
       const final = !error.retryable || attempt.final;
       await ledger.recordAttemptFailed(request, { code: error.code, message: error.message }, final, clock.now());
       if (!final) throw error;
