@@ -6,6 +6,8 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { observability, propagationFromEnvironment } from "@pullkeeper/aws/lambda";
 import { fromDeliveryMessage, InvalidInputError, type PropagationService } from "@pullkeeper/core";
+import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { clientOptions } from "@pullkeeper/aws";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 /**
@@ -18,7 +20,25 @@ const { logger, metrics, tracer } = observability("pullkeeper-deliver");
 /** SQS's maxReceiveCount for the queue (the stack sets both from one value). */
 const maxReceives = () => Number(process.env.PULLKEEPER_MAX_RECEIVES ?? 5);
 
-export function createDeliverHandler(runtime: () => Promise<PropagationService>) {
+/**
+ * Before a failed message goes back to the queue: exponential backoff with full jitter, by
+ * moving its visibility timeout (SQS alone would retry after the same fixed timeout every time).
+ */
+export type Backoff = (record: SQSRecord, receives: number) => Promise<void>;
+
+export function sqsBackoff(options: { client?: SQSClient; queueUrl?: string; baseSeconds?: number; maxSeconds?: number } = {}): Backoff {
+  const client = options.client ?? new SQSClient(clientOptions());
+  const base = options.baseSeconds ?? 2;
+  const max = options.maxSeconds ?? 300;
+  return async (record, receives) => {
+    const queueUrl = options.queueUrl ?? process.env.PULLKEEPER_DELIVERY_QUEUE_URL;
+    if (!queueUrl) return;
+    const seconds = Math.floor(Math.random() * Math.min(max, base * 2 ** receives));
+    await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+  };
+}
+
+export function createDeliverHandler(runtime: () => Promise<PropagationService>, backoff?: Backoff) {
   let ready: Promise<PropagationService> | undefined;
 
   const deliverOne = async (record: SQSRecord) => {
@@ -33,7 +53,14 @@ export function createDeliverHandler(runtime: () => Promise<PropagationService>)
     }
     const service = await (ready ??= runtime());
     const receives = Number(record.attributes.ApproximateReceiveCount ?? 1);
-    const result = await service.deliver(request, { number: receives, final: receives >= maxReceives() });
+    let result;
+    try {
+      result = await service.deliver(request, { number: receives, final: receives >= maxReceives() });
+    } catch (error) {
+      // Best effort: if the backoff cannot be set, SQS retries after the queue's visibility timeout.
+      await backoff?.(record, receives).catch((e: unknown) => logger.warn("could not set the retry backoff", { error: (e as Error).message }));
+      throw error;
+    }
     metrics.addMetric(result.outcome === "delivered" ? "Deliveries" : result.outcome === "failed" ? "DeliveryFailures" : "DeliveriesSkipped", MetricUnit.Count, 1);
     if (result.outcome === "failed") logger.error("delivery failed", { ...request, versionCreatedAt: request.versionCreatedAt.toISOString(), code: result.code, message: result.message });
     else logger.info("delivery", { consumerId: request.consumerId, versionId: request.versionId, ...result });
@@ -50,4 +77,4 @@ export function createDeliverHandler(runtime: () => Promise<PropagationService>)
     .use(logMetrics(metrics));
 }
 
-export const handler = createDeliverHandler(propagationFromEnvironment);
+export const handler = createDeliverHandler(propagationFromEnvironment, sqsBackoff());

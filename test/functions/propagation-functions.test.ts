@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DeliveryError, parseConfig, type PropagationService, toDeliveryMessage } from "@pullkeeper/core";
 import { describe, expect, it, vi } from "vitest";
-import { createDeliverHandler } from "../../functions/deliver.js";
+import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { createDeliverHandler, sqsBackoff } from "../../functions/deliver.js";
 import { createOnSecretChangeHandler } from "../../functions/on-secret-change.js";
 import { createReconcileHandler } from "../../functions/reconcile.js";
 import { fixture } from "../support/fixtures.js";
@@ -84,6 +86,23 @@ describe("functions/deliver", () => {
     expect(deliver).toHaveBeenCalledTimes(2);
     expect(deliver.mock.calls[0]?.[1]).toEqual({ number: 5, final: true });
     expect(deliver.mock.calls[1]?.[1]).toEqual({ number: 2, final: false });
+  });
+
+  it("backs a failed message off exponentially with jitter by moving its visibility timeout", async () => {
+    const sqs = new SQSClient({ region: "eu-west-1" });
+    const mock = mockClient(sqs);
+    mock.on(ChangeMessageVisibilityCommand).resolves({});
+    const deliver = vi.fn(async () => {
+      throw new DeliveryError("unavailable", "503", { retryable: true });
+    });
+    const handler = createDeliverHandler(async () => ({ deliver }) as unknown as PropagationService, sqsBackoff({ client: sqs, queueUrl: "https://sqs/q", baseSeconds: 2, maxSeconds: 300 }));
+    for (const receives of [1, 3, 9]) await handler({ Records: [message(toDeliveryMessage(request), receives)] } as unknown as SQSEvent, context);
+    const timeouts = mock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+    expect(timeouts.map((t) => t.QueueUrl)).toEqual(["https://sqs/q", "https://sqs/q", "https://sqs/q"]);
+    expect(timeouts[0]?.VisibilityTimeout).toBeLessThan(4);
+    expect(timeouts[1]?.VisibilityTimeout).toBeLessThan(16);
+    expect(timeouts[2]?.VisibilityTimeout).toBeLessThan(300);
+    expect(timeouts.every((t) => (t.VisibilityTimeout ?? -1) >= 0)).toBe(true);
   });
 });
 
