@@ -2,3 +2,8 @@ export * from "./registry/challenge.js";
 export * from "./registry/verifier.js";
 export * from "./htpasswd/htpasswd-file.js";
 export * from "./htpasswd/random-passwords.js";
+export * from "./gitpod/schema.js";
+export * from "./gitpod/gitpod-target.js";
+export * from "./webhook/schema.js";
+export * from "./webhook/signature.js";
+export * from "./webhook/webhook-target.js";

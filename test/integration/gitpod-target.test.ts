@@ -1,0 +1,405 @@
+import type { ServerResponse } from "node:http";
+import { type Consumer, credential, type DeliveryContext, DeliveryError, NotFoundError, type Registry } from "@pullkeeper/core";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { GitpodSecretTarget, gitpodRegistryHost } from "../../packages/targets/src/gitpod/gitpod-target.js";
+import { gitpodSecretTargetSchema } from "../../packages/targets/src/gitpod/schema.js";
+import { fixture } from "../support/fixtures.js";
+import { type LocalServer, type Received, startServer } from "../support/http.js";
+
+const TOKEN = "gitpod_pat_TESTTOKEN.0123456789abcdef";
+const USERNAME = "robot$ci";
+const PASSWORD = "s3cret-Registry-Pa55w0rd-for-gitpod";
+const VALUE = `${USERNAME}:${PASSWORD}`;
+const PROJECT = "b0e12f6c-4c67-429d-a4a6-d9838b5da047";
+const OTHER_PROJECT = "0f3a1b2c-0000-4000-8000-000000000001";
+const VERSION_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/quay-AbCdEf";
+
+const FIXTURE = {
+  listProject: fixture<Record<string, unknown>>("gitpod/secretservice.ListSecrets.request.project-scope.doc-example.json"),
+  create: fixture<Record<string, unknown>>("gitpod/secretservice.CreateSecret.request.registry-auth.doc-example.json"),
+  update: fixture<Record<string, unknown>>("gitpod/secretservice.UpdateSecretValue.request.doc-example.json"),
+};
+
+interface StoredSecret {
+  id: string;
+  name: string;
+  scope: Record<string, string>;
+  value: string;
+  containerRegistryBasicAuthHost?: string;
+  environmentVariable?: boolean;
+}
+
+interface Failure {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+  readonly hang?: boolean;
+}
+
+/** A Gitpod public API double: checks every request the way the real one would have to accept it. */
+class FakeGitpod {
+  readonly secrets: StoredSecret[] = [];
+  readonly failures: Failure[] = [];
+  readonly violations: string[] = [];
+  pageSize = 2;
+  #nextId = 1;
+
+  handle(req: Received, res: ServerResponse): void {
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { "Content-Type": "application/json", ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const check = (ok: boolean, what: string): void => {
+      if (!ok) this.violations.push(`${req.url}: ${what}`);
+    };
+    check(req.method === "POST", `method ${req.method}, expected POST`);
+    check(req.headers["content-type"] === "application/json", `content-type ${req.headers["content-type"]}`);
+    check(req.headers["connect-protocol-version"] === "1", "missing Connect-Protocol-Version: 1");
+    const failure = this.failures.shift();
+    if (failure?.hang) return; // never answers
+    if (failure !== undefined) return answer(failure.status, failure.body, failure.headers);
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      return answer(401, { code: "unauthenticated", message: "invalid or expired personal access token" });
+    }
+    const match = /^\/api\/gitpod\.v1\.SecretService\/(\w+)$/.exec(req.url);
+    if (match === null) return answer(404, { code: "unimplemented", message: `no such procedure ${req.url}` });
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(req.body) as Record<string, unknown>;
+    } catch {
+      return answer(400, { code: "invalid_argument", message: "body is not JSON" });
+    }
+    switch (match[1]) {
+      case "ListSecrets":
+        return this.#list(body, answer, check);
+      case "CreateSecret":
+        return this.#create(body, answer, check);
+      case "UpdateSecretValue":
+        return this.#update(body, answer, check);
+      default:
+        return answer(404, { code: "unimplemented", message: `unknown method ${match[1]}` });
+    }
+  }
+
+  #list(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
+    // Same top-level and nested keys as the documented request.
+    check(sameKeys(body, FIXTURE.listProject), `ListSecrets keys ${Object.keys(body).join(",")}`);
+    const filter = body.filter as { scope?: Record<string, string> } | undefined;
+    const scope = filter?.scope;
+    check(scope !== undefined && Object.keys(scope).length === 1, "ListSecrets needs exactly one filter.scope id");
+    const pagination = body.pagination as { pageSize?: unknown; token?: unknown } | undefined;
+    check(typeof pagination?.pageSize === "number", "pagination.pageSize must be a number");
+    const inScope = this.secrets.filter((s) => JSON.stringify(s.scope) === JSON.stringify(scope));
+    const start = typeof pagination?.token === "string" ? Number(pagination.token) : 0;
+    const page = inScope.slice(start, start + this.pageSize);
+    const next = start + this.pageSize < inScope.length ? String(start + this.pageSize) : "";
+    answer(200, {
+      pagination: { nextToken: next },
+      secrets: page.map((s) => ({
+        id: s.id,
+        name: s.name,
+        ...("projectId" in s.scope ? { projectId: s.scope.projectId } : {}),
+        scope: s.scope,
+        createdAt: "2026-01-02T03:04:05Z",
+        ...(s.containerRegistryBasicAuthHost === undefined ? {} : { containerRegistryBasicAuthHost: s.containerRegistryBasicAuthHost }),
+        ...(s.environmentVariable ? { environmentVariable: true } : {}),
+      })),
+    });
+  }
+
+  #create(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
+    for (const key of Object.keys(FIXTURE.create).filter((k) => k !== "projectId")) check(key in body, `CreateSecret lacks ${key}`);
+    // A project by its documented top-level projectId, or any scope by `scope`.
+    check(typeof body.projectId === "string" || (typeof body.scope === "object" && body.scope !== null), "CreateSecret names no projectId and no scope");
+    if (typeof body.projectId === "string" && body.scope !== undefined) check(JSON.stringify(body.scope) === JSON.stringify({ projectId: body.projectId }), "projectId and scope disagree");
+    check(typeof body.value === "string" && typeof body.name === "string" && typeof body.containerRegistryBasicAuthHost === "string", "CreateSecret field types");
+    check(body.environmentVariable === undefined && body.filePath === undefined, "a registry secret is neither env var nor file");
+    const scope = (body.scope as Record<string, string> | undefined) ?? { projectId: String(body.projectId) };
+    if (this.secrets.some((s) => s.name === body.name && JSON.stringify(s.scope) === JSON.stringify(scope))) {
+      return answer(409, { code: "already_exists", message: "secret already exists" });
+    }
+    const secret: StoredSecret = { id: `secret-${this.#nextId++}`, name: String(body.name), scope, value: String(body.value), containerRegistryBasicAuthHost: String(body.containerRegistryBasicAuthHost) };
+    this.secrets.push(secret);
+    answer(200, { secret: { id: secret.id, name: secret.name } });
+  }
+
+  #update(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
+    check(sameKeys(body, FIXTURE.update), `UpdateSecretValue keys ${Object.keys(body).join(",")}`);
+    const secret = this.secrets.find((s) => s.id === body.secretId);
+    if (secret === undefined) return answer(404, { code: "not_found", message: `secret ${String(body.secretId)} not found` });
+    secret.value = String(body.value);
+    answer(200, {});
+  }
+
+  seed(secret: Omit<StoredSecret, "id">): StoredSecret {
+    const stored = { ...secret, id: `secret-${this.#nextId++}` };
+    this.secrets.push(stored);
+    return stored;
+  }
+}
+
+function sameKeys(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = (o: Record<string, unknown>): string[] =>
+    Object.entries(o)
+      .flatMap(([k, v]) => (typeof v === "object" && v !== null && !Array.isArray(v) && k !== "scope" ? [k, ...keys(v as Record<string, unknown>).map((n) => `${k}.${n}`)] : [k]))
+      .filter((k) => k !== "pagination.token")
+      .sort();
+  return JSON.stringify(keys(a)) === JSON.stringify(keys(b));
+}
+
+const REGISTRY: Registry = { id: "quay", host: "quay.io", kind: "quay", source: { type: "managed-secret" }, secret: SECRET_ARN, verify: {} };
+
+let gitpod: FakeGitpod;
+let server: LocalServer;
+let tokens: Map<string, string>;
+let captured: string;
+const outcomes: string[] = [];
+
+function consumer(target: Record<string, unknown> = {}): Consumer {
+  return {
+    id: "gitpod-web",
+    registryId: "quay",
+    target: { kind: "gitpod-secret", name: "QUAY_AUTH", scope: { projectId: PROJECT }, apiUrl: `${server.url}/api`, tokenSecret: "pullkeeper/gitpod-token", ...target },
+  };
+}
+
+function context(c: Consumer = consumer()): DeliveryContext {
+  return { consumer: c, registry: REGISTRY, secretArn: SECRET_ARN, versionId: VERSION_ID, credential: credential(USERNAME, PASSWORD) };
+}
+
+function target(timeoutMs = 2_000): GitpodSecretTarget {
+  return new GitpodSecretTarget({
+    timeoutMs,
+    readCredential: async (id) => {
+      const token = tokens.get(id);
+      if (token === undefined) throw new NotFoundError(`secret ${id}`);
+      return credential("gitpod", token);
+    },
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DeliveryError);
+  const e = error as DeliveryError;
+  outcomes.push(e.message, JSON.stringify(e), String(e.stack));
+  return e;
+}
+
+async function delivered(c: Consumer = consumer()): Promise<string> {
+  const outcome = await target().deliver(context(c));
+  outcomes.push(outcome.detail, JSON.stringify(outcome));
+  expect(outcome.status).toBe("delivered");
+  return outcome.detail;
+}
+
+const methods = (): string[] => server.received.map((r) => r.url.replace(/^\/api\/gitpod\.v1\.SecretService\//, ""));
+
+beforeEach(async () => {
+  gitpod = new FakeGitpod();
+  server = await startServer((req, res) => gitpod.handle(req, res));
+  tokens = new Map([["pullkeeper/gitpod-token", TOKEN]]);
+  captured = "";
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured += String(chunk);
+      return write(chunk as string, ...(rest as []));
+    });
+  }
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await server.close();
+  // The value (and the token) never show in anything a person or a log sees.
+  for (const text of [...outcomes, captured]) {
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(TOKEN);
+  }
+  outcomes.length = 0;
+  expect(gitpod.violations).toEqual([]);
+});
+
+describe("GitpodSecretTarget: create or update through gitpod.v1.SecretService", () => {
+  it("creates a missing secret as container registry basic auth for the registry host", async () => {
+    gitpod.seed({ name: "QUAY_AUTH", scope: { projectId: OTHER_PROJECT }, value: "other:project", containerRegistryBasicAuthHost: "https://quay.io" });
+    const detail = await delivered();
+    expect(methods()).toEqual(["ListSecrets", "CreateSecret"]);
+    const list = JSON.parse(server.received[0]?.body ?? "{}") as Record<string, unknown>;
+    expect(list).toEqual({ filter: { scope: { projectId: PROJECT } }, pagination: { pageSize: 100 } });
+    const create = JSON.parse(server.received[1]?.body ?? "{}") as Record<string, unknown>;
+    expect(create).toMatchObject({ name: "QUAY_AUTH", projectId: PROJECT, value: VALUE, containerRegistryBasicAuthHost: "https://quay.io" });
+    const created = gitpod.secrets.find((s) => s.scope.projectId === PROJECT);
+    expect(created).toMatchObject({ name: "QUAY_AUTH", value: VALUE, containerRegistryBasicAuthHost: "https://quay.io" });
+    // The other project's secret of the same name is untouched.
+    expect(gitpod.secrets.find((s) => s.scope.projectId === OTHER_PROJECT)?.value).toBe("other:project");
+    expect(detail).toContain('created Gitpod secret "QUAY_AUTH" (project');
+    expect(detail).toContain(VERSION_ID);
+    expect(detail).toContain("running Gitpod environments keep the old value until they restart");
+    for (const r of server.received) {
+      expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(r.headers["connect-protocol-version"]).toBe("1");
+      expect(r.method).toBe("POST");
+    }
+  });
+
+  it("updates an existing secret found on a later page, with UpdateSecretValue's exact shape", async () => {
+    for (let i = 0; i < 3; i++) gitpod.seed({ name: `OTHER_${i}`, scope: { projectId: PROJECT }, value: "x:y", environmentVariable: true });
+    const existing = gitpod.seed({ name: "QUAY_AUTH", scope: { projectId: PROJECT }, value: "old-user:old-password", containerRegistryBasicAuthHost: "https://quay.io" });
+    const detail = await delivered();
+    expect(methods()).toEqual(["ListSecrets", "ListSecrets", "UpdateSecretValue"]);
+    expect(JSON.parse(server.received[1]?.body ?? "{}")).toEqual({ filter: { scope: { projectId: PROJECT } }, pagination: { token: "2", pageSize: 100 } });
+    expect(JSON.parse(server.received[2]?.body ?? "{}")).toEqual({ secretId: existing.id, value: VALUE });
+    expect(existing.value).toBe(VALUE);
+    expect(gitpod.secrets).toHaveLength(4);
+    expect(detail).toContain(`updated Gitpod secret "QUAY_AUTH"`);
+    expect(detail).toContain(existing.id);
+    expect(detail).toContain("until they restart");
+  });
+
+  it("is idempotent: a second delivery updates the secret it created", async () => {
+    await delivered();
+    await delivered();
+    expect(methods()).toEqual(["ListSecrets", "CreateSecret", "ListSecrets", "UpdateSecretValue"]);
+    expect(gitpod.secrets.filter((s) => s.name === "QUAY_AUTH")).toHaveLength(1);
+  });
+
+  it("lists and creates in an organization or user scope", async () => {
+    await delivered(consumer({ scope: { organizationId: "org-1" } }));
+    await delivered(consumer({ scope: { userId: "123e4567-e89b-12d3-a456-426614174000" } }));
+    expect(JSON.parse(server.received[0]?.body ?? "{}")).toMatchObject({ filter: { scope: { organizationId: "org-1" } } });
+    expect(JSON.parse(server.received[1]?.body ?? "{}")).toMatchObject({ scope: { organizationId: "org-1" } });
+    expect(JSON.parse(server.received[1]?.body ?? "{}")).not.toHaveProperty("projectId");
+    expect(gitpod.secrets.map((s) => s.scope)).toEqual([{ organizationId: "org-1" }, { userId: "123e4567-e89b-12d3-a456-426614174000" }]);
+  });
+
+  it("uses docker's host spelling for Docker Hub, and an explicit registryHost when given", async () => {
+    expect(gitpodRegistryHost({ host: "registry-1.docker.io", kind: "generic" })).toBe("https://index.docker.io/v1/");
+    expect(gitpodRegistryHost({ host: "registry.example.com:5000", kind: "generic" })).toBe("https://registry.example.com:5000");
+    await delivered(consumer({ registryHost: "quay.io" }));
+    expect(gitpod.secrets[0]?.containerRegistryBasicAuthHost).toBe("quay.io");
+  });
+
+  it("updates the existing one when another writer created it between list and create", async () => {
+    const racing = gitpod.seed({ name: "QUAY_AUTH", scope: { projectId: PROJECT }, value: "racer:value", containerRegistryBasicAuthHost: "https://quay.io" });
+    // The first list does not see it yet.
+    gitpod.failures.push({ status: 200, body: { pagination: { nextToken: "" }, secrets: [] } });
+    await delivered();
+    expect(methods()).toEqual(["ListSecrets", "CreateSecret", "ListSecrets", "UpdateSecretValue"]);
+    expect(racing.value).toBe(VALUE);
+  });
+
+  it("refuses to overwrite a same-named secret that is an environment variable", async () => {
+    gitpod.seed({ name: "QUAY_AUTH", scope: { projectId: PROJECT }, value: "keep:me", environmentVariable: true });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "conflict", retryable: false });
+    expect(error.message).toContain("is an environment variable");
+    expect(methods()).toEqual(["ListSecrets"]);
+    expect(gitpod.secrets[0]?.value).toBe("keep:me");
+  });
+
+  it("refuses a same-named registry secret for another host", async () => {
+    gitpod.seed({ name: "QUAY_AUTH", scope: { projectId: PROJECT }, value: "keep:me", containerRegistryBasicAuthHost: "https://ghcr.io" });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "conflict", retryable: false });
+    expect(error.message).toContain("https://ghcr.io");
+  });
+});
+
+describe("GitpodSecretTarget: failures, classified", () => {
+  it("wrong token: unauthorized, not retryable, exactly one request", async () => {
+    tokens.set("pullkeeper/gitpod-token", "gitpod_pat_WRONG");
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "unauthorized", retryable: false });
+    expect(error.message).toContain("HTTP 401 unauthenticated");
+    expect(server.received).toHaveLength(1);
+    expect(gitpod.secrets).toHaveLength(0);
+  });
+
+  it("permission denied: forbidden, not retryable", async () => {
+    gitpod.failures.push({ status: 403, body: { code: "permission_denied", message: "not a project admin" } });
+    await expect(failure(target().deliver(context()))).resolves.toMatchObject({ code: "forbidden", retryable: false });
+  });
+
+  it("503: unavailable, retryable", async () => {
+    gitpod.failures.push({ status: 503, body: { code: "unavailable", message: "upstream connect error" } });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it("429 with Retry-After: throttled, retryable, retryAfterMs from the header", async () => {
+    gitpod.failures.push({ status: 429, body: { code: "resource_exhausted", message: "rate limit exceeded" }, headers: { "Retry-After": "7" } });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "throttled", retryable: true, retryAfterMs: 7_000 });
+  });
+
+  it("429 on the write after a successful list is throttled too", async () => {
+    gitpod.failures.push({ status: 200, body: { pagination: { nextToken: "" }, secrets: [] } });
+    gitpod.failures.push({ status: 429, body: { code: "resource_exhausted", message: "slow down" }, headers: { "Retry-After": "2" } });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "throttled", retryAfterMs: 2_000 });
+    expect(methods()).toEqual(["ListSecrets", "CreateSecret"]);
+  });
+
+  it("404 not_found and 400 invalid_argument are not retryable; a server echo of the value is redacted", async () => {
+    gitpod.failures.push({ status: 404, body: { code: "not_found", message: "project not found" } });
+    await expect(failure(target().deliver(context()))).resolves.toMatchObject({ code: "not_found", retryable: false });
+    gitpod.failures.push({ status: 200, body: { pagination: {}, secrets: [] } });
+    gitpod.failures.push({ status: 400, body: { code: "invalid_argument", message: `value "${VALUE}" is not allowed for token ${TOKEN}` } });
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "invalid_request", retryable: false });
+    expect(error.message).toContain("[REDACTED]");
+  });
+
+  it("a timeout is unavailable, retryable", async () => {
+    gitpod.failures.push({ status: 0, body: null, hang: true });
+    const error = await failure(target(300).deliver(context()));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect(error.message).toContain("timed out after 300 ms");
+  });
+
+  it("a refused connection is unavailable, retryable", async () => {
+    const url = server.url;
+    await server.close();
+    server = await startServer((req, res) => gitpod.handle(req, res));
+    const error = await failure(target().deliver(context(consumer({ apiUrl: `${url}/api` }))));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+  });
+
+  it("an unreadable token secret is not_found and sends nothing", async () => {
+    tokens.clear();
+    const error = await failure(target().deliver(context()));
+    expect(error).toMatchObject({ code: "not_found", retryable: false });
+    expect(error.message).toContain("pullkeeper/gitpod-token");
+    expect(server.received).toHaveLength(0);
+  });
+});
+
+describe("GitpodSecretTarget: config", () => {
+  it("parses the documented shape with the default API URL", () => {
+    const parsed = gitpodSecretTargetSchema.parse({ kind: "gitpod-secret", name: "DOCKER_AUTH", scope: { projectId: PROJECT }, tokenSecret: "t" });
+    expect(parsed.apiUrl).toBe("https://app.gitpod.io/api");
+    expect(target().provider(consumer())).toBe("gitpod");
+    expect(target().kind).toBe("gitpod-secret");
+  });
+
+  it("rejects two scope ids, plain http off loopback and unknown fields", () => {
+    const base = { kind: "gitpod-secret", name: "X", tokenSecret: "t" };
+    expect(gitpodSecretTargetSchema.safeParse({ ...base, scope: { projectId: "p", userId: "u" } }).success).toBe(false);
+    expect(gitpodSecretTargetSchema.safeParse({ ...base, scope: {} }).success).toBe(false);
+    expect(gitpodSecretTargetSchema.safeParse({ ...base, scope: { projectId: "p" }, apiUrl: "http://gitpod.example.com/api" }).success).toBe(false);
+    expect(gitpodSecretTargetSchema.safeParse({ ...base, scope: { projectId: "p" }, token: "inline" }).success).toBe(false);
+  });
+
+  it("reports an invalid target as invalid_target before any request", async () => {
+    const error = await failure(target().deliver(context(consumer({ scope: { teamId: "t" } }))));
+    expect(error).toMatchObject({ code: "invalid_target", retryable: false });
+    expect(server.received).toHaveLength(0);
+  });
+});
