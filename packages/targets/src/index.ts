@@ -7,3 +7,4 @@ export * from "./gitpod/gitpod-target.js";
 export * from "./webhook/schema.js";
 export * from "./webhook/signature.js";
 export * from "./webhook/webhook-target.js";
+export * from "./github/index.js";

@@ -1,0 +1,231 @@
+import { retry } from "@octokit/plugin-retry";
+import { throttling, type ThrottlingOptions } from "@octokit/plugin-throttling";
+import { Octokit } from "@octokit/rest";
+import { type Credential, DeliveryError, PullkeeperError, UpstreamError } from "@pullkeeper/core";
+import { githubDeliveryError, githubFailure, isStaleKeyError } from "./errors.js";
+import { GITHUB_API_URL } from "./schema.js";
+import { sealSecret } from "./sealed-box.js";
+
+const GitHub = Octokit.plugin(retry, throttling);
+type GitHubOctokit = InstanceType<typeof GitHub>;
+
+export interface GitHubClientOptions {
+  /** Reads a secret holding the GitHub token as `{"username":"x-access-token","password":"<token>"}`. */
+  readonly readCredential: (secretId: string) => Promise<Credential>;
+  /** How long a token read from its secret is reused. Default 5 minutes. */
+  readonly tokenTtlMs?: number;
+  /** How long a scope's public key is reused. Default 5 minutes. */
+  readonly publicKeyTtlMs?: number;
+  /**
+   * Least gap between two writes through one API root, in this process (GitHub's advice for
+   * content-creating requests: one a second). The engine's rate limiter also paces deliveries
+   * across workers. Default 1000 ms.
+   */
+  readonly writeSpacingMs?: number;
+  /** Internal retries of a 5xx or network failure, and the base of their quadratic backoff. Default 2 and 250 ms. */
+  readonly retries?: number;
+  readonly retryBaseMs?: number;
+  /** Per request. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** For tests: another fetch, another clock. */
+  readonly fetch?: typeof globalThis.fetch;
+  readonly now?: () => number;
+}
+
+/** Where a family of secrets lives: the public-key route and the secret route, with their path parameters. */
+export interface SecretLocation {
+  /** e.g. `/repos/{owner}/{repo}/codespaces/secrets` */
+  readonly collection: string;
+  readonly params: Readonly<Record<string, string>>;
+  /** Body fields besides encrypted_value and key_id: visibility, selected_repository_ids. */
+  readonly extraBody: Readonly<Record<string, unknown>>;
+  /** For people: "repo acme/web", "org acme (visibility private)". */
+  readonly description: string;
+}
+
+export interface SecretWrite {
+  readonly name: string;
+  readonly value: string;
+}
+
+interface PublicKey {
+  readonly keyId: string;
+  readonly key: string;
+  readonly fetchedAt: number;
+}
+
+interface CachedToken {
+  readonly token: string;
+  readonly readAt: number;
+}
+
+/** Fills `{name}` placeholders, percent-encoding each value. */
+export function expandPath(template: string, params: Readonly<Record<string, string>>): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`missing path parameter ${name} for ${template}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** Serializes writes through one key with at least `gapMs` between their starts (a Bottleneck.Group stand-in for the throttling plugin). */
+function spacedWrites(gapMs: number, now: () => number): NonNullable<ThrottlingOptions["write"]> {
+  let chain: Promise<void> = Promise.resolve();
+  let next = 0;
+  const limiter = {
+    schedule(...args: unknown[]): Promise<unknown> {
+      const fn = args[args.length - 1] as () => Promise<unknown>;
+      const turn = chain.then(async () => {
+        const wait = next - now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next = now() + gapMs;
+      });
+      chain = turn.catch(() => undefined);
+      return turn.then(() => fn());
+    },
+  };
+  return { key: () => limiter } as unknown as NonNullable<ThrottlingOptions["write"]>;
+}
+
+/** Octokit's logger, silenced: its debug line carries the request (headers, body). Failures surface as DeliveryErrors instead. */
+const SILENT = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The GitHub client the GitHub targets share: one Octokit per API root (throttling + retry
+ * plugins), tokens read from their secrets and kept briefly, and public keys cached per scope.
+ *
+ * Rate limits are never waited out inside Octokit: a primary or secondary limit becomes a
+ * `throttled` DeliveryError with GitHub's Retry-After so the engine pauses every worker on
+ * the provider. 5xx and network failures get a couple of short internal retries.
+ */
+export class GitHubSecretsClient {
+  readonly #options: GitHubClientOptions;
+  readonly #now: () => number;
+  readonly #clients = new Map<string, GitHubOctokit>();
+  readonly #tokens = new Map<string, CachedToken>();
+  readonly #keys = new Map<string, PublicKey>();
+
+  constructor(options: GitHubClientOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Writes each secret, sealed with the scope's public key; refetches the key once if GitHub says it is stale. */
+  async writeSecrets(baseUrl: string | undefined, tokenSecret: string, location: SecretLocation, writes: readonly SecretWrite[]): Promise<void> {
+    const root = baseUrl ?? GITHUB_API_URL;
+    const token = await this.#token(tokenSecret);
+    const secrets = [token, ...writes.map((w) => w.value)];
+    const octokit = this.#client(root);
+    const headers = { authorization: `Bearer ${token}` };
+    const keyPath = `${expandPath(location.collection, location.params)}/public-key`;
+    const keyCacheKey = `${root}${keyPath}`;
+    const written: string[] = [];
+
+    const fail = (error: unknown, step: string): never => {
+      if (githubFailure(error).status === 401) this.#tokens.delete(tokenSecret);
+      const done = written.length > 0 ? ` (already wrote ${written.join(", ")})` : "";
+      const e = githubDeliveryError(error, `${step} ${location.description}${done}`, secrets, this.#now());
+      throw e;
+    };
+
+    const publicKey = async (fresh: boolean): Promise<PublicKey> => {
+      const cached = this.#keys.get(keyCacheKey);
+      if (!fresh && cached !== undefined && this.#now() - cached.fetchedAt < (this.#options.publicKeyTtlMs ?? 300_000)) return cached;
+      this.#keys.delete(keyCacheKey);
+      let data: unknown;
+      try {
+        ({ data } = await octokit.request(`GET ${location.collection}/public-key`, { ...location.params, headers, request: this.#requestOptions() }));
+      } catch (error) {
+        return fail(error, "fetching the public key for");
+      }
+      const { key_id: keyId, key } = (data ?? {}) as { key_id?: unknown; key?: unknown };
+      if (typeof keyId !== "string" || typeof key !== "string" || keyId === "" || key === "") {
+        throw new DeliveryError("invalid_response", `fetching the public key for ${location.description}: GitHub's answer has no key_id and key`, { retryable: true });
+      }
+      const entry = { keyId, key, fetchedAt: this.#now() };
+      this.#keys.set(keyCacheKey, entry);
+      return entry;
+    };
+
+    let key = await publicKey(false);
+    let refetched = false;
+    for (const write of writes) {
+      for (;;) {
+        const sealed = await sealSecret(write.value, key.key, location.description);
+        try {
+          await octokit.request(`PUT ${location.collection}/{secret_name}`, {
+            ...location.params,
+            secret_name: write.name,
+            encrypted_value: sealed,
+            key_id: key.keyId,
+            ...location.extraBody,
+            headers,
+            request: this.#requestOptions(),
+          });
+          written.push(write.name);
+          break;
+        } catch (error) {
+          if (!refetched && isStaleKeyError(githubFailure(error))) {
+            refetched = true;
+            key = await publicKey(true);
+            continue;
+          }
+          fail(error, `writing ${write.name} in`);
+        }
+      }
+    }
+  }
+
+  /** Forgets cached tokens and keys (a rotated token, tests). */
+  clear(): void {
+    this.#tokens.clear();
+    this.#keys.clear();
+  }
+
+  #requestOptions(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000) };
+  }
+
+  async #token(tokenSecret: string): Promise<string> {
+    const cached = this.#tokens.get(tokenSecret);
+    if (cached !== undefined && this.#now() - cached.readAt < (this.#options.tokenTtlMs ?? 300_000)) return cached.token;
+    let credential: Credential;
+    try {
+      credential = await this.#options.readCredential(tokenSecret);
+    } catch (error) {
+      if (error instanceof DeliveryError) throw error;
+      const retryable = error instanceof UpstreamError ? error.retryable : !(error instanceof PullkeeperError);
+      const code = error instanceof PullkeeperError ? error.code : "token_unavailable";
+      const reason = error instanceof PullkeeperError ? error.message : "could not be read";
+      throw new DeliveryError(code, `GitHub token secret ${tokenSecret}: ${reason}`, { retryable });
+    }
+    const token = credential.password.reveal();
+    this.#tokens.set(tokenSecret, { token, readAt: this.#now() });
+    return token;
+  }
+
+  #client(root: string): GitHubOctokit {
+    let client = this.#clients.get(root);
+    if (client === undefined) {
+      const o = this.#options;
+      const request: Record<string, unknown> = {};
+      if (o.fetch !== undefined) request["fetch"] = o.fetch;
+      client = new GitHub({
+        baseUrl: root,
+        userAgent: "pullkeeper",
+        log: SILENT,
+        request,
+        // Never sleep inside Octokit on a rate limit: the DeliveryError carries Retry-After to the engine.
+        throttle: {
+          onRateLimit: () => false,
+          onSecondaryRateLimit: () => false,
+          write: spacedWrites(o.writeSpacingMs ?? 1000, this.#now),
+        } as ThrottlingOptions,
+        // 429 is a rate limit (handled above), not something to retry here.
+        retry: { retries: o.retries ?? 2, retryAfterBaseValue: o.retryBaseMs ?? 250, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      });
+      this.#clients.set(root, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,328 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { ServerResponse } from "node:http";
+import sodium from "libsodium-wrappers";
+import { type LocalServer, type Received, startServer } from "./http.js";
+
+/**
+ * A local stand-in for the parts of GitHub's REST API the secret targets use: public keys and
+ * secret writes for Codespaces (user, repo, org), Actions (repo, environment, org) and
+ * Dependabot (repo, org).
+ *
+ * - Holds a real libsodium key pair per scope and opens every sealed `encrypted_value`, so tests
+ *   assert on the plaintext GitHub would store.
+ * - Checks the bearer token; answers 401 "Bad credentials" otherwise.
+ * - Validates each request against GitHub's published OpenAPI description (@octokit/openapi):
+ *   the operation exists for method + path, required path parameters are set, the body has the
+ *   required properties with the declared types, enums and patterns, and nothing undeclared.
+ * - Answers scripted failures (secondary rate limit, 429, 401, 500…) at chosen moments.
+ */
+
+export interface ScriptedResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  /** Only requests this matches consume the response; default every request. */
+  readonly match?: (request: { method: string; path: string }) => boolean;
+}
+
+export interface GitHubRequest {
+  readonly method: string;
+  /** Path without the API root's base path and without the query. */
+  readonly path: string;
+  readonly headers: Received["headers"];
+  readonly body: unknown;
+  /** The operation the OpenAPI description has for it, e.g. "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}". */
+  readonly operation: string | undefined;
+  /** When it arrived (Date.now()). */
+  readonly at: number;
+  status: number;
+}
+
+export interface StoredSecret {
+  /** The decrypted value. */
+  readonly value: string;
+  readonly keyId: string;
+  /** The request body as sent (encrypted_value, key_id, visibility, selected_repository_ids). */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+interface KeyPair {
+  readonly keyId: string;
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
+}
+
+export const SECONDARY_RATE_LIMIT_MESSAGE =
+  "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0400:2B31:3AD1A4:79F4B8:67F0F0A1.";
+
+/** GitHub's answer when the secondary limit is hit. */
+export function secondaryRateLimit(retryAfterSeconds?: number, status = 403): ScriptedResponse {
+  return {
+    status,
+    headers: retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) },
+    body: { message: SECONDARY_RATE_LIMIT_MESSAGE, documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", status: String(status) },
+  };
+}
+
+// ---- OpenAPI ------------------------------------------------------------------------------
+
+interface JsonSchema {
+  readonly type?: string | readonly string[];
+  readonly enum?: readonly unknown[];
+  readonly pattern?: string;
+  readonly items?: JsonSchema;
+  readonly anyOf?: readonly JsonSchema[];
+  readonly oneOf?: readonly JsonSchema[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly nullable?: boolean;
+}
+
+interface Operation {
+  readonly parameters?: readonly { name: string; in: string; required?: boolean; schema?: JsonSchema }[];
+  readonly requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
+}
+
+interface PathEntry {
+  readonly template: string;
+  readonly regex: RegExp;
+  readonly names: readonly string[];
+  readonly literalSegments: number;
+  readonly operations: Readonly<Record<string, Operation>>;
+}
+
+let specPaths: Promise<PathEntry[]> | undefined;
+
+/** Paths of GitHub's dereferenced OpenAPI description, most specific template first. Parsed once per process. */
+export function openApiPaths(): Promise<PathEntry[]> {
+  specPaths ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const file = require.resolve("@octokit/openapi/generated/api.github.com.deref.json");
+    const spec = JSON.parse(await readFile(file, "utf8")) as { paths: Record<string, Record<string, Operation>> };
+    const entries = Object.entries(spec.paths).map(([template, operations]): PathEntry => {
+      const names: string[] = [];
+      const source = template
+        .split("/")
+        .map((segment) =>
+          segment.replace(/\{(\w+)\}|[^{}]+/g, (m, name: string | undefined) => {
+            if (name === undefined) return m.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+            names.push(name);
+            return "([^/]+)";
+          }),
+        )
+        .join("/");
+      return { template, regex: new RegExp(`^${source}$`), names, literalSegments: template.split("/").filter((s) => s !== "" && !s.includes("{")).length, operations };
+    });
+    return entries.sort((a, b) => b.literalSegments - a.literalSegments || a.names.length - b.names.length);
+  })();
+  return specPaths;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+/** Problems with `value` against `schema` (the subset of JSON Schema GitHub's secret endpoints use). */
+function check(value: unknown, schema: JsonSchema | undefined, at: string): string[] {
+  if (schema === undefined) return [];
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives !== undefined) {
+    return alternatives.some((s) => check(value, s, at).length === 0) ? [] : [`${at}: ${JSON.stringify(value)} matches none of the allowed schemas`];
+  }
+  const problems: string[] = [];
+  if (schema.type !== undefined) {
+    const allowed = typeof schema.type === "string" ? [schema.type] : schema.type;
+    const actual = typeOf(value);
+    const ok = allowed.includes(actual) || (actual === "integer" && allowed.includes("number")) || (actual === "null" && schema.nullable === true);
+    if (!ok) return [`${at}: expected ${allowed.join("|")}, got ${actual}`];
+  }
+  if (schema.enum !== undefined && !schema.enum.includes(value)) problems.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  if (schema.pattern !== undefined && typeof value === "string" && !new RegExp(schema.pattern, "u").test(value)) problems.push(`${at}: does not match ${schema.pattern}`);
+  if (Array.isArray(value) && schema.items !== undefined) value.forEach((v, i) => problems.push(...check(v, schema.items, `${at}[${i}]`)));
+  if (typeOf(value) === "object" && schema.properties !== undefined) {
+    const obj = value as Record<string, unknown>;
+    for (const r of schema.required ?? []) if (!(r in obj)) problems.push(`${at}: missing required property ${r}`);
+    for (const [k, v] of Object.entries(obj)) {
+      const prop = schema.properties[k];
+      if (prop === undefined) problems.push(`${at}: property ${k} is not in the OpenAPI description`);
+      else problems.push(...check(v, prop, `${at}.${k}`));
+    }
+  }
+  return problems;
+}
+
+/** The operation for method + path, and every way the request departs from it. */
+export async function validateRequest(method: string, path: string, body: unknown): Promise<{ operation: string | undefined; problems: string[] }> {
+  const paths = await openApiPaths();
+  const m = method.toLowerCase();
+  for (const entry of paths) {
+    const match = entry.regex.exec(path);
+    if (match === null) continue;
+    const op = entry.operations[m];
+    if (op === undefined) continue;
+    const operation = `${method.toUpperCase()} ${entry.template}`;
+    const problems: string[] = [];
+    const values = Object.fromEntries(entry.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")]));
+    for (const p of op.parameters ?? []) {
+      if (p.in !== "path") continue;
+      const v = values[p.name];
+      if (p.required === true && (v === undefined || v === "")) problems.push(`${operation}: path parameter ${p.name} is required`);
+    }
+    const schema = op.requestBody?.content?.["application/json"]?.schema;
+    if (op.requestBody !== undefined) {
+      if (body === undefined) {
+        if (op.requestBody.required === true) problems.push(`${operation}: a JSON body is required`);
+      } else {
+        problems.push(...check(body, schema, `${operation} body`));
+      }
+    } else if (body !== undefined && m !== "get") {
+      problems.push(`${operation}: takes no body`);
+    }
+    return { operation, problems };
+  }
+  return { operation: undefined, problems: [`${method} ${path}: no such operation in GitHub's OpenAPI description`] };
+}
+
+// ---- the server ---------------------------------------------------------------------------
+
+export class FakeGitHub {
+  /** Every request, in order, with the status it got. */
+  readonly requests: GitHubRequest[] = [];
+  /** OpenAPI departures, one line each; a correct client leaves this empty. */
+  readonly violations: string[] = [];
+  /** Secrets as GitHub would hold them, by full path (e.g. /repos/acme/web/codespaces/secrets/FOO). */
+  readonly secrets = new Map<string, StoredSecret>();
+  /** The token GitHub accepts. */
+  token: string;
+  readonly #script: ScriptedResponse[] = [];
+  readonly #keys = new Map<string, KeyPair>();
+  #keyCounter = 0;
+  #server: LocalServer | undefined;
+  readonly #basePath: string;
+
+  private constructor(token: string, basePath: string) {
+    this.token = token;
+    this.#basePath = basePath;
+  }
+
+  /** `basePath` "/api/v3" makes it look like GitHub Enterprise Server. */
+  static async start(options: { token: string; basePath?: string }): Promise<FakeGitHub> {
+    await sodium.ready;
+    await openApiPaths();
+    const fake = new FakeGitHub(options.token, options.basePath ?? "");
+    fake.#server = await startServer((req, res) => fake.#handle(req, res));
+    return fake;
+  }
+
+  /** The API root to configure as baseUrl. */
+  get url(): string {
+    if (this.#server === undefined) throw new Error("not started");
+    return `${this.#server.url}${this.#basePath}`;
+  }
+
+  /** Answers the next matching request with `response` instead of handling it (queued in order). */
+  respond(...responses: ScriptedResponse[]): void {
+    this.#script.push(...responses);
+  }
+
+  /** The decrypted value of a secret, e.g. value("/repos/acme/web/codespaces/secrets", "FOO"). */
+  value(collection: string, name: string): string | undefined {
+    return this.secrets.get(`${collection}/${name}`)?.value;
+  }
+
+  /** Replaces a scope's key pair, as GitHub does now and then: writes sealed to the old key are refused. */
+  rotateKey(collection: string): void {
+    this.#keys.set(collection, this.#newKey());
+  }
+
+  /** Requests minus the public-key reads. */
+  writes(): GitHubRequest[] {
+    return this.requests.filter((r) => r.method === "PUT");
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+  }
+
+  #newKey(): KeyPair {
+    const pair = sodium.crypto_box_keypair();
+    this.#keyCounter += 1;
+    return { keyId: `5687${String(this.#keyCounter).padStart(14, "0")}`, publicKey: pair.publicKey, privateKey: pair.privateKey };
+  }
+
+  #key(collection: string): KeyPair {
+    let key = this.#keys.get(collection);
+    if (key === undefined) {
+      key = this.#newKey();
+      this.#keys.set(collection, key);
+    }
+    return key;
+  }
+
+  async #handle(req: Received, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url, "http://fake.github");
+    const send = (status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+      record.status = status;
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "x-github-media-type": "github.v3; format=json", ...headers });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    let body: unknown;
+    if (req.body !== "") {
+      try {
+        body = JSON.parse(req.body);
+      } catch {
+        body = req.body;
+      }
+    }
+    const path = url.pathname.startsWith(this.#basePath) ? url.pathname.slice(this.#basePath.length) : url.pathname;
+    const { operation, problems } = url.pathname.startsWith(this.#basePath) ? await validateRequest(req.method, path, body) : { operation: undefined, problems: [`${url.pathname}: outside the API root ${this.#basePath}`] };
+    const record: GitHubRequest = { method: req.method, path, headers: req.headers, body, operation, at: Date.now(), status: 0 };
+    this.requests.push(record);
+    this.violations.push(...problems);
+
+    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
+    if (scripted >= 0) {
+      const [r] = this.#script.splice(scripted, 1);
+      if (r !== undefined) return send(r.status, r.body, r.headers);
+    }
+    if (operation === undefined) return send(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" });
+
+    const auth = req.headers.authorization ?? "";
+    if (auth !== `Bearer ${this.token}` && auth !== `token ${this.token}`) {
+      return send(401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
+    }
+
+    const keyRoute = /^(.*\/secrets)\/public-key$/.exec(path);
+    if (req.method === "GET" && keyRoute?.[1] !== undefined) {
+      const key = this.#key(keyRoute[1]);
+      return send(200, { key_id: key.keyId, key: sodium.to_base64(key.publicKey, sodium.base64_variants.ORIGINAL) });
+    }
+
+    const secretRoute = /^(.*\/secrets)\/([^/]+)$/.exec(path);
+    if (req.method === "PUT" && secretRoute?.[1] !== undefined && secretRoute[2] !== undefined) {
+      if (problems.length > 0) return send(422, { message: `Invalid request. ${problems.join("; ")}`, documentation_url: "https://docs.github.com/rest", status: "422" });
+      const collection = secretRoute[1];
+      const name = decodeURIComponent(secretRoute[2]);
+      const b = body as { encrypted_value?: string; key_id?: string };
+      const key = this.#key(collection);
+      if (b.key_id !== key.keyId) {
+        return send(422, { message: "Bad request - the key_id does not match the current public key", documentation_url: "https://docs.github.com/rest", status: "422" });
+      }
+      let value: string;
+      try {
+        const opened = sodium.crypto_box_seal_open(sodium.from_base64(b.encrypted_value ?? "", sodium.base64_variants.ORIGINAL), key.publicKey, key.privateKey);
+        value = sodium.to_string(opened);
+      } catch {
+        return send(422, { message: "Bad request - could not decrypt encrypted_value", documentation_url: "https://docs.github.com/rest", status: "422" });
+      }
+      const existed = this.secrets.has(`${collection}/${name}`);
+      this.secrets.set(`${collection}/${name}`, { value, keyId: key.keyId, body: body as Record<string, unknown> });
+      return existed ? send(204) : send(201, {});
+    }
+    return send(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" });
+  }
+}
