@@ -8,3 +8,7 @@ export * from "./webhook/schema.js";
 export * from "./webhook/signature.js";
 export * from "./webhook/webhook-target.js";
 export * from "./github/index.js";
+export * from "./kubernetes/schema.js";
+export * from "./kubernetes/kubernetes-target.js";
+export * from "./docker-config/schema.js";
+export { DockerConfigTarget, type DockerConfigTargetOptions, type DockerConfigFs } from "./docker-config/docker-config-target.js";

@@ -1,0 +1,356 @@
+import { credential, type DeliveryContext, DeliveryError, type Registry } from "@pullkeeper/core";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { KubernetesSecretTarget } from "../../packages/targets/src/kubernetes/kubernetes-target.js";
+
+const PASSWORD = "glpat-K8s-Secret-Value-q7Wz";
+const USERNAME = "acme-ci";
+const TOKEN = "kube-bearer-token-123";
+const VERSION_ID = "7a1e2f3c-4b5d-4e6f-8a9b-0c1d2e3f4a5b";
+const AUTH = Buffer.from(`${USERNAME}:${PASSWORD}`).toString("base64");
+const registry = { id: "gitlab", host: "registry.gitlab.com", kind: "gitlab", source: { type: "managed-secret" }, secret: "pullkeeper/gitlab", verify: {} } as Registry;
+
+interface Recorded {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
+  readonly body: unknown;
+}
+
+interface ServiceAccount {
+  metadata: { name: string; namespace: string; resourceVersion: string };
+  imagePullSecrets?: { name: string }[];
+}
+
+/** A tiny API server: Secrets by server-side apply, ServiceAccounts by GET and JSON patch. */
+class FakeApiServer {
+  readonly requests: Recorded[] = [];
+  readonly secrets = new Map<string, Record<string, unknown>>();
+  readonly serviceAccounts = new Map<string, ServiceAccount>();
+  namespaces = new Set(["team-a", "team-b"]);
+  /** Answers every request with this status (and body) instead. */
+  fail: { status: number; body?: unknown; headers?: Record<string, string> } | undefined;
+  /** Changes the ServiceAccount between our read and our patch, once. */
+  raceOnce = false;
+  #server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      void this.#handle(req).then(({ status, body, headers }) => {
+        res.writeHead(status, { "content-type": "application/json", ...headers });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, "127.0.0.1", resolve));
+    this.port = (this.#server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const body: unknown = text === "" ? undefined : JSON.parse(text);
+    this.requests.push({ method: req.method ?? "", path: url.pathname, query: url.searchParams, contentType: req.headers["content-type"], authorization: req.headers.authorization, body });
+    if (this.fail !== undefined) return { status: this.fail.status, body: this.fail.body ?? {}, ...(this.fail.headers === undefined ? {} : { headers: this.fail.headers }) };
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return status(401, "Unauthorized");
+
+    const secret = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(url.pathname);
+    if (secret !== null && req.method === "PATCH") {
+      const [, ns = "", name = ""] = secret;
+      if (!this.namespaces.has(ns)) return { status: 404, body: { kind: "Status", apiVersion: "v1", status: "Failure", message: `namespaces "${ns}" not found`, reason: "NotFound", details: { name: ns, kind: "namespaces" }, code: 404 } };
+      this.secrets.set(`${ns}/${name}`, body as Record<string, unknown>);
+      return { status: 200, body: { ...(body as object), metadata: { ...(body as { metadata: object }).metadata, resourceVersion: "1" } } };
+    }
+    const sa = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)$/.exec(url.pathname);
+    if (sa !== null) {
+      const current = this.serviceAccounts.get(`${sa[1]}/${sa[2]}`);
+      if (current === undefined) return status(404, "NotFound");
+      if (req.method === "GET") return { status: 200, body: { apiVersion: "v1", kind: "ServiceAccount", ...current } };
+      if (req.method === "PATCH") {
+        if (this.raceOnce) {
+          this.raceOnce = false;
+          current.metadata.resourceVersion = String(Number(current.metadata.resourceVersion) + 1);
+        }
+        for (const op of body as { op: string; path: string; value: unknown }[]) {
+          if (op.path === "/metadata/resourceVersion" && op.value !== current.metadata.resourceVersion) return status(409, "Conflict");
+          if (op.op === "add" && op.path === "/imagePullSecrets") current.imagePullSecrets = op.value as { name: string }[];
+          if (op.op === "add" && op.path === "/imagePullSecrets/-") (current.imagePullSecrets ??= []).push(op.value as { name: string });
+        }
+        current.metadata.resourceVersion = String(Number(current.metadata.resourceVersion) + 1);
+        return { status: 200, body: { apiVersion: "v1", kind: "ServiceAccount", ...current } };
+      }
+    }
+    return status(404, "NotFound");
+  }
+}
+
+function status(code: number, reason: string): { status: number; body: unknown } {
+  return { status: code, body: { kind: "Status", apiVersion: "v1", status: "Failure", reason, code } };
+}
+
+let api: FakeApiServer;
+let dir: string;
+let kubeconfig: string;
+let output: string[];
+
+function kubeconfigYaml(port: number, token = TOKEN): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: local",
+    "  cluster:",
+    `    server: http://127.0.0.1:${port}`,
+    "    insecure-skip-tls-verify: true",
+    "- name: elsewhere",
+    "  cluster:",
+    "    server: http://127.0.0.1:9",
+    "    insecure-skip-tls-verify: true",
+    "users:",
+    "- name: pullkeeper",
+    "  user:",
+    `    token: ${token}`,
+    "contexts:",
+    "- name: local",
+    "  context: { cluster: local, user: pullkeeper }",
+    "- name: elsewhere",
+    "  context: { cluster: elsewhere, user: pullkeeper }",
+    "current-context: local",
+    "",
+  ].join("\n");
+}
+
+function context(target: Record<string, unknown> = {}): DeliveryContext {
+  return {
+    consumer: { id: "cluster-pulls", registryId: "gitlab", target: { kind: "kubernetes-secret", secretName: "gitlab-pull", namespaces: ["team-a", "team-b"], kubeconfig, ...target } },
+    registry,
+    secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/gitlab-AbCdEf",
+    versionId: VERSION_ID,
+    credential: credential(USERNAME, PASSWORD),
+  };
+}
+
+function leaks(text: string): void {
+  expect(text).not.toContain(PASSWORD);
+  expect(text).not.toContain(AUTH);
+}
+
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DeliveryError);
+  const e = error as DeliveryError;
+  expect(e.cause).toBeUndefined(); // the library's error (with bodies) is never attached
+  leaks(`${e.message} ${e.stack ?? ""} ${JSON.stringify(e)}`);
+  return e;
+}
+
+function decodeSecret(key: string): { auths: Record<string, { username: string; password: string; auth: string }> } {
+  const secret = api.secrets.get(key) as { data: Record<string, string> } | undefined;
+  expect(secret).toBeDefined();
+  return JSON.parse(Buffer.from(secret?.data[".dockerconfigjson"] ?? "", "base64").toString("utf8"));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "pullkeeper-k8s-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  api = new FakeApiServer();
+  await api.start();
+  kubeconfig = join(dir, `kubeconfig-${api.port}`);
+  await writeFile(kubeconfig, kubeconfigYaml(api.port), { mode: 0o600 });
+  output = [];
+  const capture = (chunk: unknown) => (output.push(String(chunk)), true);
+  vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  vi.spyOn(process.stderr, "write").mockImplementation(capture);
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  leaks(output.join(""));
+  await api.stop();
+});
+
+describe("KubernetesSecretTarget: the Secret", () => {
+  it("server-side applies a dockerconfigjson Secret in every namespace, with the right auths and no value in its metadata", async () => {
+    const outcome = await new KubernetesSecretTarget().deliver(context());
+
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["PATCH /api/v1/namespaces/team-a/secrets/gitlab-pull", "PATCH /api/v1/namespaces/team-b/secrets/gitlab-pull"]);
+    for (const request of api.requests) {
+      expect(request.contentType).toBe("application/apply-patch+yaml");
+      expect(request.query.get("fieldManager")).toBe("pullkeeper");
+      expect(request.query.get("force")).toBe("true");
+      expect(request.authorization).toBe(`Bearer ${TOKEN}`);
+    }
+    for (const ns of ["team-a", "team-b"]) {
+      const secret = api.secrets.get(`${ns}/gitlab-pull`) as { apiVersion: string; kind: string; type: string; metadata: Record<string, unknown> };
+      expect(secret).toMatchObject({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/dockerconfigjson" });
+      expect(secret.metadata).toEqual({
+        name: "gitlab-pull",
+        namespace: ns,
+        labels: { "app.kubernetes.io/managed-by": "pullkeeper" },
+        annotations: { "pullkeeper.dev/registry": "gitlab", "pullkeeper.dev/version-id": VERSION_ID },
+      });
+      leaks(JSON.stringify(secret.metadata));
+      const doc = decodeSecret(`${ns}/gitlab-pull`);
+      expect(Object.keys(doc.auths)).toEqual(["registry.gitlab.com"]);
+      expect(doc.auths["registry.gitlab.com"]).toEqual({ username: USERNAME, password: PASSWORD, auth: AUTH });
+      expect(Buffer.from(doc.auths["registry.gitlab.com"]?.auth ?? "", "base64").toString()).toBe(`${USERNAME}:${PASSWORD}`);
+    }
+    expect(outcome.status).toBe("delivered");
+    expect(outcome.detail).toContain("namespaces team-a, team-b");
+    expect(outcome.detail).toContain(VERSION_ID);
+    leaks(outcome.detail);
+  });
+
+  it("keys Docker Hub as https://index.docker.io/v1/, as kubectl create secret docker-registry does", async () => {
+    const ctx = context({ namespaces: ["team-a"] });
+    await new KubernetesSecretTarget().deliver({ ...ctx, registry: { ...registry, id: "hub", host: "docker.io", kind: "dockerhub" } as Registry });
+    expect(Object.keys(decodeSecret("team-a/gitlab-pull").auths)).toEqual(["https://index.docker.io/v1/"]);
+  });
+
+  it("uses the context named in the config, and provider() names that cluster's server", async () => {
+    const target = new KubernetesSecretTarget();
+    expect(target.provider(context().consumer)).toBe(`kubernetes:127.0.0.1:${api.port}`);
+    expect(target.provider(context({ context: "elsewhere" }).consumer)).toBe("kubernetes:127.0.0.1:9");
+    expect(target.provider(context({ kubeconfig: join(dir, "missing") }).consumer)).toBe("kubernetes");
+    const error = await failure(target.deliver(context({ context: "elsewhere" })));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it("rejects bad targets before any request", async () => {
+    const target = new KubernetesSecretTarget();
+    await expect(target.deliver(context({ namespaces: [] }))).rejects.toMatchObject({ code: "invalid_target", retryable: false });
+    await expect(target.deliver(context({ namespaces: ["Team_A"] }))).rejects.toMatchObject({ code: "invalid_target" });
+    await expect(target.deliver(context({ secretName: "-bad-" }))).rejects.toMatchObject({ code: "invalid_target" });
+    await expect(target.deliver(context({ context: "nope" }))).rejects.toMatchObject({ code: "invalid_target", message: expect.stringContaining("has no context nope") });
+    const error = await failure(target.deliver(context({ kubeconfig: join(dir, "missing") })));
+    expect(error).toMatchObject({ code: "invalid_target", retryable: false });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it("does not quote a broken kubeconfig (which holds tokens) in its error", async () => {
+    const broken = join(dir, "broken-kubeconfig");
+    await writeFile(broken, `users: [ { token: ${PASSWORD} \n  - : : ]`);
+    const error = await failure(new KubernetesSecretTarget().deliver(context({ kubeconfig: broken })));
+    expect(error.code).toBe("invalid_target");
+  });
+});
+
+describe("KubernetesSecretTarget: the ServiceAccount", () => {
+  it("adds the Secret to imagePullSecrets once, keeps the others, and does not duplicate it on a second delivery", async () => {
+    api.serviceAccounts.set("team-a/default", { metadata: { name: "default", namespace: "team-a", resourceVersion: "10" }, imagePullSecrets: [{ name: "other-pull" }] });
+    api.serviceAccounts.set("team-b/default", { metadata: { name: "default", namespace: "team-b", resourceVersion: "20" } });
+    const target = new KubernetesSecretTarget();
+    const first = await target.deliver(context({ serviceAccount: "default" }));
+
+    const saPatches = api.requests.filter((r) => r.method === "PATCH" && r.path.includes("/serviceaccounts/"));
+    expect(saPatches).toHaveLength(2);
+    for (const p of saPatches) {
+      expect(p.contentType).toBe("application/json-patch+json");
+      expect(p.query.get("fieldManager")).toBe("pullkeeper");
+    }
+    expect(api.serviceAccounts.get("team-a/default")?.imagePullSecrets).toEqual([{ name: "other-pull" }, { name: "gitlab-pull" }]);
+    expect(api.serviceAccounts.get("team-b/default")?.imagePullSecrets).toEqual([{ name: "gitlab-pull" }]);
+    expect(first.detail).toContain("ServiceAccount default: imagePullSecrets now lists gitlab-pull in team-a, team-b");
+
+    api.requests.length = 0;
+    const second = await target.deliver(context({ serviceAccount: "default" }));
+    expect(api.requests.filter((r) => r.path.includes("/serviceaccounts/")).map((r) => r.method)).toEqual(["GET", "GET"]);
+    expect(api.serviceAccounts.get("team-a/default")?.imagePullSecrets).toEqual([{ name: "other-pull" }, { name: "gitlab-pull" }]);
+    expect(second.detail).toContain("already listed it in team-a, team-b");
+  });
+
+  it("a concurrent change between read and patch is a retryable conflict, not a lost entry", async () => {
+    api.serviceAccounts.set("team-a/builder", { metadata: { name: "builder", namespace: "team-a", resourceVersion: "5" }, imagePullSecrets: [{ name: "other-pull" }] });
+    api.raceOnce = true;
+    const error = await failure(new KubernetesSecretTarget().deliver(context({ namespaces: ["team-a"], serviceAccount: "builder" })));
+    expect(error).toMatchObject({ code: "conflict", retryable: true });
+    expect(api.serviceAccounts.get("team-a/builder")?.imagePullSecrets).toEqual([{ name: "other-pull" }]);
+    await new KubernetesSecretTarget().deliver(context({ namespaces: ["team-a"], serviceAccount: "builder" }));
+    expect(api.serviceAccounts.get("team-a/builder")?.imagePullSecrets).toEqual([{ name: "other-pull" }, { name: "gitlab-pull" }]);
+  });
+
+  it("a missing ServiceAccount is not_found", async () => {
+    const error = await failure(new KubernetesSecretTarget().deliver(context({ namespaces: ["team-a"], serviceAccount: "ghost" })));
+    expect(error).toMatchObject({ code: "not_found", retryable: false });
+    expect(error.message).toContain("ServiceAccount ghost does not exist in namespace team-a");
+  });
+});
+
+describe("KubernetesSecretTarget: failures", () => {
+  it("a wrong token: unauthorized, not retryable, after exactly one request", async () => {
+    await writeFile(kubeconfig, kubeconfigYaml(api.port, "wrong-token"));
+    const error = await failure(new KubernetesSecretTarget().deliver(context()));
+    expect(error).toMatchObject({ code: "unauthorized", retryable: false });
+    expect(error.message).toContain("HTTP 401: the API server rejected pullkeeper's credentials");
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it("500 is unavailable and retryable; a body echoing what was sent is never passed on", async () => {
+    api.fail = { status: 500, body: { kind: "Status", reason: "InternalError", message: `etcd failed storing ${PASSWORD} / ${AUTH}` } };
+    const error = await failure(new KubernetesSecretTarget().deliver(context()));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect(error.message).toBe(`Kubernetes API 127.0.0.1:${api.port}: applying Secret team-a/gitlab-pull: HTTP 500 InternalError: the API server is unavailable`);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it("403 is forbidden; 409 is a retryable conflict; 429 is throttled with the Retry-After", async () => {
+    api.fail = { status: 403, body: { reason: "Forbidden", message: `secrets is forbidden ${PASSWORD}` } };
+    expect(await failure(new KubernetesSecretTarget().deliver(context()))).toMatchObject({ code: "forbidden", retryable: false });
+    api.fail = { status: 409, body: { reason: "Conflict" } };
+    expect(await failure(new KubernetesSecretTarget().deliver(context()))).toMatchObject({ code: "conflict", retryable: true });
+    api.fail = { status: 429, body: { reason: "TooManyRequests" }, headers: { "retry-after": "7" } };
+    expect(await failure(new KubernetesSecretTarget().deliver(context()))).toMatchObject({ code: "throttled", retryable: true, retryAfterMs: 7000 });
+  });
+
+  it("a namespace that does not exist is not_found", async () => {
+    const error = await failure(new KubernetesSecretTarget().deliver(context({ namespaces: ["team-a", "team-z"] })));
+    expect(error).toMatchObject({ code: "not_found", retryable: false });
+    expect(error.message).toContain("namespace team-z does not exist");
+  });
+
+  it("an API server that is down is unavailable and retryable", async () => {
+    await api.stop();
+    const down = new FakeApiServer();
+    await down.start(); // keep afterEach's stop() harmless
+    const port = api.port;
+    api = down;
+    await writeFile(kubeconfig, kubeconfigYaml(port));
+    const error = await failure(new KubernetesSecretTarget().deliver(context()));
+    expect(error).toMatchObject({ code: "unavailable", retryable: true });
+    expect(error.message).toContain("could not reach the API server (ECONNREFUSED)");
+  });
+
+  it("an API server that never answers is a retryable timeout", async () => {
+    const hang = createServer(() => undefined);
+    await new Promise<void>((resolve) => hang.listen(0, "127.0.0.1", resolve));
+    await writeFile(kubeconfig, kubeconfigYaml((hang.address() as AddressInfo).port));
+    try {
+      const error = await failure(new KubernetesSecretTarget({ timeoutMs: 200 }).deliver(context()));
+      expect(error).toMatchObject({ code: "timeout", retryable: true });
+    } finally {
+      hang.closeAllConnections();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
+    }
+  });
+});
