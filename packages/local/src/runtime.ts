@@ -146,7 +146,15 @@ export class EmbeddedRuntime {
     const log = options.log ?? ((line: string) => console.error(line));
     // A bad config fails here, before anything is created or written.
     const config = anchored(readConfigFile(options.configPath), options.configPath);
-    const targets = deliveryTargets(options.extraTargets ?? []);
+    // Validated before anything is written; the reader is bound to the vault once it exists.
+    let vaultForTargets: LocalVault | undefined;
+    const targets = deliveryTargets({
+      extra: options.extraTargets ?? [],
+      readCredential: async (id) => {
+        if (!vaultForTargets) throw new Error("the vault is not open yet");
+        return (await vaultForTargets.read(id, { stage: "AWSCURRENT" })).credential;
+      },
+    });
     const consumers = consumersFromConfig(config, targets, options.configPath);
     const stateDir = resolve(options.stateDir);
     await ensureStateDir(stateDir);
@@ -161,6 +169,7 @@ export class EmbeddedRuntime {
       const fingerprintKey = Buffer.from((await readOrCreate(join(stateDir, "fingerprint.key"), () => randomToken())).value, "base64url");
 
       const vault = new LocalVault({ dir: join(stateDir, "vault") });
+      vaultForTargets = vault;
       const dynamo = await startEmbeddedDynamo({ dir: join(stateDir, "dynamo"), tableName: LEDGER_TABLE, log });
       stops.push(() => dynamo.stop());
       const ledger = new DynamoLedger({ tableName: dynamo.tableName, client: dynamo.client });

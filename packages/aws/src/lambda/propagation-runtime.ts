@@ -1,7 +1,8 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { consumersFromConfig, type DeliveryTarget, PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
+import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
+import { DockerConfigTarget, GitpodSecretTarget, githubTargets, KubernetesSecretTarget, WebhookTarget } from "@pullkeeper/targets";
 import { clientOptions } from "../clients.js";
 import { awsTargets } from "../consumers/index.js";
 import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
@@ -10,9 +11,35 @@ import { awsAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
 
-/** Every delivery target this deployment knows, one registration line per provider. */
-export function deliveryTargets(extra: readonly DeliveryTarget[] = []): Map<string, DeliveryTarget> {
-  return new Map([...awsTargets(), ...extra].map((t) => [t.kind, t]));
+export type CredentialReader = (secretId: string) => Promise<Credential>;
+
+export interface DeliveryTargetsOptions {
+  /** Reads the secrets targets authenticate with (GitHub and Gitpod tokens, webhook keys). */
+  readonly readCredential?: CredentialReader;
+  readonly extra?: readonly DeliveryTarget[];
+}
+
+const noReader: CredentialReader = async (secretId) => {
+  throw new DeliveryError("token_unavailable", `no secret reader is configured to read ${secretId}`, { retryable: false });
+};
+
+/**
+ * Every delivery target this deployment knows, one registration line per provider. Without a
+ * reader the targets still validate config (the stack uses them at deploy time).
+ */
+export function deliveryTargets(options: DeliveryTargetsOptions = {}): Map<string, DeliveryTarget> {
+  const readCredential = options.readCredential ?? noReader;
+  return new Map(
+    [
+      ...awsTargets(),
+      ...githubTargets({ readCredential }),
+      new GitpodSecretTarget({ readCredential }),
+      new KubernetesSecretTarget(),
+      new DockerConfigTarget(),
+      new WebhookTarget({ readCredential }),
+      ...(options.extra ?? []),
+    ].map((t) => [t.kind, t]),
+  );
 }
 
 /** Provider budgets from the defaults and the config's settings.rateLimits. */
@@ -35,9 +62,9 @@ let tracer: Tracer | undefined;
 export async function propagationFromEnvironment(): Promise<PropagationService> {
   tracer ??= observability("pullkeeper-propagation").tracer;
   const config = readConfigFile();
-  const targets = deliveryTargets();
-  const consumers = consumersFromConfig(config, targets);
   const adapters = await awsAdapters(tracer);
+  const targets = deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential });
+  const consumers = consumersFromConfig(config, targets);
   return new PropagationService({
     ...adapters,
     registries: config.registries,
