@@ -1,12 +1,10 @@
-import type { ServerResponse } from "node:http";
 import { type Consumer, credential, type DeliveryContext, DeliveryError, NotFoundError, type Registry } from "@pullkeeper/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GitpodSecretTarget, gitpodRegistryHost } from "../../packages/targets/src/gitpod/gitpod-target.js";
 import { gitpodSecretTargetSchema } from "../../packages/targets/src/gitpod/schema.js";
-import { fixture } from "../support/fixtures.js";
-import { type LocalServer, type Received, startServer } from "../support/http.js";
+import { FakeGitpod, GITPOD_TEST_TOKEN as TOKEN } from "../support/fake-gitpod.js";
+import { type LocalServer, startServer } from "../support/http.js";
 
-const TOKEN = "gitpod_pat_TESTTOKEN.0123456789abcdef";
 const USERNAME = "robot$ci";
 const PASSWORD = "s3cret-Registry-Pa55w0rd-for-gitpod";
 const VALUE = `${USERNAME}:${PASSWORD}`;
@@ -14,139 +12,6 @@ const PROJECT = "b0e12f6c-4c67-429d-a4a6-d9838b5da047";
 const OTHER_PROJECT = "0f3a1b2c-0000-4000-8000-000000000001";
 const VERSION_ID = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/quay-AbCdEf";
-
-const FIXTURE = {
-  listProject: fixture<Record<string, unknown>>("gitpod/secretservice.ListSecrets.request.project-scope.doc-example.json"),
-  create: fixture<Record<string, unknown>>("gitpod/secretservice.CreateSecret.request.registry-auth.doc-example.json"),
-  update: fixture<Record<string, unknown>>("gitpod/secretservice.UpdateSecretValue.request.doc-example.json"),
-};
-
-interface StoredSecret {
-  id: string;
-  name: string;
-  scope: Record<string, string>;
-  value: string;
-  containerRegistryBasicAuthHost?: string;
-  environmentVariable?: boolean;
-}
-
-interface Failure {
-  readonly status: number;
-  readonly body: unknown;
-  readonly headers?: Record<string, string>;
-  readonly hang?: boolean;
-}
-
-/** A Gitpod public API double: checks every request the way the real one would have to accept it. */
-class FakeGitpod {
-  readonly secrets: StoredSecret[] = [];
-  readonly failures: Failure[] = [];
-  readonly violations: string[] = [];
-  pageSize = 2;
-  #nextId = 1;
-
-  handle(req: Received, res: ServerResponse): void {
-    const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      res.writeHead(status, { "Content-Type": "application/json", ...headers });
-      res.end(JSON.stringify(body));
-    };
-    const check = (ok: boolean, what: string): void => {
-      if (!ok) this.violations.push(`${req.url}: ${what}`);
-    };
-    check(req.method === "POST", `method ${req.method}, expected POST`);
-    check(req.headers["content-type"] === "application/json", `content-type ${req.headers["content-type"]}`);
-    check(req.headers["connect-protocol-version"] === "1", "missing Connect-Protocol-Version: 1");
-    const failure = this.failures.shift();
-    if (failure?.hang) return; // never answers
-    if (failure !== undefined) return answer(failure.status, failure.body, failure.headers);
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-      return answer(401, { code: "unauthenticated", message: "invalid or expired personal access token" });
-    }
-    const match = /^\/api\/gitpod\.v1\.SecretService\/(\w+)$/.exec(req.url);
-    if (match === null) return answer(404, { code: "unimplemented", message: `no such procedure ${req.url}` });
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(req.body) as Record<string, unknown>;
-    } catch {
-      return answer(400, { code: "invalid_argument", message: "body is not JSON" });
-    }
-    switch (match[1]) {
-      case "ListSecrets":
-        return this.#list(body, answer, check);
-      case "CreateSecret":
-        return this.#create(body, answer, check);
-      case "UpdateSecretValue":
-        return this.#update(body, answer, check);
-      default:
-        return answer(404, { code: "unimplemented", message: `unknown method ${match[1]}` });
-    }
-  }
-
-  #list(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
-    // Same top-level and nested keys as the documented request.
-    check(sameKeys(body, FIXTURE.listProject), `ListSecrets keys ${Object.keys(body).join(",")}`);
-    const filter = body.filter as { scope?: Record<string, string> } | undefined;
-    const scope = filter?.scope;
-    check(scope !== undefined && Object.keys(scope).length === 1, "ListSecrets needs exactly one filter.scope id");
-    const pagination = body.pagination as { pageSize?: unknown; token?: unknown } | undefined;
-    check(typeof pagination?.pageSize === "number", "pagination.pageSize must be a number");
-    const inScope = this.secrets.filter((s) => JSON.stringify(s.scope) === JSON.stringify(scope));
-    const start = typeof pagination?.token === "string" ? Number(pagination.token) : 0;
-    const page = inScope.slice(start, start + this.pageSize);
-    const next = start + this.pageSize < inScope.length ? String(start + this.pageSize) : "";
-    answer(200, {
-      pagination: { nextToken: next },
-      secrets: page.map((s) => ({
-        id: s.id,
-        name: s.name,
-        ...("projectId" in s.scope ? { projectId: s.scope.projectId } : {}),
-        scope: s.scope,
-        createdAt: "2026-01-02T03:04:05Z",
-        ...(s.containerRegistryBasicAuthHost === undefined ? {} : { containerRegistryBasicAuthHost: s.containerRegistryBasicAuthHost }),
-        ...(s.environmentVariable ? { environmentVariable: true } : {}),
-      })),
-    });
-  }
-
-  #create(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
-    for (const key of Object.keys(FIXTURE.create).filter((k) => k !== "projectId")) check(key in body, `CreateSecret lacks ${key}`);
-    // A project by its documented top-level projectId, or any scope by `scope`.
-    check(typeof body.projectId === "string" || (typeof body.scope === "object" && body.scope !== null), "CreateSecret names no projectId and no scope");
-    if (typeof body.projectId === "string" && body.scope !== undefined) check(JSON.stringify(body.scope) === JSON.stringify({ projectId: body.projectId }), "projectId and scope disagree");
-    check(typeof body.value === "string" && typeof body.name === "string" && typeof body.containerRegistryBasicAuthHost === "string", "CreateSecret field types");
-    check(body.environmentVariable === undefined && body.filePath === undefined, "a registry secret is neither env var nor file");
-    const scope = (body.scope as Record<string, string> | undefined) ?? { projectId: String(body.projectId) };
-    if (this.secrets.some((s) => s.name === body.name && JSON.stringify(s.scope) === JSON.stringify(scope))) {
-      return answer(409, { code: "already_exists", message: "secret already exists" });
-    }
-    const secret: StoredSecret = { id: `secret-${this.#nextId++}`, name: String(body.name), scope, value: String(body.value), containerRegistryBasicAuthHost: String(body.containerRegistryBasicAuthHost) };
-    this.secrets.push(secret);
-    answer(200, { secret: { id: secret.id, name: secret.name } });
-  }
-
-  #update(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
-    check(sameKeys(body, FIXTURE.update), `UpdateSecretValue keys ${Object.keys(body).join(",")}`);
-    const secret = this.secrets.find((s) => s.id === body.secretId);
-    if (secret === undefined) return answer(404, { code: "not_found", message: `secret ${String(body.secretId)} not found` });
-    secret.value = String(body.value);
-    answer(200, {});
-  }
-
-  seed(secret: Omit<StoredSecret, "id">): StoredSecret {
-    const stored = { ...secret, id: `secret-${this.#nextId++}` };
-    this.secrets.push(stored);
-    return stored;
-  }
-}
-
-function sameKeys(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const keys = (o: Record<string, unknown>): string[] =>
-    Object.entries(o)
-      .flatMap(([k, v]) => (typeof v === "object" && v !== null && !Array.isArray(v) && k !== "scope" ? [k, ...keys(v as Record<string, unknown>).map((n) => `${k}.${n}`)] : [k]))
-      .filter((k) => k !== "pagination.token")
-      .sort();
-  return JSON.stringify(keys(a)) === JSON.stringify(keys(b));
-}
 
 const REGISTRY: Registry = { id: "quay", host: "quay.io", kind: "quay", source: { type: "managed-secret" }, secret: SECRET_ARN, verify: {} };
 
