@@ -116,8 +116,8 @@ export const TRACING_PERMISSIONS: readonly PermissionStatement[] = [{ actions: [
 
 export type ScheduleExpression = `rate(${string})` | `cron(${string})`;
 
-/** Narrows the validated `settings.refreshSchedule` to what EventBridge Scheduler accepts. */
-export function scheduleExpression(expression: string): ScheduleExpression {
+/** Narrows a validated schedule setting (`settings.refreshSchedule` by default) to what an EventBridge rule accepts. */
+export function scheduleExpression(expression: string, setting = "settings.refreshSchedule"): ScheduleExpression {
   if (/^rate\(.+\)$/.test(expression) || /^cron\(.+\)$/.test(expression)) return expression as ScheduleExpression;
-  throw new Error(`settings.refreshSchedule: expected rate(...) or cron(...), got "${expression}"`);
+  throw new Error(`${setting}: expected rate(...) or cron(...), got "${expression}"`);
 }

@@ -1,4 +1,5 @@
 import { refreshPermissions, scheduleExpression, TRACING_PERMISSIONS, type DeployConfig } from "./config";
+import { lambdaTransform, scheduledTargetTransform } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations older than this are dropped to the failure queue: a newer tick supersedes them. */
@@ -54,37 +55,15 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     permissions,
     // A failed run is retried once; the next tick reconciles anyway.
     retries: 1,
-    transform: {
-      role: (args) => {
-        // SST 4.17.1 always adds the account root as a trusted principal (it tests an Output
-        // for truthiness where it means "not sst dev"), which would let any principal in the
-        // account with sts:AssumeRole on it act as this role. Outside `sst dev`, only Lambda.
-        if (!$dev) args.assumeRolePolicy = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
-      },
-      function: (args) => {
-        args.tracingConfig = { mode: "Active" };
-      },
-      eventInvokeConfig: (args) => {
-        args.maximumEventAgeInSeconds = MAX_EVENT_AGE_SECONDS;
-        args.destinationConfig = { onFailure: { destination: failures.arn } };
-      },
-    },
+    transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 
-  // An EventBridge rule, not EventBridge Scheduler: the handler validates the standard
-  // "Scheduled Event" envelope (functions/refresh.ts, RefreshEventSchema), which only a rule
-  // delivers. SST's Cron sets the target input to `{}`; that would replace the envelope, so it
-  // is removed. A tick EventBridge cannot deliver lands in the failure queue.
+  // An EventBridge rule whose target keeps the Scheduled Event envelope the handler validates
+  // (functions/refresh.ts, RefreshEventSchema); see scheduledTargetTransform.
   const schedule = new sst.aws.Cron("RefreshSchedule", {
     function: fn,
     schedule: scheduleExpression(config.settings.refreshSchedule),
-    transform: {
-      target: (args) => {
-        delete args.input;
-        args.retryPolicy = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: MAX_EVENT_AGE_SECONDS };
-        args.deadLetterConfig = { arn: failures.arn };
-      },
-    },
+    transform: { target: scheduledTargetTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }) },
   });
 
   // EventBridge writes to a target's dead-letter queue under the queue's resource policy.

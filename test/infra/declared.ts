@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { fakeArn, policyStatements, type DeclaredResource, type SstRun } from "./sst-harness";
+import { fakeArn, physicalName, policyStatements, type DeclaredResource, type SstRun } from "./sst-harness";
 
 /** Reads a nested input, e.g. `input(fn, "environment", "variables")`. */
 export function input<T = unknown>(resource: DeclaredResource, ...keys: (string | number)[]): T {
@@ -54,5 +54,43 @@ export function trustedPrincipals(role: DeclaredResource): Record<string, string
 
 /** The ARN the mocks gave a resource (derived from its physical name, as AWS would). */
 export function arnOf(resource: DeclaredResource): string {
-  return fakeArn(resource.type, input<string>(resource, "name"));
+  return fakeArn(resource.type, physicalName(resource));
+}
+
+/** A function SST declared, by the name given to `sst.aws.Function`. */
+export function lambda(run: SstRun, name: string) {
+  return {
+    fn: run.get("aws:lambda/function:Function", `${name}Function`),
+    role: run.get("aws:iam/role:Role", `${name}Role`),
+  };
+}
+
+/** A trigger stacks/propagation.ts declared: the rule, its target and the invoke permission. */
+export function trigger(run: SstRun, name: string) {
+  return {
+    rule: run.get("aws:cloudwatch/eventRule:EventRule", `${name}Rule`),
+    target: run.get("aws:cloudwatch/eventTarget:EventTarget", `${name}Target`),
+    permission: run.get("aws:lambda/permission:Permission", `${name}Permission`),
+  };
+}
+
+/** The resources of the propagation flow (stacks/propagation.ts). */
+export function propagationFlow(run: SstRun) {
+  const invokeConfig = (name: string) => run.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `${name}EventInvokeConfig`);
+  const alarm = (name: string) => run.get("aws:cloudwatch/metricAlarm:MetricAlarm", name);
+  return {
+    deliveries: run.get("aws:sqs/queue:Queue", "DeliveriesQueue"),
+    deadLetters: run.get("aws:sqs/queue:Queue", "DeliveryDeadLettersQueue"),
+    failures: run.get("aws:sqs/queue:Queue", "PropagationFailuresQueue"),
+    failuresPolicy: run.get("aws:sqs/queuePolicy:QueuePolicy", "PropagationFailuresPolicy"),
+    onSecretChange: { ...lambda(run, "OnSecretChange"), invokeConfig: invokeConfig("OnSecretChange") },
+    reconcile: { ...lambda(run, "Reconcile"), invokeConfig: invokeConfig("Reconcile") },
+    deliver: lambda(run, "Deliver"),
+    subscription: run.get("aws:lambda/eventSourceMapping:EventSourceMapping", "DeliverSubscription"),
+    credentialRotated: trigger(run, "CredentialRotated"),
+    schedule: trigger(run, "ReconcileSchedule"),
+    /** The Secrets Manager rules on the default bus, in declaration order. */
+    secretRules: run.ofType("aws:cloudwatch/eventRule:EventRule").filter((r) => r.name.startsWith("Secret")),
+    alarms: { deadLetters: alarm("DeliveryDeadLettersAlarm"), deliveryAge: alarm("DeliveryAgeAlarm"), failures: alarm("PropagationFailuresAlarm") },
+  };
 }

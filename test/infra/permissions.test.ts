@@ -142,6 +142,7 @@ describe("scheduleExpression", () => {
     expect(scheduleExpression("rate(15 minutes)")).toBe("rate(15 minutes)");
     expect(scheduleExpression("cron(0/10 * * * ? *)")).toBe("cron(0/10 * * * ? *)");
     expect(() => scheduleExpression("every 15 minutes")).toThrow(/settings\.refreshSchedule/);
+    expect(() => scheduleExpression("hourly", "settings.reconcileSchedule")).toThrow(/^settings\.reconcileSchedule: expected rate\(\.\.\.\) or cron\(\.\.\.\), got "hourly"$/);
   });
 });
 

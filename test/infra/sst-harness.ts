@@ -289,24 +289,45 @@ async function runUnderMocks(options: RunOptions, rpc: FakeRpcServer): Promise<S
   // The program's own failure is caught inside the stack's init: a rejected Stack leaves
   // promises derived from it rejected with nobody listening (the real engine reports them).
   let failure: { error: unknown } | undefined;
-  const outputs =
-    (await pulumi.runtime.runInPulumiStack(async () => {
-      try {
-        return await run(async () => {
-          // Registered after SST's own transformations, so it sees the options they set.
-          pulumi.runtime.registerStackTransformation((args) => {
-            opts.set(`${args.type}::${args.name}`, { retainOnDelete: args.opts.retainOnDelete === true, protect: args.opts.protect === true });
-            return undefined;
-          });
-          return (await config.run()) ?? {};
-        });
-      } catch (error) {
-        failure = { error };
-        return {};
-      }
-    })) ?? {};
-  // Resources whose inputs wait on other resources register after the stack outputs resolve.
-  await pulumi.runtime.waitForRPCs();
+  // An error thrown inside an `apply` (say, while deriving a policy) rejects an Output nobody
+  // awaits, and the registrations waiting on it never finish. Pulumi's Node.js language host
+  // fails the program on the first unhandled rejection; so does this run, instead of hanging.
+  let rejectUnhandled: (reason: unknown) => void = () => undefined;
+  const unhandled = new Promise<never>((_, reject) => (rejectUnhandled = reject));
+  unhandled.catch(() => undefined);
+  const onUnhandled = (reason: unknown) => rejectUnhandled(reason);
+  process.on("unhandledRejection", onUnhandled);
+  let outputs: Props;
+  try {
+    outputs = await Promise.race([
+      (async () => {
+        const stackOutputs =
+          (await pulumi.runtime.runInPulumiStack(async () => {
+            try {
+              return await run(async () => {
+                // Registered after SST's own transformations, so it sees the options they set.
+                pulumi.runtime.registerStackTransformation((args) => {
+                  opts.set(`${args.type}::${args.name}`, { retainOnDelete: args.opts.retainOnDelete === true, protect: args.opts.protect === true });
+                  return undefined;
+                });
+                return (await config.run()) ?? {};
+              });
+            } catch (error) {
+              failure = { error };
+              return {};
+            }
+          })) ?? {};
+        // Resources whose inputs wait on other resources register after the stack outputs resolve.
+        await pulumi.runtime.waitForRPCs();
+        return stackOutputs;
+      })(),
+      unhandled,
+    ]);
+  } catch (error) {
+    throw new SstRunError(error, declare());
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
   if (failure) throw new SstRunError(failure.error, declare());
 
   const declared = declare();
@@ -356,8 +377,17 @@ export function fakeArn(type: string, name: string): string {
   }
 }
 
+/**
+ * The physical name the mocks report: the `name` input, else a stand-in for the name Pulumi's
+ * autonaming would give (SST names its components' resources itself; a plain `aws.*` resource
+ * declared without a name is autonamed).
+ */
+export function physicalName(resource: { readonly name: string; readonly inputs: Props }): string {
+  return typeof resource.inputs.name === "string" ? resource.inputs.name : `${resource.name}-physical`;
+}
+
 function fakeOutputs(args: MockResourceArgs): Props {
-  const name = typeof args.inputs.name === "string" ? args.inputs.name : `${args.name}-physical`;
+  const name = physicalName(args);
   const arn = fakeArn(args.type, name);
   const out: Props = { name, arn };
   if (args.type === "aws:lambda/function:Function") Object.assign(out, { qualifiedArn: `${arn}:$LATEST`, version: "$LATEST", invokeArn: `${arn}/invocations` });

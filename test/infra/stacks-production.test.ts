@@ -58,7 +58,8 @@ describe("production stage", () => {
   });
 
   it("ships the file PULLKEEPER_CONFIG named, as pullkeeper.yaml", () => {
-    expect(run.builds[0]?.copyFiles).toEqual([{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }]);
+    expect(run.builds).toHaveLength(4);
+    for (const build of run.builds) expect(build.copyFiles, build.functionID).toEqual([{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }]);
     const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
     expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));
     expect(input(flow.fn, "environment", "variables", "PULLKEEPER_CONFIG")).toBe("pullkeeper.yaml");

@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ledgerTableDefinition } from "../../packages/aws/src/ledger-table.js";
 import { loadDeployConfig, refreshPermissions, TRACING_PERMISSIONS, type DeployConfig } from "../../stacks/config.js";
-import { arnOf, inlineStatements, input, refreshFlow, trustedPrincipals } from "./declared";
+import { arnOf, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, type SstRun } from "./sst-harness";
 
@@ -50,8 +50,9 @@ describe("refresh function", () => {
   });
 
   it("is built from the handler with the validated pullkeeper.yaml copied in as pullkeeper.yaml", () => {
-    expect(run.builds).toHaveLength(1);
-    expect(run.builds[0]).toMatchObject({
+    // Refresh and the three propagation functions (test/infra/stacks-propagation.test.ts).
+    expect(run.builds.map((b) => b.functionID).sort()).toEqual(["Deliver", "OnSecretChange", "Reconcile", "Refresh"]);
+    expect(run.builds.find((b) => b.functionID === "Refresh")).toMatchObject({
       functionID: "Refresh",
       handler: "functions/refresh.handler",
       runtime: "nodejs22.x",
@@ -197,6 +198,23 @@ describe("storage", () => {
   });
 });
 
+describe("propagation without consumers (the repo's pullkeeper.yaml)", () => {
+  it("declares no Secrets Manager rule and lets no propagation function read a registry secret", () => {
+    expect(deployConfig.config.consumers).toEqual([]);
+    const flow = propagationFlow(run);
+    expect(flow.secretRules).toEqual([]);
+    for (const role of [flow.onSecretChange.role, flow.reconcile.role, flow.deliver.role]) {
+      const resources = inlineStatements(role).flatMap((s) => s.resources);
+      // Only the fingerprint key.
+      expect(resources.filter((r) => r.includes(":secretsmanager:"))).toEqual([arnOf(refreshFlow(run).secret)]);
+      expect(inlineStatements(role).flatMap((s) => s.actions).filter((a) => /^(codebuild|ecs|iam):/.test(a))).toEqual([]);
+    }
+    // Our own Credential Rotated events and the reconcile schedule are still wired.
+    expect(input(flow.credentialRotated.rule, "eventBusName")).toBe(input(refreshFlow(run).bus, "name"));
+    expect(input(flow.schedule.rule, "scheduleExpression")).toBe(deployConfig.config.settings.reconcileSchedule);
+  });
+});
+
 describe("the app as a whole", () => {
   it("outputs the table, bus and function names it declared", () => {
     expect(run.outputs._protect).toBe(false);
@@ -210,13 +228,13 @@ describe("the app as a whole", () => {
 
   it("grants no wildcard action and no `*` resource beyond the token and tracing APIs, in any role", () => {
     const roles = run.ofType("aws:iam/role:Role");
-    expect(roles.map((r) => r.name)).toEqual(["RefreshRole"]);
+    expect(roles.map((r) => r.name).sort()).toEqual(["DeliverRole", "OnSecretChangeRole", "ReconcileRole", "RefreshRole"]);
     for (const role of roles) expectLeastPrivilege(inlineStatements(role));
     expect(run.ofType("aws:iam/policy:Policy")).toEqual([]);
     expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
   });
 
-  it("declares exactly the refresh flow's resources", () => {
+  it("declares exactly the refresh and propagation flows' resources (no Secrets Manager rule: the config has no consumer)", () => {
     const types = run.resources.filter((r) => !r.type.startsWith("sst:") && !r.type.startsWith("pulumi:")).map((r) => `${r.type} ${r.name}`);
     expect(types.sort()).toEqual(
       [
@@ -234,6 +252,29 @@ describe("the app as a whole", () => {
         "aws:sqs/queue:Queue RefreshFailuresQueue",
         "aws:sqs/queuePolicy:QueuePolicy RefreshFailuresPolicy",
         "random:index/randomBytes:RandomBytes LambdaEncryptionKey",
+        // Propagation: queues, three functions, their triggers, alarms.
+        "aws:sqs/queue:Queue DeliveriesQueue",
+        "aws:sqs/queue:Queue DeliveryDeadLettersQueue",
+        "aws:sqs/queue:Queue PropagationFailuresQueue",
+        "aws:sqs/queuePolicy:QueuePolicy PropagationFailuresPolicy",
+        ...["OnSecretChange", "Reconcile", "Deliver"].flatMap((f) => [
+          `aws:cloudwatch/logGroup:LogGroup ${f}LogGroup`,
+          `aws:iam/role:Role ${f}Role`,
+          `aws:lambda/function:Function ${f}Function`,
+          `aws:s3/bucketObjectv2:BucketObjectv2 ${f}Code`,
+        ]),
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig OnSecretChangeEventInvokeConfig",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig ReconcileEventInvokeConfig",
+        "aws:lambda/eventSourceMapping:EventSourceMapping DeliverSubscription",
+        "aws:cloudwatch/eventRule:EventRule CredentialRotatedRule",
+        "aws:cloudwatch/eventTarget:EventTarget CredentialRotatedTarget",
+        "aws:lambda/permission:Permission CredentialRotatedPermission",
+        "aws:cloudwatch/eventRule:EventRule ReconcileScheduleRule",
+        "aws:cloudwatch/eventTarget:EventTarget ReconcileScheduleTarget",
+        "aws:lambda/permission:Permission ReconcileSchedulePermission",
+        "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryDeadLettersAlarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryAgeAlarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm PropagationFailuresAlarm",
       ].sort(),
     );
   });

@@ -1,0 +1,43 @@
+/**
+ * What every pullkeeper function's SST transform sets, in one place.
+ */
+
+/**
+ * - Trust: SST 4.17.1 always adds the account root as a trusted principal of a function's role
+ *   (it tests an Output for truthiness where it means "not sst dev"), which would let any
+ *   principal in the account with sts:AssumeRole on it act as the role. Outside `sst dev`,
+ *   only Lambda may assume it.
+ * - X-Ray active tracing (the functions trace with Powertools).
+ * - For an asynchronously invoked function (`onFailure`): invocations older than
+ *   `maxEventAgeSeconds`, or still failing after the function's `retries`, go to the queue.
+ */
+export function lambdaTransform(onFailure?: { readonly queueArn: $util.Input<string>; readonly maxEventAgeSeconds: number }): sst.aws.FunctionArgs["transform"] {
+  return {
+    role: (args) => {
+      if (!$dev) args.assumeRolePolicy = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
+    },
+    function: (args) => {
+      args.tracingConfig = { mode: "Active" };
+    },
+    ...(onFailure && {
+      eventInvokeConfig: (args: aws.lambda.FunctionEventInvokeConfigArgs) => {
+        args.maximumEventAgeInSeconds = onFailure.maxEventAgeSeconds;
+        args.destinationConfig = { onFailure: { destination: onFailure.queueArn } };
+      },
+    }),
+  };
+}
+
+/**
+ * The target of an SST Cron whose function validates the standard "Scheduled Event" envelope
+ * (only an EventBridge rule delivers it, hence a rule and not EventBridge Scheduler). SST's
+ * Cron sets the target input to `{}`, which would replace the envelope, so it is removed. A
+ * tick EventBridge cannot deliver after the retries lands in the dead-letter queue.
+ */
+export function scheduledTargetTransform(deadLetters: { readonly queueArn: $util.Input<string>; readonly maxEventAgeSeconds: number }): NonNullable<sst.aws.CronArgs["transform"]>["target"] {
+  return (args) => {
+    delete args.input;
+    args.retryPolicy = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: deadLetters.maxEventAgeSeconds };
+    args.deadLetterConfig = { arn: deadLetters.queueArn };
+  };
+}
