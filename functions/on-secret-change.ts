@@ -3,7 +3,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { observability, propagationFromEnvironment, readConfigFile } from "@pullkeeper/aws/lambda";
+import { observability, plannerFromEnvironment, readConfigFile } from "@pullkeeper/aws/lambda";
 import { InvalidInputError, parseSecretChange, type PropagationService, type PullkeeperConfig, sameSecret } from "@pullkeeper/core";
 
 /**
@@ -51,4 +51,4 @@ export function createOnSecretChangeHandler(runtime: () => Promise<OnSecretChang
   return middy(onSecretChange).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { clearState: true })).use(logMetrics(metrics));
 }
 
-export const handler = createOnSecretChangeHandler(async () => ({ config: readConfigFile(), service: await propagationFromEnvironment() }));
+export const handler = createOnSecretChangeHandler(async () => ({ config: readConfigFile(), service: await plannerFromEnvironment() }));

@@ -4,7 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { observability, propagationFromEnvironment, validateEvent } from "@pullkeeper/aws/lambda";
+import { observability, plannerFromEnvironment, validateEvent } from "@pullkeeper/aws/lambda";
 import type { PropagationService } from "@pullkeeper/core";
 
 /**
@@ -31,4 +31,4 @@ export function createReconcileHandler(runtime: () => Promise<PropagationService
     .use(validateEvent(EventBridgeSchema, "reconcile event"));
 }
 
-export const handler = createReconcileHandler(propagationFromEnvironment);
+export const handler = createReconcileHandler(plannerFromEnvironment);

@@ -7,7 +7,7 @@ import { formatPath } from "./validation.js";
  * Validates every consumer's `target` with its kind's own schema and returns the consumers.
  * All problems are reported at once, each with its path in the config file.
  */
-export function consumersFromConfig(config: PullkeeperConfig, targets: ReadonlyMap<string, DeliveryTarget>, source = "pullkeeper.yaml"): Consumer[] {
+export function consumersFromConfig(config: PullkeeperConfig, targets: ReadonlyMap<string, Pick<DeliveryTarget, "schema">>, source = "pullkeeper.yaml"): Consumer[] {
   const issues: string[] = [];
   const consumers: Consumer[] = [];
   const seen = new Set<string>();

@@ -10,7 +10,8 @@ import { HmacFingerprinter } from "../fingerprint.js";
 import { loadFingerprintKey } from "../fingerprint-key.js";
 import { SecretsManagerVault } from "../secrets-manager-vault.js";
 
-function required(name: string): string {
+/** An environment variable the stack sets; its absence is a deployment fault worth a clear message. */
+export function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`environment variable ${name} is not set (the stack sets it)`);
   return value;

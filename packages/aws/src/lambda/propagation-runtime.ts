@@ -1,15 +1,16 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
+import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService } from "@pullkeeper/core";
 import { DockerConfigTarget, GitpodSecretTarget, githubTargets, KubernetesSecretTarget, WebhookTarget } from "@pullkeeper/targets";
 import { clientOptions } from "../clients.js";
 import { awsTargets } from "../consumers/index.js";
 import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
 import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
-import { awsAdapters } from "./adapters.js";
+import { awsAdapters, required } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
+import { rateLimits } from "./planner-runtime.js";
 
 export type CredentialReader = (secretId: string) => Promise<Credential>;
 
@@ -40,20 +41,6 @@ export function deliveryTargets(options: DeliveryTargetsOptions = {}): Map<strin
       ...(options.extra ?? []),
     ].map((t) => [t.kind, t]),
   );
-}
-
-/** Provider budgets from the defaults and the config's settings.rateLimits. */
-export function rateLimits(config: PullkeeperConfig) {
-  return (provider: string) => {
-    const perSecond = rateLimitFor(provider, config.settings.rateLimits);
-    return perSecond === undefined ? undefined : { perSecond };
-  };
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set (the stack sets it)`);
-  return value;
 }
 
 let tracer: Tracer | undefined;

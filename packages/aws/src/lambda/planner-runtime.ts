@@ -1,0 +1,39 @@
+import type { Tracer } from "@aws-lambda-powertools/tracer";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { consumersFromConfig, PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
+import { clientOptions } from "../clients.js";
+import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
+import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
+import { awsAdapters, required } from "./adapters.js";
+import { readConfigFile } from "./config-file.js";
+import { CONSUMER_SCHEMAS } from "./consumer-schemas.js";
+import { observability } from "./observability.js";
+
+/** Provider budgets from the defaults and the config's settings.rateLimits. */
+export function rateLimits(config: PullkeeperConfig) {
+  return (provider: string) => {
+    const perSecond = rateLimitFor(provider, config.settings.rateLimits);
+    return perSecond === undefined ? undefined : { perSecond };
+  };
+}
+
+let tracer: Tracer | undefined;
+
+/**
+ * The propagation engine on AWS for the planners (on-secret-change, reconcile): they plan and
+ * queue, never deliver, so they get the consumer schemas and no target clients.
+ */
+export async function plannerFromEnvironment(): Promise<PropagationService> {
+  tracer ??= observability("pullkeeper-propagation").tracer;
+  const config = readConfigFile();
+  const adapters = await awsAdapters(tracer);
+  return new PropagationService({
+    ...adapters,
+    registries: config.registries,
+    consumers: consumersFromConfig(config, CONSUMER_SCHEMAS),
+    targets: new Map(),
+    queue: new SqsDeliveryQueue({ queueUrl: required("PULLKEEPER_DELIVERY_QUEUE_URL"), client: tracer.captureAWSv3Client(new SQSClient(clientOptions())) }),
+    rateLimiter: new DynamoRateLimiter({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())), limits: rateLimits(config) }),
+  });
+}
