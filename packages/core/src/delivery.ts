@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { formatIssues } from "./validation.js";
 import type { Credential } from "./credential.js";
 import { PullkeeperError } from "./errors.js";
 import type { Registry } from "./model.js";
@@ -97,4 +98,29 @@ export interface RateLimiter {
 /** Carries delivery requests to workers; never a credential value. */
 export interface DeliveryQueue {
   send(requests: readonly DeliveryRequest[]): Promise<void>;
+}
+
+/** A consumer's `target` through its kind's schema, or an `invalid_target` DeliveryError that names every bad field. */
+export function parseTargetConfig<S extends z.ZodType>(schema: S, consumer: Consumer): z.output<S> {
+  const parsed = schema.safeParse(consumer.target);
+  if (parsed.success) return parsed.data;
+  throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
+}
+
+/**
+ * The password field of a secret a target authenticates with (a token, a signing key), read at
+ * send time. A missing or malformed secret is final; anything else is worth a retry.
+ */
+export async function readTargetSecret(read: (secretId: string) => Promise<Credential>, secretId: string, label: string): Promise<string> {
+  let stored: Credential;
+  try {
+    stored = await read(secretId);
+  } catch (error) {
+    if (error instanceof DeliveryError) throw error;
+    if (error instanceof PullkeeperError && (error.code === "not_found" || error.code === "invalid_credential")) {
+      throw new DeliveryError(error.code, `${label} ${secretId}: ${error.message}`, { retryable: false });
+    }
+    throw new DeliveryError("unavailable", `${label} ${secretId} could not be read`, { retryable: true, cause: error });
+  }
+  return stored.password.reveal();
 }

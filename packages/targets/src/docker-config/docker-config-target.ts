@@ -1,10 +1,10 @@
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, formatIssues, type Registry } from "@pullkeeper/core";
+import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, type Registry } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { newDocument, reserialize, spliceMember } from "./json-splice.js";
-import { type DockerConfigTargetConfig, dockerConfigTargetSchema } from "./schema.js";
+import { dockerConfigTargetSchema } from "./schema.js";
 
 const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
 
@@ -56,7 +56,7 @@ export class DockerConfigTarget implements DeliveryTarget {
   }
 
   async deliver(context: DeliveryContext): Promise<DeliveryOutcome> {
-    const target = parseTarget(this.schema, context.consumer);
+    const target = parseTargetConfig(this.schema, context.consumer);
     const path = resolve(expandHome(target.path, this.#home));
     return serialized(path, () => this.#update(path, context));
   }
@@ -195,11 +195,6 @@ async function io<T>(path: string, action: string, run: () => Promise<T>): Promi
   }
 }
 
-function parseTarget(schema: typeof dockerConfigTargetSchema, consumer: Consumer): DockerConfigTargetConfig {
-  const parsed = schema.safeParse(consumer.target);
-  if (parsed.success) return parsed.data;
-  throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
-}
 
 function expandHome(path: string, home: string): string {
   return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;

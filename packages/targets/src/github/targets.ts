@@ -1,4 +1,4 @@
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, formatIssues } from "@pullkeeper/core";
+import { type Consumer, type DeliveryContext, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig } from "@pullkeeper/core";
 import type { z } from "zod";
 import { GitHubSecretsClient, type GitHubClientOptions, type SecretLocation, type SecretWrite } from "./client.js";
 import {
@@ -54,11 +54,6 @@ export function secretLocation(family: SecretFamily, scope: GitHubSecretScope): 
   }
 }
 
-function parseTarget<S extends z.ZodType>(schema: S, consumer: Consumer): z.output<S> {
-  const parsed = schema.safeParse(consumer.target);
-  if (parsed.success) return parsed.data;
-  throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
-}
 
 /** `github` for github.com, `github:<host>` for GitHub Enterprise Server: each has its own write budget. */
 export function githubProvider(baseUrl: string | undefined): string {
@@ -93,7 +88,7 @@ abstract class GitHubSecretTarget<C extends CommonConfig & GitHubSecretScope & {
   protected abstract note(config: C): string;
 
   async deliver(context: DeliveryContext): Promise<DeliveryOutcome> {
-    const config = parseTarget(this.schema, context.consumer) as C;
+    const config = parseTargetConfig(this.schema, context.consumer) as C;
     const location = secretLocation(this.family, config);
     const { writes, names } = this.writes(config, context);
     await this.#client.writeSecrets(config.baseUrl, config.tokenSecret, location, writes);

@@ -5,9 +5,9 @@ import {
   DeliveryError,
   type DeliveryOutcome,
   type DeliveryTarget,
-  formatIssues,
-  PullkeeperError,
   type Registry,
+  parseTargetConfig,
+  readTargetSecret,
 } from "@pullkeeper/core";
 import { type ConnectCallOptions, connectCall } from "./connect.js";
 import { type GitpodSecretScope, type GitpodSecretTargetConfig, gitpodSecretTargetSchema } from "./schema.js";
@@ -143,26 +143,15 @@ export class GitpodSecretTarget implements DeliveryTarget {
   }
 
   #parse(consumer: Consumer): GitpodSecretTargetConfig {
-    const parsed = this.schema.safeParse(consumer.target);
-    if (parsed.success) return parsed.data;
-    throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
+    return parseTargetConfig(this.schema, consumer);
   }
 
   async #token(secretId: string): Promise<string> {
-    let stored: Credential;
-    try {
-      stored = await this.#readCredential(secretId);
-    } catch (error) {
-      if (error instanceof DeliveryError) throw error;
-      if (error instanceof PullkeeperError && (error.code === "not_found" || error.code === "invalid_credential")) {
-        throw new DeliveryError(error.code, `Gitpod token secret ${secretId}: ${error.message}`, { retryable: false });
-      }
-      throw new DeliveryError("unavailable", `Gitpod token secret ${secretId} could not be read`, { retryable: true, cause: error });
-    }
-    const token = stored.password.reveal();
+    const token = await readTargetSecret(this.#readCredential, secretId, "Gitpod token secret");
     if (token === "") throw new DeliveryError("invalid_credential", `Gitpod token secret ${secretId} has an empty password (expected the personal access token)`, { retryable: false });
     return token;
   }
+
 
   /** The secret with this name in the scope, following ListSecrets' pages. */
   async #find(call: ConnectCallOptions, target: GitpodSecretTargetConfig): Promise<(ListedSecret & { id: string }) | undefined> {

@@ -1,4 +1,4 @@
-import { type Consumer, type Credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, formatIssues, PullkeeperError } from "@pullkeeper/core";
+import { type Consumer, type Credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, readTargetSecret } from "@pullkeeper/core";
 import { type WebhookTargetConfig, webhookTargetSchema } from "./schema.js";
 import { WEBHOOK_DELIVERY_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, webhookSignatureHeader } from "./signature.js";
 
@@ -141,23 +141,11 @@ export class WebhookTarget implements DeliveryTarget {
   }
 
   #parse(consumer: Consumer): WebhookTargetConfig {
-    const parsed = this.schema.safeParse(consumer.target);
-    if (parsed.success) return parsed.data;
-    throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
+    return parseTargetConfig(this.schema, consumer);
   }
 
   async #signingKey(secretId: string): Promise<string> {
-    let stored: Credential;
-    try {
-      stored = await this.#readCredential(secretId);
-    } catch (error) {
-      if (error instanceof DeliveryError) throw error;
-      if (error instanceof PullkeeperError && (error.code === "not_found" || error.code === "invalid_credential")) {
-        throw new DeliveryError(error.code, `webhook signing secret ${secretId}: ${error.message}`, { retryable: false });
-      }
-      throw new DeliveryError("unavailable", `webhook signing secret ${secretId} could not be read`, { retryable: true, cause: error });
-    }
-    const key = stored.password.reveal();
+    const key = await readTargetSecret(this.#readCredential, secretId, "webhook signing secret");
     if (key.length < 16) {
       throw new DeliveryError("invalid_credential", `webhook signing secret ${secretId}: the signing key (password field) must be at least 16 characters`, { retryable: false });
     }

@@ -1,4 +1,4 @@
-import { type Consumer, DeliveryError, formatIssues, type Registry } from "@pullkeeper/core";
+import { parseTargetConfig, type Registry } from "@pullkeeper/core";
 import { z } from "zod";
 import { isEcrHost } from "./image-host.js";
 
@@ -27,15 +27,8 @@ export function perRegion<C>(factory: (region: string) => C): (region: string) =
   };
 }
 
-/**
- * The consumer's target, parsed with its kind's schema (config validation already did this; the
- * parse applies defaults). A target that no longer parses is a configuration fault, not retryable.
- */
-export function parseConsumerTarget<S extends z.ZodType>(schema: S, consumer: Consumer): z.output<S> {
-  const parsed = schema.safeParse(consumer.target);
-  if (parsed.success) return parsed.data;
-  throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
-}
+/** The consumer's target through its kind's schema (applies defaults); core's parseTargetConfig. */
+export const parseConsumerTarget = parseTargetConfig;
 
 /** ECR and ECR Public are pulled through IAM; a Secrets Manager secret is never used for them. */
 export function isEcrRegistry(registry: Registry): boolean {

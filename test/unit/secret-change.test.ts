@@ -1,9 +1,8 @@
 // Tests may read fixture files; the rule keeps core's src free of I/O.
-// eslint-disable-next-line no-restricted-imports
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError } from "@pullkeeper/core";
 import {
   parseSecretChange,
   SECRET_CHANGE_EVENT_NAMES,
@@ -11,9 +10,9 @@ import {
   type EventPattern,
   type SecretChange,
   type SecretChangeResult,
-} from "./secret-change.js";
+} from "@pullkeeper/core";
 
-const DIR = fileURLToPath(new URL("../../../test/fixtures/secretsmanager/", import.meta.url));
+const DIR = fileURLToPath(new URL("../fixtures/secretsmanager/", import.meta.url));
 const load = (file: string): unknown => JSON.parse(readFileSync(`${DIR}${file}`, "utf8"));
 const FILES = readdirSync(DIR).filter((f) => f.endsWith(".json")).sort();
 
