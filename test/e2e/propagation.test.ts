@@ -102,10 +102,14 @@ describe("propagation in the embedded runtime", () => {
     await settled(runtime, v1, ids.length);
     const { maxInWindow } = measureRate(provider.requests.map((r) => r.at));
     // 15/s with a burst of at most 15 (the limiter's default burst is the per-second rate).
-    // Timestamps are taken where requests land, so allow the odd one that arrived a moment late.
-    expect(maxInWindow).toBeLessThanOrEqual(32);
     expect(provider.receipts).toHaveLength(45);
     const span = Math.max(...provider.requests.map((r) => r.at)) - Math.min(...provider.requests.map((r) => r.at));
+    // The exact property: after the burst of 15, the other 30 cannot go out faster than 15/s. Late
+    // arrivals (a busy CI machine) can only stretch the span, never shrink it.
+    expect(span).toBeGreaterThanOrEqual((30 / 15) * 1000 * 0.75);
+    // Timestamps are taken where requests land: a stalled process can bunch a few slots together,
+    // so the window check keeps slack; an unshared limiter would show all 45 within a second.
+    expect(maxInWindow).toBeLessThanOrEqual(40);
     console.log(`rate test: 45 deliveries at 15/s over 10 workers took ${span} ms, at most ${maxInWindow} in any 1 s window`);
   });
 });
