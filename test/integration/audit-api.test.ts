@@ -70,6 +70,19 @@ describe("audit API through functions/api.ts", () => {
     expect(history.body.cursor).toBeTypeOf("string");
   });
 
+  it("lists what expires within a window, soonest first, and names a bad window", async () => {
+    const clocked = createApiHandler(() => new AuditApi({ registries: config.registries, ledger, clock: { now: () => new Date("2026-11-23T16:00:00Z") } }));
+    const get = async (q: Record<string, string>) => {
+      const out = await clocked(event("GET", "/v1/expiring", q), context);
+      return { status: out.statusCode, body: JSON.parse(out.body ?? "null") };
+    };
+    const soon = await get({ within: "6h" });
+    expect(soon.status).toBe(200);
+    expect(soon.body.items).toEqual([expect.objectContaining({ id: "prod-ecr", expiresInSeconds: 4 * 3600 })]);
+    expect((await get({ within: "2h" })).body.items).toEqual([]);
+    expect(await get({ within: "soon" })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^within:/) } });
+  });
+
   it("answers errors as {code, message}: 404 for unknown ids and routes, 400 naming the bad field", async () => {
     expect(await call("GET", "/v1/registries/nope")).toEqual({ status: 404, body: { code: "not_found", message: "registry nope not found" } });
     expect((await call("GET", "/v1/nothing")).status).toBe(404);

@@ -1,7 +1,8 @@
 import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
 import type { CredentialVersion, Registry } from "./model.js";
 import type { Consumer, ConsumerDelivery } from "./delivery.js";
-import type { HistoryEntry, Ledger, RegistryState } from "./ports.js";
+import { parseDuration } from "./duration.js";
+import type { Clock, HistoryEntry, Ledger, RegistryState } from "./ports.js";
 
 /**
  * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
@@ -33,6 +34,7 @@ export interface AuditApiDependencies {
   readonly ledger: Ledger;
   readonly consumers?: readonly Consumer[];
   readonly actions?: AuditActions;
+  readonly clock?: Clock;
 }
 
 const DELIVERY_STATES = ["pending", "delivered", "verified", "failed", "never"] as const;
@@ -131,6 +133,7 @@ export class AuditApi {
     if (method === "GET" && collection === "registries" && id !== undefined && sub === "history" && parts.length === 4) return this.#history(id, query);
     if (method === "POST" && collection === "registries" && id !== undefined && sub === "refresh" && parts.length === 4) return this.#refresh(id, query);
     if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
+    if (method === "GET" && collection === "expiring" && id === undefined) return this.#expiring(query);
     if (method === "POST" && collection === "consumers" && id !== undefined && sub === "redeliver" && parts.length === 4) return this.#redeliver(id);
     throw new NotFoundError(`route ${method} ${path}`);
   }
@@ -162,6 +165,24 @@ export class AuditApi {
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
     if (!this.#deps.actions) return { status: 501, body: { code: "not_implemented", message: "refresh on demand is not wired in this deployment" } };
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
+  }
+
+  /** What breaks in the next N hours if nothing is done: current tokens that expire within `within`. */
+  async #expiring(query: ApiRequest["query"]): Promise<ApiResponse> {
+    const within = parseDuration(query.within ?? "6h");
+    if (within === undefined || within <= 0) throw new InvalidInputError('within: expected a duration such as "30m", "6h" or "1d"');
+    const now = this.#deps.clock?.now() ?? new Date();
+    const horizon = now.getTime() + within * 1000;
+    const states = await Promise.all(this.#deps.registries.map((r) => this.#deps.ledger.registryState(r.id)));
+    const items = this.#deps.registries
+      .map((registry, i) => ({ registry, state: states[i] }))
+      .filter(({ state }) => state?.current?.expiresAt !== undefined && state.current.expiresAt.getTime() <= horizon)
+      .map(({ registry, state }) => ({
+        ...registryView(registry, state),
+        expiresInSeconds: Math.round(((state?.current?.expiresAt?.getTime() ?? 0) - now.getTime()) / 1000),
+      }))
+      .sort((a, b) => a.expiresInSeconds - b.expiresInSeconds);
+    return { status: 200, body: { within: `${within}s`, items } };
   }
 
   async #listConsumers(query: ApiRequest["query"]): Promise<ApiResponse> {
