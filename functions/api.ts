@@ -3,7 +3,7 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientOptions, DynamoLedger } from "@pullkeeper/aws";
-import { observability, readConfigFile } from "@pullkeeper/aws/lambda";
+import { lazy, observability, readConfigFile } from "@pullkeeper/aws/lambda";
 import { AuditApi } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
@@ -22,12 +22,11 @@ export function apiFromEnvironment(): AuditApi {
 }
 
 export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {
-  let ready: Promise<AuditApi> | undefined;
+  const ready = lazy(api);
   const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    ready ??= Promise.resolve(api());
     try {
       const response = await (
-        await ready
+        await ready()
       ).handle({
         method: event.requestContext.http.method,
         path: event.rawPath,

@@ -4,7 +4,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { observability, propagationFromEnvironment } from "@pullkeeper/aws/lambda";
+import { lazy, observability, propagationFromEnvironment } from "@pullkeeper/aws/lambda";
 import { fromDeliveryMessage, InvalidInputError, type PropagationService } from "@pullkeeper/core";
 import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { clientOptions } from "@pullkeeper/aws";
@@ -39,7 +39,7 @@ export function sqsBackoff(options: { client?: SQSClient; queueUrl?: string; bas
 }
 
 export function createDeliverHandler(runtime: () => Promise<PropagationService>, backoff?: Backoff) {
-  let ready: Promise<PropagationService> | undefined;
+  const ready = lazy(runtime);
 
   const deliverOne = async (record: SQSRecord) => {
     let request;
@@ -51,7 +51,7 @@ export function createDeliverHandler(runtime: () => Promise<PropagationService>,
       metrics.addMetric("MalformedDeliveryMessages", MetricUnit.Count, 1);
       return;
     }
-    const service = await (ready ??= runtime());
+    const service = await ready();
     const receives = Number(record.attributes.ApproximateReceiveCount ?? 1);
     let result;
     try {

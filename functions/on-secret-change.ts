@@ -3,7 +3,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { observability, plannerFromEnvironment, readConfigFile } from "@pullkeeper/aws/lambda";
+import { lazy, observability, plannerFromEnvironment, readConfigFile } from "@pullkeeper/aws/lambda";
 import { InvalidInputError, parseSecretChange, type PropagationService, type PullkeeperConfig, sameSecret } from "@pullkeeper/core";
 
 /**
@@ -20,7 +20,7 @@ export interface OnSecretChangeRuntime {
 const { logger, metrics, tracer } = observability("pullkeeper-on-secret-change");
 
 export function createOnSecretChangeHandler(runtime: () => Promise<OnSecretChangeRuntime>) {
-  let ready: Promise<OnSecretChangeRuntime> | undefined;
+  const ready = lazy(runtime);
   const onSecretChange = async (event: unknown) => {
     let result;
     try {
@@ -36,7 +36,7 @@ export function createOnSecretChangeHandler(runtime: () => Promise<OnSecretChang
       logger.info("secret event ignored", { reason: result.reason, eventName: result.eventName, secretId: result.secretId });
       return { propagated: false, reason: result.reason };
     }
-    const { config, service } = await (ready ??= runtime());
+    const { config, service } = await ready();
     const change = result.change;
     const registry = config.registries.find((r) => sameSecret(r.secret, change.secretId));
     if (!registry) {

@@ -4,7 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { observability, plannerFromEnvironment, validateEvent } from "@pullkeeper/aws/lambda";
+import { lazy, observability, plannerFromEnvironment, validateEvent } from "@pullkeeper/aws/lambda";
 import type { PropagationService } from "@pullkeeper/core";
 
 /**
@@ -15,9 +15,9 @@ import type { PropagationService } from "@pullkeeper/core";
 const { logger, metrics, tracer } = observability("pullkeeper-reconcile");
 
 export function createReconcileHandler(runtime: () => Promise<PropagationService>) {
-  let ready: Promise<PropagationService> | undefined;
+  const ready = lazy(runtime);
   const reconcile = async () => {
-    const results = await (await (ready ??= runtime())).reconcile();
+    const results = await (await ready()).reconcile();
     const requested = results.reduce((n, r) => n + r.requested, 0);
     metrics.addMetric("ReconcileRequested", MetricUnit.Count, requested);
     for (const r of results) if (r.reason?.startsWith("failed")) logger.error("reconcile failed for a registry", { ...r });

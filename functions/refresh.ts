@@ -5,7 +5,7 @@ import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbr
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { EcrTokenSource } from "@pullkeeper/aws";
-import { awsAdapters, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { awsAdapters, lazy, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
 import { RegistryV2Verifier } from "@pullkeeper/targets";
 import type { z } from "zod";
@@ -40,16 +40,11 @@ export function reportToJson(report: RefreshReport) {
 }
 
 export function createRefreshHandler(runtime: () => Promise<RefreshRuntime>) {
-  let ready: Promise<RefreshRuntime> | undefined;
+  const ready = lazy(runtime);
   // The raw event is unknown until validateEvent (below) has replaced it with a RefreshEvent.
   const refresh = async (raw: unknown) => {
     const event = raw as RefreshEvent;
-    // Built on first use, not at import: a bad event is rejected before any client exists.
-    ready ??= runtime().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    const { config, service } = await ready;
+    const { config, service } = await ready();
     const report = await service.run(config.registries, {
       ...(event.detail.registryIds !== undefined && { registryIds: event.detail.registryIds }),
       ...(event.detail.force !== undefined && { force: event.detail.force }),

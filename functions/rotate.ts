@@ -3,7 +3,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { awsAdapters, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { awsAdapters, lazy, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
 import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret } from "@pullkeeper/core";
 import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
 import { randomUUID } from "node:crypto";
@@ -51,14 +51,10 @@ export function registryForSecret(config: PullkeeperConfig, secretId: string): R
 }
 
 export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
-  let ready: Promise<RotateRuntime> | undefined;
+  const ready = lazy(runtime);
   const rotate = async (raw: unknown) => {
     const event = raw as RotationEvent;
-    ready ??= runtime().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
-    const { config, service } = await ready;
+    const { config, service } = await ready();
     const registry = registryForSecret(config, event.SecretId);
     logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
     await service.step(event.Step, registry, event.ClientRequestToken);

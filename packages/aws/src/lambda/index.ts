@@ -6,3 +6,4 @@ export * from "./adapters.js";
 export * from "./propagation-runtime.js";
 export * from "./consumer-schemas.js";
 export * from "./planner-runtime.js";
+export * from "./lazy.js";
