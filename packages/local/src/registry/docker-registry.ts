@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../net.js";
 
 export const DOCKER_REGISTRY_BIN = "/usr/bin/docker-registry";
 // Ties the registry's life to ours at the kernel level: it gets SIGKILL even when this
@@ -141,14 +141,3 @@ async function waitUntilServing(url: string, child: ChildProcess, log: () => str
   throw new Error(`docker-registry did not answer on ${url} within 15 s:\n${log()}`);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
