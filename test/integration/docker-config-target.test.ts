@@ -1,3 +1,4 @@
+import { deliveryFailure } from "../support/delivery.js";
 import { credential, type DeliveryContext, DeliveryError, type Registry } from "@pullkeeper/core";
 import { chmod, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import * as nodeFs from "node:fs/promises";
@@ -27,12 +28,7 @@ function context(path: string, options: { registry?: Registry; password?: string
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  const e = error as DeliveryError;
+  const e = await deliveryFailure(promise);
   expect(`${e.message} ${String(e.cause ?? "")} ${JSON.stringify(e)}`).not.toContain(PASSWORD);
   expect(`${e.message}`).not.toContain(AUTH);
   return e;

@@ -1,3 +1,4 @@
+import { deliveryFailure } from "../support/delivery.js";
 import { type Consumer, credential, type Credential, type DeliveryContext, DeliveryError, InvalidCredentialError, type Registry } from "@pullkeeper/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { githubTargets } from "../../packages/targets/src/github/index.js";
@@ -40,12 +41,7 @@ function context(c: Consumer, cred: Credential = credential(USERNAME, PASSWORD))
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  return error as DeliveryError;
+  return deliveryFailure(promise);
 }
 
 /** Everything written to the console and to stdout/stderr while `fn` runs. */

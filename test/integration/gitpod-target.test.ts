@@ -1,3 +1,4 @@
+import { deliveryFailure } from "../support/delivery.js";
 import { type Consumer, credential, type DeliveryContext, DeliveryError, NotFoundError, type Registry } from "@pullkeeper/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GitpodSecretTarget, gitpodRegistryHost } from "../../packages/targets/src/gitpod/gitpod-target.js";
@@ -45,12 +46,7 @@ function target(timeoutMs = 2_000): GitpodSecretTarget {
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  const e = error as DeliveryError;
+  const e = await deliveryFailure(promise);
   outcomes.push(e.message, JSON.stringify(e), String(e.stack));
   return e;
 }

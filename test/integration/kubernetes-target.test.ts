@@ -1,3 +1,4 @@
+import { deliveryFailure } from "../support/delivery.js";
 import { credential, type DeliveryContext, DeliveryError, type Registry } from "@pullkeeper/core";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -35,12 +36,7 @@ function leaks(text: string): void {
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  const e = error as DeliveryError;
+  const e = await deliveryFailure(promise);
   expect(e.cause).toBeUndefined(); // the library's error (with bodies) is never attached
   leaks(`${e.message} ${e.stack ?? ""} ${JSON.stringify(e)}`);
   return e;

@@ -1,3 +1,4 @@
+import { deliveryFailure } from "../support/delivery.js";
 import type { ServerResponse } from "node:http";
 import { type Consumer, credential, type DeliveryContext, DeliveryError, type Registry } from "@pullkeeper/core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -61,12 +62,7 @@ function target(key = KEY, timeoutMs = 2_000): WebhookTarget {
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  const e = error as DeliveryError;
+  const e = await deliveryFailure(promise);
   outcomes.push(e.message, JSON.stringify(e), String(e.stack));
   return e;
 }
