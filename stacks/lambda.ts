@@ -41,3 +41,20 @@ export function scheduledTargetTransform(deadLetters: { readonly queueArn: $util
     args.deadLetterConfig = { arn: deadLetters.queueArn };
   };
 }
+
+/** EventBridge writes to a target's dead-letter queue under the queue's resource policy: only these rules may. */
+export function eventBridgeDeadLetterPolicy(name: string, queue: sst.aws.Queue, sourceArns: $util.Input<string>[]): aws.sqs.QueuePolicy {
+  return new aws.sqs.QueuePolicy(name, {
+    queueUrl: queue.url,
+    policy: aws.iam.getPolicyDocumentOutput({
+      statements: [
+        {
+          actions: ["sqs:SendMessage"],
+          resources: [queue.arn],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          conditions: [{ test: "ArnEquals", variable: "aws:SourceArn", values: sourceArns }],
+        },
+      ],
+    }).json,
+  });
+}

@@ -1,5 +1,5 @@
 import { scheduleExpression, type DeployConfig } from "./config";
-import { lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform } from "./lambda";
 import {
   CREDENTIAL_ROTATED_PATTERN,
   DEAD_LETTER_RETENTION_SECONDS,
@@ -145,20 +145,7 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     transform: { target: scheduledTargetTransform(onFailure) },
   });
 
-  // EventBridge writes to a target's dead-letter queue under the queue's resource policy.
-  new aws.sqs.QueuePolicy("PropagationFailuresPolicy", {
-    queueUrl: failures.url,
-    policy: aws.iam.getPolicyDocumentOutput({
-      statements: [
-        {
-          actions: ["sqs:SendMessage"],
-          resources: [failures.arn],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          conditions: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [...rules.map((r) => r.arn), schedule.nodes.rule.arn] }],
-        },
-      ],
-    }).json,
-  });
+  eventBridgeDeadLetterPolicy("PropagationFailuresPolicy", failures, [...rules.map((r) => r.arn), schedule.nodes.rule.arn]);
 
   const queueAlarm = (name: string, queue: sst.aws.Queue, args: Pick<aws.cloudwatch.MetricAlarmArgs, "name" | "metricName" | "threshold" | "period" | "alarmDescription">) =>
     new aws.cloudwatch.MetricAlarm(name, {

@@ -1,5 +1,5 @@
 import { refreshPermissions, scheduleExpression, TRACING_PERMISSIONS, type DeployConfig } from "./config";
-import { lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations older than this are dropped to the failure queue: a newer tick supersedes them. */
@@ -66,20 +66,7 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     transform: { target: scheduledTargetTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }) },
   });
 
-  // EventBridge writes to a target's dead-letter queue under the queue's resource policy.
-  new aws.sqs.QueuePolicy("RefreshFailuresPolicy", {
-    queueUrl: failures.url,
-    policy: aws.iam.getPolicyDocumentOutput({
-      statements: [
-        {
-          actions: ["sqs:SendMessage"],
-          resources: [failures.arn],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          conditions: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [schedule.nodes.rule.arn] }],
-        },
-      ],
-    }).json,
-  });
+  eventBridgeDeadLetterPolicy("RefreshFailuresPolicy", failures, [schedule.nodes.rule.arn]);
 
   return { function: fn, schedule, failures };
 }
