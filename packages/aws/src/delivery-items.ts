@@ -1,4 +1,5 @@
 import type { ConsumerDelivery, DeliveryState } from "@pullkeeper/core";
+import { date } from "./ledger-items.js";
 
 /**
  * Consumer delivery records live in their registry's partition: REG#<registryId> / CONS#<consumerId>,
@@ -7,7 +8,6 @@ import type { ConsumerDelivery, DeliveryState } from "@pullkeeper/core";
 export const deliveryKey = (registryId: string, consumerId: string) => ({ pk: `REG#${registryId}`, sk: `CONS#${consumerId}` });
 
 type Item = Record<string, unknown>;
-const date = (v: unknown) => (typeof v === "string" ? new Date(v) : undefined);
 
 export function fromDeliveryItem(item: Item): ConsumerDelivery {
   const lastError = item.lastError as { code: string; message: string; at: string } | undefined;

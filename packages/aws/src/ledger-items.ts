@@ -19,7 +19,8 @@ export const key = {
 type Item = Record<string, unknown>;
 
 const iso = (d: Date | undefined) => d?.toISOString();
-const date = (s: unknown) => (typeof s === "string" ? new Date(s) : undefined);
+/** An ISO attribute back to a Date; absent stays absent. */
+export const date = (s: unknown) => (typeof s === "string" ? new Date(s) : undefined);
 
 export function versionAttributes(v: CredentialVersion): Item {
   return {

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   parseCredential,
   PullkeeperError,
+  RequestTokenConflictError,
   sameCredential,
   serializeCredential,
   type Stage,
@@ -20,9 +21,6 @@ import {
 import { clientOptions } from "./clients.js";
 import { classifyAwsError } from "./errors.js";
 
-function requestTokenConflict(secretId: string, requestToken: string): PullkeeperError {
-  return new PullkeeperError("request_token_conflict", `secret ${secretId}: version ${requestToken} already exists with another value`);
-}
 
 interface SecretVersions {
   readonly arn: string;
@@ -67,7 +65,7 @@ export class SecretsManagerVault implements Vault {
     if (versions.stagesByVersion[requestToken] !== undefined) {
       // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
       const existing = await this.read(secretId, { versionId: requestToken });
-      if (!sameCredential(existing.credential, value)) throw requestTokenConflict(secretId, requestToken);
+      if (!sameCredential(existing.credential, value)) throw new RequestTokenConflictError(secretId, requestToken);
       return { arn: versions.arn, versionId: requestToken, outcome: "existing" };
     }
     const currentId = this.#holder(versions, "AWSCURRENT");
@@ -88,7 +86,7 @@ export class SecretsManagerVault implements Vault {
       return { arn: out.ARN ?? versions.arn, versionId: out.VersionId ?? requestToken, outcome: "created" };
     } catch (error) {
       if ((error as { name?: string }).name === "ResourceExistsException") {
-        throw requestTokenConflict(secretId, requestToken);
+        throw new RequestTokenConflictError(secretId, requestToken);
       }
       throw classifyAwsError(error, `secret ${secretId} (PutSecretValue)`);
     }

@@ -47,3 +47,10 @@ export class UpstreamError extends PullkeeperError {
     super(code, message, options);
   }
 }
+
+/** The same ClientRequestToken came with another value: a bug upstream, never retried. */
+export class RequestTokenConflictError extends PullkeeperError {
+  constructor(secretId: string, requestToken: string) {
+    super("request_token_conflict", `secret ${secretId}: version ${requestToken} already exists with another value`);
+  }
+}

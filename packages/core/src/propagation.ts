@@ -167,13 +167,14 @@ export class PropagationService {
       return { outcome: "skipped", reason: "duplicate" };
     }
 
+    const target = targets.get(consumer.target.kind);
+    const provider = target?.provider(consumer);
     try {
       const stored = await vault.read(registry.secret, { versionId: request.versionId });
       // Only the current version goes out: a request overtaken by a newer rotation is dropped.
       if (!stored.stages.includes("AWSCURRENT")) return { outcome: "skipped", reason: "superseded" };
-      const target = targets.get(consumer.target.kind);
-      if (!target) throw new DeliveryError("unknown_target", `no delivery target for kind ${consumer.target.kind}`, { retryable: false });
-      await rateLimiter.acquire(target.provider(consumer));
+      if (!target || provider === undefined) throw new DeliveryError("unknown_target", `no delivery target for kind ${consumer.target.kind}`, { retryable: false });
+      await rateLimiter.acquire(provider);
       const outcome = await withTimeout(
         target.deliver({ consumer, registry, secretArn: request.secretArn, versionId: request.versionId, credential: stored.credential }),
         this.#deps.deliveryTimeoutMs ?? 30_000,
@@ -184,11 +185,10 @@ export class PropagationService {
       return { outcome: "delivered", status: outcome.status, detail: outcome.detail };
     } catch (caught) {
       const error = asDeliveryError(caught);
-      const target = targets.get(consumer.target.kind);
       // The provider's Retry-After, or a short pause for a throttling error that gave none:
       // every worker holds back, not only this one.
       const pauseMs = error.retryAfterMs ?? (error.code === "throttled" ? THROTTLE_PAUSE_MS : undefined);
-      if (pauseMs !== undefined && target) await rateLimiter.pause(target.provider(consumer), clock.now().getTime() + pauseMs);
+      if (pauseMs !== undefined && provider !== undefined) await rateLimiter.pause(provider, clock.now().getTime() + pauseMs);
       const final = !error.retryable || attempt.final;
       await ledger.recordAttemptFailed(request, { code: error.code, message: error.message }, final, clock.now());
       if (!final) throw error;

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   parseCredential,
   PullkeeperError,
+  RequestTokenConflictError,
   sameCredential,
   serializeCredential,
   type Stage,
@@ -139,7 +140,7 @@ export class LocalVault implements Vault {
       const existing = doc.versions.find((v) => v.id === requestToken);
       if (existing !== undefined) {
         // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
-        if (existing.value !== serializeCredential(value)) throw requestTokenConflict(secretId, requestToken);
+        if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
       }
       const current = holder(doc, "AWSCURRENT");
@@ -215,7 +216,7 @@ export class LocalVault implements Vault {
       const doc = await this.#require(secretId);
       const existing = doc.versions.find((v) => v.id === requestToken);
       if (existing !== undefined) {
-        if (existing.value !== serializeCredential(value)) throw requestTokenConflict(secretId, requestToken);
+        if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
       }
       addVersion(doc, requestToken, serializeCredential(value), stages);
@@ -342,9 +343,6 @@ function checkRequestToken(token: string): void {
   }
 }
 
-function requestTokenConflict(secretId: string, requestToken: string): PullkeeperError {
-  return new PullkeeperError("request_token_conflict", `secret ${secretId}: version ${requestToken} already exists with another value`);
-}
 
 function holder(doc: SecretDoc, stage: string): VersionDoc | undefined {
   return doc.versions.find((v) => v.stages.includes(stage));
