@@ -16,9 +16,8 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = {
  * ("aws:codebuild:eu-west-1" → "aws:codebuild"), else none.
  */
 export function rateLimitFor(provider: string, overrides: Readonly<Record<string, number>> = {}): number | undefined {
-  const limits = { ...DEFAULT_RATE_LIMITS, ...overrides };
   for (let key = provider; ; key = key.slice(0, key.lastIndexOf(":"))) {
-    const limit = limits[key];
+    const limit = overrides[key] ?? DEFAULT_RATE_LIMITS[key];
     if (limit !== undefined) return limit;
     if (!key.includes(":")) return undefined;
   }

@@ -4,6 +4,9 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
+/** Changes to one file, in order, whichever HtpasswdFile instance of this process makes them. */
+const queues = new Map<string, Promise<unknown>>();
+
 export interface HtpasswdFileOptions {
   /** bcrypt cost; the registry checks the hash on every request, so keep it moderate. */
   readonly cost?: number;
@@ -18,7 +21,6 @@ export interface HtpasswdFileOptions {
 export class HtpasswdFile implements RegistryAccounts {
   readonly #path: string;
   readonly #cost: number;
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string, options: HtpasswdFileOptions = {}) {
     this.#path = path;
@@ -51,15 +53,15 @@ export class HtpasswdFile implements RegistryAccounts {
     });
   }
 
-  /** Mutations run one at a time, so two rotations in one process cannot lose each other's write. */
+  /** Mutations of a file run one at a time, so two rotations in one process cannot lose each other's write. */
   #change(mutate: (entries: Map<string, string>) => Promise<void>): Promise<void> {
-    const run = this.#queue.then(async () => {
+    const run = (queues.get(this.#path) ?? Promise.resolve()).then(async () => {
       const entries = await this.#entries();
       const before = [...entries].join("\n");
       await mutate(entries);
       if ([...entries].join("\n") !== before) await this.#write(entries);
     });
-    this.#queue = run.catch(() => undefined);
+    queues.set(this.#path, run.catch(() => undefined));
     return run;
   }
 
