@@ -101,6 +101,8 @@ const consumer = z.looseObject({
   id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
   registry: z.string(),
   target: z.looseObject({ kind: z.string() }),
+  /** Opt-in: the audit API may restart this consumer's stale environments. */
+  restart: z.boolean({ error: "expected true or false" }).optional(),
 });
 
 const settings = z

@@ -24,7 +24,7 @@ export function consumersFromConfig(config: PullkeeperConfig, targets: ReadonlyM
       for (const issue of parsed.error.issues) issues.push(`${formatPath(["consumers", i, "target", ...issue.path])}: ${issue.message}`);
       return;
     }
-    consumers.push({ id: c.id, registryId: c.registry, target: parsed.data as Consumer["target"] });
+    consumers.push({ id: c.id, registryId: c.registry, target: parsed.data as Consumer["target"], ...(c.restart === true && { restart: true }) });
   });
   if (issues.length > 0) throw new InvalidInputError(`${source} is not valid:\n  ${issues.join("\n  ")}`, issues);
   return consumers;

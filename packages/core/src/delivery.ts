@@ -3,6 +3,7 @@ import { formatIssues } from "./validation.js";
 import type { Credential } from "./credential.js";
 import { PullkeeperError } from "./errors.js";
 import type { Registry } from "./model.js";
+import type { EnvironmentDiscovery } from "./environments.js";
 
 /**
  * Where a registry's credential must live (a subscription). `target` is kind-specific and
@@ -11,6 +12,8 @@ import type { Registry } from "./model.js";
 export interface Consumer {
   readonly id: string;
   readonly registryId: string;
+  /** Opt-in: POST /v1/environments/{id}/restart may stop or roll this consumer's stale environments. */
+  readonly restart?: boolean;
   readonly target: { readonly kind: string } & Readonly<Record<string, unknown>>;
 }
 
@@ -60,7 +63,7 @@ export class DeliveryError extends PullkeeperError {
  * One kind of consumer (ESO-style: one folder per provider behind this interface). Adding a
  * target is one implementation and one registration line.
  */
-export interface DeliveryTarget {
+export interface DeliveryTarget extends Partial<EnvironmentDiscovery> {
   readonly kind: string;
   /** Validates a consumer's `target` block of this kind; issues are reported with their path in the config. */
   readonly schema: z.ZodType<{ kind: string }>;

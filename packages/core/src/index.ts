@@ -20,3 +20,4 @@ export * from "./propagation-plan.js";
 export * from "./delivery-message.js";
 export * from "./rate-limits.js";
 export * from "./secret-change.js";
+export * from "./environments.js";
