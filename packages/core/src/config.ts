@@ -112,8 +112,12 @@ const settings = z
     maxJitter: duration.default(300),
     /** Writes per second per provider ("github", "aws:codebuild", "aws:codebuild:eu-west-1"…), on top of the defaults. */
     rateLimits: z.record(z.string().min(1), z.number().positive("expected writes per second, above 0")).default({}),
+    /** How often the audit discovers environments and judges them. */
+    auditSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    /** Provider clocks vs ours: an environment started this close before a delivery counts as having loaded it. */
+    clockSkew: duration.default(5),
   })
-  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {} });
+  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5 });
 
 const configSchema = z.strictObject({
   registries: z.array(registry).min(1, "expected at least one registry"),
@@ -149,12 +153,14 @@ function crossReferenceIssues(doc: unknown): string[] {
 
 export interface PullkeeperConfig {
   readonly registries: readonly Registry[];
-  readonly consumers: readonly { readonly id: string; readonly registry: string; readonly target: { readonly kind: string } & Record<string, unknown> }[];
+  readonly consumers: readonly { readonly id: string; readonly registry: string; readonly target: { readonly kind: string } & Record<string, unknown>; readonly restart?: boolean | undefined }[];
   readonly settings: {
     readonly refreshSchedule: string;
     readonly reconcileSchedule: string;
     readonly maxJitterSeconds: number;
     readonly rateLimits: Readonly<Record<string, number>>;
+    readonly auditSchedule: string;
+    readonly clockSkewSeconds: number;
   };
 }
 
@@ -200,7 +206,7 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
       };
     }),
     consumers,
-    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits },
+    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew },
   };
 }
 
