@@ -46,3 +46,27 @@ export interface EnvironmentDiscovery {
    */
   restartEnvironment?(consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome>;
 }
+
+/**
+ * A consumer nobody declared: an AWS resource that references a tracked secret but is not in
+ * the config. It loads the credential like a declared one and is left stale by every rotation.
+ */
+export interface UndeclaredConsumer {
+  readonly registryId: string;
+  readonly kind: "codebuild-project" | "ecs-task-definition";
+  /** The resource's ARN (a task definition's is the latest ACTIVE revision's). */
+  readonly resource: string;
+  readonly name: string;
+  readonly region: string;
+  /** Where the reference was found, e.g. "environment.registryCredential.credential" or "containerDefinitions[web].repositoryCredentials.credentialsParameter". */
+  readonly foundIn: string;
+  /** The secret as the resource names it (ARN, partial ARN or name). */
+  readonly secretReference: string;
+}
+
+/** A tracked secret the undeclared-consumer search looks for. */
+export interface TrackedSecret {
+  readonly registryId: string;
+  /** As the config names it: ARN or name. */
+  readonly secret: string;
+}
