@@ -34,4 +34,17 @@ export interface DeliveryFailed {
   };
 }
 
-export type PullkeeperEvent = CredentialRotated | DeliveryRequested | DeliveryFailed;
+/** An environment became stale, expired or doomed: it holds (or will load) a credential that is not the current one. */
+export interface EnvironmentStale {
+  readonly type: "Environment Stale";
+  readonly detail: {
+    readonly registryId: string;
+    readonly consumerId: string;
+    readonly environmentId: string;
+    readonly verdict: "stale" | "expired" | "doomed";
+    readonly heldVersionId?: string;
+    readonly currentVersionId?: string;
+  };
+}
+
+export type PullkeeperEvent = CredentialRotated | DeliveryRequested | DeliveryFailed | EnvironmentStale;

@@ -21,3 +21,6 @@ export * from "./delivery-message.js";
 export * from "./rate-limits.js";
 export * from "./secret-change.js";
 export * from "./environments.js";
+export * from "./verdict.js";
+export * from "./environment-ledger.js";
+export * from "./audit-scan.js";

@@ -2,6 +2,7 @@ import type { Credential } from "./credential.js";
 import type { SecretValue } from "./secret-value.js";
 import type { ConsumerDelivery, DeliveryOutcome, DeliveryRequest } from "./delivery.js";
 import type { PullkeeperEvent } from "./events.js";
+import type { Verdict } from "./verdict.js";
 import type {
   CredentialVersion,
   MintedToken,
@@ -110,6 +111,44 @@ export type HistoryEntry =
       readonly type: "refresh-failed";
       readonly registryId: string;
       readonly at: Date;
+      readonly code: string;
+      readonly message: string;
+    }
+  | {
+      /** A consumer was written a version; `at` is after the provider confirmed it. */
+      readonly type: "delivered";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly consumerId: string;
+      readonly versionId: string;
+      readonly status: "delivered" | "verified";
+    }
+  | {
+      readonly type: "delivery-failed";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly consumerId: string;
+      readonly versionId: string;
+      readonly code: string;
+      readonly message: string;
+    }
+  | {
+      /** An environment's verdict changed; `to: "gone"` when it stopped running. */
+      readonly type: "environment-verdict";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly consumerId: string;
+      readonly environmentId: string;
+      readonly name: string;
+      readonly from: Verdict | null;
+      readonly to: Verdict | "gone";
+      readonly reason: string;
+    }
+  | {
+      readonly type: "discovery-failed";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly consumerId: string;
       readonly code: string;
       readonly message: string;
     };

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { credential } from "./credential.js";
 import { type Consumer, DeliveryError, type DeliveryRequest, type DeliveryTarget } from "./delivery.js";
 import type { PullkeeperEvent } from "./events.js";
-import type { Ledger, StoredCredential, Vault } from "./ports.js";
+import type { HistoryEntry, Ledger, StoredCredential, Vault } from "./ports.js";
 import { PropagationService } from "./propagation.js";
 
 const NOW = new Date("2026-11-23T12:00:00Z");
@@ -13,6 +13,7 @@ function world(deliver: DeliveryTarget["deliver"], stages: string[] = ["AWSCURRE
   const pauses: [string, number][] = [];
   const failures: { final: boolean; code: string }[] = [];
   const events: PullkeeperEvent[] = [];
+  const history: HistoryEntry[] = [];
   const stored: StoredCredential = { arn: request.secretArn, versionId: "v1", stages, createdAt: NOW, credential: credential("robot", "pw-Secret-42") };
   const service = new PropagationService({
     registries: [{ id: "r", host: "ghcr.io", kind: "ghcr", source: { type: "managed-secret" }, secret: "s", verify: {} }],
@@ -22,6 +23,7 @@ function world(deliver: DeliveryTarget["deliver"], stages: string[] = ["AWSCURRE
     ledger: {
       consumerDelivery: async () => undefined,
       recordDelivered: async () => "recorded",
+      appendHistory: async (entry: HistoryEntry) => void history.push(entry),
       recordAttemptFailed: async (_r: DeliveryRequest, e: { code: string }, final: boolean) => (failures.push({ final, code: e.code }), "recorded"),
     } as unknown as Ledger,
     queue: { send: async () => undefined },
@@ -29,7 +31,7 @@ function world(deliver: DeliveryTarget["deliver"], stages: string[] = ["AWSCURRE
     rateLimiter: { acquire: async () => undefined, pause: async (p, until) => void pauses.push([p, until]) },
     clock: { now: () => NOW },
   });
-  return { service, pauses, failures, events };
+  return { service, pauses, failures, events, history };
 }
 
 describe("PropagationService.deliver", () => {
@@ -54,6 +56,14 @@ describe("PropagationService.deliver", () => {
     expect(w.failures).toEqual([{ final: true, code: "unauthorized" }]);
     expect(w.events).toEqual([{ type: "Delivery Failed", detail: expect.objectContaining({ consumerId: "c1", code: "unauthorized", attempts: 1 }) }]);
     expect(JSON.stringify(w.events)).not.toContain("pw-Secret-42");
+    expect(w.history).toEqual([expect.objectContaining({ type: "delivery-failed", consumerId: "c1", code: "unauthorized" })]);
+    expect(JSON.stringify(w.history)).not.toContain("pw-Secret-42");
+  });
+
+  it("records each delivery in the registry's history, which the audit reads back", async () => {
+    const w = world(async () => ({ status: "verified", detail: "read back" }));
+    expect(await w.service.deliver(request, { number: 1, final: false })).toMatchObject({ outcome: "delivered" });
+    expect(w.history).toEqual([{ type: "delivered", registryId: request.registryId, consumerId: "c1", versionId: request.versionId, status: "verified", at: expect.any(Date) }]);
   });
 
   it("drops a version that is no longer AWSCURRENT instead of sending it", async () => {

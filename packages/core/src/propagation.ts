@@ -180,7 +180,11 @@ export class PropagationService {
         this.#deps.deliveryTimeoutMs ?? 30_000,
         `delivery to ${consumer.id}`,
       );
-      const recorded = await ledger.recordDelivered(request, outcome, clock.now());
+      const at = clock.now();
+      // History first: the write happened whatever the record says next, and the audit reads
+      // what each environment loaded from these entries. A retry after a crash adds a twin, which is harmless.
+      await ledger.appendHistory({ type: "delivered", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, status: outcome.status });
+      const recorded = await ledger.recordDelivered(request, outcome, at);
       if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
       return { outcome: "delivered", status: outcome.status, detail: outcome.detail };
     } catch (caught) {
@@ -192,6 +196,7 @@ export class PropagationService {
       const final = !error.retryable || attempt.final;
       await ledger.recordAttemptFailed(request, { code: error.code, message: error.message }, final, clock.now());
       if (!final) throw error;
+      await ledger.appendHistory({ type: "delivery-failed", registryId: request.registryId, at: clock.now(), consumerId: request.consumerId, versionId: request.versionId, code: error.code, message: error.message });
       const failed: DeliveryFailed = {
         type: "Delivery Failed",
         detail: { registryId: request.registryId, consumerId: request.consumerId, secretArn: request.secretArn, versionId: request.versionId, code: error.code, message: error.message, attempts: attempt.number },
