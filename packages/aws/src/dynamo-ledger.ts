@@ -1,12 +1,10 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, QueryCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type ConsumerDelivery,
   type CredentialVersion,
   type DeliveryOutcome,
   type DeliveryRequest,
   type HistoryEntry,
-  InvalidInputError,
   type Ledger,
   type Page,
   type PageRequest,
@@ -14,50 +12,31 @@ import {
   type RegistryState,
 } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
-import { clientOptions } from "./clients.js";
+import { DynamoEnvironmentLedger } from "./dynamo-environment-ledger.js";
+import { type DynamoTableOptions, pageLimit } from "./dynamo-table.js";
 import { classifyAwsError } from "./errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { deliveryKey, fromDeliveryItem } from "./delivery-items.js";
 import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersionItem, versionAttributes } from "./ledger-items.js";
 
-export interface DynamoLedgerOptions {
-  readonly tableName: string;
-  readonly client?: DynamoDBClient;
-}
-
-const MAX_PAGE = 100;
-
-function pageLimit(page?: PageRequest): number {
-  const limit = page?.limit ?? 25;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_PAGE}`);
-  return limit;
-}
+export type DynamoLedgerOptions = DynamoTableOptions;
 
 /**
  * The Ledger on one DynamoDB table (pk/sk plus index gsi1). Every write is a single-item,
- * conditional write: no transactions and no TTL, which the embedded DynamoDB lacks.
+ * conditional write: no transactions and no TTL, which the embedded DynamoDB lacks. The audit's
+ * items live in the same table (DynamoEnvironmentLedger).
  */
-export class DynamoLedger implements Ledger {
-  readonly #doc: DynamoDBDocumentClient;
-  readonly #table: string;
-
-  constructor(options: DynamoLedgerOptions) {
-    this.#table = options.tableName;
-    this.#doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient(clientOptions()), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
-  }
-
+export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
   async registryState(registryId: string): Promise<RegistryState | undefined> {
-    const out = await this.#call("GetItem", () => this.#doc.send(new GetCommand({ TableName: this.#table, Key: key.state(registryId), ConsistentRead: true })));
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: key.state(registryId), ConsistentRead: true })));
     return out.Item ? fromStateItem(out.Item) : undefined;
   }
 
   async listRegistries(page?: PageRequest): Promise<Page<RegistryState>> {
-    const out = await this.#call("Query", () =>
-      this.#doc.send(
+    const out = await this.call("Query", () =>
+      this.doc.send(
         new QueryCommand({
-          TableName: this.#table,
+          TableName: this.table,
           IndexName: "gsi1",
           KeyConditionExpression: "gsi1pk = :pk",
           ExpressionAttributeValues: { ":pk": REGISTRIES_INDEX_KEY },
@@ -72,16 +51,16 @@ export class DynamoLedger implements Ledger {
   async recordCurrentVersion(registry: RegistryRecord, version: CredentialVersion): Promise<"recorded" | "superseded"> {
     // The version item is immutable: a second write of the same version changes nothing.
     try {
-      await this.#doc.send(
-        new PutCommand({ TableName: this.#table, Item: toVersionItem(version), ConditionExpression: "attribute_not_exists(pk)" }),
+      await this.doc.send(
+        new PutCommand({ TableName: this.table, Item: toVersionItem(version), ConditionExpression: "attribute_not_exists(pk)" }),
       );
     } catch (error) {
       if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw classifyAwsError(error, "ledger PutItem");
     }
     try {
-      await this.#doc.send(
+      await this.doc.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: key.state(registry.registryId),
           // Only a version created later may take the place of the current one.
           ConditionExpression: "attribute_not_exists(currentCreatedAtMs) OR currentCreatedAtMs < :created OR currentVersionId = :versionId",
@@ -111,14 +90,14 @@ export class DynamoLedger implements Ledger {
 
   async appendHistory(entry: HistoryEntry): Promise<void> {
     const item = toHistoryItem(entry, randomUUID());
-    await this.#call("PutItem", () => this.#doc.send(new PutCommand({ TableName: this.#table, Item: item, ConditionExpression: "attribute_not_exists(pk)" })));
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(pk)" })));
   }
 
   async history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>> {
-    const out = await this.#call("Query", () =>
-      this.#doc.send(
+    const out = await this.call("Query", () =>
+      this.doc.send(
         new QueryCommand({
-          TableName: this.#table,
+          TableName: this.table,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
           ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "HIST#" },
           ScanIndexForward: false,
@@ -131,15 +110,15 @@ export class DynamoLedger implements Ledger {
   }
 
   async consumerDelivery(registryId: string, consumerId: string): Promise<ConsumerDelivery | undefined> {
-    const out = await this.#call("GetItem", () => this.#doc.send(new GetCommand({ TableName: this.#table, Key: deliveryKey(registryId, consumerId), ConsistentRead: true })));
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: deliveryKey(registryId, consumerId), ConsistentRead: true })));
     return out.Item ? fromDeliveryItem(out.Item) : undefined;
   }
 
   async consumerDeliveries(registryId: string, page?: PageRequest): Promise<Page<ConsumerDelivery>> {
-    const out = await this.#call("Query", () =>
-      this.#doc.send(
+    const out = await this.call("Query", () =>
+      this.doc.send(
         new QueryCommand({
-          TableName: this.#table,
+          TableName: this.table,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
           ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "CONS#" },
           ConsistentRead: true,
@@ -153,9 +132,9 @@ export class DynamoLedger implements Ledger {
 
   async markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded"> {
     try {
-      await this.#doc.send(
+      await this.doc.send(
         new UpdateCommand({
-          TableName: this.#table,
+          TableName: this.table,
           Key: deliveryKey(request.registryId, request.consumerId),
           // Only a newer version resets the record; the same one again is left as it is.
           ConditionExpression: "attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs < :created",
@@ -185,7 +164,7 @@ export class DynamoLedger implements Ledger {
   async recordDelivered(request: DeliveryRequest, outcome: DeliveryOutcome, at: Date): Promise<"recorded" | "superseded"> {
     return this.#conditional(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: deliveryKey(request.registryId, request.consumerId),
         // A late success for an older version must not claim the consumer holds the newest one.
         ConditionExpression:
@@ -212,7 +191,7 @@ export class DynamoLedger implements Ledger {
   async recordAttemptFailed(request: DeliveryRequest, error: { readonly code: string; readonly message: string }, final: boolean, at: Date): Promise<"recorded" | "superseded"> {
     return this.#conditional(
       new UpdateCommand({
-        TableName: this.#table,
+        TableName: this.table,
         Key: deliveryKey(request.registryId, request.consumerId),
         ConditionExpression: "versionId = :version",
         UpdateExpression: "SET #state = :state, lastError = :error, attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :at",
@@ -231,19 +210,11 @@ export class DynamoLedger implements Ledger {
 
   async #conditional(command: UpdateCommand): Promise<"recorded" | "superseded"> {
     try {
-      await this.#doc.send(command);
+      await this.doc.send(command);
       return "recorded";
     } catch (error) {
       if ((error as { name?: string }).name === "ConditionalCheckFailedException") return "superseded";
       throw classifyAwsError(error, "ledger UpdateItem");
-    }
-  }
-
-  async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw classifyAwsError(error, `ledger ${what} on ${this.#table}`);
     }
   }
 }

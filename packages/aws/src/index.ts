@@ -10,3 +10,5 @@ export * from "./ledger-table.js";
 export * from "./sqs-delivery-queue.js";
 export * from "./dynamo-rate-limiter.js";
 export * from "./consumers/index.js";
+export * from "./dynamo-environment-ledger.js";
+export * from "./dynamo-table.js";

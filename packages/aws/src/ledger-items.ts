@@ -9,6 +9,7 @@ import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Veri
  * (currentCreatedAtMs) is a number.
  */
 export const REGISTRIES_INDEX_KEY = "REGISTRIES";
+export const deliveryIndexKey = (registryId: string, consumerId: string) => `DLV#${registryId}#${consumerId}`;
 
 export const key = {
   state: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "STATE" }),
@@ -34,7 +35,7 @@ export function versionAttributes(v: CredentialVersion): Item {
   };
 }
 
-function toVersion(item: Item): CredentialVersion {
+export function toVersion(item: Item): CredentialVersion {
   const verification = item.verification as Item;
   const expiresAt = date(item.expiresAt);
   return {
@@ -72,6 +73,8 @@ export function toHistoryItem(entry: HistoryEntry, uid: string): Item {
   const { at, ...rest } = entry;
   return {
     ...key.history(entry.registryId, at, uid),
+    // A consumer's deliveries are read on their own by the audit (environment-items.ts).
+    ...(entry.type === "delivered" && { gsi1pk: deliveryIndexKey(entry.registryId, entry.consumerId), gsi1sk: `${at.toISOString()}#${uid}` }),
     ...rest,
     at: iso(at),
     ...("expiresAt" in entry && entry.expiresAt !== undefined && { expiresAt: iso(entry.expiresAt) }),
@@ -79,7 +82,7 @@ export function toHistoryItem(entry: HistoryEntry, uid: string): Item {
 }
 
 export function fromHistoryItem(item: Item): HistoryEntry {
-  const { pk: _pk, sk: _sk, at, expiresAt, ...rest } = item;
+  const { pk: _pk, sk: _sk, gsi1pk: _gsi1pk, gsi1sk: _gsi1sk, at, expiresAt, ...rest } = item;
   const expires = date(expiresAt);
   return { ...rest, at: date(at) as Date, ...(expires && { expiresAt: expires }) } as HistoryEntry;
 }

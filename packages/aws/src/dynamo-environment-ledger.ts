@@ -1,0 +1,102 @@
+import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { AuditSummary, CredentialVersion, DeliveredVersion, DiscoveryRecord, EnvironmentLedger, EnvironmentQuery, EnvironmentRecord, Page, PageRequest, UndeclaredRecord } from "@pullkeeper/core";
+import { DynamoTable } from "./dynamo-table.js";
+import {
+  auditKey,
+  deliveryIndexKey,
+  fromDeliveredHistoryItem,
+  fromDiscoveryItem,
+  fromEnvironmentItem,
+  fromSummaryItem,
+  fromUndeclaredItem,
+  toDiscoveryItem,
+  toEnvironmentItem,
+  toSummaryItem,
+  toUndeclaredItem,
+  verdictIndexKey,
+} from "./environment-items.js";
+import { key, toVersion } from "./ledger-items.js";
+
+/**
+ * The audit's items in the ledger table. Reads are Queries on the key or gsi1, never a Scan;
+ * writes are single-item (the scan is the only writer of environment items).
+ */
+export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentLedger {
+  environments(query: EnvironmentQuery, page?: PageRequest): Promise<Page<EnvironmentRecord>> {
+    const prefix = query.registryId === undefined ? "" : query.consumerId === undefined ? `${query.registryId}#` : `${query.registryId}#${query.consumerId}.`;
+    if (query.verdict !== undefined) {
+      return this.queryPage(
+        {
+          IndexName: "gsi1",
+          KeyConditionExpression: prefix ? "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)" : "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": verdictIndexKey(query.verdict), ...(prefix && { ":prefix": prefix }) },
+        },
+        page,
+        fromEnvironmentItem,
+      );
+    }
+    return this.queryPage(
+      {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": `REG#${query.registryId}`, ":prefix": query.consumerId === undefined ? "ENV#" : `ENV#${query.consumerId}.` },
+      },
+      page,
+      fromEnvironmentItem,
+    );
+  }
+
+  async environment(registryId: string, environmentId: string): Promise<EnvironmentRecord | undefined> {
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: auditKey.environment(registryId, environmentId) })));
+    return out.Item ? fromEnvironmentItem(out.Item) : undefined;
+  }
+
+  async putEnvironment(record: EnvironmentRecord): Promise<void> {
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toEnvironmentItem(record) })));
+  }
+
+  async removeEnvironment(registryId: string, environmentId: string): Promise<void> {
+    await this.call("DeleteItem", () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: auditKey.environment(registryId, environmentId) })));
+  }
+
+  async recordDiscovery(record: DiscoveryRecord): Promise<void> {
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toDiscoveryItem(record) })));
+  }
+
+  discoveries(registryId: string, page?: PageRequest): Promise<Page<DiscoveryRecord>> {
+    return this.queryPage({ KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": `REG#${registryId}`, ":prefix": "DISC#" } }, page, fromDiscoveryItem);
+  }
+
+  async recordAuditSummary(summary: AuditSummary): Promise<void> {
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toSummaryItem(summary) })));
+  }
+
+  async auditSummary(registryId: string): Promise<AuditSummary | undefined> {
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: auditKey.summary(registryId) })));
+    return out.Item ? fromSummaryItem(out.Item) : undefined;
+  }
+
+  undeclaredConsumers(registryId: string, page?: PageRequest): Promise<Page<UndeclaredRecord>> {
+    return this.queryPage({ KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": `REG#${registryId}`, ":prefix": "UNDECL#" } }, page, fromUndeclaredItem);
+  }
+
+  async putUndeclared(record: UndeclaredRecord): Promise<void> {
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toUndeclaredItem(record) })));
+  }
+
+  async removeUndeclared(registryId: string, resource: string): Promise<void> {
+    await this.call("DeleteItem", () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: auditKey.undeclared(registryId, resource) })));
+  }
+
+  deliveryHistory(registryId: string, consumerId: string, page?: PageRequest): Promise<Page<DeliveredVersion>> {
+    return this.queryPage(
+      { IndexName: "gsi1", KeyConditionExpression: "gsi1pk = :pk", ExpressionAttributeValues: { ":pk": deliveryIndexKey(registryId, consumerId) }, ScanIndexForward: false },
+      page,
+      fromDeliveredHistoryItem,
+    );
+  }
+
+  async version(registryId: string, versionId: string): Promise<CredentialVersion | undefined> {
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: key.version(registryId, versionId) })));
+    return out.Item ? toVersion(out.Item) : undefined;
+  }
+}
