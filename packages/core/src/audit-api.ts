@@ -1,109 +1,74 @@
-import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
-import type { CredentialVersion, Registry } from "./model.js";
+import { listEnvironments } from "./audit-environments.js";
+import { limitOf, offsetCursor, offsetOf, type Query } from "./audit-paging.js";
+import { consumerView, historyView, registryView, undeclaredView, versionView } from "./audit-views.js";
 import type { Consumer, ConsumerDelivery } from "./delivery.js";
+import type { DiscoveryRecord, EnvironmentLedger, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
+import type { RestartOutcome } from "./environments.js";
+import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
+import type { Registry } from "./model.js";
 import { parseDuration } from "./duration.js";
-import type { Clock, HistoryEntry, Ledger, RegistryState } from "./ports.js";
+import type { Clock, Ledger, Page, PageRequest } from "./ports.js";
 
 /**
  * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
  * HTTP server run the same code. Errors are `{code, message}` with a status that says who is at
- * fault; lists paginate with an opaque cursor.
+ * fault; lists paginate with an opaque cursor; every read is served by the ledger's keys and indexes.
  */
 
 export interface ApiRequest {
   readonly method: string;
   readonly path: string;
-  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly query: Query;
 }
 
 export interface ApiResponse {
   readonly status: number;
+  /** JSON-able, or the text of a page when `contentType` is set. */
   readonly body: unknown;
+  readonly contentType?: string;
 }
 
-/** What the API can set in motion; where it is absent the route answers 501. */
+/** What the API can set in motion; where one is absent its route answers 501. */
 export interface AuditActions {
   /** Refresh (minted tokens) or rotate (htpasswd) one registry now; resolves with a JSON-able result. */
   refresh(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
   /** Queue a delivery of the registry's current version to one consumer, whatever its state. */
   redeliver?(consumer: Consumer): Promise<unknown>;
+  /** Stop or roll one environment through its target (the consumer opted in; the API checked). */
+  restart?(consumer: Consumer, environment: EnvironmentRecord): Promise<RestartOutcome>;
+  /** Run the audit scan now (all registries, or these). */
+  scan?(registryIds: readonly string[] | undefined): Promise<unknown>;
+}
+
+/** The dashboard: one page and one bundled script, served at / and /dashboard.js. */
+export interface DashboardAssets {
+  readonly html: string;
+  readonly script: string;
 }
 
 export interface AuditApiDependencies {
   readonly registries: readonly Registry[];
-  readonly ledger: Ledger;
+  readonly ledger: Ledger & EnvironmentLedger;
   readonly consumers?: readonly Consumer[];
   readonly actions?: AuditActions;
   readonly clock?: Clock;
+  readonly dashboard?: DashboardAssets;
 }
 
 const DELIVERY_STATES = ["pending", "delivered", "verified", "failed", "never"] as const;
 
-const MAX_LIMIT = 100;
+const refuse = (status: number, code: string, message: string): ApiResponse => ({ status, body: { code, message } });
+const notWired = (what: string) => refuse(501, "not_implemented", `${what} is not wired in this deployment`);
 
-function limitOf(query: ApiRequest["query"]): number {
-  const raw = query.limit;
-  if (raw === undefined) return 25;
-  const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new InvalidInputError(`limit: expected an integer from 1 to ${MAX_LIMIT}`);
-  return limit;
-}
-
-function offsetOf(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const offset = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^o:/, ""));
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor) || !Number.isInteger(offset) || offset < 0) throw new InvalidInputError("cursor: not one this API returned");
-  return offset;
-}
-
-const offsetCursor = (offset: number) => Buffer.from(`o:${offset}`, "utf8").toString("base64url");
-
-function versionView(v: CredentialVersion | undefined) {
-  if (!v) return null;
-  return {
-    versionId: v.versionId,
-    secretArn: v.secretArn,
-    fingerprint: v.fingerprint,
-    createdAt: v.createdAt.toISOString(),
-    expiresAt: v.expiresAt?.toISOString() ?? null,
-    verification: { status: v.verification.status, detail: v.verification.detail, checkedAt: v.verification.checkedAt.toISOString() },
-  };
-}
-
-function registryView(registry: Registry, state: RegistryState | undefined) {
-  return {
-    id: registry.id,
-    host: registry.host,
-    kind: registry.kind,
-    source: registry.source.type,
-    secret: state?.secretArn ?? registry.secret,
-    current: versionView(state?.current),
-    updatedAt: state?.updatedAt.toISOString() ?? null,
-  };
-}
-
-function consumerView(consumer: Consumer, delivery: ConsumerDelivery | undefined) {
-  return {
-    id: consumer.id,
-    registry: consumer.registryId,
-    kind: consumer.target.kind,
-    declared: true,
-    delivery: delivery
-      ? {
-          state: delivery.state,
-          versionId: delivery.versionId,
-          deliveredVersionId: delivery.deliveredVersionId ?? null,
-          deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
-          attempts: delivery.attempts,
-          lastError: delivery.lastError ? { ...delivery.lastError, at: delivery.lastError.at.toISOString() } : null,
-          updatedAt: delivery.updatedAt.toISOString(),
-        }
-      : null,
-  };
-}
-
-function historyView(entry: HistoryEntry) {
-  return { ...entry, at: entry.at.toISOString(), ...("expiresAt" in entry && entry.expiresAt && { expiresAt: entry.expiresAt.toISOString() }) };
+async function all<T>(read: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await read({ limit: 100, ...(cursor !== undefined && { cursor }) });
+    items.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return items;
 }
 
 export class AuditApi {
@@ -113,39 +78,45 @@ export class AuditApi {
     this.#deps = deps;
   }
 
+  get #consumers(): readonly Consumer[] {
+    return this.#deps.consumers ?? [];
+  }
+
+  #now(): Date {
+    return this.#deps.clock?.now() ?? new Date();
+  }
+
   async handle(request: ApiRequest): Promise<ApiResponse> {
     try {
       return await this.#route(request);
     } catch (error) {
-      if (error instanceof InvalidInputError) return { status: 400, body: { code: error.code, message: error.message } };
-      if (error instanceof NotFoundError) return { status: 404, body: { code: error.code, message: error.message } };
-      if (error instanceof PullkeeperError) return { status: 502, body: { code: error.code, message: error.message } };
+      if (error instanceof InvalidInputError) return refuse(400, error.code, error.message);
+      if (error instanceof NotFoundError) return refuse(404, error.code, error.message);
+      if (error instanceof PullkeeperError) return refuse(error.code === "restart_unsupported" ? 409 : 502, error.code, error.message);
       throw error;
     }
   }
 
   async #route({ method, path, query }: ApiRequest): Promise<ApiResponse> {
+    const dashboard = this.#deps.dashboard;
+    if (method === "GET" && (path === "/" || path === "/index.html") && dashboard) return { status: 200, body: dashboard.html, contentType: "text/html; charset=utf-8" };
+    if (method === "GET" && path === "/dashboard.js" && dashboard) return { status: 200, body: dashboard.script, contentType: "text/javascript; charset=utf-8" };
     const parts = path.replace(/\/+$/, "").split("/").slice(1).map(decodeURIComponent);
     if (parts[0] !== "v1") throw new NotFoundError(`route ${method} ${path}`);
     const [, collection, id, sub] = parts;
+    const leaf = parts.length === 3;
+    const action = parts.length === 4;
     if (method === "GET" && collection === "registries" && id === undefined) return this.#listRegistries(query);
-    if (method === "GET" && collection === "registries" && id !== undefined && sub === undefined) return this.#registry(id);
-    if (method === "GET" && collection === "registries" && id !== undefined && sub === "history" && parts.length === 4) return this.#history(id, query);
-    if (method === "POST" && collection === "registries" && id !== undefined && sub === "refresh" && parts.length === 4) return this.#refresh(id, query);
+    if (method === "GET" && collection === "registries" && leaf) return this.#registry(id as string);
+    if (method === "GET" && collection === "registries" && action && sub === "history") return this.#history(id as string, query);
+    if (method === "POST" && collection === "registries" && action && sub === "refresh") return this.#refresh(id as string, query);
     if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
+    if (method === "POST" && collection === "consumers" && action && sub === "redeliver") return this.#redeliver(id as string);
+    if (method === "GET" && collection === "environments" && id === undefined) return { status: 200, body: await listEnvironments({ registries: this.#deps.registries, consumers: this.#consumers, ledger: this.#deps.ledger }, query, this.#now()) };
+    if (method === "POST" && collection === "environments" && leaf && id === "scan") return this.#scan(query);
+    if (method === "POST" && collection === "environments" && action && sub === "restart") return this.#restart(id as string);
     if (method === "GET" && collection === "expiring" && id === undefined) return this.#expiring(query);
-    if (method === "POST" && collection === "consumers" && id !== undefined && sub === "redeliver" && parts.length === 4) return this.#redeliver(id);
     throw new NotFoundError(`route ${method} ${path}`);
-  }
-
-  async #listRegistries(query: ApiRequest["query"]): Promise<ApiResponse> {
-    const limit = limitOf(query);
-    const offset = offsetOf(query.cursor);
-    const page = this.#deps.registries.slice(offset, offset + limit);
-    // One GetItem per registry on the page: served by keys, never a Scan.
-    const states = await Promise.all(page.map((r) => this.#deps.ledger.registryState(r.id)));
-    const next = offset + limit < this.#deps.registries.length ? offsetCursor(offset + limit) : undefined;
-    return { status: 200, body: { items: page.map((r, i) => registryView(r, states[i])), cursor: next ?? null } };
   }
 
   #find(id: string): Registry {
@@ -154,24 +125,38 @@ export class AuditApi {
     return registry;
   }
 
-  async #registry(id: string): Promise<ApiResponse> {
-    const registry = this.#find(id);
-    return { status: 200, body: registryView(registry, await this.#deps.ledger.registryState(id)) };
+  async #registryView(registry: Registry) {
+    const [state, summary] = await Promise.all([this.#deps.ledger.registryState(registry.id), this.#deps.ledger.auditSummary(registry.id)]);
+    return registryView(registry, state, summary);
   }
 
-  async #refresh(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {
+  async #listRegistries(query: Query): Promise<ApiResponse> {
+    const limit = limitOf(query);
+    const offset = offsetOf(query.cursor);
+    const page = this.#deps.registries.slice(offset, offset + limit);
+    // Two GetItems per registry on the page: served by keys, never a Scan.
+    const items = await Promise.all(page.map((r) => this.#registryView(r)));
+    const next = offset + limit < this.#deps.registries.length ? offsetCursor(offset + limit) : null;
+    return { status: 200, body: { items, cursor: next } };
+  }
+
+  async #registry(id: string): Promise<ApiResponse> {
+    return { status: 200, body: await this.#registryView(this.#find(id)) };
+  }
+
+  async #refresh(id: string, query: Query): Promise<ApiResponse> {
     const registry = this.#find(id);
     if (registry.source.type === "managed-secret") throw new InvalidInputError(`registry ${id}: its source is managed-secret; pullkeeper does not mint or rotate it`);
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
-    if (!this.#deps.actions) return { status: 501, body: { code: "not_implemented", message: "refresh on demand is not wired in this deployment" } };
+    if (!this.#deps.actions) return notWired("refresh on demand");
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
   }
 
   /** What breaks in the next N hours if nothing is done: current tokens that expire within `within`. */
-  async #expiring(query: ApiRequest["query"]): Promise<ApiResponse> {
+  async #expiring(query: Query): Promise<ApiResponse> {
     const within = parseDuration(query.within ?? "6h");
     if (within === undefined || within <= 0) throw new InvalidInputError('within: expected a duration such as "30m", "6h" or "1d"');
-    const now = this.#deps.clock?.now() ?? new Date();
+    const now = this.#now();
     const horizon = now.getTime() + within * 1000;
     const states = await Promise.all(this.#deps.registries.map((r) => this.#deps.ledger.registryState(r.id)));
     const items = this.#deps.registries
@@ -179,45 +164,77 @@ export class AuditApi {
       .filter(({ state }) => state?.current?.expiresAt !== undefined && state.current.expiresAt.getTime() <= horizon)
       .map(({ registry, state }) => ({
         ...registryView(registry, state),
+        current: versionView(state?.current),
         expiresInSeconds: Math.round(((state?.current?.expiresAt?.getTime() ?? 0) - now.getTime()) / 1000),
       }))
       .sort((a, b) => a.expiresInSeconds - b.expiresInSeconds);
     return { status: 200, body: { within: `${within}s`, items } };
   }
 
-  async #listConsumers(query: ApiRequest["query"]): Promise<ApiResponse> {
+  /**
+   * Declared consumers with their delivery and discovery state, then the undeclared ones the audit
+   * found (declared: false, never delivered). One Query per registry partition and item family.
+   */
+  async #listConsumers(query: Query): Promise<ApiResponse> {
     const limit = limitOf(query);
     const offset = offsetOf(query.cursor);
     if (query.registry !== undefined) this.#find(query.registry);
     const state = query.state;
     if (state !== undefined && !(DELIVERY_STATES as readonly string[]).includes(state)) throw new InvalidInputError(`state: expected one of ${DELIVERY_STATES.join(", ")}`);
-    const consumers = (this.#deps.consumers ?? []).filter((c) => query.registry === undefined || c.registryId === query.registry);
-    // One Query per registry partition (its CONS# items), never a Scan.
+    const registryIds = query.registry !== undefined ? [query.registry] : this.#deps.registries.map((r) => r.id);
+    const consumers = this.#consumers.filter((c) => registryIds.includes(c.registryId));
+    const { ledger } = this.#deps;
     const deliveries = new Map<string, ConsumerDelivery>();
-    for (const registryId of new Set(consumers.map((c) => c.registryId))) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.#deps.ledger.consumerDeliveries(registryId, { limit: 100, ...(cursor !== undefined && { cursor }) });
-        for (const d of page.items) deliveries.set(`${registryId}/${d.consumerId}`, d);
-        cursor = page.cursor;
-      } while (cursor !== undefined);
+    const discoveries = new Map<string, DiscoveryRecord>();
+    const undeclared: UndeclaredRecord[] = [];
+    for (const registryId of registryIds) {
+      const [d, s, u] = await Promise.all([
+        all((p) => ledger.consumerDeliveries(registryId, p)),
+        all((p) => ledger.discoveries(registryId, p)),
+        all((p) => ledger.undeclaredConsumers(registryId, p)),
+      ]);
+      for (const x of d) deliveries.set(`${registryId}/${x.consumerId}`, x);
+      for (const x of s) discoveries.set(`${registryId}/${x.consumerId}`, x);
+      undeclared.push(...u);
     }
-    const rows = consumers
-      .map((c) => ({ consumer: c, delivery: deliveries.get(`${c.registryId}/${c.id}`) }))
-      .filter((row) => state === undefined || (row.delivery?.state ?? "never") === state);
-    const page = rows.slice(offset, offset + limit);
-    const next = offset + limit < rows.length ? offsetCursor(offset + limit) : undefined;
-    return { status: 200, body: { items: page.map((r) => consumerView(r.consumer, r.delivery)), cursor: next ?? null } };
+    const rows = [
+      ...consumers
+        .map((c) => ({ c, delivery: deliveries.get(`${c.registryId}/${c.id}`) }))
+        .filter((row) => state === undefined || (row.delivery?.state ?? "never") === state)
+        .map((row) => consumerView(row.c, row.delivery, discoveries.get(`${row.c.registryId}/${row.c.id}`))),
+      ...(state === undefined || state === "never" ? undeclared.map(undeclaredView) : []),
+    ];
+    const next = offset + limit < rows.length ? offsetCursor(offset + limit) : null;
+    return { status: 200, body: { items: rows.slice(offset, offset + limit), cursor: next } };
   }
 
   async #redeliver(id: string): Promise<ApiResponse> {
-    const consumer = (this.#deps.consumers ?? []).find((c) => c.id === id);
+    const consumer = this.#consumers.find((c) => c.id === id);
     if (!consumer) throw new NotFoundError(`consumer ${id}`);
-    if (!this.#deps.actions?.redeliver) return { status: 501, body: { code: "not_implemented", message: "redelivery is not wired in this deployment" } };
+    if (!this.#deps.actions?.redeliver) return notWired("redelivery");
     return { status: 202, body: await this.#deps.actions.redeliver(consumer) };
   }
 
-  async #history(id: string, query: ApiRequest["query"]): Promise<ApiResponse> {
+  async #scan(query: Query): Promise<ApiResponse> {
+    if (query.registry !== undefined) this.#find(query.registry);
+    if (!this.#deps.actions?.scan) return notWired("an audit scan on demand");
+    return { status: 202, body: await this.#deps.actions.scan(query.registry !== undefined ? [query.registry] : undefined) };
+  }
+
+  /** Opt-in per consumer, and only where it helps: a current one needs nothing, a doomed one would load the old credential again. */
+  async #restart(id: string): Promise<ApiResponse> {
+    const consumer = this.#consumers.find((c) => c.id === id.split(".")[0]);
+    const environment = consumer && (await this.#deps.ledger.environment(consumer.registryId, id));
+    if (!consumer || !environment) throw new NotFoundError(`environment ${id}`);
+    if (consumer.restart !== true) return refuse(403, "restart_not_enabled", `consumer ${consumer.id} has not opted in to restarts (set restart: true on it in the config)`);
+    if (environment.verdict === "current") return refuse(409, "not_stale", `environment ${id} already holds the current credential`);
+    if (environment.verdict === "doomed") return refuse(409, "doomed", `consumer ${consumer.id}'s last delivery failed, so a restart would load the old credential again: fix and redeliver first`);
+    if (!this.#deps.actions?.restart) return notWired("restarting environments");
+    const outcome = await this.#deps.actions.restart(consumer, environment);
+    return { status: 202, body: { environment: id, detail: outcome.detail } };
+  }
+
+  async #history(id: string, query: Query): Promise<ApiResponse> {
     this.#find(id);
     const page = await this.#deps.ledger.history(id, { limit: limitOf(query), ...(query.cursor !== undefined && { cursor: query.cursor }) });
     return { status: 200, body: { items: page.items.map(historyView), cursor: page.cursor ?? null } };

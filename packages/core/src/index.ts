@@ -24,3 +24,6 @@ export * from "./environments.js";
 export * from "./verdict.js";
 export * from "./environment-ledger.js";
 export * from "./audit-scan.js";
+export * from "./audit-paging.js";
+export * from "./audit-views.js";
+export * from "./audit-environments.js";
