@@ -3,8 +3,8 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientOptions, DynamoLedger } from "@pullkeeper/aws";
-import { lazy, observability, readConfigFile } from "@pullkeeper/aws/lambda";
-import { AuditApi } from "@pullkeeper/core";
+import { auditActionsFromEnvironment, CONSUMER_SCHEMAS, lazy, observability, readConfigFile } from "@pullkeeper/aws/lambda";
+import { AuditApi, consumersFromConfig } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
 /**
@@ -18,7 +18,8 @@ export function apiFromEnvironment(): AuditApi {
   const tableName = process.env.PULLKEEPER_TABLE;
   if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
   const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
-  return new AuditApi({ registries: readConfigFile().registries, ledger });
+  const config = readConfigFile();
+  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment() });
 }
 
 export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {
@@ -32,6 +33,7 @@ export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {
         path: event.rawPath,
         query: event.queryStringParameters ?? {},
       });
+      if (response.contentType !== undefined) return { statusCode: response.status, headers: { "content-type": response.contentType }, body: String(response.body) };
       return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
     } catch (error) {
       // Unexpected failures are logged in full; the caller learns only that it was ours.

@@ -7,3 +7,4 @@ export * from "./propagation-runtime.js";
 export * from "./consumer-schemas.js";
 export * from "./planner-runtime.js";
 export * from "./lazy.js";
+export * from "./audit-runtime.js";

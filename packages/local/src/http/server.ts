@@ -49,6 +49,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Run
         let result: APIGatewayProxyStructuredResultV2;
         if (path === "/healthz") {
           result = json(200, { status: "ok", ...options.health() });
+        } else if (req.method === "GET" && (path === "/" || path === "/dashboard.js")) {
+          // The dashboard's page and script hold no data: it reads /v1 with the bearer token like any client.
+          result = await options.api(toApiGatewayEvent(req, ""), context);
         } else if (path === "/v1" || path.startsWith("/v1/")) {
           result = authorized(req.headers.authorization, options.adminToken)
             ? await options.api(toApiGatewayEvent(req, Buffer.concat(chunks).toString("utf8")), context)

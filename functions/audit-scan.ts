@@ -1,0 +1,57 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import { auditScanFromEnvironment, lazy, observability, validateEvent } from "@pullkeeper/aws/lambda";
+import type { AuditReport, AuditScanService } from "@pullkeeper/core";
+import { z } from "zod";
+
+/**
+ * The audit scan: on schedule (EventBridge) and on demand (POST /v1/environments/scan invokes it
+ * with the same shape). Discovers environments per consumer, judges them, records verdicts, and
+ * emits the numbers the alarms watch.
+ */
+
+export const AuditScanEventSchema = EventBridgeSchema.extend({
+  detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
+});
+export type AuditScanEvent = z.infer<typeof AuditScanEventSchema>;
+
+const { logger, metrics, tracer } = observability("pullkeeper-audit-scan");
+
+/** Service-level totals (the alarms' metrics) and the same counts per registry, for dashboards. */
+function emit(report: AuditReport): void {
+  metrics.addMetric("StaleEnvironments", MetricUnit.Count, report.totals.stale);
+  metrics.addMetric("ExpiredEnvironments", MetricUnit.Count, report.totals.expired);
+  metrics.addMetric("DoomedEnvironments", MetricUnit.Count, report.totals.doomed);
+  metrics.addMetric("DiscoveryFailures", MetricUnit.Count, report.discoveryFailures);
+  if (report.minutesToEarliestExpiry !== undefined) metrics.addMetric("MinutesToEarliestExpiry", MetricUnit.Count, Math.max(0, report.minutesToEarliestExpiry));
+  for (const r of report.registries) {
+    const perRegistry = metrics.singleMetric();
+    perRegistry.addDimension("registry", r.registryId);
+    perRegistry.addMetric("StaleEnvironments", MetricUnit.Count, r.counts.stale);
+    perRegistry.addMetric("ExpiredEnvironments", MetricUnit.Count, r.counts.expired);
+    perRegistry.addMetric("DoomedEnvironments", MetricUnit.Count, r.counts.doomed);
+    perRegistry.publishStoredMetrics();
+  }
+}
+
+export function createAuditScanHandler(runtime: () => Promise<AuditScanService>) {
+  const ready = lazy(runtime);
+  const scan = async (raw: unknown) => {
+    const event = raw as AuditScanEvent;
+    const report = await (await ready()).scan(event.detail.registryIds ? { registryIds: event.detail.registryIds } : {});
+    emit(report);
+    logger.info("audit scan finished", { totals: report.totals, discoveryFailures: report.discoveryFailures, minutesToEarliestExpiry: report.minutesToEarliestExpiry });
+    return report;
+  };
+  return middy(scan)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .use(logMetrics(metrics))
+    .use(validateEvent(AuditScanEventSchema, "audit scan event"));
+}
+
+export const handler = createAuditScanHandler(() => auditScanFromEnvironment());
