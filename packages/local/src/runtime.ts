@@ -2,7 +2,9 @@ import { DynamoLedger, DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } fr
 import { deliveryTargets, rateLimits, readConfigFile } from "@pullkeeper/aws/lambda";
 import {
   AuditApi,
+  AuditScanService,
   consumersFromConfig,
+  DeliveryError,
   type DeliveryRequest,
   type DeliveryTarget,
   PropagationService,
@@ -22,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createApiHandler } from "../../../functions/api.js";
+import { createAuditScanHandler } from "../../../functions/audit-scan.js";
 import { createDeliverHandler } from "../../../functions/deliver.js";
 import { createOnSecretChangeHandler } from "../../../functions/on-secret-change.js";
 import { createReconcileHandler } from "../../../functions/reconcile.js";
@@ -110,6 +113,7 @@ export class EmbeddedRuntime {
   readonly bus: InProcessBus;
   readonly queue: LocalDeliveryQueue;
   readonly propagation: PropagationService;
+  readonly audit: AuditScanService;
   /** The audit API over this runtime's state, as the HTTP server serves it. */
   readonly auditApi: () => AuditApi;
   readonly #stop: (() => Promise<void>)[];
@@ -125,6 +129,7 @@ export class EmbeddedRuntime {
     bus: InProcessBus;
     queue: LocalDeliveryQueue;
     propagation: PropagationService;
+    audit: AuditScanService;
     auditApi: () => AuditApi;
     stop: (() => Promise<void>)[];
     refreshNow: (registry: Registry, force: boolean) => Promise<unknown>;
@@ -137,6 +142,7 @@ export class EmbeddedRuntime {
     this.bus = parts.bus;
     this.queue = parts.queue;
     this.propagation = parts.propagation;
+    this.audit = parts.audit;
     this.auditApi = parts.auditApi;
     this.#stop = parts.stop;
     this.#refreshNow = parts.refreshNow;
@@ -273,6 +279,14 @@ export class EmbeddedRuntime {
       }
       stops.push(() => scheduler.stop());
 
+      // The audit: discovery through each target, on the config's schedule through the function's handler.
+      // No undeclared-consumer search here: that looks through AWS accounts.
+      const audit = new AuditScanService({ registries: config.registries, consumers, targets, ledger, bus, clock: systemClock, clockSkewSeconds: config.settings.clockSkewSeconds });
+      const auditScanHandler = createAuditScanHandler(async () => audit);
+      if (consumers.some((c) => targets.get(c.target.kind)?.discoverEnvironments)) {
+        scheduler.add("audit", config.settings.auditSchedule, async () => void (await auditScanHandler(scheduledEvent({}), lambdaContext("pullkeeper-audit-scan"))), { runAtStart: true });
+      }
+
       const refreshNow = async (registry: Registry, force: boolean) => {
         if (isRotated(registry)) return { outcome: "rotated", ...(await rotate(registry)) };
         return refresh({ registryIds: [registry.id], force });
@@ -283,7 +297,17 @@ export class EmbeddedRuntime {
           registries: config.registries,
           consumers,
           ledger,
-          actions: { refresh: (r, o) => refreshNow(r, o.force), redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }) },
+          actions: {
+            refresh: (r, o) => refreshNow(r, o.force),
+            redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }),
+            // On demand the scan runs here and answers with its report (on AWS the function is invoked instead).
+            scan: (registryIds) => audit.scan(registryIds ? { registryIds } : {}),
+            restart: async (c, environment) => {
+              const target = targets.get(c.target.kind);
+              if (!target?.restartEnvironment) throw new DeliveryError("restart_unsupported", `consumer ${c.id}: ${c.target.kind} environments cannot be restarted by pullkeeper`, { retryable: false });
+              return target.restartEnvironment(c, environment);
+            },
+          },
         });
 
       let server: RunningServer | undefined;
@@ -299,7 +323,7 @@ export class EmbeddedRuntime {
       }
       if (options.schedule !== false) scheduler.start();
 
-      return new EmbeddedRuntime({ config, adminTokenPath, server, vault, ledger, bus, queue, propagation: service, auditApi, stop: [stopAll], refreshNow });
+      return new EmbeddedRuntime({ config, adminTokenPath, server, vault, ledger, bus, queue, propagation: service, audit, auditApi, stop: [stopAll], refreshNow });
     } catch (error) {
       await stopAll();
       throw error;
