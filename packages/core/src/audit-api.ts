@@ -36,6 +36,8 @@ export interface AuditActions {
   redeliver?(consumer: Consumer): Promise<unknown>;
   /** Stop or roll one environment through its target (the consumer opted in; the API checked). */
   restart?(consumer: Consumer, environment: EnvironmentRecord): Promise<RestartOutcome>;
+  /** Queue the registry's current version to every consumer that does not hold it (force: to all). */
+  propagate?(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
   /** Run the audit scan now (all registries, or these). */
   scan?(registryIds: readonly string[] | undefined): Promise<unknown>;
 }
@@ -110,6 +112,7 @@ export class AuditApi {
     if (method === "GET" && collection === "registries" && leaf) return this.#registry(id as string);
     if (method === "GET" && collection === "registries" && action && sub === "history") return this.#history(id as string, query);
     if (method === "POST" && collection === "registries" && action && sub === "refresh") return this.#refresh(id as string, query);
+    if (method === "POST" && collection === "registries" && action && sub === "propagate") return this.#propagate(id as string, query);
     if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
     if (method === "POST" && collection === "consumers" && action && sub === "redeliver") return this.#redeliver(id as string);
     if (method === "GET" && collection === "environments" && id === undefined) return { status: 200, body: await listEnvironments({ registries: this.#deps.registries, consumers: this.#consumers, ledger: this.#deps.ledger }, query, this.#now()) };
@@ -150,6 +153,13 @@ export class AuditApi {
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
     if (!this.#deps.actions) return notWired("refresh on demand");
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
+  }
+
+  async #propagate(id: string, query: Query): Promise<ApiResponse> {
+    const registry = this.#find(id);
+    if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
+    if (!this.#deps.actions?.propagate) return notWired("propagation on demand");
+    return { status: 202, body: await this.#deps.actions.propagate(registry, { force: query.force === "true" }) };
   }
 
   /** What breaks in the next N hours if nothing is done: current tokens that expire within `within`. */

@@ -300,6 +300,7 @@ export class EmbeddedRuntime {
           actions: {
             refresh: (r, o) => refreshNow(r, o.force),
             redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }),
+            propagate: (r, o) => service.propagate(r.id, { force: o.force }),
             // On demand the scan runs here and answers with its report (on AWS the function is invoked instead).
             scan: (registryIds) => audit.scan(registryIds ? { registryIds } : {}),
             restart: async (c, environment) => {

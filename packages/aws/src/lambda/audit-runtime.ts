@@ -64,6 +64,7 @@ export function auditActionsFromEnvironment(): AuditActions {
       await invokeAsync(lambda, required("PULLKEEPER_AUDIT_SCAN_FUNCTION"), scheduledShape(registryIds ? { registryIds: [...registryIds] } : {}));
       return { outcome: "requested", registries: registryIds ?? "all" };
     },
+    propagate: async (registry, { force }) => (await plannerFromEnvironment()).propagate(registry.id, { force }),
     redeliver: async (consumer) => (await plannerFromEnvironment()).propagate(consumer.registryId, { force: true, consumerIds: [consumer.id] }),
     restart: async (consumer, environment) => {
       targets ??= targetsReadingSecretsManager(t);
