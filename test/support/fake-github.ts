@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { ServerResponse } from "node:http";
 import sodium from "libsodium-wrappers";
+import { fixture } from "./fixtures.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
 
 /**
@@ -16,6 +17,9 @@ import { type LocalServer, type Received, startServer } from "./http.js";
  *   the operation exists for method + path, required path parameters are set, the body has the
  *   required properties with the declared types, enums and patterns, and nothing undeclared.
  * - Answers scripted failures (secondary rate limit, 429, 401, 500…) at chosen moments.
+ * - Lists codespaces (user, repository, organization) in pages with GitHub's Link header, reads
+ *   one, and stops one (user and organization-member endpoints); query parameters must be ones
+ *   the OpenAPI description declares for the operation.
  */
 
 export interface ScriptedResponse {
@@ -31,6 +35,8 @@ export interface GitHubRequest {
   /** Path without the API root's base path and without the query. */
   readonly path: string;
   readonly headers: Received["headers"];
+  /** The query string, parsed. */
+  readonly query: URLSearchParams;
   readonly body: unknown;
   /** The operation the OpenAPI description has for it, e.g. "PUT /repos/{owner}/{repo}/codespaces/secrets/{secret_name}". */
   readonly operation: string | undefined;
@@ -155,8 +161,8 @@ function check(value: unknown, schema: JsonSchema | undefined, at: string): stri
   return problems;
 }
 
-/** The operation for method + path, and every way the request departs from it. */
-export async function validateRequest(method: string, path: string, body: unknown): Promise<{ operation: string | undefined; problems: string[] }> {
+/** The operation for method + path, and every way the request departs from it (query parameters too, when given). */
+export async function validateRequest(method: string, path: string, body: unknown, query?: URLSearchParams): Promise<{ operation: string | undefined; problems: string[] }> {
   const paths = await openApiPaths();
   const m = method.toLowerCase();
   for (const entry of paths) {
@@ -171,6 +177,11 @@ export async function validateRequest(method: string, path: string, body: unknow
       if (p.in !== "path") continue;
       const v = values[p.name];
       if (p.required === true && (v === undefined || v === "")) problems.push(`${operation}: path parameter ${p.name} is required`);
+    }
+    for (const [name, value] of query ?? []) {
+      const p = (op.parameters ?? []).find((q) => q.in === "query" && q.name === name);
+      if (p === undefined) problems.push(`${operation}: query parameter ${name} is not in the OpenAPI description`);
+      else if ((p.schema?.type === "integer" || p.schema?.type === "number") && !/^-?\d+$/.test(value)) problems.push(`${operation}: query parameter ${name}=${value} is not an integer`);
     }
     const schema = op.requestBody?.content?.["application/json"]?.schema;
     if (op.requestBody !== undefined) {
@@ -187,6 +198,51 @@ export async function validateRequest(method: string, path: string, body: unknow
   return { operation: undefined, problems: [`${method} ${path}: no such operation in GitHub's OpenAPI description`] };
 }
 
+// ---- codespaces ----------------------------------------------------------------------------
+
+/** One codespace exactly as GitHub's REST docs show it (the `codespaces-list` OpenAPI example). */
+export const CODESPACES_FIXTURE = "github/get-user-codespaces.response.openapi-example-codespaces-list.verbatim.json";
+
+export interface CodespaceOptions {
+  readonly name: string;
+  readonly state?: string;
+  readonly owner?: string;
+  /** owner/name */
+  readonly repository?: string;
+  readonly repositoryId?: number;
+  readonly private?: boolean;
+  readonly displayName?: string | null;
+  readonly lastUsedAt?: string;
+}
+
+/** A codespace payload with GitHub's full shape: the docs' first example, with these fields changed. */
+export function codespacePayload(o: CodespaceOptions): Record<string, unknown> {
+  const base = fixture<{ codespaces: Record<string, unknown>[] }>(CODESPACES_FIXTURE).codespaces[0] ?? {};
+  const owner = { ...(base.owner as Record<string, unknown>), login: o.owner ?? "octocat" };
+  const baseRepo = base.repository as Record<string, unknown>;
+  const [repoOwner = "octocat", repoName = "Hello-World"] = (o.repository ?? "octocat/Hello-World").split("/");
+  const repository = {
+    ...baseRepo,
+    id: o.repositoryId ?? (baseRepo.id as number),
+    name: repoName,
+    full_name: `${repoOwner}/${repoName}`,
+    private: o.private ?? false,
+    owner: { ...(baseRepo.owner as Record<string, unknown>), login: repoOwner, type: repoOwner === (o.owner ?? "octocat") ? "User" : "Organization" },
+  };
+  return {
+    ...base,
+    name: o.name,
+    ...(o.displayName === undefined ? {} : { display_name: o.displayName }),
+    owner,
+    billable_owner: owner,
+    repository,
+    state: o.state ?? "Available",
+    last_used_at: o.lastUsedAt ?? base.last_used_at,
+    web_url: `https://${o.name}.github.dev`,
+    url: `https://api.github.com/user/codespaces/${o.name}`,
+  };
+}
+
 // ---- the server ---------------------------------------------------------------------------
 
 export class FakeGitHub {
@@ -198,6 +254,12 @@ export class FakeGitHub {
   readonly secrets = new Map<string, StoredSecret>();
   /** The token GitHub accepts. */
   token: string;
+  /** The login of the token's user: `/user/codespaces` lists (and stops) this user's codespaces. */
+  user = "octocat";
+  /** Codespaces as GitHub holds them (full payloads, as served). */
+  readonly codespaces: Record<string, unknown>[] = [];
+  /** Largest page served whatever per_page asks (GitHub's is 100); lower it to force pages. */
+  maxPerPage = 100;
   readonly #script: ScriptedResponse[] = [];
   readonly #keys = new Map<string, KeyPair>();
   #keyCounter = 0;
@@ -279,8 +341,8 @@ export class FakeGitHub {
       }
     }
     const path = url.pathname.startsWith(this.#basePath) ? url.pathname.slice(this.#basePath.length) : url.pathname;
-    const { operation, problems } = url.pathname.startsWith(this.#basePath) ? await validateRequest(req.method, path, body) : { operation: undefined, problems: [`${url.pathname}: outside the API root ${this.#basePath}`] };
-    const record: GitHubRequest = { method: req.method, path, headers: req.headers, body, operation, at: Date.now(), status: 0 };
+    const { operation, problems } = url.pathname.startsWith(this.#basePath) ? await validateRequest(req.method, path, body, url.searchParams) : { operation: undefined, problems: [`${url.pathname}: outside the API root ${this.#basePath}`] };
+    const record: GitHubRequest = { method: req.method, path, headers: req.headers, query: url.searchParams, body, operation, at: Date.now(), status: 0 };
     this.requests.push(record);
     this.violations.push(...problems);
 
@@ -294,6 +356,12 @@ export class FakeGitHub {
     const auth = req.headers.authorization ?? "";
     if (auth !== `Bearer ${this.token}` && auth !== `token ${this.token}`) {
       return send(401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
+    }
+
+    if (operation.includes("/codespaces") && !operation.includes("/secrets")) {
+      if (problems.length > 0) return send(422, { message: `Invalid request. ${problems.join("; ")}`, documentation_url: "https://docs.github.com/rest", status: "422" });
+      const answer = this.#codespaces(req.method, operation, path, url.searchParams);
+      if (answer !== undefined) return send(answer.status, answer.body, answer.headers);
     }
 
     const keyRoute = /^(.*\/secrets)\/public-key$/.exec(path);
@@ -324,5 +392,54 @@ export class FakeGitHub {
       return existed ? send(204) : send(201, {});
     }
     return send(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" });
+  }
+
+  /** Codespace routes; undefined for an operation it does not serve. */
+  #codespaces(method: string, operation: string, path: string, query: URLSearchParams): { status: number; body?: unknown; headers?: Record<string, string> } | undefined {
+    const notFound = { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest", status: "404" } };
+    const segments = path.split("/").map((s) => decodeURIComponent(s));
+    const login = (c: Record<string, unknown>): string => String((c.owner as { login?: unknown } | undefined)?.login ?? "");
+    const repo = (c: Record<string, unknown>): { id?: number; full_name?: string; owner?: { login?: string } } => (c.repository ?? {}) as never;
+    const same = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+    const list = (items: Record<string, unknown>[]) => {
+      const perPage = Math.min(Number(query.get("per_page") ?? 30), this.maxPerPage);
+      const page = Number(query.get("page") ?? 1);
+      const slice = items.slice((page - 1) * perPage, page * perPage);
+      const headers: Record<string, string> = {};
+      if (page * perPage < items.length) {
+        const next = new URLSearchParams(query);
+        next.set("page", String(page + 1));
+        headers.link = `<${this.url}${path}?${next.toString()}>; rel="next"`;
+      }
+      return { status: 200, body: { total_count: items.length, codespaces: slice }, headers };
+    };
+    switch (`${operation}`) {
+      case "GET /user/codespaces": {
+        const repositoryId = query.get("repository_id");
+        return list(this.codespaces.filter((c) => login(c) === this.user && (repositoryId === null || String(repo(c).id) === repositoryId)));
+      }
+      case "GET /repos/{owner}/{repo}/codespaces":
+        return list(this.codespaces.filter((c) => login(c) === this.user && same(repo(c).full_name, `${segments[2]}/${segments[3]}`)));
+      case "GET /orgs/{org}/codespaces":
+        return list(this.codespaces.filter((c) => same(repo(c).owner?.login, segments[2])));
+      case "GET /user/codespaces/{codespace_name}": {
+        const found = this.codespaces.find((c) => c.name === segments[3] && login(c) === this.user);
+        return found === undefined ? notFound : { status: 200, body: found };
+      }
+      case "POST /user/codespaces/{codespace_name}/stop": {
+        const found = this.codespaces.find((c) => c.name === segments[3] && login(c) === this.user);
+        if (found === undefined) return notFound;
+        found.state = "Shutdown";
+        return { status: 200, body: found };
+      }
+      case "POST /orgs/{org}/members/{username}/codespaces/{codespace_name}/stop": {
+        const found = this.codespaces.find((c) => c.name === segments[6] && login(c) === segments[4] && same(repo(c).owner?.login, segments[2]));
+        if (found === undefined) return notFound;
+        found.state = "Shutdown";
+        return { status: 200, body: found };
+      }
+      default:
+        return undefined;
+    }
   }
 }

@@ -176,6 +176,45 @@ export class GitHubSecretsClient {
     }
   }
 
+  /**
+   * A paginated list, page by page (Octokit's Link-header pagination, 100 a page), read with the
+   * token of `tokenSecret`; the caller may stop early. A failure is a classified DeliveryError
+   * whose message starts with `what`.
+   */
+  async *pages<T>(baseUrl: string | undefined, tokenSecret: string, route: string, params: Readonly<Record<string, unknown>>, what: string): AsyncGenerator<readonly T[], void, undefined> {
+    const token = await this.#token(tokenSecret);
+    const octokit = this.#client(baseUrl ?? GITHUB_API_URL);
+    const pages = octokit.paginate.iterator<T>(route, { ...params, per_page: 100, headers: { authorization: `Bearer ${token}` } })[Symbol.asyncIterator]();
+    for (;;) {
+      let page: IteratorResult<{ data: T[] }>;
+      try {
+        page = await pages.next();
+      } catch (error) {
+        throw this.#failure(error, what, tokenSecret, [token]);
+      }
+      if (page.done === true) return;
+      yield page.value.data;
+    }
+  }
+
+  /** One request with the token of `tokenSecret`: its response body, or a classified DeliveryError whose message starts with `what`. */
+  async call<T>(baseUrl: string | undefined, tokenSecret: string, route: string, params: Readonly<Record<string, unknown>>, what: string): Promise<T> {
+    const token = await this.#token(tokenSecret);
+    const octokit = this.#client(baseUrl ?? GITHUB_API_URL);
+    try {
+      const { data } = await octokit.request(route, { ...params, headers: { authorization: `Bearer ${token}` }, request: this.#requestOptions() });
+      return data as T;
+    } catch (error) {
+      throw this.#failure(error, what, tokenSecret, [token]);
+    }
+  }
+
+  #failure(error: unknown, what: string, tokenSecret: string, secrets: readonly string[]): DeliveryError {
+    // A revoked token is read again next time instead of failing until the cache expires.
+    if (githubFailure(error).status === 401) this.#tokens.delete(tokenSecret);
+    return githubDeliveryError(error, what, secrets, this.#now());
+  }
+
   /** Forgets cached tokens and keys (a rotated token, tests). */
   clear(): void {
     this.#tokens.clear();
@@ -208,8 +247,13 @@ export class GitHubSecretsClient {
     let client = this.#clients.get(root);
     if (client === undefined) {
       const o = this.#options;
-      const request: Record<string, unknown> = {};
-      if (o.fetch !== undefined) request["fetch"] = o.fetch;
+      const timeoutMs = o.requestTimeoutMs ?? 30_000;
+      // Octokit's paginator sends only method, url and headers for the pages after the first, so
+      // a request without its own signal gets the per-request timeout here. The fetch is looked up
+      // per call so a test double installed on globalThis still applies.
+      const request: Record<string, unknown> = {
+        fetch: (url: string, init: RequestInit = {}) => (o.fetch ?? globalThis.fetch)(url, init.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+      };
       client = new GitHub({
         baseUrl: root,
         userAgent: "pullkeeper",

@@ -1,4 +1,5 @@
 export { GitHubSecretsClient, type GitHubClientOptions, type SecretLocation, type SecretWrite } from "./client.js";
+export { discoverCodespaces, RUNNING_CODESPACE_STATES, stopCodespace } from "./codespaces-environments.js";
 export { githubDeliveryError, SECONDARY_LIMIT_FALLBACK_MS } from "./errors.js";
 export {
   type CodespacesSecretTargetConfig,

@@ -1,6 +1,17 @@
-import { type Consumer, type DeliveryContext, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig } from "@pullkeeper/core";
+import {
+  type Consumer,
+  type DeliveryContext,
+  DeliveryError,
+  type DeliveryOutcome,
+  type DeliveryTarget,
+  type DiscoveredEnvironment,
+  type EnvironmentDiscovery,
+  parseTargetConfig,
+  type RestartOutcome,
+} from "@pullkeeper/core";
 import type { z } from "zod";
 import { GitHubSecretsClient, type GitHubClientOptions, type SecretLocation, type SecretWrite } from "./client.js";
+import { discoverCodespaces, stopCodespace } from "./codespaces-environments.js";
 import {
   type CodespacesSecretTargetConfig,
   codespacesSecretTargetSchema,
@@ -72,10 +83,10 @@ abstract class GitHubSecretTarget<C extends CommonConfig & GitHubSecretScope & {
   abstract readonly kind: string;
   abstract readonly schema: z.ZodType<C>;
   protected abstract readonly family: SecretFamily;
-  readonly #client: GitHubSecretsClient;
+  protected readonly client: GitHubSecretsClient;
 
   constructor(client: GitHubSecretsClient) {
-    this.#client = client;
+    this.client = client;
   }
 
   provider(consumer: Consumer): string {
@@ -91,17 +102,31 @@ abstract class GitHubSecretTarget<C extends CommonConfig & GitHubSecretScope & {
     const config = parseTargetConfig(this.schema, context.consumer) as C;
     const location = secretLocation(this.family, config);
     const { writes, names } = this.writes(config, context);
-    await this.#client.writeSecrets(config.baseUrl, config.tokenSecret, location, writes);
+    await this.client.writeSecrets(config.baseUrl, config.tokenSecret, location, writes);
     const where = config.baseUrl === undefined ? "" : ` on ${new URL(config.baseUrl).host}`;
     return { status: "delivered", detail: `wrote ${names} in ${location.description}${where}${this.note(config)}` };
   }
 }
 
-/** `codespaces-secret`: `<PREFIX>_CONTAINER_REGISTRY_SERVER`, `_USER`, `_PASSWORD`. */
-export class CodespacesSecretTarget extends GitHubSecretTarget<CodespacesSecretTargetConfig> {
+/**
+ * `codespaces-secret`: `<PREFIX>_CONTAINER_REGISTRY_SERVER`, `_USER`, `_PASSWORD`. Codespaces read
+ * them when they start, so the audit finds the running ones and a restart stops one.
+ */
+export class CodespacesSecretTarget extends GitHubSecretTarget<CodespacesSecretTargetConfig> implements EnvironmentDiscovery {
   readonly kind = "codespaces-secret";
   readonly schema = codespacesSecretTargetSchema;
   protected readonly family = "codespaces";
+
+  async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
+    return discoverCodespaces(this.client, parseTargetConfig(this.schema, consumer));
+  }
+
+  async restartEnvironment(consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome> {
+    if (environment.kind !== "codespace") {
+      throw new DeliveryError("invalid_request", `consumer ${consumer.id}: ${environment.kind} ${environment.name} is not a codespace; nothing was stopped`, { retryable: false });
+    }
+    return stopCodespace(this.client, parseTargetConfig(this.schema, consumer), environment.externalId);
+  }
 
   protected writes(config: CodespacesSecretTargetConfig, context: DeliveryContext): { writes: SecretWrite[]; names: string } {
     const p = config.prefix;
