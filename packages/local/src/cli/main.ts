@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
+import { addAuditCommands } from "./audit-commands.js";
 import { connect } from "./client.js";
 import { table, until } from "./format.js";
 
@@ -142,6 +143,16 @@ export function buildCli(): Command {
         await client.close();
       }
     });
+
+  addAuditCommands(program, {
+    connect: (cmd) => {
+      const g = globals(cmd);
+      return connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
+    },
+    json: (cmd) => globals(cmd).json,
+    out,
+    err,
+  });
 
   return program;
 }
