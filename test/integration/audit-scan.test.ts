@@ -3,7 +3,6 @@ import {
   AuditApi,
   AuditScanService,
   type Consumer,
-  type DeliveryTarget,
   type DiscoveredEnvironment,
   DeliveryError,
   environmentId,
@@ -12,7 +11,7 @@ import {
   type UndeclaredConsumer,
 } from "@pullkeeper/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import { ScriptedTarget } from "../support/scripted-target.js";
 import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
 
 /**
@@ -32,29 +31,6 @@ const consumers: Consumer[] = [
   { id: "builds", registryId: "prod", target: { kind: "scripted" } },
   { id: "hub-pods", registryId: "hub", target: { kind: "scripted" } },
 ];
-
-class ScriptedTarget implements DeliveryTarget {
-  readonly kind = "scripted";
-  readonly schema = z.object({ kind: z.string() });
-  running = new Map<string, DiscoveredEnvironment[]>();
-  failing = new Map<string, Error>();
-  restarted: string[] = [];
-  provider() {
-    return "scripted";
-  }
-  async deliver() {
-    return { status: "delivered" as const, detail: "" };
-  }
-  async discoverEnvironments(consumer: Consumer) {
-    const failure = this.failing.get(consumer.id);
-    if (failure) throw failure;
-    return this.running.get(consumer.id) ?? [];
-  }
-  async restartEnvironment(_consumer: Consumer, environment: { externalId: string }) {
-    this.restarted.push(environment.externalId);
-    return { detail: `stopped ${environment.externalId}` };
-  }
-}
 
 const pod = (name: string, startedAt: Date): DiscoveredEnvironment => ({ externalId: `team-a/${name}`, kind: "kubernetes-pod", name, startedAt, status: "Running" });
 
@@ -163,6 +139,7 @@ describe("audit scan over the ledger", () => {
   });
 
   it("records a discovery failure on its consumer and keeps what it saw last", async () => {
+    now = at(205);
     target.failing.set("pods", new DeliveryError("unauthorized", "the cluster refused the token", { retryable: false }));
     const report = await service.scan({ registryIds: ["prod"] });
     target.failing.delete("pods");
