@@ -29,12 +29,12 @@ function emit(report: AuditReport): void {
   metrics.addMetric("DiscoveryFailures", MetricUnit.Count, report.discoveryFailures);
   if (report.minutesToEarliestExpiry !== undefined) metrics.addMetric("MinutesToEarliestExpiry", MetricUnit.Count, Math.max(0, report.minutesToEarliestExpiry));
   for (const r of report.registries) {
-    const perRegistry = metrics.singleMetric();
-    perRegistry.addDimension("registry", r.registryId);
-    perRegistry.addMetric("StaleEnvironments", MetricUnit.Count, r.counts.stale);
-    perRegistry.addMetric("ExpiredEnvironments", MetricUnit.Count, r.counts.expired);
-    perRegistry.addMetric("DoomedEnvironments", MetricUnit.Count, r.counts.doomed);
-    perRegistry.publishStoredMetrics();
+    for (const [name, value] of [["StaleEnvironments", r.counts.stale], ["ExpiredEnvironments", r.counts.expired], ["DoomedEnvironments", r.counts.doomed]] as const) {
+      // A single metric publishes at once and drops its dimensions: one per value, or the rest would land on the alarms' totals.
+      const perRegistry = metrics.singleMetric();
+      perRegistry.addDimension("registry", r.registryId);
+      perRegistry.addMetric(name, MetricUnit.Count, value);
+    }
   }
 }
 
