@@ -1,7 +1,7 @@
 import { BatchGetProjectsCommand, CodeBuildClient, type Project, type ProjectEnvironment, UpdateProjectCommand } from "@aws-sdk/client-codebuild";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget } from "@pullkeeper/core";
+import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, type DiscoveredEnvironment } from "@pullkeeper/core";
 import { clientOptions } from "../../clients.js";
 import { awsDeliveryError } from "../shared/aws-errors.js";
 import { ambientRegion, isEcrRegistry, newReadersNote, parseConsumerTarget, perRegion } from "../shared/common.js";
@@ -9,6 +9,7 @@ import { imageOnHost, isCodeBuildCuratedImage, isEcrHost, parseImageReference } 
 import { checkRoleSecretAccess } from "../shared/principal-access.js";
 import { type AwsLocation, describeRegistrySecret, parseArn, type RegistrySecret, secretReferenceFault } from "../shared/secret.js";
 import { WiringCode, WiringError, type WiringFault } from "../shared/wiring.js";
+import { discoverBuilds } from "./environments.js";
 import { type CodeBuildProjectTargetConfig, codeBuildProjectArnRegion, codeBuildProjectTargetSchema } from "./schema.js";
 
 export interface CodeBuildTargetOptions {
@@ -16,6 +17,11 @@ export interface CodeBuildTargetOptions {
   readonly codeBuild?: (region: string) => CodeBuildClient;
   readonly iam?: (region: string) => IAMClient;
   readonly secretsManager?: (region: string) => SecretsManagerClient;
+  /**
+   * The secret (ARN or name) of a registry, so discovery looks for a consumer that names no
+   * region where delivery does: in its secret's region. Without it, the deployment's region.
+   */
+  readonly registrySecret?: (registryId: string) => string | undefined;
 }
 
 const SECRETS_MANAGER = "SECRETS_MANAGER";
@@ -33,11 +39,13 @@ export class CodeBuildTarget implements DeliveryTarget {
   readonly #codeBuild: (region: string) => CodeBuildClient;
   readonly #iam: (region: string) => IAMClient;
   readonly #secretsManager: (region: string) => SecretsManagerClient;
+  readonly #registrySecret: (registryId: string) => string | undefined;
 
   constructor(options: CodeBuildTargetOptions = {}) {
     this.#codeBuild = options.codeBuild ?? perRegion((region) => new CodeBuildClient(clientOptions(region)));
     this.#iam = options.iam ?? perRegion((region) => new IAMClient(clientOptions(region)));
     this.#secretsManager = options.secretsManager ?? perRegion((region) => new SecretsManagerClient(clientOptions(region)));
+    this.#registrySecret = options.registrySecret ?? (() => undefined);
   }
 
   /**
@@ -128,6 +136,17 @@ export class CodeBuildTarget implements DeliveryTarget {
     throw new WiringError(subject, faults, hint);
   }
 
+  /**
+   * The project's running builds (queued ones hold no credential yet). There is no
+   * restartEnvironment: a build cannot be restarted in place, and stopping one fails it.
+   */
+  async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
+    const target: CodeBuildProjectTargetConfig = parseConsumerTarget(this.schema, consumer);
+    const secretRegion = parseArn(this.#registrySecret(consumer.registryId) ?? "")?.region || undefined;
+    const region = target.region ?? codeBuildProjectArnRegion(target.project) ?? secretRegion ?? ambientRegion();
+    return discoverBuilds(this.#codeBuild(region), projectName(target.project), region);
+  }
+
   async #project(codeBuild: CodeBuildClient, project: string, region: string): Promise<Project> {
     let out;
     try {
@@ -195,4 +214,10 @@ export class CodeBuildTarget implements DeliveryTarget {
     }
     return changes;
   }
+}
+
+/** ListBuildsForProject takes the project's name, never its ARN. */
+function projectName(project: string): string {
+  const arn = parseArn(project);
+  return arn === undefined ? project : arn.resource.replace(/^project\//, "");
 }

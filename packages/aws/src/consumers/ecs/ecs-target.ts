@@ -1,7 +1,15 @@
 import { DescribeTaskDefinitionCommand, ECSClient, type TaskDefinition, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget } from "@pullkeeper/core";
+import {
+  type Consumer,
+  type DeliveryContext,
+  DeliveryError,
+  type DeliveryOutcome,
+  type DeliveryTarget,
+  type DiscoveredEnvironment,
+  type RestartOutcome,
+} from "@pullkeeper/core";
 import { clientOptions } from "../../clients.js";
 import { awsDeliveryError, awsErrorName } from "../shared/aws-errors.js";
 import { ambientRegion, isEcrRegistry, newReadersNote, parseConsumerTarget, perRegion } from "../shared/common.js";
@@ -9,6 +17,9 @@ import { imageOnHost, isEcrHost, parseImageReference } from "../shared/image-hos
 import { checkRoleSecretAccess } from "../shared/principal-access.js";
 import { type AwsLocation, describeRegistrySecret, parseArn, secretReferenceFault } from "../shared/secret.js";
 import { WiringCode, WiringError, type WiringFault } from "../shared/wiring.js";
+import { discoverTasks, familyClusters } from "./environments.js";
+import { ECS_NOT_FOUND } from "./errors.js";
+import { rollTaskService } from "./restart.js";
 import { type EcsTaskDefinitionTargetConfig, ecsTaskDefinitionTargetSchema } from "./schema.js";
 
 export interface EcsTaskDefinitionTargetOptions {
@@ -16,12 +27,15 @@ export interface EcsTaskDefinitionTargetOptions {
   readonly ecs?: (region: string) => ECSClient;
   readonly iam?: (region: string) => IAMClient;
   readonly secretsManager?: (region: string) => SecretsManagerClient;
+  /**
+   * The secret (ARN or name) of a registry, so discovery looks for a consumer that names no
+   * region where delivery does: in its secret's region. Without it, the deployment's region.
+   */
+  readonly registrySecret?: (registryId: string) => string | undefined;
 }
 
 /** The code of a delivery whose wiring is right but whose opted-in service roll failed for one service or more. */
 export const ROLL_FAILED = "roll_failed";
-
-const ECS_NOT_FOUND = new Set(["ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException"]);
 
 type RollResult = { readonly service: string; readonly ok: true; readonly runs: string | undefined } | { readonly service: string; readonly ok: false; readonly error: DeliveryError };
 
@@ -38,11 +52,13 @@ export class EcsTaskDefinitionTarget implements DeliveryTarget {
   readonly #ecs: (region: string) => ECSClient;
   readonly #iam: (region: string) => IAMClient;
   readonly #secretsManager: (region: string) => SecretsManagerClient;
+  readonly #registrySecret: (registryId: string) => string | undefined;
 
   constructor(options: EcsTaskDefinitionTargetOptions = {}) {
     this.#ecs = options.ecs ?? perRegion((region) => new ECSClient(clientOptions(region)));
     this.#iam = options.iam ?? perRegion((region) => new IAMClient(clientOptions(region)));
     this.#secretsManager = options.secretsManager ?? perRegion((region) => new SecretsManagerClient(clientOptions(region)));
+    this.#registrySecret = options.registrySecret ?? (() => undefined);
   }
 
   /**
@@ -136,6 +152,30 @@ export class EcsTaskDefinitionTarget implements DeliveryTarget {
       status: "verified",
       detail: `${subject}: ${[wired, ...notes, readers].join("; ")}; forced a new deployment of ${rolledText}, so their running tasks are replaced and pick up the new value${warning}`,
     };
+  }
+
+  /** The family's running tasks, in the clusters of its rollServices or else in every cluster of its region. */
+  async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
+    const target: EcsTaskDefinitionTargetConfig = parseConsumerTarget(this.schema, consumer);
+    const region = this.#region(consumer, target);
+    const ecs = this.#ecs(region);
+    return discoverTasks(ecs, target.family, await familyClusters(ecs, target, region), region);
+  }
+
+  /** Forces a new deployment of the task's service; a standalone task is refused (restart_unsupported). */
+  async restartEnvironment(consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome> {
+    if (environment.kind !== "ecs-task") {
+      throw new DeliveryError("invalid_request", `consumer ${consumer.id} runs ECS tasks; ${environment.kind} ${environment.name} is not one`, { retryable: false });
+    }
+    const target: EcsTaskDefinitionTargetConfig = parseConsumerTarget(this.schema, consumer);
+    const region = parseArn(environment.externalId)?.region || this.#region(consumer, target);
+    const ecs = this.#ecs(region);
+    return rollTaskService(ecs, environment.externalId, target.family, region, () => familyClusters(ecs, target, region));
+  }
+
+  /** Where deliver looks: the consumer's region, else its secret's, else the deployment's. */
+  #region(consumer: Consumer, target: EcsTaskDefinitionTargetConfig): string {
+    return target.region ?? (parseArn(this.#registrySecret(consumer.registryId) ?? "")?.region || undefined) ?? ambientRegion();
   }
 
   async #taskDefinition(ecs: ECSClient, family: string, region: string): Promise<TaskDefinition> {
