@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { freePort } from "../packages/local/src/net.js";
+import { environmentsQuery } from "./environments-query.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM, the
@@ -146,6 +147,14 @@ results.push(...(await embeddedStartup()));
 // The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s. Measured in a child process,
 // since the embedded runtime logs to stdout as Lambda does.
 results.push(result("propagation.1000-consumers-50ms-100wps", propagationInChild({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 }), "ms", 10_000));
+
+// The audit's 03:00 question with 100,000 environments in the ledger: the API's answer next to
+// a raw DynamoDB Query of the same index page (both on dynalite over loopback).
+const query = await environmentsQuery({ total: 100_000, runs: 25, pageSize: 100 });
+results.push(result("audit.environments-seed-100000", query.seedMs, "ms"));
+results.push(result("audit.get-environments-stale-page100.api", query.apiMs, "ms", 250));
+results.push(result("audit.get-environments-stale-page100.raw-query", query.rawMs, "ms"));
+results.push(result("audit.get-environments-stale.api-over-raw", query.apiMs / query.rawMs, "x", 2));
 
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);

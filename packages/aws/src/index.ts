@@ -12,3 +12,4 @@ export * from "./dynamo-rate-limiter.js";
 export * from "./consumers/index.js";
 export * from "./dynamo-environment-ledger.js";
 export * from "./dynamo-table.js";
+export * from "./environment-items.js";
