@@ -9,7 +9,79 @@ const FIXTURE = {
   listProject: fixture<Record<string, unknown>>("gitpod/secretservice.ListSecrets.request.project-scope.doc-example.json"),
   create: fixture<Record<string, unknown>>("gitpod/secretservice.CreateSecret.request.registry-auth.doc-example.json"),
   update: fixture<Record<string, unknown>>("gitpod/secretservice.UpdateSecretValue.request.doc-example.json"),
+  listEnvironments: fixture<Record<string, unknown>>("gitpod/environmentservice.ListEnvironments.request.running-for-project.doc-example.json"),
 };
+
+/** ListEnvironments' documented filter fields (gitpod-sdk EnvironmentListParams.Filter) and phases. */
+const ENVIRONMENT_FILTER_KEYS = new Set(["archivalStatus", "createdBefore", "creatorIds", "projectIds", "roles", "runnerIds", "runnerKinds", "statusPhases"]);
+export const ENVIRONMENT_PHASES = [
+  "ENVIRONMENT_PHASE_UNSPECIFIED",
+  "ENVIRONMENT_PHASE_CREATING",
+  "ENVIRONMENT_PHASE_STARTING",
+  "ENVIRONMENT_PHASE_RUNNING",
+  "ENVIRONMENT_PHASE_UPDATING",
+  "ENVIRONMENT_PHASE_STOPPING",
+  "ENVIRONMENT_PHASE_STOPPED",
+  "ENVIRONMENT_PHASE_DELETING",
+  "ENVIRONMENT_PHASE_DELETED",
+] as const;
+
+/** A `gitpod.v1.Environment` as ListEnvironments / GetEnvironment return it (the fields the SDK documents). */
+export interface FakeGitpodEnvironment {
+  id: string;
+  metadata: { name?: string; projectId?: string; organizationId?: string; creator?: { id: string; principal: string }; createdAt?: string; lastStartedAt?: string };
+  spec: { desiredPhase?: string; secrets?: { id?: string; name?: string; session?: string; containerRegistryBasicAuthHost?: string; source?: string; sourceRef?: string }[] };
+  status: { phase: string; secrets?: { id?: string; secretName?: string; session?: string; phase?: string; failureMessage?: string; warningMessage?: string }[] };
+}
+
+export interface EnvironmentOptions {
+  readonly id: string;
+  readonly phase?: string;
+  readonly projectId?: string;
+  readonly creatorId?: string;
+  readonly name?: string;
+  readonly lastStartedAt?: string;
+  readonly createdAt?: string;
+  /** The registry secret it loaded: name, the session it holds, and the session Gitpod now has (default the same). */
+  readonly secret?: { readonly name: string; readonly session: string; readonly specSession?: string; readonly phase?: string; readonly failureMessage?: string };
+}
+
+export function gitpodEnvironment(o: EnvironmentOptions): FakeGitpodEnvironment {
+  const secretId = "d2c94c27-3b76-4a42-b88c-95a85e392c68";
+  return {
+    id: o.id,
+    metadata: {
+      ...(o.name === undefined ? {} : { name: o.name }),
+      ...(o.projectId === undefined ? {} : { projectId: o.projectId }),
+      organizationId: "b0e12f6c-4c67-429d-a4a6-d9838b5da041",
+      creator: { id: o.creatorId ?? "f53d2330-3795-4c5d-a1f3-453121af9c60", principal: "PRINCIPAL_USER" },
+      createdAt: o.createdAt ?? "2026-02-01T09:00:00Z",
+      ...(o.lastStartedAt === undefined ? {} : { lastStartedAt: o.lastStartedAt }),
+    },
+    spec: {
+      desiredPhase: "ENVIRONMENT_PHASE_RUNNING",
+      ...(o.secret === undefined
+        ? {}
+        : { secrets: [{ id: secretId, name: o.secret.name, session: o.secret.specSession ?? o.secret.session, containerRegistryBasicAuthHost: "https://quay.io", source: "control-plane", sourceRef: secretId }] }),
+    },
+    status: {
+      phase: o.phase ?? "ENVIRONMENT_PHASE_RUNNING",
+      ...(o.secret === undefined
+        ? {}
+        : {
+            secrets: [
+              {
+                id: secretId,
+                secretName: o.secret.name,
+                session: o.secret.session,
+                phase: o.secret.phase ?? "CONTENT_PHASE_READY",
+                ...(o.secret.failureMessage === undefined ? {} : { failureMessage: o.secret.failureMessage }),
+              },
+            ],
+          }),
+    },
+  };
+}
 
 export interface StoredGitpodSecret {
   id: string;
@@ -30,7 +102,13 @@ export interface GitpodFailure {
 /** A Gitpod public API double: checks every request the way the real one would have to accept it. */
 export class FakeGitpod {
   readonly secrets: StoredGitpodSecret[] = [];
+  readonly environments: FakeGitpodEnvironment[] = [];
+  /** false: ListEnvironments ignores the filter (as an older or buggy server might) and lists everything. */
+  honourFilters = true;
   readonly failures: GitpodFailure[] = [];
+  /** Answers the n-th request (1-based, counted over the fake's life) with this instead. */
+  readonly failAt = new Map<number, GitpodFailure>();
+  #requestCount = 0;
   readonly violations: string[] = [];
   pageSize = 2;
   #nextId = 1;
@@ -52,13 +130,14 @@ export class FakeGitpod {
     check(req.method === "POST", `method ${req.method}, expected POST`);
     check(req.headers["content-type"] === "application/json", `content-type ${req.headers["content-type"]}`);
     check(req.headers["connect-protocol-version"] === "1", "missing Connect-Protocol-Version: 1");
-    const failure = this.failures.shift();
+    this.#requestCount += 1;
+    const failure = this.failAt.get(this.#requestCount) ?? this.failures.shift();
     if (failure?.hang) return; // never answers
     if (failure !== undefined) return answer(failure.status, failure.body, failure.headers);
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       return answer(401, { code: "unauthenticated", message: "invalid or expired personal access token" });
     }
-    const match = /^\/api\/gitpod\.v1\.SecretService\/(\w+)$/.exec(req.url);
+    const match = /^\/api\/gitpod\.v1\.(SecretService|EnvironmentService)\/(\w+)$/.exec(req.url);
     if (match === null) return answer(404, { code: "unimplemented", message: `no such procedure ${req.url}` });
     let body: Record<string, unknown>;
     try {
@@ -66,15 +145,27 @@ export class FakeGitpod {
     } catch {
       return answer(400, { code: "invalid_argument", message: "body is not JSON" });
     }
-    switch (match[1]) {
-      case "ListSecrets":
+    switch (`${match[1]}/${match[2]}`) {
+      case "EnvironmentService/ListEnvironments":
+        return this.#listEnvironments(body, answer, check);
+      case "EnvironmentService/GetEnvironment":
+      case "EnvironmentService/StopEnvironment": {
+        check(JSON.stringify(Object.keys(body)) === JSON.stringify(["environmentId"]), `${match[2]} takes exactly { environmentId }, got ${Object.keys(body).join(",")}`);
+        const environment = this.environments.find((e) => e.id === body.environmentId);
+        if (environment === undefined) return answer(404, { code: "not_found", message: `environment ${String(body.environmentId)} not found` });
+        if (match[2] === "GetEnvironment") return answer(200, { environment });
+        environment.status.phase = "ENVIRONMENT_PHASE_STOPPING";
+        environment.spec.desiredPhase = "ENVIRONMENT_PHASE_STOPPED";
+        return answer(200, {});
+      }
+      case "SecretService/ListSecrets":
         return this.#list(body, answer, check);
-      case "CreateSecret":
+      case "SecretService/CreateSecret":
         return this.#create(body, answer, check);
-      case "UpdateSecretValue":
+      case "SecretService/UpdateSecretValue":
         return this.#update(body, answer, check);
       default:
-        return answer(404, { code: "unimplemented", message: `unknown method ${match[1]}` });
+        return answer(404, { code: "unimplemented", message: `unknown method ${match[2]}` });
     }
   }
 
@@ -102,6 +193,34 @@ export class FakeGitpod {
         ...(s.environmentVariable ? { environmentVariable: true } : {}),
       })),
     });
+  }
+
+  #listEnvironments(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {
+    // The documented request's shape, with any documented filter fields.
+    check(Object.keys(body).every((k) => k in FIXTURE.listEnvironments), `ListEnvironments keys ${Object.keys(body).join(",")}`);
+    const filter = (body.filter ?? {}) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(filter)) {
+      check(ENVIRONMENT_FILTER_KEYS.has(key), `ListEnvironments filter.${key} is not a documented filter`);
+      check(Array.isArray(value) || key === "archivalStatus" || key === "createdBefore", `filter.${key} must be a list`);
+    }
+    const phases = filter.statusPhases as unknown[] | undefined;
+    for (const phase of phases ?? []) check((ENVIRONMENT_PHASES as readonly unknown[]).includes(phase), `filter.statusPhases: ${String(phase)} is not a phase`);
+    const pagination = body.pagination as { pageSize?: unknown; token?: unknown } | undefined;
+    check(typeof pagination?.pageSize === "number", "pagination.pageSize must be a number");
+    check(pagination?.token === undefined || typeof pagination.token === "string", "pagination.token must be a string");
+    const projectIds = filter.projectIds as string[] | undefined;
+    const creatorIds = filter.creatorIds as string[] | undefined;
+    const matching = this.environments.filter(
+      (e) =>
+        !this.honourFilters ||
+        (projectIds === undefined || projectIds.includes(e.metadata.projectId ?? "")) &&
+        (creatorIds === undefined || creatorIds.includes(e.metadata.creator?.id ?? "")) &&
+        (phases === undefined || phases.includes(e.status.phase)),
+    );
+    const start = typeof pagination?.token === "string" ? Number(pagination.token) : 0;
+    const page = matching.slice(start, start + this.pageSize);
+    const next = start + this.pageSize < matching.length ? String(start + this.pageSize) : "";
+    answer(200, { environments: page, pagination: { nextToken: next } });
   }
 
   #create(body: Record<string, unknown>, answer: (s: number, b: unknown) => void, check: (ok: boolean, what: string) => void): void {

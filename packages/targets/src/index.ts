@@ -4,6 +4,7 @@ export * from "./htpasswd/htpasswd-file.js";
 export * from "./htpasswd/random-passwords.js";
 export * from "./gitpod/schema.js";
 export * from "./gitpod/gitpod-target.js";
+export * from "./gitpod/environments.js";
 export * from "./webhook/schema.js";
 export * from "./webhook/signature.js";
 export * from "./webhook/webhook-target.js";

@@ -5,11 +5,15 @@ import {
   DeliveryError,
   type DeliveryOutcome,
   type DeliveryTarget,
+  type DiscoveredEnvironment,
+  type EnvironmentDiscovery,
   type Registry,
+  type RestartOutcome,
   parseTargetConfig,
   readTargetSecret,
 } from "@pullkeeper/core";
 import { type ConnectCallOptions, connectCall } from "./connect.js";
+import { discoverGitpodEnvironments, stopGitpodEnvironment } from "./environments.js";
 import { type GitpodSecretScope, type GitpodSecretTargetConfig, gitpodSecretTargetSchema } from "./schema.js";
 
 export interface GitpodSecretTargetOptions {
@@ -18,7 +22,7 @@ export interface GitpodSecretTargetOptions {
   readonly fetch?: typeof fetch;
   /** Budget for one API call. Default 10 s. */
   readonly timeoutMs?: number;
-  /** ListSecrets page size. Default 100. */
+  /** ListSecrets and ListEnvironments page size. Default 100 (Gitpod's maximum). */
   readonly pageSize?: number;
 }
 
@@ -71,9 +75,10 @@ function describeScope(scope: GitpodSecretScope): string {
  * `gitpod-secret`: keeps a Gitpod (Flex) "container registry basic auth" secret current, through
  * the public API's `gitpod.v1.SecretService` (Connect protocol, JSON): find it by name in its
  * scope, create it when missing, else `UpdateSecretValue`. Environments that are already running
- * keep the value they started with until they restart.
+ * keep the value they started with until they restart: the audit finds them through
+ * `gitpod.v1.EnvironmentService`, and a restart stops one.
  */
-export class GitpodSecretTarget implements DeliveryTarget {
+export class GitpodSecretTarget implements DeliveryTarget, EnvironmentDiscovery {
   readonly kind = "gitpod-secret";
   readonly schema = gitpodSecretTargetSchema;
   readonly #readCredential: (secretId: string) => Promise<Credential>;
@@ -140,6 +145,25 @@ export class GitpodSecretTarget implements DeliveryTarget {
       status: "delivered",
       detail: `updated ${where} (${existing.id}): container registry basic auth for ${host}, version ${context.versionId}; ${restartNote}`,
     };
+  }
+
+  async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
+    const target = this.#parse(consumer);
+    return discoverGitpodEnvironments(await this.#readCall(target), target, this.#pageSize);
+  }
+
+  async restartEnvironment(consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome> {
+    if (environment.kind !== "gitpod-environment") {
+      throw new DeliveryError("invalid_request", `consumer ${consumer.id}: ${environment.kind} ${environment.name} is not a Gitpod environment; nothing was stopped`, { retryable: false });
+    }
+    const target = this.#parse(consumer);
+    return stopGitpodEnvironment(await this.#readCall(target), target, environment.externalId);
+  }
+
+  /** Call options for calls that carry no credential value: only the token is secret. */
+  async #readCall(target: GitpodSecretTargetConfig): Promise<ConnectCallOptions> {
+    const token = await this.#token(target.tokenSecret);
+    return { fetch: this.#fetch, baseUrl: target.apiUrl, token, timeoutMs: this.#timeoutMs, secrets: [token] };
   }
 
   #parse(consumer: Consumer): GitpodSecretTargetConfig {
