@@ -5,6 +5,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientOptions, DynamoLedger } from "@pullkeeper/aws";
 import { auditActionsFromEnvironment, CONSUMER_SCHEMAS, lazy, observability, readConfigFile } from "@pullkeeper/aws/lambda";
 import { AuditApi, consumersFromConfig } from "@pullkeeper/core";
+import { dashboardAssets } from "@pullkeeper/dashboard";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
 /**
@@ -19,7 +20,7 @@ export function apiFromEnvironment(): AuditApi {
   if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
   const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
   const config = readConfigFile();
-  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment() });
+  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(), dashboard: dashboardAssets });
 }
 
 export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {

@@ -18,6 +18,7 @@ import {
   type RotationStep,
   systemClock,
 } from "@pullkeeper/core";
+import { dashboardAssets } from "@pullkeeper/dashboard";
 import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
 import type { Context } from "aws-lambda";
 import { randomUUID } from "node:crypto";
@@ -297,6 +298,7 @@ export class EmbeddedRuntime {
           registries: config.registries,
           consumers,
           ledger,
+          dashboard: dashboardAssets,
           actions: {
             refresh: (r, o) => refreshNow(r, o.force),
             redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }),

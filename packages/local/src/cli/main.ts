@@ -51,6 +51,8 @@ export function buildCli(): Command {
       const runtime = await EmbeddedRuntime.start({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
       out(`pullkeeper is running on ${runtime.server?.url} (GET /healthz; /v1 needs the bearer token)`);
       out(`admin token: ${runtime.adminTokenPath}`);
+      // The token itself is never printed (terminal output gets pasted into tickets): the command reads it.
+      out(`dashboard: ${runtime.server?.url}/ (it asks for the token; or open ${runtime.server?.url}/#token=$(cat "${runtime.adminTokenPath}"))`);
       await new Promise<void>((resolveStop) => {
         const stop = (signal: string) => {
           err(`${signal}: finishing work in flight, then stopping`);

@@ -1,0 +1,96 @@
+import type { HistoryView, RegistryView } from "./views.js";
+
+/** Pure helpers of the dashboard: no DOM, so they are unit-tested in Node. */
+
+/** "45 s", "12 min", "3 h 12 min", "2 d 4 h". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+export interface Expiry {
+  /** Share of the version's lifetime still left, 0..1. */
+  readonly fraction: number;
+  readonly secondsLeft: number;
+  readonly level: "ok" | "low" | "critical" | "expired";
+  readonly label: string;
+}
+
+/** Time to expiry of a registry's current version; undefined when it does not expire (or there is none). */
+export function expiryOf(current: RegistryView["current"], now: Date): Expiry | undefined {
+  if (!current?.expiresAt) return undefined;
+  const created = Date.parse(current.createdAt);
+  const expires = Date.parse(current.expiresAt);
+  const secondsLeft = Math.round((expires - now.getTime()) / 1000);
+  const lifetime = Math.max(1, (expires - created) / 1000);
+  const fraction = Math.min(1, Math.max(0, secondsLeft / lifetime));
+  if (secondsLeft <= 0) return { fraction: 0, secondsLeft, level: "expired", label: `expired ${formatDuration(-secondsLeft)} ago` };
+  const level = fraction < 0.1 ? "critical" : fraction < 0.3 ? "low" : "ok";
+  return { fraction, secondsLeft, level, label: `${formatDuration(secondsLeft)} left of ${formatDuration(lifetime)}` };
+}
+
+/** The history entries the timeline shows: rotations and everything that went wrong or changed a verdict. */
+export const TIMELINE_TYPES = ["rotated", "verification-failed", "refresh-failed", "delivery-failed", "discovery-failed", "environment-verdict"] as const;
+
+/** Several registries' histories (each newest first) as one list, newest first. */
+export function mergeTimeline(histories: readonly (readonly HistoryView[])[], limit = 50): HistoryView[] {
+  const shown: readonly string[] = TIMELINE_TYPES;
+  return histories
+    .flat()
+    .filter((e) => shown.includes(e.type))
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+    .slice(0, limit);
+}
+
+/** One line for a person; never a credential value (the API has none to give). */
+export function describeEntry(entry: HistoryView): { readonly text: string; readonly failure: boolean } {
+  switch (entry.type) {
+    case "rotated":
+      return { text: `rotated to version ${entry.versionId}${entry.expiresAt ? `, expires ${entry.expiresAt}` : ""}`, failure: false };
+    case "verification-failed":
+      return { text: `verification failed (${entry.status})${entry.versionId ? ` for version ${entry.versionId}` : ""}: ${entry.detail}`, failure: true };
+    case "refresh-failed":
+      return { text: `refresh failed: ${entry.code}: ${entry.message}`, failure: true };
+    case "delivered":
+      return { text: `version ${entry.versionId} ${entry.status} to ${entry.consumerId}`, failure: false };
+    case "delivery-failed":
+      return { text: `delivery of version ${entry.versionId} to ${entry.consumerId} failed: ${entry.code}: ${entry.message}`, failure: true };
+    case "discovery-failed":
+      return { text: `discovery for ${entry.consumerId} failed: ${entry.code}: ${entry.message}`, failure: true };
+    case "environment-verdict":
+      return { text: `environment ${entry.name} (${entry.consumerId}): ${entry.from ?? "new"} → ${entry.to}: ${entry.reason}`, failure: entry.to !== "current" && entry.to !== "gone" };
+  }
+}
+
+/** Only web links become links: a `javascript:` URL from a provider must not run here. */
+export function safeUrl(url: string | null): string | undefined {
+  if (url === null) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `#token=...` (possibly among other fragment parameters): the token and the fragment without it. A "+" stays a "+". */
+export function tokenFromHash(hash: string): { readonly token: string | undefined; readonly rest: string } {
+  let token: string | undefined;
+  const rest: string[] = [];
+  for (const part of hash.replace(/^#/, "").split("&")) {
+    if (part === "") continue;
+    if (part.startsWith("token=")) {
+      try {
+        token = decodeURIComponent(part.slice("token=".length));
+      } catch {
+        token = part.slice("token=".length);
+      }
+    } else rest.push(part);
+  }
+  return { token: token === "" ? undefined : token, rest: rest.length > 0 ? `#${rest.join("&")}` : "" };
+}
