@@ -1,3 +1,6 @@
+import { api } from "./api";
+import { apiPrincipals } from "./api-access";
+import { audit } from "./audit";
 import { loadDeployConfig } from "./config";
 import { validateConsumers } from "./consumers";
 import { propagation } from "./propagation";
@@ -6,12 +9,16 @@ import { storage } from "./storage";
 
 /** Composes the stacks; called from `run()` in sst.config.ts. Returns the stack outputs. */
 export function deploy() {
-  // First, so a bad pullkeeper.yaml (or a bad consumer target) fails the deploy before anything is declared.
+  // First, so a bad pullkeeper.yaml (or a bad consumer target), or a bad
+  // PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS, fails the deploy before anything is declared.
   const deployConfig = loadDeployConfig();
   validateConsumers(deployConfig);
+  const principals = apiPrincipals();
   const store = storage();
   const refreshFlow = refresh(deployConfig, store);
   const propagationFlow = propagation(deployConfig, store);
+  const auditFlow = audit(deployConfig, store);
+  const auditApi = api(deployConfig, store, { refresh: refreshFlow.function, auditScan: auditFlow.function, deliveries: propagationFlow.deliveries }, principals);
   return {
     table: store.table.name,
     bus: store.bus.name,
@@ -27,5 +34,15 @@ export function deploy() {
     deliveryDeadLettersAlarm: propagationFlow.alarms.deadLetters.name,
     deliveryAgeAlarm: propagationFlow.alarms.deliveryAge.name,
     propagationFailuresAlarm: propagationFlow.alarms.failures.name,
+    auditScanFunction: auditFlow.function.name,
+    auditFailuresQueue: auditFlow.failures.url,
+    expiredEnvironmentsAlarm: auditFlow.alarms.expired.name,
+    earliestExpiryAlarm: auditFlow.alarms.earliestExpiry.name,
+    discoveryFailuresAlarm: auditFlow.alarms.discoveryFailures.name,
+    auditFailuresAlarm: auditFlow.alarms.failures.name,
+    apiUrl: auditApi.http.url,
+    apiFunction: auditApi.function.name,
+    auditReaderRole: auditApi.roles.reader.arn,
+    auditOperatorRole: auditApi.roles.operator.arn,
   };
 }

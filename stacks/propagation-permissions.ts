@@ -56,11 +56,17 @@ function arnParts(value: string): { partition: string; region: string; account: 
   return m ? { partition: m[1] as string, region: m[3] as string, account: m[4] as string, resource: m[5] as string } : undefined;
 }
 
-/** The consumers' AWS resources, as deliver addresses them (same region rules as the targets). */
-function consumerResources(config: PullkeeperConfig, ctx: PropagationPermissionContext) {
+/**
+ * The consumers' AWS resources, as deliver addresses them (same region rules as the targets).
+ * Also used by stacks/audit-permissions.ts (discovery and restart address the same resources).
+ */
+export function consumerResources(config: PullkeeperConfig, ctx: Pick<RefreshPermissionContext, "partition" | "region" | "account">) {
   const projects: string[] = [];
   const fixedProjects: string[] = [];
   const services: string[] = [];
+  // The clusters rollServices names, as ARNs; and the regions the ecs-task-definition consumers live in.
+  const clusters: string[] = [];
+  const ecsRegions: string[] = [];
   // GitHub and Gitpod tokens, webhook signing keys: secrets the targets read at send time.
   const targetSecrets: string[] = [];
   let ecs = false;
@@ -81,6 +87,7 @@ function consumerResources(config: PullkeeperConfig, ctx: PropagationPermissionC
       const target = parseTarget(ecsTaskDefinitionTargetSchema, consumer.target, i);
       ecs = true;
       const region = target.region ?? fallbackRegion;
+      ecsRegions.push(region);
       for (const { cluster, service } of target.rollServices ?? []) {
         if (arnParts(service)) {
           services.push(service);
@@ -90,11 +97,20 @@ function consumerResources(config: PullkeeperConfig, ctx: PropagationPermissionC
         const clusterArn = arnParts(cluster);
         const where = clusterArn ?? { partition: ctx.partition, region, account: ctx.account, resource: `cluster/${cluster}` };
         const clusterName = where.resource.replace(/^cluster\//, "");
+        clusters.push(`arn:${where.partition}:ecs:${where.region}:${where.account}:cluster/${clusterName}`);
         services.push(`arn:${where.partition}:ecs:${where.region}:${where.account}:service/${clusterName}/${service}`);
       }
     }
   });
-  return { projects: unique(projects), fixedProjects: unique(fixedProjects), services: unique(services), targetSecrets: unique(targetSecrets), ecs };
+  return {
+    projects: unique(projects),
+    fixedProjects: unique(fixedProjects),
+    services: unique(services),
+    clusters: unique(clusters),
+    ecsRegions: unique(ecsRegions),
+    targetSecrets: unique(targetSecrets),
+    ecs,
+  };
 }
 
 /** The deploy validated every consumer already (stacks/consumers.ts); this applies the schema's defaults. */
@@ -105,17 +121,34 @@ function parseTarget<S extends z.ZodType>(schema: S, target: unknown, index: num
   throw new Error(`consumers[${index}].target is not valid:\n  ${issues.join("\n  ")}`);
 }
 
+const fingerprintKeyStatement = (ctx: Pick<PropagationPermissionContext, "fingerprintKeySecretArn">): PermissionStatement => ({
+  actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+  resources: [ctx.fingerprintKeySecretArn],
+});
+
+/**
+ * What planning deliveries in-process takes (PropagationService.propagate, see above): the
+ * statements on-secret-change and reconcile share, without their failure queue and tracing.
+ * The audit API's redeliver plans the same way (stacks/audit-permissions.ts, apiPermissions).
+ */
+export function deliveryPlanningPermissions(config: PullkeeperConfig, ctx: Omit<PropagationPermissionContext, "failuresQueueArn">): PermissionStatement[] {
+  const secrets = trackedSecrets(config).map((s) => secretArn(s.configured, ctx));
+  return clone([
+    ...(secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: secrets }] : []),
+    fingerprintKeyStatement(ctx),
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"], resources: [ctx.tableArn] },
+    { actions: ["sqs:SendMessage"], resources: [ctx.deliveryQueueArn] },
+    { actions: ["events:PutEvents"], resources: [ctx.busArn] },
+  ]);
+}
+
 export function propagationPermissions(config: PullkeeperConfig, ctx: PropagationPermissionContext): PropagationPermissions {
   const secrets = trackedSecrets(config).map((s) => secretArn(s.configured, ctx));
-  const fingerprintKey: PermissionStatement = { actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], resources: [ctx.fingerprintKeySecretArn] };
+  const fingerprintKey = fingerprintKeyStatement(ctx);
   const publish: PermissionStatement = { actions: ["events:PutEvents"], resources: [ctx.busArn] };
 
   const planner: PermissionStatement[] = [
-    ...(secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: secrets }] : []),
-    fingerprintKey,
-    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"], resources: [ctx.tableArn] },
-    { actions: ["sqs:SendMessage"], resources: [ctx.deliveryQueueArn] },
-    publish,
+    ...deliveryPlanningPermissions(config, ctx),
     { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] },
     ...TRACING_PERMISSIONS,
   ];

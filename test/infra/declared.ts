@@ -28,13 +28,17 @@ export function refreshFlow(run: SstRun) {
   };
 }
 
-/** A role's inline policy as `{actions, resources}` statements (every one must be Allow). */
-export function inlineStatements(role: DeclaredResource): { actions: string[]; resources: string[] }[] {
+/**
+ * A role's inline policy as `{actions, resources}` statements (every one must be Allow), with
+ * `conditions` as SST's FunctionPermissionArgs spells them when the statement has any.
+ */
+export function inlineStatements(role: DeclaredResource): { actions: string[]; resources: string[]; conditions?: { test: string; variable: string; values: string[] }[] }[] {
   const policies = input<{ name: string; policy: unknown }[]>(role, "inlinePolicies") ?? [];
   return policies.flatMap((p) =>
     policyStatements(p.policy).map((s) => {
       expect(s.Effect, `${role.name}/${p.name}`).toBe("Allow");
-      return { actions: s.Action ?? [], resources: s.Resource ?? [] };
+      const conditions = Object.entries(s.Condition ?? {}).flatMap(([test, byVariable]) => Object.entries(byVariable).map(([variable, values]) => ({ test, variable, values })));
+      return { actions: s.Action ?? [], resources: s.Resource ?? [], ...(conditions.length > 0 && { conditions }) };
     }),
   );
 }

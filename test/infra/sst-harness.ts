@@ -392,6 +392,10 @@ function fakeOutputs(args: MockResourceArgs): Props {
   const out: Props = { name, arn };
   if (args.type === "aws:lambda/function:Function") Object.assign(out, { qualifiedArn: `${arn}:$LATEST`, version: "$LATEST", invokeArn: `${arn}/invocations` });
   if (args.type === "aws:sqs/queue:Queue") out.url = `https://sqs.${FAKE_REGION}.amazonaws.com/${FAKE_ACCOUNT}/${name}`;
+  if (args.type === "aws:apigatewayv2/api:Api") {
+    const id = `${args.name}-id`;
+    Object.assign(out, { executionArn: `arn:aws:execute-api:${FAKE_REGION}:${FAKE_ACCOUNT}:${id}`, apiEndpoint: `https://${id}.execute-api.${FAKE_REGION}.amazonaws.com` });
+  }
   if (args.type === "random:index/randomBytes:RandomBytes") out.base64 = Buffer.alloc(32, 7).toString("base64");
   return out;
 }

@@ -58,7 +58,7 @@ describe("production stage", () => {
   });
 
   it("ships the file PULLKEEPER_CONFIG named, as pullkeeper.yaml", () => {
-    expect(run.builds).toHaveLength(4);
+    expect(run.builds).toHaveLength(6);
     for (const build of run.builds) expect(build.copyFiles, build.functionID).toEqual([{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }]);
     const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
     expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));

@@ -50,8 +50,8 @@ describe("refresh function", () => {
   });
 
   it("is built from the handler with the validated pullkeeper.yaml copied in as pullkeeper.yaml", () => {
-    // Refresh and the three propagation functions (test/infra/stacks-propagation.test.ts).
-    expect(run.builds.map((b) => b.functionID).sort()).toEqual(["Deliver", "OnSecretChange", "Reconcile", "Refresh"]);
+    // Refresh, the three propagation functions (test/infra/stacks-propagation.test.ts), audit-scan and the API (test/infra/stacks-audit.test.ts).
+    expect(run.builds.map((b) => b.functionID).sort()).toEqual(["Api", "AuditScan", "Deliver", "OnSecretChange", "Reconcile", "Refresh"]);
     expect(run.builds.find((b) => b.functionID === "Refresh")).toMatchObject({
       functionID: "Refresh",
       handler: "functions/refresh.handler",
@@ -228,13 +228,13 @@ describe("the app as a whole", () => {
 
   it("grants no wildcard action and no `*` resource beyond the token and tracing APIs, in any role", () => {
     const roles = run.ofType("aws:iam/role:Role");
-    expect(roles.map((r) => r.name).sort()).toEqual(["DeliverRole", "OnSecretChangeRole", "ReconcileRole", "RefreshRole"]);
+    expect(roles.map((r) => r.name).sort()).toEqual(["ApiRole", "AuditOperatorRole", "AuditReaderRole", "AuditScanRole", "DeliverRole", "OnSecretChangeRole", "ReconcileRole", "RefreshRole"]);
     for (const role of roles) expectLeastPrivilege(inlineStatements(role));
     expect(run.ofType("aws:iam/policy:Policy")).toEqual([]);
     expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
   });
 
-  it("declares exactly the refresh and propagation flows' resources (no Secrets Manager rule: the config has no consumer)", () => {
+  it("declares exactly the refresh, propagation, audit and API resources (no Secrets Manager rule: the config has no consumer)", () => {
     const types = run.resources.filter((r) => !r.type.startsWith("sst:") && !r.type.startsWith("pulumi:")).map((r) => `${r.type} ${r.name}`);
     expect(types.sort()).toEqual(
       [
@@ -275,6 +275,37 @@ describe("the app as a whole", () => {
         "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryDeadLettersAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryAgeAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm PropagationFailuresAlarm",
+        // Audit: the scan function, its schedule, failure queue and alarms.
+        "aws:sqs/queue:Queue AuditFailuresQueue",
+        "aws:sqs/queuePolicy:QueuePolicy AuditFailuresPolicy",
+        "aws:cloudwatch/logGroup:LogGroup AuditScanLogGroup",
+        "aws:iam/role:Role AuditScanRole",
+        "aws:lambda/function:Function AuditScanFunction",
+        "aws:s3/bucketObjectv2:BucketObjectv2 AuditScanCode",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig AuditScanEventInvokeConfig",
+        "aws:cloudwatch/eventRule:EventRule AuditScheduleRule",
+        "aws:cloudwatch/eventTarget:EventTarget AuditScheduleTarget",
+        "aws:lambda/permission:Permission AuditSchedulePermission",
+        "aws:cloudwatch/metricAlarm:MetricAlarm ExpiredEnvironmentsAlarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm EarliestExpiryAlarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm DiscoveryFailuresAlarm",
+        "aws:cloudwatch/metricAlarm:MetricAlarm AuditFailuresAlarm",
+        // The audit API: one function, the HTTP API with its stage and access log, four routes, two roles.
+        "aws:cloudwatch/logGroup:LogGroup ApiLogGroup",
+        "aws:iam/role:Role ApiRole",
+        "aws:lambda/function:Function ApiFunction",
+        "aws:s3/bucketObjectv2:BucketObjectv2 ApiCode",
+        "aws:apigatewayv2/api:Api AuditApiApi",
+        "aws:apigatewayv2/stage:Stage AuditApiStage",
+        "aws:cloudwatch/logGroup:LogGroup AuditApiAccessLog",
+        // SST names a route after a hash of its key: GET /, GET /dashboard.js, GET and POST /v1/{proxy+}.
+        ...["Dnvusb", "Bcrzbr", "Uktbfs", "Fczked"].flatMap((route) => [
+          `aws:apigatewayv2/route:Route AuditApiRoute${route}Route`,
+          `aws:apigatewayv2/integration:Integration AuditApiRoute${route}Integration`,
+          `aws:lambda/permission:Permission AuditApiRoute${route}Permissions`,
+        ]),
+        "aws:iam/role:Role AuditReaderRole",
+        "aws:iam/role:Role AuditOperatorRole",
       ].sort(),
     );
   });
