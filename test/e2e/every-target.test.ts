@@ -1,17 +1,9 @@
-import { type ConsumerDelivery, credential } from "@pullkeeper/core";
-import { verifyWebhookSignature, type WebhookNotice } from "@pullkeeper/targets";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import type { ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ConsumerDelivery } from "@pullkeeper/core";
+import { readFile, stat } from "node:fs/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
-import { LocalVault } from "../../packages/local/src/vault/local-vault.js";
-import { FakeGitHub } from "../support/fake-github.js";
-import { FakeGitpod } from "../support/fake-gitpod.js";
-import { FakeApiServer, kubeconfigYaml } from "../support/fake-kubernetes.js";
-import { type LocalServer, type Received, startServer } from "../support/http.js";
-import { eventually, freePort } from "./support/harness.js";
+import { exampleWorld, GITHUB_TOKEN, GITPOD_PROJECT_ID, GITPOD_TOKEN, KUBE_TOKEN, WEBHOOK_KEY } from "./support/example-world.js";
+import { eventually } from "./support/harness.js";
 
 /**
  * examples/every-target.yaml, rendered against local servers, run by the embedded runtime: a
@@ -20,12 +12,6 @@ import { eventually, freePort } from "./support/harness.js";
  * rotation moves every one of them on.
  */
 
-const EXAMPLE = new URL("../../examples/every-target.yaml", import.meta.url);
-const GITHUB_TOKEN = "ghp_everyTargetE2eToken0123456789abcdef";
-const GITPOD_TOKEN = "gitpod_pat_everyTargetE2e.0123456789abcdef";
-const KUBE_TOKEN = "kube-every-target-bearer-token";
-const WEBHOOK_KEY = "whsec_every_target_0123456789abcdefABCDEF";
-const GITPOD_PROJECT_ID = "b0e12f6c-4c67-429d-a4a6-d9838b5da047";
 const CONSUMERS = ["codespaces-app", "actions-app", "dependabot-acme", "gitpod-app", "cluster-default", "docker-login", "notify-ci"];
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -33,45 +19,6 @@ afterEach(async () => {
   vi.restoreAllMocks();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Replaces every `${NAME}` token; a token without a value fails the test rather than reaching the runtime. */
-function render(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/\$\{([A-Z][A-Z0-9_]*)\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`examples/every-target.yaml uses \${${name}}, which the test does not provide`);
-    return value;
-  });
-}
-
-interface WebhookReceipt {
-  readonly verified: boolean;
-  readonly body: string;
-  readonly notice: WebhookNotice;
-}
-
-/** A receiver as the docs tell people to write one: verify the signature, then read the notice. */
-async function webhookReceiver(): Promise<{ server: LocalServer; receipts: WebhookReceipt[] }> {
-  const receipts: WebhookReceipt[] = [];
-  const header = (req: Received, name: string): string | undefined => {
-    const v = req.headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const server = await startServer((req: Received, res: ServerResponse) => {
-    const verified = req.method === "POST" && verifyWebhookSignature({ body: req.body, timestamp: header(req, "pullkeeper-timestamp"), signature: header(req, "pullkeeper-signature"), keys: [WEBHOOK_KEY] });
-    let notice: WebhookNotice;
-    try {
-      notice = JSON.parse(req.body) as WebhookNotice;
-    } catch {
-      res.writeHead(400);
-      res.end();
-      return;
-    }
-    receipts.push({ verified, body: req.body, notice });
-    res.writeHead(verified ? 204 : 401);
-    res.end();
-  });
-  return { server, receipts };
-}
 
 type DockerAuths = { auths: Record<string, { username?: string; password?: string; auth: string }> } & Record<string, unknown>;
 
@@ -90,54 +37,9 @@ describe("examples/every-target.yaml in the embedded runtime", () => {
       });
     }
 
-    // ---- the local servers -----------------------------------------------------------------
-    const dir = await mkdtemp(join(tmpdir(), "pullkeeper-every-target-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const github = await FakeGitHub.start({ token: GITHUB_TOKEN });
-    cleanups.push(() => github.close());
-    const gitpod = new FakeGitpod(GITPOD_TOKEN);
-    const gitpodServer = await startServer((req, res) => gitpod.handle(req, res));
-    cleanups.push(() => gitpodServer.close());
-    const kube = new FakeApiServer(KUBE_TOKEN);
-    kube.namespaces = new Set(["default"]);
-    kube.serviceAccounts.set("default/default", { metadata: { name: "default", namespace: "default", resourceVersion: "1" }, imagePullSecrets: [{ name: "other-pull" }] });
-    await kube.start();
-    cleanups.push(() => kube.stop());
-    const webhook = await webhookReceiver();
-    cleanups.push(() => webhook.server.close());
-
-    const kubeconfig = join(dir, "kubeconfig");
-    await writeFile(kubeconfig, kubeconfigYaml(kube.port, KUBE_TOKEN), { mode: 0o600 });
-    const dockerDir = join(dir, "docker");
-    await mkdir(dockerDir, { mode: 0o700 });
-    const dockerConfig = join(dockerDir, "config.json");
-    const otherAuth = Buffer.from("someone:else").toString("base64");
-    await writeFile(dockerConfig, `${JSON.stringify({ auths: { "other.example.com": { auth: otherAuth } }, psFormat: "table {{.ID}}" }, null, "\t")}\n`, { mode: 0o600 });
-
-    // ---- the example, rendered -------------------------------------------------------------
-    const port = await freePort();
-    const host = `127.0.0.1:${port}`;
-    const configPath = join(dir, "pullkeeper.yaml");
-    await writeFile(
-      configPath,
-      render(await readFile(EXAMPLE, "utf8"), {
-        REGISTRY_PORT: String(port),
-        GITHUB_URL: github.url,
-        GITPOD_URL: `${gitpodServer.url}/api`,
-        GITPOD_PROJECT_ID,
-        KUBECONFIG: kubeconfig,
-        DOCKER_CONFIG: dockerDir,
-        WEBHOOK_URL: `${webhook.server.url}/hooks/pullkeeper`,
-      }),
-    );
-
-    // The tokens and the signing key the targets read, in the vault before the first rotation.
-    const stateDir = join(dir, ".pullkeeper");
-    await mkdir(stateDir, { mode: 0o700 });
-    const seed = new LocalVault({ dir: join(stateDir, "vault") });
-    await seed.createSecret("pullkeeper/github-token", credential("x-access-token", GITHUB_TOKEN));
-    await seed.createSecret("pullkeeper/gitpod-token", credential("gitpod", GITPOD_TOKEN));
-    await seed.createSecret("pullkeeper/webhook-key", credential("webhook", WEBHOOK_KEY));
+    const world = await exampleWorld();
+    cleanups.push(() => world.close());
+    const { github, gitpod, kube, webhook, dockerConfig, otherAuth, host, configPath, stateDir } = world;
 
     const runtime = await EmbeddedRuntime.start({ configPath, stateDir, port: 0, htpasswdCost: 4, log: () => undefined, delivery: { baseBackoffMs: 50 } });
     cleanups.push(() => runtime.stop());
