@@ -98,6 +98,15 @@ consumers:
     expect(issues).toContain('consumers[0].registry: no registry with id "nowhere"');
   });
 
+  it("takes the audit settings and a consumer's restart opt-in, naming bad values", () => {
+    const base = "registries:\n  - { id: a, host: ghcr.io, kind: ghcr, source: { type: managed-secret }, secret: s }\n";
+    const config = parseConfig(`${base}consumers:\n  - { id: c, registry: a, restart: true, target: { kind: webhook } }\nsettings: { auditSchedule: rate(5 minutes), clockSkew: 10s }\n`);
+    expect(config.consumers[0]?.restart).toBe(true);
+    expect(config.settings).toMatchObject({ auditSchedule: "rate(5 minutes)", clockSkewSeconds: 10 });
+    const issues = problems(`${base}consumers:\n  - { id: c, registry: a, restart: "yes", target: { kind: webhook } }\nsettings: { auditSchedule: hourly, clockSkew: soon }\n`);
+    expect(issues).toEqual(expect.arrayContaining(["consumers[0].restart: expected true or false", expect.stringMatching(/^settings\.auditSchedule: expected rate/), expect.stringMatching(/^settings\.clockSkew: expected a duration/)]));
+  });
+
   it("reports YAML syntax errors with their line", () => {
     expect(problems("registries:\n  - id: a\n   host: [unclosed\n")[0]).toMatch(/^line \d+:/);
   });
