@@ -11,5 +11,6 @@ export * from "./webhook/webhook-target.js";
 export * from "./github/index.js";
 export * from "./kubernetes/schema.js";
 export * from "./kubernetes/kubernetes-target.js";
+export { discoverPods, type PodApi, restartPod, RUNNING_POD_PHASES } from "./kubernetes/environments.js";
 export * from "./docker-config/schema.js";
 export { DockerConfigTarget, type DockerConfigTargetOptions, type DockerConfigFs } from "./docker-config/docker-config-target.js";

@@ -1,7 +1,20 @@
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { type Consumer, type Credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, formatIssues, type Registry } from "@pullkeeper/core";
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  type Consumer,
+  type Credential,
+  type DeliveryContext,
+  DeliveryError,
+  type DeliveryOutcome,
+  type DeliveryTarget,
+  type DiscoveredEnvironment,
+  type EnvironmentDiscovery,
+  formatIssues,
+  type Registry,
+  type RestartOutcome,
+} from "@pullkeeper/core";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { type ApiCall, callApi, type LoadedCluster, loadCluster } from "./cluster.js";
+import { discoverPods, type PodApi, restartPod } from "./environments.js";
 import { type KubernetesSecretTargetConfig, kubernetesSecretTargetSchema } from "./schema.js";
 
 /** The field manager of every write, so `kubectl get -o yaml --show-managed-fields` names pullkeeper. */
@@ -19,13 +32,8 @@ export interface KubernetesSecretTargetOptions {
   readonly home?: string;
   /** Each API call gives up after this long (a `timeout`, retryable); default 30 s. */
   readonly timeoutMs?: number;
-}
-
-/** What one API call is about, for messages: never a value, never the library's own error text. */
-interface Call {
-  readonly what: string;
-  /** 404 on this call means: */
-  readonly notFound: string;
+  /** Pods per list page when discovering environments (`limit`); default 500. */
+  readonly podPageSize?: number;
 }
 
 /**
@@ -39,17 +47,19 @@ interface Call {
  * was sent), so they are never passed on, not even as `cause`: every message is built here from
  * the HTTP status and the Status `reason`.
  */
-export class KubernetesSecretTarget implements DeliveryTarget {
+export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscovery {
   readonly kind = "kubernetes-secret";
   readonly schema = kubernetesSecretTargetSchema;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #home: string;
   readonly #timeoutMs: number;
+  readonly #podPageSize: number;
 
   constructor(options: KubernetesSecretTargetOptions = {}) {
     this.#env = options.env ?? process.env;
     this.#home = options.home ?? homedir();
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#podPageSize = options.podPageSize ?? 500;
   }
 
   /** `kubernetes:<API server host[:port]>`, or `kubernetes` when the kubeconfig cannot be read. */
@@ -115,6 +125,26 @@ export class KubernetesSecretTarget implements DeliveryTarget {
     return { status: "delivered", detail: detail.join("; ") };
   }
 
+  /** Running and Pending pods in the consumer's namespaces that pull with its Secret, directly or through their ServiceAccount. */
+  async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
+    const target = parseTarget(this.schema, consumer);
+    return discoverPods(this.#pods(target), target);
+  }
+
+  /** Deletes a controller-owned pod so it comes back with the current Secret; a bare pod is refused (`restart_unsupported`). */
+  async restartEnvironment(consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome> {
+    if (environment.kind !== "kubernetes-pod") {
+      throw new DeliveryError("invalid_request", `consumer ${consumer.id}: ${environment.kind} ${environment.name} is not a Kubernetes pod; nothing was deleted`, { retryable: false });
+    }
+    const target = parseTarget(this.schema, consumer);
+    return restartPod(this.#pods(target), target, environment.externalId);
+  }
+
+  #pods(target: KubernetesSecretTargetConfig): PodApi {
+    const { kc, server } = this.#load(target);
+    return { core: kc.makeApiClient(CoreV1Api), api: `Kubernetes API ${server.host}`, call: (call, run) => this.#call(call, run), pageSize: this.#podPageSize };
+  }
+
   /**
    * Adds `{name: secretName}` to the ServiceAccount's imagePullSecrets if missing; true if it did.
    * ServiceAccount.imagePullSecrets has no strategic-merge key (a strategic merge patch would
@@ -142,57 +172,12 @@ export class KubernetesSecretTarget implements DeliveryTarget {
     return true;
   }
 
-  async #call<T>(call: Call, run: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeliveryError("timeout", `${call.what}: no answer within ${this.#timeoutMs} ms`, { retryable: true })), this.#timeoutMs);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([run(), timeout]);
-    } catch (error) {
-      throw kubernetesDeliveryError(error, call);
-    } finally {
-      clearTimeout(timer);
-    }
+  async #call<T>(call: ApiCall, run: () => Promise<T>): Promise<T> {
+    return callApi(call, this.#timeoutMs, run);
   }
 
-  #load(target: KubernetesSecretTargetConfig): { kc: KubeConfig; server: URL; source: string } {
-    const kc = new KubeConfig();
-    let source: string;
-    try {
-      if (target.kubeconfig !== undefined) {
-        source = `kubeconfig ${expandHome(target.kubeconfig, this.#home)}`;
-        kc.loadFromFile(expandHome(target.kubeconfig, this.#home));
-      } else if (this.#env.KUBERNETES_SERVICE_HOST) {
-        source = "in-cluster service account";
-        kc.loadFromCluster();
-      } else {
-        source = `kubeconfig ${join(this.#home, ".kube", "config")}`;
-        kc.loadFromFile(join(this.#home, ".kube", "config"));
-      }
-    } catch (error) {
-      // A YAML error quotes the file, which holds tokens: only the errno code is kept.
-      const code = (error as { code?: unknown }).code;
-      const where = target.kubeconfig === undefined ? "the default kubeconfig" : `kubeconfig ${target.kubeconfig}`;
-      throw new DeliveryError("invalid_target", `could not load ${where}${typeof code === "string" ? ` (${code})` : " (not a valid kubeconfig)"}`, { retryable: false });
-    }
-    if (target.context !== undefined) {
-      if (kc.getContextObject(target.context) === null) {
-        throw new DeliveryError("invalid_target", `${source} has no context ${target.context}`, { retryable: false });
-      }
-      kc.setCurrentContext(target.context);
-      source += `, context ${target.context}`;
-    }
-    const cluster = kc.getCurrentCluster();
-    let server: URL | undefined;
-    try {
-      server = cluster === null ? undefined : new URL(cluster.server);
-    } catch {
-      server = undefined;
-    }
-    if (server === undefined) throw new DeliveryError("invalid_target", `${source} names no usable cluster server`, { retryable: false });
-    return { kc, server, source };
+  #load(target: KubernetesSecretTargetConfig): LoadedCluster {
+    return loadCluster(target, this.#env, this.#home);
   }
 }
 
@@ -216,73 +201,4 @@ function parseTarget(schema: typeof kubernetesSecretTargetSchema, consumer: Cons
   throw new DeliveryError("invalid_target", `consumer ${consumer.id}: target is not valid: ${formatIssues(parsed.error).join("; ")}`, { retryable: false });
 }
 
-function expandHome(path: string, home: string): string {
-  return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
-}
-
-/** A Status `reason` (CamelCase word) only: never the Status `message`, which may quote what was sent. */
-function statusReason(raw: unknown): string | undefined {
-  let body = raw;
-  if (typeof raw === "string") {
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-  }
-  const reason = typeof body === "object" && body !== null ? (body as { reason?: unknown }).reason : undefined;
-  return typeof reason === "string" && /^[A-Za-z]{1,64}$/.test(reason) ? reason : undefined;
-}
-
-/** Retry-After in seconds or as an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === "") return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/**
- * 401 unauthorized · 403 forbidden · 404 not_found · 409 conflict (retryable) · 429 throttled
- * (retryable, Retry-After) · 400/422 invalid_request · 408/5xx, network and unknown: unavailable
- * (retryable). Messages: what was being done + status + reason; nothing from the library's text.
- */
-function kubernetesDeliveryError(error: unknown, call: Call): DeliveryError {
-  if (error instanceof DeliveryError) return error;
-  if (error instanceof ApiException) {
-    const status = typeof error.code === "number" ? error.code : 0;
-    const reason = statusReason(error.body);
-    const text = `${call.what}: HTTP ${status}${reason === undefined ? "" : ` ${reason}`}`;
-    const headers = (error.headers ?? {}) as Record<string, string | undefined>;
-    switch (true) {
-      case status === 401:
-        return new DeliveryError("unauthorized", `${text}: the API server rejected pullkeeper's credentials (expired or wrong token?)`, { retryable: false });
-      case status === 403:
-        return new DeliveryError("forbidden", `${text}: RBAC must allow create and patch on secrets in that namespace (and get and patch on serviceaccounts, with serviceAccount)`, { retryable: false });
-      case status === 404:
-        return new DeliveryError("not_found", `${text}: ${call.notFound}`, { retryable: false });
-      case status === 409:
-        return new DeliveryError("conflict", `${text}: changed concurrently; will retry`, { retryable: true });
-      case status === 429: {
-        const after = retryAfterMs(headers["retry-after"]);
-        return new DeliveryError("throttled", `${text}: throttled by the API server`, after === undefined ? { retryable: true } : { retryable: true, retryAfterMs: after });
-      }
-      case status === 400 || status === 422:
-        return new DeliveryError(
-          "invalid_request",
-          `${text}: the API server refused the object (e.g. a Secret of that name exists with another type, which cannot change; delete it or choose another secretName)`,
-          { retryable: false },
-        );
-      case status === 408 || status >= 500:
-        return new DeliveryError("unavailable", `${text}: the API server is unavailable`, { retryable: true });
-      default:
-        return new DeliveryError("invalid_request", text, { retryable: false });
-    }
-  }
-  if (error instanceof Error && error.message.startsWith("HTTP protocol is not allowed")) {
-    return new DeliveryError("invalid_target", `${call.what}: the cluster server is plain http://, which the client refuses unless insecure-skip-tls-verify is set`, { retryable: false });
-  }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  const errno = typeof code === "string" && /^[A-Z0-9_]{1,40}$/.test(code) ? ` (${code})` : "";
-  return new DeliveryError("unavailable", `${call.what}: could not reach the API server${errno}`, { retryable: true });
-}
+export { retryAfterMs } from "./cluster.js";
