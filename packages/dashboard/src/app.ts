@@ -169,7 +169,7 @@ function environmentRow(e: EnvironmentView): HTMLTableRowElement {
 }
 
 function timelineItem(entry: HistoryView): HTMLLIElement {
-  const { text, failure } = describeEntry(entry);
+  const { text, failure } = describeEntry(entry, (iso) => new Date(iso).toLocaleString());
   return h("li", { "data-testid": "timeline-entry", "data-type": entry.type, class: failure ? "failure" : undefined }, time(entry.at), h("span", { class: "registry-tag" }, entry.registryId), h("span", { class: "what" }, text));
 }
 

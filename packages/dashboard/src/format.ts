@@ -48,10 +48,10 @@ export function mergeTimeline(histories: readonly (readonly HistoryView[])[], li
 }
 
 /** One line for a person; never a credential value (the API has none to give). */
-export function describeEntry(entry: HistoryView): { readonly text: string; readonly failure: boolean } {
+export function describeEntry(entry: HistoryView, formatTime: (iso: string) => string = (iso) => iso): { readonly text: string; readonly failure: boolean } {
   switch (entry.type) {
     case "rotated":
-      return { text: `rotated to version ${entry.versionId}${entry.expiresAt ? `, expires ${entry.expiresAt}` : ""}`, failure: false };
+      return { text: `rotated to version ${entry.versionId}${entry.expiresAt ? `, expires ${formatTime(entry.expiresAt)}` : ""}`, failure: false };
     case "verification-failed":
       return { text: `verification failed (${entry.status})${entry.versionId ? ` for version ${entry.versionId}` : ""}: ${entry.detail}`, failure: true };
     case "refresh-failed":

@@ -4,9 +4,12 @@ import type { environmentView, historyView, registryView } from "@pullkeeper/cor
  * The audit API's JSON as the dashboard reads it, typed from the core's view functions (types
  * only: nothing of the core ends up in the browser bundle).
  */
-export type RegistryView = ReturnType<typeof registryView>;
-export type EnvironmentView = ReturnType<typeof environmentView>;
-export type HistoryView = ReturnType<typeof historyView>;
+export type RegistryView = Json<ReturnType<typeof registryView>>;
+export type EnvironmentView = Json<ReturnType<typeof environmentView>>;
+export type HistoryView = Json<ReturnType<typeof historyView>>;
+
+/** What JSON.stringify makes of a view: a Date left in one arrives as its ISO string. */
+type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { readonly [K in keyof T]: Json<T[K]> } : T;
 export type VerdictCounts = NonNullable<RegistryView["environments"]>["counts"];
 
 export interface ListBody<T> {
