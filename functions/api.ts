@@ -20,7 +20,7 @@ export function apiFromEnvironment(): AuditApi {
   if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
   const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
   const config = readConfigFile();
-  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(), dashboard: dashboardAssets });
+  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(() => config), dashboard: dashboardAssets });
 }
 
 export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {

@@ -88,7 +88,7 @@ describe("functions/audit-scan", () => {
   });
 
   it("scans only the registries asked for, and rejects a malformed event naming the field", async () => {
-    const report = (await handler({ ...scheduled, detail: { registryIds: ["prod"] } }, context)) as { registries: { registryId: string }[] };
+    const report = (await handler({ ...scheduled, detail: { registryIds: ["prod"] } }, context)) as { registries: readonly { registryId: string }[] };
     expect(report.registries.map((r) => r.registryId)).toEqual(["prod"]);
     await expect(handler({ ...scheduled, detail: { registryIds: "prod" } }, context)).rejects.toThrow(/detail\.registryIds/);
     await expect(handler({ ...scheduled, detail: { registryIds: [] } }, context)).rejects.toThrow(/detail\.registryIds/);

@@ -17,8 +17,10 @@ export { WiringCode, WiringError, type WiringFault } from "./shared/wiring.js";
 
 /**
  * The AWS delivery targets, one registration line each. Construction is cheap: clients are
- * built per region on first use.
+ * built per region on first use. `registrySecret` lets discovery look in the region of the
+ * registry's secret when a consumer names none, as delivery does.
  */
-export function awsTargets(): DeliveryTarget[] {
-  return [new CodeBuildTarget(), new EcsTaskDefinitionTarget()];
+export function awsTargets(options: { readonly registrySecret?: (registryId: string) => string | undefined } = {}): DeliveryTarget[] {
+  const shared = options.registrySecret ? { registrySecret: options.registrySecret } : {};
+  return [new CodeBuildTarget(shared), new EcsTaskDefinitionTarget(shared)];
 }

@@ -5,6 +5,7 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type AuditActions, AuditScanService, consumersFromConfig, type DeliveryTarget, DeliveryError, type PullkeeperConfig, systemClock } from "@pullkeeper/core";
 import { clientOptions } from "../clients.js";
+import { UndeclaredConsumerFinder, undeclaredSearchRegions } from "../consumers/index.js";
 import { DynamoLedger } from "../dynamo-ledger.js";
 import { EventBridgeBus } from "../eventbridge-bus.js";
 import { SecretsManagerVault } from "../secrets-manager-vault.js";
@@ -17,16 +18,19 @@ import { deliveryTargets } from "./propagation-runtime.js";
 let tracer: Tracer | undefined;
 
 /** Targets whose discovery and restart read their own tokens (GitHub, Gitpod) from Secrets Manager. */
-function targetsReadingSecretsManager(t: Tracer): Map<string, DeliveryTarget> {
+function targetsReadingSecretsManager(t: Tracer, config: PullkeeperConfig): Map<string, DeliveryTarget> {
   const vault = new SecretsManagerVault(t.captureAWSv3Client(new SecretsManagerClient(clientOptions())));
-  return deliveryTargets({ readCredential: async (id) => (await vault.read(id, { stage: "AWSCURRENT" })).credential });
+  return deliveryTargets({
+    readCredential: async (id) => (await vault.read(id, { stage: "AWSCURRENT" })).credential,
+    registrySecret: (id) => config.registries.find((r) => r.id === id)?.secret,
+  });
 }
 
 /** The audit scan on AWS: the ledger table, pullkeeper's bus, and every target's discovery. */
 export async function auditScanFromEnvironment(options: { readonly config?: PullkeeperConfig } = {}): Promise<AuditScanService> {
   tracer ??= observability("pullkeeper-audit-scan").tracer;
   const config = options.config ?? readConfigFile();
-  const targets = targetsReadingSecretsManager(tracer);
+  const targets = targetsReadingSecretsManager(tracer, config);
   return new AuditScanService({
     registries: config.registries,
     consumers: consumersFromConfig(config, targets),
@@ -35,6 +39,7 @@ export async function auditScanFromEnvironment(options: { readonly config?: Pull
     bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
     clock: systemClock,
     clockSkewSeconds: config.settings.clockSkewSeconds,
+    undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config) }),
   });
 }
 
@@ -50,7 +55,7 @@ const scheduledShape = (detail: Record<string, unknown>) => ({ version: "0", id:
  * What the audit API sets in motion on AWS: refresh and scans run in their own functions (invoked
  * asynchronously, so the API answers at once), redelivery plans through the queue, restart calls the target.
  */
-export function auditActionsFromEnvironment(): AuditActions {
+export function auditActionsFromEnvironment(config: () => PullkeeperConfig = readConfigFile): AuditActions {
   tracer ??= observability("pullkeeper-api").tracer;
   const t = tracer;
   const lambda = t.captureAWSv3Client(new LambdaClient(clientOptions()));
@@ -67,7 +72,7 @@ export function auditActionsFromEnvironment(): AuditActions {
     propagate: async (registry, { force }) => (await plannerFromEnvironment()).propagate(registry.id, { force }),
     redeliver: async (consumer) => (await plannerFromEnvironment()).propagate(consumer.registryId, { force: true, consumerIds: [consumer.id] }),
     restart: async (consumer, environment) => {
-      targets ??= targetsReadingSecretsManager(t);
+      targets ??= targetsReadingSecretsManager(t, config());
       const restart = targets.get(consumer.target.kind)?.restartEnvironment;
       if (!restart) throw new DeliveryError("restart_unsupported", `consumer ${consumer.id}: ${consumer.target.kind} environments cannot be restarted by pullkeeper`, { retryable: false });
       return restart.call(targets.get(consumer.target.kind), consumer, environment);

@@ -18,6 +18,8 @@ export interface DeliveryTargetsOptions {
   /** Reads the secrets targets authenticate with (GitHub and Gitpod tokens, webhook keys). */
   readonly readCredential?: CredentialReader;
   readonly extra?: readonly DeliveryTarget[];
+  /** A registry's secret (ARN or name), so AWS discovery can default to its region. */
+  readonly registrySecret?: (registryId: string) => string | undefined;
 }
 
 const noReader: CredentialReader = async (secretId) => {
@@ -32,7 +34,7 @@ export function deliveryTargets(options: DeliveryTargetsOptions = {}): Map<strin
   const readCredential = options.readCredential ?? noReader;
   return new Map(
     [
-      ...awsTargets(),
+      ...awsTargets(options.registrySecret ? { registrySecret: options.registrySecret } : {}),
       ...githubTargets({ readCredential }),
       new GitpodSecretTarget({ readCredential }),
       new KubernetesSecretTarget(),
