@@ -206,6 +206,21 @@ describe("POST /v1/environments/{id}/restart", () => {
     expect(await bare.handle({ method: "POST", path: `/v1/environments/${stale}/restart`, query: {} })).toMatchObject({ status: 501, body: { code: "not_implemented" } });
   });
 
+  it("passes on a provider's refusal with its meaning: gone is 404, impossible is 409", async () => {
+    const refusing = new AuditApi({
+      registries,
+      consumers,
+      ledger,
+      actions: {
+        refresh: async () => ({}),
+        restart: async (_c, e) => {
+          throw e.name === "web-old" ? new DeliveryError("restart_unsupported", "a bare pod would not come back", { retryable: false }) : new DeliveryError("not_found", "pod is gone", { retryable: false });
+        },
+      },
+    });
+    expect(await refusing.handle({ method: "POST", path: `/v1/environments/${stale}/restart`, query: {} })).toEqual({ status: 409, body: { code: "restart_unsupported", message: "a bare pod would not come back" } });
+  });
+
   it("runs a scan on demand and names an unknown registry", async () => {
     expect(await post("/v1/environments/scan", { registry: "prod" })).toMatchObject({ status: 202, body: { registries: [{ registryId: "prod" }] } });
     expect(await post("/v1/environments/scan", { registry: "nope" })).toMatchObject({ status: 404 });

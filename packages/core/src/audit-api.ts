@@ -59,6 +59,8 @@ export interface AuditApiDependencies {
 
 const DELIVERY_STATES = ["pending", "delivered", "verified", "failed", "never"] as const;
 
+const UPSTREAM_STATUS: Readonly<Record<string, number>> = { not_found: 404, restart_unsupported: 409, invalid_request: 409 };
+
 const refuse = (status: number, code: string, message: string): ApiResponse => ({ status, body: { code, message } });
 const notWired = (what: string) => refuse(501, "not_implemented", `${what} is not wired in this deployment`);
 
@@ -94,7 +96,8 @@ export class AuditApi {
     } catch (error) {
       if (error instanceof InvalidInputError) return refuse(400, error.code, error.message);
       if (error instanceof NotFoundError) return refuse(404, error.code, error.message);
-      if (error instanceof PullkeeperError) return refuse(error.code === "restart_unsupported" ? 409 : 502, error.code, error.message);
+      // A provider's refusal keeps its meaning (gone: 404, not possible: 409); anything else upstream is a 502.
+      if (error instanceof PullkeeperError) return refuse(UPSTREAM_STATUS[error.code] ?? 502, error.code, error.message);
       throw error;
     }
   }
