@@ -83,6 +83,14 @@ describe("audit in the embedded runtime with the example config (issue 7, Done m
     const history = await cli(["history", "local", "--json"]);
     expect((JSON.parse(history.stdout) as { type: string; name?: string; to?: string }[]).filter((e) => e.type === "environment-verdict").map((e) => `${e.name}:${e.to}`).sort()).toEqual(["web-new-2b1d:current", "web-old-7f9c:stale"]);
 
+    // propagate: every consumer already holds v2, so nothing is queued and it exits 0; --force re-sends to all seven.
+    const propagate = await cli(["propagate", "--registry", "local", "--force", "--json"]);
+    expect(propagate.status, propagate.stderr).toBe(0);
+    expect(JSON.parse(propagate.stdout)).toMatchObject({ registry: "local", versionId: v2, consumers: 7, failed: [], waiting: [], plan: { requested: 7 } });
+    const unknown = await cli(["propagate", "--registry", "nope"]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain("registry nope not found");
+
     // ---- the same answer over HTTP needs the token ------------------------------------------
     const url = runtime.server?.url as string;
     expect((await fetch(`${url}/v1/environments?verdict=stale`)).status).toBe(401);
