@@ -7,7 +7,8 @@ import type { RestartOutcome } from "./environments.js";
 import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
 import type { Registry } from "./model.js";
 import { parseDuration } from "./duration.js";
-import type { Clock, Ledger, Page, PageRequest } from "./ports.js";
+import { allPages } from "./pages.js";
+import type { Clock, Ledger } from "./ports.js";
 
 /**
  * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
@@ -63,17 +64,6 @@ const UPSTREAM_STATUS: Readonly<Record<string, number>> = { not_found: 404, rest
 
 const refuse = (status: number, code: string, message: string): ApiResponse => ({ status, body: { code, message } });
 const notWired = (what: string) => refuse(501, "not_implemented", `${what} is not wired in this deployment`);
-
-async function all<T>(read: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await read({ limit: 100, ...(cursor !== undefined && { cursor }) });
-    items.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return items;
-}
 
 export class AuditApi {
   readonly #deps: AuditApiDependencies;
@@ -202,9 +192,9 @@ export class AuditApi {
     const undeclared: UndeclaredRecord[] = [];
     for (const registryId of registryIds) {
       const [d, s, u] = await Promise.all([
-        all((p) => ledger.consumerDeliveries(registryId, p)),
-        all((p) => ledger.discoveries(registryId, p)),
-        all((p) => ledger.undeclaredConsumers(registryId, p)),
+        allPages((p) => ledger.consumerDeliveries(registryId, p)),
+        allPages((p) => ledger.discoveries(registryId, p)),
+        allPages((p) => ledger.undeclaredConsumers(registryId, p)),
       ]);
       for (const x of d) deliveries.set(`${registryId}/${x.consumerId}`, x);
       for (const x of s) discoveries.set(`${registryId}/${x.consumerId}`, x);

@@ -4,6 +4,7 @@ import type { Consumer, DeliveryTarget } from "./delivery.js";
 import type { AuditSummary, EnvironmentLedger, EnvironmentRecord } from "./environment-ledger.js";
 import type { DiscoveredEnvironment, TrackedSecret, UndeclaredConsumer } from "./environments.js";
 import { PullkeeperError } from "./errors.js";
+import { allPages } from "./pages.js";
 import type { EnvironmentStale } from "./events.js";
 import type { CredentialVersion, Registry } from "./model.js";
 import type { Clock, EventBus, Ledger } from "./ports.js";
@@ -47,18 +48,6 @@ export interface AuditReport {
 export const environmentId = (consumerId: string, externalId: string) => `${consumerId}.${createHash("sha256").update(externalId).digest("hex").slice(0, 16)}`;
 
 const zero = (): Record<Verdict, number> => ({ current: 0, stale: 0, expired: 0, doomed: 0 });
-
-/** Every page of a paginated ledger read. */
-async function all<T>(read: (cursor: string | undefined) => Promise<{ items: readonly T[]; cursor?: string }>): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await read(cursor);
-    items.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return items;
-}
 
 /**
  * The audit: per consumer, discover what runs → judge each environment against the ledger →
@@ -135,7 +124,7 @@ export class AuditScanService {
   ): Promise<{ counts: Record<Verdict, number>; failed: boolean }> {
     const { ledger } = this.#deps;
     const counts = zero();
-    const known = await all((cursor) => ledger.environments({ registryId: registry.id, consumerId: consumer.id }, { limit: 100, ...(cursor !== undefined && { cursor }) }));
+    const known = await allPages((page) => ledger.environments({ registryId: registry.id, consumerId: consumer.id }, page));
     let discovered: readonly DiscoveredEnvironment[];
     try {
       discovered = await (this.#deps.targets.get(consumer.target.kind)?.discoverEnvironments?.(consumer) ?? Promise.resolve([]));
@@ -213,7 +202,7 @@ export class AuditScanService {
 
   async #recordUndeclared(registryId: string, found: readonly UndeclaredConsumer[], now: Date): Promise<number> {
     const { ledger } = this.#deps;
-    const before = new Map((await all((cursor) => ledger.undeclaredConsumers(registryId, { limit: 100, ...(cursor !== undefined && { cursor }) }))).map((u) => [u.resource, u]));
+    const before = new Map((await allPages((page) => ledger.undeclaredConsumers(registryId, page))).map((u) => [u.resource, u]));
     for (const u of found) {
       await ledger.putUndeclared({ ...u, firstSeenAt: before.get(u.resource)?.firstSeenAt ?? now, lastSeenAt: now });
       before.delete(u.resource);

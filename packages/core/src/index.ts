@@ -27,3 +27,4 @@ export * from "./audit-scan.js";
 export * from "./audit-paging.js";
 export * from "./audit-views.js";
 export * from "./audit-environments.js";
+export * from "./pages.js";
