@@ -138,6 +138,18 @@ describe("audit scan over the ledger", () => {
     expect(((await get("/v1/consumers", { registry: "prod" })).body as { items: unknown[] }).items).toHaveLength(2);
   });
 
+  it("does not rewrite an environment that did not change, until its lastSeenAt is an hour old", async () => {
+    const id = environmentId("pods", "team-a/web-old");
+    const seen = (await ledger.environment("prod", id))?.lastSeenAt;
+    now = at(201);
+    await service.scan({ registryIds: ["prod"] });
+    expect((await ledger.environment("prod", id))?.lastSeenAt).toEqual(seen);
+    now = at(200 + 60);
+    await service.scan({ registryIds: ["prod"] });
+    expect((await ledger.environment("prod", id))?.lastSeenAt).toEqual(at(260));
+    now = at(200);
+  });
+
   it("records a discovery failure on its consumer and keeps what it saw last", async () => {
     now = at(205);
     target.failing.set("pods", new DeliveryError("unauthorized", "the cluster refused the token", { retryable: false }));

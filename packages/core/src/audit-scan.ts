@@ -47,6 +47,18 @@ export interface AuditReport {
 
 export const environmentId = (consumerId: string, externalId: string) => `${consumerId}.${createHash("sha256").update(externalId).digest("hex").slice(0, 16)}`;
 
+/** lastSeenAt is refreshed at most this often when nothing else changed: a fleet of 100,000 would otherwise be rewritten every scan. */
+const LAST_SEEN_REFRESH_MS = 60 * 60_000;
+
+function changed(before: EnvironmentRecord, after: EnvironmentRecord, now: Date): boolean {
+  const fields = ["verdict", "reason", "status", "name", "detail", "url", "heldVersionId"] as const;
+  return (
+    fields.some((f) => before[f] !== after[f]) ||
+    before.startedAt.getTime() !== after.startedAt.getTime() ||
+    now.getTime() - before.lastSeenAt.getTime() >= LAST_SEEN_REFRESH_MS
+  );
+}
+
 const zero = (): Record<Verdict, number> => ({ current: 0, stale: 0, expired: 0, doomed: 0 });
 
 /**
@@ -159,7 +171,7 @@ export class AuditScanService {
         firstSeenAt: before?.firstSeenAt ?? now,
         lastSeenAt: now,
       };
-      await ledger.putEnvironment(record);
+      if (!before || changed(before, record, now)) await ledger.putEnvironment(record);
       if (before?.verdict !== judged.verdict) {
         await ledger.appendHistory({ type: "environment-verdict", registryId: registry.id, at: now, consumerId: consumer.id, environmentId: id, name: found.name, from: before?.verdict ?? null, to: judged.verdict, reason: judged.reason });
         if (judged.verdict !== "current") {
