@@ -8,3 +8,4 @@ export * from "./consumer-schemas.js";
 export * from "./planner-runtime.js";
 export * from "./lazy.js";
 export * from "./audit-runtime.js";
+export * from "./audit-actions.js";

@@ -1,0 +1,15 @@
+import type { Tracer } from "@aws-lambda-powertools/tracer";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { DeliveryTarget, PullkeeperConfig } from "@pullkeeper/core";
+import { clientOptions } from "../clients.js";
+import { SecretsManagerVault } from "../secrets-manager-vault.js";
+import { deliveryTargets } from "./propagation-runtime.js";
+
+/** Every target, reading its own tokens (GitHub, Gitpod) from Secrets Manager; discovery defaults to the registry secret's region. */
+export function targetsReadingSecretsManager(tracer: Tracer, config: PullkeeperConfig): Map<string, DeliveryTarget> {
+  const vault = new SecretsManagerVault(tracer.captureAWSv3Client(new SecretsManagerClient(clientOptions())));
+  return deliveryTargets({
+    readCredential: async (id) => (await vault.read(id, { stage: "AWSCURRENT" })).credential,
+    registrySecret: (id) => config.registries.find((r) => r.id === id)?.secret,
+  });
+}
