@@ -112,9 +112,9 @@ describe("KubernetesSecretTarget: the Secret", () => {
 
   it("uses the context named in the config, and provider() names that cluster's server", async () => {
     const target = new KubernetesSecretTarget();
-    expect(target.provider(context().consumer)).toBe(`kubernetes:127.0.0.1:${api.port}`);
-    expect(target.provider(context({ context: "elsewhere" }).consumer)).toBe("kubernetes:127.0.0.1:9");
-    expect(target.provider(context({ kubeconfig: join(dir, "missing") }).consumer)).toBe("kubernetes");
+    expect(await target.provider(context().consumer)).toBe(`kubernetes:127.0.0.1:${api.port}`);
+    expect(await target.provider(context({ context: "elsewhere" }).consumer)).toBe("kubernetes:127.0.0.1:9");
+    expect(await target.provider(context({ kubeconfig: join(dir, "missing") }).consumer)).toBe("kubernetes");
     const error = await failure(target.deliver(context({ context: "elsewhere" })));
     expect(error).toMatchObject({ code: "unavailable", retryable: true });
     expect(api.requests).toHaveLength(0);

@@ -68,7 +68,7 @@ export interface DeliveryTarget extends Partial<EnvironmentDiscovery> {
   /** Validates a consumer's `target` block of this kind; issues are reported with their path in the config. */
   readonly schema: z.ZodType<{ kind: string }>;
   /** The rate-limit bucket this consumer's writes count against, e.g. "github" or "aws:codebuild:eu-west-1". */
-  provider(consumer: Consumer): string;
+  provider(consumer: Consumer): string | Promise<string>;
   deliver(context: DeliveryContext): Promise<DeliveryOutcome>;
 }
 

@@ -168,7 +168,7 @@ export class PropagationService {
     }
 
     const target = targets.get(consumer.target.kind);
-    const provider = target?.provider(consumer);
+    const provider = await target?.provider(consumer);
     try {
       const stored = await vault.read(registry.secret, { versionId: request.versionId });
       // Only the current version goes out: a request overtaken by a newer rotation is dropped.

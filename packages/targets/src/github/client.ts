@@ -1,13 +1,16 @@
-import { retry } from "@octokit/plugin-retry";
-import { throttling, type ThrottlingOptions } from "@octokit/plugin-throttling";
-import { Octokit } from "@octokit/rest";
+import type { ThrottlingOptions } from "@octokit/plugin-throttling";
 import { type Credential, DeliveryError, PullkeeperError, UpstreamError } from "@pullkeeper/core";
 import { githubDeliveryError, githubFailure, isStaleKeyError } from "./errors.js";
 import { GITHUB_API_URL } from "./schema.js";
 import { sealSecret } from "./sealed-box.js";
 
-const GitHub = Octokit.plugin(retry, throttling);
-type GitHubOctokit = InstanceType<typeof GitHub>;
+/** Octokit with its retry and throttling plugins, loaded on first use: functions that never reach GitHub never load it. */
+async function loadGitHub() {
+  const [{ Octokit }, { retry }, { throttling }] = await Promise.all([import("@octokit/rest"), import("@octokit/plugin-retry"), import("@octokit/plugin-throttling")]);
+  return Octokit.plugin(retry, throttling);
+}
+let gitHub: ReturnType<typeof loadGitHub> | undefined;
+type GitHubOctokit = InstanceType<Awaited<ReturnType<typeof loadGitHub>>>;
 
 export interface GitHubClientOptions {
   /** Reads a secret holding the GitHub token as `{"username":"x-access-token","password":"<token>"}`. */
@@ -101,7 +104,8 @@ const SILENT = { debug: () => undefined, info: () => undefined, warn: () => unde
 export class GitHubSecretsClient {
   readonly #options: GitHubClientOptions;
   readonly #now: () => number;
-  readonly #clients = new Map<string, GitHubOctokit>();
+  /** One client per API root, as a promise so concurrent first calls share it (and its write spacing). */
+  readonly #clients = new Map<string, Promise<GitHubOctokit>>();
   readonly #tokens = new Map<string, CachedToken>();
   readonly #keys = new Map<string, PublicKey>();
 
@@ -115,7 +119,7 @@ export class GitHubSecretsClient {
     const root = baseUrl ?? GITHUB_API_URL;
     const token = await this.#token(tokenSecret);
     const secrets = [token, ...writes.map((w) => w.value)];
-    const octokit = this.#client(root);
+    const octokit = await this.#client(root);
     const headers = { authorization: `Bearer ${token}` };
     const keyPath = `${expandPath(location.collection, location.params)}/public-key`;
     const keyCacheKey = `${root}${keyPath}`;
@@ -183,7 +187,7 @@ export class GitHubSecretsClient {
    */
   async *pages<T>(baseUrl: string | undefined, tokenSecret: string, route: string, params: Readonly<Record<string, unknown>>, what: string): AsyncGenerator<readonly T[], void, undefined> {
     const token = await this.#token(tokenSecret);
-    const octokit = this.#client(baseUrl ?? GITHUB_API_URL);
+    const octokit = await this.#client(baseUrl ?? GITHUB_API_URL);
     const pages = octokit.paginate.iterator<T>(route, { ...params, per_page: 100, headers: { authorization: `Bearer ${token}` } })[Symbol.asyncIterator]();
     for (;;) {
       let page: IteratorResult<{ data: T[] }>;
@@ -200,7 +204,7 @@ export class GitHubSecretsClient {
   /** One request with the token of `tokenSecret`: its response body, or a classified DeliveryError whose message starts with `what`. */
   async call<T>(baseUrl: string | undefined, tokenSecret: string, route: string, params: Readonly<Record<string, unknown>>, what: string): Promise<T> {
     const token = await this.#token(tokenSecret);
-    const octokit = this.#client(baseUrl ?? GITHUB_API_URL);
+    const octokit = await this.#client(baseUrl ?? GITHUB_API_URL);
     try {
       const { data } = await octokit.request(route, { ...params, headers: { authorization: `Bearer ${token}` }, request: this.#requestOptions() });
       return data as T;
@@ -243,33 +247,38 @@ export class GitHubSecretsClient {
     return token;
   }
 
-  #client(root: string): GitHubOctokit {
+  #client(root: string): Promise<GitHubOctokit> {
     let client = this.#clients.get(root);
     if (client === undefined) {
-      const o = this.#options;
-      const timeoutMs = o.requestTimeoutMs ?? 30_000;
-      // Octokit's paginator sends only method, url and headers for the pages after the first, so
-      // a request without its own signal gets the per-request timeout here. The fetch is looked up
-      // per call so a test double installed on globalThis still applies.
-      const request: Record<string, unknown> = {
-        fetch: (url: string, init: RequestInit = {}) => (o.fetch ?? globalThis.fetch)(url, init.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) }),
-      };
-      client = new GitHub({
-        baseUrl: root,
-        userAgent: "pullkeeper",
-        log: SILENT,
-        request,
-        // Never sleep inside Octokit on a rate limit: the DeliveryError carries Retry-After to the engine.
-        throttle: {
-          onRateLimit: () => false,
-          onSecondaryRateLimit: () => false,
-          write: spacedWrites(o.writeSpacingMs ?? 1000, this.#now),
-        } as ThrottlingOptions,
-        // 429 is a rate limit (handled above), not something to retry here.
-        retry: { retries: o.retries ?? 2, retryAfterBaseValue: o.retryBaseMs ?? 250, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-      });
+      client = this.#newClient(root);
       this.#clients.set(root, client);
     }
     return client;
+  }
+
+  async #newClient(root: string): Promise<GitHubOctokit> {
+    const GitHub = await (gitHub ??= loadGitHub());
+    const o = this.#options;
+    const timeoutMs = o.requestTimeoutMs ?? 30_000;
+    // Octokit's paginator sends only method, url and headers for the pages after the first, so
+    // a request without its own signal gets the per-request timeout here. The fetch is looked up
+    // per call so a test double installed on globalThis still applies.
+    const request: Record<string, unknown> = {
+      fetch: (url: string, init: RequestInit = {}) => (o.fetch ?? globalThis.fetch)(url, init.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+    };
+    return new GitHub({
+      baseUrl: root,
+      userAgent: "pullkeeper",
+      log: SILENT,
+      request,
+      // Never sleep inside Octokit on a rate limit: the DeliveryError carries Retry-After to the engine.
+      throttle: {
+        onRateLimit: () => false,
+        onSecondaryRateLimit: () => false,
+        write: spacedWrites(o.writeSpacingMs ?? 1000, this.#now),
+      } as ThrottlingOptions,
+      // 429 is a rate limit (handled above), not something to retry here.
+      retry: { retries: o.retries ?? 2, retryAfterBaseValue: o.retryBaseMs ?? 250, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+    });
   }
 }

@@ -1,11 +1,15 @@
-import sodium from "libsodium-wrappers";
 import { DeliveryError } from "@pullkeeper/core";
+
+/** libsodium is ~0.4 MB of WebAssembly: loaded on the first seal, so functions that never seal never load it. */
+let loaded: Promise<typeof import("libsodium-wrappers")> | undefined;
+const libsodium = async () => (await (loaded ??= import("libsodium-wrappers"))).default;
 
 /**
  * Encrypts a secret value for GitHub: a libsodium sealed box (`crypto_box_seal`) to the scope's
  * public key, both in base64 (the original variant, with padding), as GitHub's REST docs show.
  */
 export async function sealSecret(value: string, publicKeyBase64: string, where: string): Promise<string> {
+  const sodium = await libsodium();
   await sodium.ready;
   let publicKey: Uint8Array;
   try {

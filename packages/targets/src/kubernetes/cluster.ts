@@ -1,6 +1,14 @@
-import { ApiException, KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { DeliveryError } from "@pullkeeper/core";
 import { join } from "node:path";
+
+/**
+ * The client library is ~1 MB bundled: loaded when a Kubernetes consumer is first served, so a
+ * function that never reaches a cluster (and, with code splitting, its cold start) never loads it.
+ */
+export type ClientNode = typeof import("@kubernetes/client-node");
+let clientNode: Promise<ClientNode> | undefined;
+export const loadClientNode = (): Promise<ClientNode> => (clientNode ??= import("@kubernetes/client-node"));
 
 /**
  * What the Kubernetes target's deliveries, discovery and restarts share: loading the cluster from
@@ -24,6 +32,7 @@ export interface ClusterConfig {
 }
 
 export interface LoadedCluster {
+  readonly lib: ClientNode;
   readonly kc: KubeConfig;
   readonly server: URL;
   /** For people: "kubeconfig ~/.kube/config, context prod". */
@@ -47,8 +56,9 @@ export async function callApi<T>(call: ApiCall, timeoutMs: number, run: () => Pr
 }
 
 /** The kubeconfig the target names, else in-cluster when KUBERNETES_SERVICE_HOST is set, else ~/.kube/config; `invalid_target` when unusable. */
-export function loadCluster(target: ClusterConfig, env: Readonly<Record<string, string | undefined>>, home: string): LoadedCluster {
-  const kc = new KubeConfig();
+export async function loadCluster(target: ClusterConfig, env: Readonly<Record<string, string | undefined>>, home: string): Promise<LoadedCluster> {
+  const lib = await loadClientNode();
+  const kc = new lib.KubeConfig();
   let source: string;
   try {
     if (target.kubeconfig !== undefined) {
@@ -82,7 +92,7 @@ export function loadCluster(target: ClusterConfig, env: Readonly<Record<string, 
     server = undefined;
   }
   if (server === undefined) throw new DeliveryError("invalid_target", `${source} names no usable cluster server`, { retryable: false });
-  return { kc, server, source };
+  return { lib, kc, server, source };
 }
 
 function expandHome(path: string, home: string): string {
@@ -111,6 +121,11 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The library's ApiException by shape (an HTTP status, a body, headers), so classifying needs no library loaded. */
+function isApiException(error: unknown): error is { code: number; body: unknown; headers?: Record<string, string | undefined> } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "number" && "body" in error;
+}
+
 /**
  * 401 unauthorized · 403 forbidden · 404 not_found · 409 conflict (retryable) · 429 throttled
  * (retryable, Retry-After) · 400/422 invalid_request · 408/5xx, network and unknown: unavailable
@@ -118,8 +133,8 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
  */
 export function kubernetesDeliveryError(error: unknown, call: ApiCall): DeliveryError {
   if (error instanceof DeliveryError) return error;
-  if (error instanceof ApiException) {
-    const status = typeof error.code === "number" ? error.code : 0;
+  if (isApiException(error)) {
+    const status = error.code;
     const reason = statusReason(error.body);
     const text = `${call.what}: HTTP ${status}${reason === undefined ? "" : ` ${reason}`}`;
     const headers = (error.headers ?? {}) as Record<string, string | undefined>;

@@ -1,4 +1,4 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { CoreV1Api } from "@kubernetes/client-node";
 import {
   type Consumer,
   type Credential,
@@ -13,7 +13,7 @@ import {
   type RestartOutcome,
 } from "@pullkeeper/core";
 import { homedir } from "node:os";
-import { type ApiCall, callApi, type LoadedCluster, loadCluster } from "./cluster.js";
+import { type ApiCall, callApi, type ClientNode, type LoadedCluster, loadCluster } from "./cluster.js";
 import { discoverPods, type PodApi, restartPod } from "./environments.js";
 import { type KubernetesSecretTargetConfig, kubernetesSecretTargetSchema } from "./schema.js";
 
@@ -63,11 +63,11 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
   }
 
   /** `kubernetes:<API server host[:port]>`, or `kubernetes` when the kubeconfig cannot be read. */
-  provider(consumer: Consumer): string {
+  async provider(consumer: Consumer): Promise<string> {
     const parsed = this.schema.safeParse(consumer.target);
     if (!parsed.success) return "kubernetes";
     try {
-      return `kubernetes:${this.#load(parsed.data).server.host}`;
+      return `kubernetes:${(await this.#load(parsed.data)).server.host}`;
     } catch {
       return "kubernetes";
     }
@@ -75,8 +75,8 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
 
   async deliver(context: DeliveryContext): Promise<DeliveryOutcome> {
     const target = parseTarget(this.schema, context.consumer);
-    const { kc, server, source } = this.#load(target);
-    const core = kc.makeApiClient(CoreV1Api);
+    const { lib, kc, server, source } = await this.#load(target);
+    const core = kc.makeApiClient(lib.CoreV1Api);
     const api = `Kubernetes API ${server.host}`;
     const data = { ".dockerconfigjson": dockerConfigJson(context.registry, context.credential) };
 
@@ -98,7 +98,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
         () =>
           core.patchNamespacedSecret(
             { name: target.secretName, namespace, body, fieldManager: FIELD_MANAGER, force: true },
-            setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+            lib.setHeaderOptions("Content-Type", lib.PatchStrategy.ServerSideApply),
           ),
       );
     }
@@ -111,7 +111,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
       const added: string[] = [];
       const present: string[] = [];
       for (const namespace of target.namespaces) {
-        const changed = await this.#ensurePullSecret(core, api, namespace, target.serviceAccount, target.secretName);
+        const changed = await this.#ensurePullSecret(lib, core, api, namespace, target.serviceAccount, target.secretName);
         (changed ? added : present).push(namespace);
       }
       detail.push(
@@ -128,7 +128,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
   /** Running and Pending pods in the consumer's namespaces that pull with its Secret, directly or through their ServiceAccount. */
   async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
     const target = parseTarget(this.schema, consumer);
-    return discoverPods(this.#pods(target), target);
+    return discoverPods(await this.#pods(target), target);
   }
 
   /** Deletes a controller-owned pod so it comes back with the current Secret; a bare pod is refused (`restart_unsupported`). */
@@ -137,12 +137,12 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
       throw new DeliveryError("invalid_request", `consumer ${consumer.id}: ${environment.kind} ${environment.name} is not a Kubernetes pod; nothing was deleted`, { retryable: false });
     }
     const target = parseTarget(this.schema, consumer);
-    return restartPod(this.#pods(target), target, environment.externalId);
+    return restartPod(await this.#pods(target), target, environment.externalId);
   }
 
-  #pods(target: KubernetesSecretTargetConfig): PodApi {
-    const { kc, server } = this.#load(target);
-    return { core: kc.makeApiClient(CoreV1Api), api: `Kubernetes API ${server.host}`, call: (call, run) => this.#call(call, run), pageSize: this.#podPageSize };
+  async #pods(target: KubernetesSecretTargetConfig): Promise<PodApi> {
+    const { lib, kc, server } = await this.#load(target);
+    return { core: kc.makeApiClient(lib.CoreV1Api), api: `Kubernetes API ${server.host}`, call: (call, run) => this.#call(call, run), pageSize: this.#podPageSize };
   }
 
   /**
@@ -153,7 +153,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
    * precondition): if someone changed the ServiceAccount in between, the API server
    * answers 409 and the retry reads it again — never a duplicate, never a lost entry.
    */
-  async #ensurePullSecret(core: CoreV1Api, api: string, namespace: string, name: string, secretName: string): Promise<boolean> {
+  async #ensurePullSecret(lib: ClientNode, core: CoreV1Api, api: string, namespace: string, name: string, secretName: string): Promise<boolean> {
     const what = `${api}: ServiceAccount ${namespace}/${name}`;
     const notFound = `ServiceAccount ${name} does not exist in namespace ${namespace}`;
     const account = await this.#call({ what: `${what}: reading`, notFound }, () => core.readNamespacedServiceAccount({ name, namespace }));
@@ -167,7 +167,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
         : { op: "add", path: "/imagePullSecrets/-", value: { name: secretName } },
     ];
     await this.#call({ what: `${what}: adding ${secretName} to imagePullSecrets`, notFound }, () =>
-      core.patchNamespacedServiceAccount({ name, namespace, body: patch, fieldManager: FIELD_MANAGER }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch)),
+      core.patchNamespacedServiceAccount({ name, namespace, body: patch, fieldManager: FIELD_MANAGER }, lib.setHeaderOptions("Content-Type", lib.PatchStrategy.JsonPatch)),
     );
     return true;
   }
@@ -176,7 +176,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
     return callApi(call, this.#timeoutMs, run);
   }
 
-  #load(target: KubernetesSecretTargetConfig): LoadedCluster {
+  #load(target: KubernetesSecretTargetConfig): Promise<LoadedCluster> {
     return loadCluster(target, this.#env, this.#home);
   }
 }
