@@ -1,7 +1,7 @@
 import { accountRoot, API_ROUTES, API_STAGE, type ApiPrincipals, type ApiRole, invokeResources } from "./api-access";
 import { apiPermissions } from "./audit-permissions";
 import type { DeployConfig } from "./config";
-import { lambdaTransform } from "./lambda";
+import { lambdaTransform, NODEJS_BUNDLING } from "./lambda";
 import type { Storage } from "./storage";
 
 /** What the audit API calls into: the functions it invokes and the queue redeliver plans onto. */
@@ -58,6 +58,7 @@ export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDepen
     // The file validated at deploy time is the one the function reads.
     copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
     permissions,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(),
   });
 

@@ -1,7 +1,7 @@
 import { scheduleExpression, type DeployConfig } from "./config";
 import { AUDIT_SCAN_SERVICE, auditAlarmPeriodSeconds, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES, METRICS_NAMESPACE } from "./audit-config";
 import { auditScanPermissions } from "./audit-permissions";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations (schedule ticks, scans the API asks for) older than this go to the failure queue: the next tick scans anyway. */
@@ -62,6 +62,7 @@ export function audit(deployConfig: DeployConfig, storage: Storage) {
     permissions,
     // A failed scan is retried once; the next tick scans anyway.
     retries: 1,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 

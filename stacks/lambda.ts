@@ -3,6 +3,13 @@
  */
 
 /**
+ * How every function is bundled: ESM with code splitting, so what a function imports lazily (a
+ * target's Kubernetes client, Octokit, libsodium) is its own chunk, loaded only by an invocation
+ * that reaches that provider, and never at cold start.
+ */
+export const NODEJS_BUNDLING = { splitting: true } as const;
+
+/**
  * - Trust: SST 4.17.1 always adds the account root as a trusted principal of a function's role
  *   (it tests an Output for truthiness where it means "not sst dev"), which would let any
  *   principal in the account with sts:AssumeRole on it act as the role. Outside `sst dev`,

@@ -1,5 +1,5 @@
 import { scheduleExpression, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
 import {
   CREDENTIAL_ROTATED_PATTERN,
   DEAD_LETTER_RETENTION_SECONDS,
@@ -86,6 +86,7 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     timeout: "5 minutes",
     permissions: permissions.onSecretChange,
     retries: 2,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(onFailure),
   });
 
@@ -98,6 +99,7 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     concurrency: { reserved: 1 },
     permissions: permissions.reconcile,
     retries: 1,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(onFailure),
   });
 
@@ -108,6 +110,7 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     timeout: `${DELIVER_TIMEOUT_SECONDS} seconds`,
     environment: { ...common.environment, PULLKEEPER_MAX_RECEIVES: String(DELIVERY_MAX_RECEIVES) },
     permissions: permissions.deliver,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(),
   });
 

@@ -1,5 +1,5 @@
 import { refreshPermissions, scheduleExpression, TRACING_PERMISSIONS, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations older than this are dropped to the failure queue: a newer tick supersedes them. */
@@ -55,6 +55,7 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     permissions,
     // A failed run is retried once; the next tick reconciles anyway.
     retries: 1,
+    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 

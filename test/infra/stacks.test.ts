@@ -61,6 +61,8 @@ describe("refresh function", () => {
       // Nothing is `link`ed (a link would also grant wildcard actions such as dynamodb:*).
       links: {},
     });
+    // Every function is bundled with code splitting, so providers' clients load only when used (stacks/lambda.ts).
+    for (const build of run.builds) expect(build.properties, build.functionID).toMatchObject({ splitting: true });
     // The zip SST uploads (written by SST's own packaging code) holds the file, byte for byte.
     const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
     expect([...zip.keys()]).toEqual(expect.arrayContaining(["pullkeeper.yaml", "functions/refresh.mjs"]));
