@@ -284,6 +284,7 @@ describe("the triggers", () => {
       sample("secret-label-updated.awsprevious.pullkeeper-written.json"), // ghcr, but AWSPREVIOUS
       sample("rotationfailed.umccr-2021-09-01.verbatim.json"),
       sample("delivery-failed.pullkeeper-written.json"),
+      sample("environment-stale.pullkeeper-written.json"),
       withSecretId("rotatesecret.pullkeeper-written.json", "pullkeeper/prod-ecr"), // a registry without consumers
       withSecretId("rotatesecret.pullkeeper-written.json", "pullkeeper/gitlab"), // a name here is not the us-east-1 secret
     ]) {

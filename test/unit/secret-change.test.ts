@@ -161,6 +161,7 @@ const EXPECTED: Record<string, Expectation> = {
     secretId: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/ghcr-Xy12Ab",
   },
   "delivery-failed.pullkeeper-written.json": { ignored: /^pullkeeper's own "Delivery Failed" event is not a credential change$/ },
+  "environment-stale.pullkeeper-written.json": { ignored: /^pullkeeper's own "Environment Stale" event is not a credential change$/ },
 
   // --- written by us, malformed -----------------------------------------------------------
   "malformed-not-an-object.pullkeeper-written.json": { rejected: /expected an EventBridge event \(a JSON object\), received an array/, fields: ["(top level)"] },
