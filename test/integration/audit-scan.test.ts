@@ -200,6 +200,8 @@ describe("POST /v1/environments/{id}/restart", () => {
   it("restarts a stale environment of a consumer that opted in", async () => {
     expect(await post(`/v1/environments/${stale}/restart`)).toEqual({ status: 202, body: { environment: stale, detail: "stopped team-a/web-old" } });
     expect(target.restarted).toEqual(["team-a/web-old"]);
+    const history = (await get("/v1/registries/prod/history", { limit: "1" })).body as { items: unknown[] };
+    expect(history.items[0]).toMatchObject({ type: "environment-restarted", consumerId: "pods", environmentId: stale, name: "web-old", detail: "stopped team-a/web-old" });
   });
 
   it("refuses without opt-in, when there is nothing to gain, and for unknown ids", async () => {

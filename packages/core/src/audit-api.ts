@@ -234,6 +234,8 @@ export class AuditApi {
     if (environment.verdict === "doomed") return refuse(409, "doomed", `consumer ${consumer.id}'s last delivery failed, so a restart would load the old credential again: fix and redeliver first`);
     if (!this.#deps.actions?.restart) return notWired("restarting environments");
     const outcome = await this.#deps.actions.restart(consumer, environment);
+    // A destructive action on someone's running environment: on the record, with what was done.
+    await this.#deps.ledger.appendHistory({ type: "environment-restarted", registryId: consumer.registryId, at: this.#now(), consumerId: consumer.id, environmentId: id, name: environment.name, detail: outcome.detail });
     return { status: 202, body: { environment: id, detail: outcome.detail } };
   }
 

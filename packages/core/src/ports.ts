@@ -145,6 +145,16 @@ export type HistoryEntry =
       readonly reason: string;
     }
   | {
+      /** Someone restarted an environment through the API (it stops holding its old credential). */
+      readonly type: "environment-restarted";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly consumerId: string;
+      readonly environmentId: string;
+      readonly name: string;
+      readonly detail: string;
+    }
+  | {
       readonly type: "discovery-failed";
       readonly registryId: string;
       readonly at: Date;

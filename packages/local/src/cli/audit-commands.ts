@@ -155,6 +155,8 @@ function describe(e: Record<string, unknown>): string {
       return `${String(e.name)} (${String(e.consumerId)}): ${String(e.from ?? "new")} → ${String(e.to)}`;
     case "discovery-failed":
       return `${String(e.consumerId)}: ${String(e.code)}: ${String(e.message)}`;
+    case "environment-restarted":
+      return `${String(e.name)} (${String(e.consumerId)}): ${String(e.detail)}`;
     default:
       return [e.code, e.status, e.detail, e.message].filter((x) => x !== undefined).map(String).join(": ");
   }
