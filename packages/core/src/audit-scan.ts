@@ -148,7 +148,8 @@ export class AuditScanService {
     }
 
     const delivery = await ledger.consumerDelivery(registry.id, consumer.id);
-    const oldestStart = Math.min(...discovered.map((e) => e.startedAt.getTime()));
+    // A reduce, not Math.min(...): a consumer may run more environments than a call takes arguments.
+    const oldestStart = discovered.reduce((min, e) => Math.min(min, e.startedAt.getTime()), Number.POSITIVE_INFINITY);
     const deliveries = discovered.length === 0 ? [] : await this.#deliveriesSince(registry.id, consumer.id, oldestStart - this.#deps.clockSkewSeconds * 1000, versionOf);
     const previous = new Map(known.map((e) => [e.id, e]));
     const events: EnvironmentStale[] = [];
