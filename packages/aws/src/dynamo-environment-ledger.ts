@@ -1,4 +1,3 @@
-import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditSummary, CredentialVersion, DeliveredVersion, DiscoveryRecord, EnvironmentLedger, EnvironmentQuery, EnvironmentRecord, Page, PageRequest, UndeclaredRecord } from "@pullkeeper/core";
 import { DynamoTable } from "./dynamo-table.js";
 import {
@@ -46,20 +45,20 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async environment(registryId: string, environmentId: string): Promise<EnvironmentRecord | undefined> {
-    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: auditKey.environment(registryId, environmentId) })));
-    return out.Item ? fromEnvironmentItem(out.Item) : undefined;
+    const item = await this.getItem(auditKey.environment(registryId, environmentId));
+    return item ? fromEnvironmentItem(item) : undefined;
   }
 
   async putEnvironment(record: EnvironmentRecord): Promise<void> {
-    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toEnvironmentItem(record) })));
+    await this.putItem(toEnvironmentItem(record));
   }
 
   async removeEnvironment(registryId: string, environmentId: string): Promise<void> {
-    await this.call("DeleteItem", () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: auditKey.environment(registryId, environmentId) })));
+    await this.deleteItem(auditKey.environment(registryId, environmentId));
   }
 
   async recordDiscovery(record: DiscoveryRecord): Promise<void> {
-    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toDiscoveryItem(record) })));
+    await this.putItem(toDiscoveryItem(record));
   }
 
   discoveries(registryId: string, page?: PageRequest): Promise<Page<DiscoveryRecord>> {
@@ -67,12 +66,12 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async recordAuditSummary(summary: AuditSummary): Promise<void> {
-    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toSummaryItem(summary) })));
+    await this.putItem(toSummaryItem(summary));
   }
 
   async auditSummary(registryId: string): Promise<AuditSummary | undefined> {
-    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: auditKey.summary(registryId) })));
-    return out.Item ? fromSummaryItem(out.Item) : undefined;
+    const item = await this.getItem(auditKey.summary(registryId));
+    return item ? fromSummaryItem(item) : undefined;
   }
 
   undeclaredConsumers(registryId: string, page?: PageRequest): Promise<Page<UndeclaredRecord>> {
@@ -80,11 +79,11 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async putUndeclared(record: UndeclaredRecord): Promise<void> {
-    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: toUndeclaredItem(record) })));
+    await this.putItem(toUndeclaredItem(record));
   }
 
   async removeUndeclared(registryId: string, resource: string): Promise<void> {
-    await this.call("DeleteItem", () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: auditKey.undeclared(registryId, resource) })));
+    await this.deleteItem(auditKey.undeclared(registryId, resource));
   }
 
   deliveryHistory(registryId: string, consumerId: string, page?: PageRequest): Promise<Page<DeliveredVersion>> {
@@ -96,7 +95,7 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async version(registryId: string, versionId: string): Promise<CredentialVersion | undefined> {
-    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: key.version(registryId, versionId) })));
-    return out.Item ? toVersion(out.Item) : undefined;
+    const item = await this.getItem(key.version(registryId, versionId));
+    return item ? toVersion(item) : undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { PutCommand, QueryCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type ConsumerDelivery,
   type CredentialVersion,
@@ -13,9 +13,8 @@ import {
 } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
 import { DynamoEnvironmentLedger } from "./dynamo-environment-ledger.js";
-import { type DynamoTableOptions, pageLimit } from "./dynamo-table.js";
+import type { DynamoTableOptions } from "./dynamo-table.js";
 import { classifyAwsError } from "./errors.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import { deliveryKey, fromDeliveryItem } from "./delivery-items.js";
 import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersionItem, versionAttributes } from "./ledger-items.js";
 
@@ -28,24 +27,12 @@ export type DynamoLedgerOptions = DynamoTableOptions;
  */
 export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
   async registryState(registryId: string): Promise<RegistryState | undefined> {
-    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: key.state(registryId), ConsistentRead: true })));
-    return out.Item ? fromStateItem(out.Item) : undefined;
+    const item = await this.getItem(key.state(registryId), { consistent: true });
+    return item ? fromStateItem(item) : undefined;
   }
 
-  async listRegistries(page?: PageRequest): Promise<Page<RegistryState>> {
-    const out = await this.call("Query", () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: "gsi1",
-          KeyConditionExpression: "gsi1pk = :pk",
-          ExpressionAttributeValues: { ":pk": REGISTRIES_INDEX_KEY },
-          Limit: pageLimit(page),
-          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
-        }),
-      ),
-    );
-    return { items: (out.Items ?? []).map(fromStateItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
+  listRegistries(page?: PageRequest): Promise<Page<RegistryState>> {
+    return this.queryPage({ IndexName: "gsi1", KeyConditionExpression: "gsi1pk = :pk", ExpressionAttributeValues: { ":pk": REGISTRIES_INDEX_KEY } }, page, fromStateItem);
   }
 
   async recordCurrentVersion(registry: RegistryRecord, version: CredentialVersion): Promise<"recorded" | "superseded"> {
@@ -90,44 +77,28 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
 
   async appendHistory(entry: HistoryEntry): Promise<void> {
     const item = toHistoryItem(entry, randomUUID());
-    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: "attribute_not_exists(pk)" })));
+    await this.putItem(item, "attribute_not_exists(pk)");
   }
 
-  async history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>> {
-    const out = await this.call("Query", () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "HIST#" },
-          ScanIndexForward: false,
-          Limit: pageLimit(page),
-          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
-        }),
-      ),
+  history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>> {
+    return this.queryPage(
+      { KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "HIST#" }, ScanIndexForward: false },
+      page,
+      fromHistoryItem,
     );
-    return { items: (out.Items ?? []).map(fromHistoryItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
   }
 
   async consumerDelivery(registryId: string, consumerId: string): Promise<ConsumerDelivery | undefined> {
-    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: deliveryKey(registryId, consumerId), ConsistentRead: true })));
-    return out.Item ? fromDeliveryItem(out.Item) : undefined;
+    const item = await this.getItem(deliveryKey(registryId, consumerId), { consistent: true });
+    return item ? fromDeliveryItem(item) : undefined;
   }
 
-  async consumerDeliveries(registryId: string, page?: PageRequest): Promise<Page<ConsumerDelivery>> {
-    const out = await this.call("Query", () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "CONS#" },
-          ConsistentRead: true,
-          Limit: pageLimit(page),
-          ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }),
-        }),
-      ),
+  consumerDeliveries(registryId: string, page?: PageRequest): Promise<Page<ConsumerDelivery>> {
+    return this.queryPage(
+      { KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)", ExpressionAttributeValues: { ":pk": key.state(registryId).pk, ":prefix": "CONS#" }, ConsistentRead: true },
+      page,
+      fromDeliveryItem,
     );
-    return { items: (out.Items ?? []).map(fromDeliveryItem), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
   }
 
   async markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded"> {

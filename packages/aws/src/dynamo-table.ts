@@ -1,5 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { InvalidInputError, type Page, type PageRequest } from "@pullkeeper/core";
 import { clientOptions } from "./clients.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -18,7 +18,9 @@ export function pageLimit(page?: PageRequest): number {
   return limit;
 }
 
-/** The ledger table's client and the two things every ledger part does with it: classified calls and paginated queries. */
+type Item = Record<string, unknown>;
+
+/** The ledger table's client and what every ledger part does with it: classified calls, single-item reads and writes, paginated queries. */
 export abstract class DynamoTable {
   protected readonly doc: DynamoDBDocumentClient;
   protected readonly table: string;
@@ -36,6 +38,20 @@ export abstract class DynamoTable {
     } catch (error) {
       throw classifyAwsError(error, `ledger ${what} on ${this.table}`);
     }
+  }
+
+  protected async getItem(key: Item, options: { readonly consistent?: boolean } = {}): Promise<Item | undefined> {
+    const out = await this.call("GetItem", () => this.doc.send(new GetCommand({ TableName: this.table, Key: key, ...(options.consistent === true && { ConsistentRead: true }) })));
+    return out.Item;
+  }
+
+  /** An unconditional put, or one guarded by `condition` (a failed condition is thrown, classified). */
+  protected async putItem(item: Item, condition?: string): Promise<void> {
+    await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: item, ...(condition !== undefined && { ConditionExpression: condition }) })));
+  }
+
+  protected async deleteItem(key: Item): Promise<void> {
+    await this.call("DeleteItem", () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key })));
   }
 
   /** One page of a Query; the cursor is the LastEvaluatedKey, opaque to callers. */
