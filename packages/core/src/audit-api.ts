@@ -1,6 +1,6 @@
 import { listEnvironments } from "./audit-environments.js";
 import { limitOf, offsetCursor, offsetOf, type Query } from "./audit-paging.js";
-import { consumerView, historyView, registryView, undeclaredView, versionView } from "./audit-views.js";
+import { consumerView, historyView, registryView, undeclaredView } from "./audit-views.js";
 import type { Consumer, ConsumerDelivery } from "./delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
 import type { RestartOutcome } from "./environments.js";
@@ -167,7 +167,6 @@ export class AuditApi {
       .filter(({ state }) => state?.current?.expiresAt !== undefined && state.current.expiresAt.getTime() <= horizon)
       .map(({ registry, state }) => ({
         ...registryView(registry, state),
-        current: versionView(state?.current),
         expiresInSeconds: Math.round(((state?.current?.expiresAt?.getTime() ?? 0) - now.getTime()) / 1000),
       }))
       .sort((a, b) => a.expiresInSeconds - b.expiresInSeconds);

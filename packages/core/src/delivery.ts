@@ -3,7 +3,7 @@ import { formatIssues } from "./validation.js";
 import type { Credential } from "./credential.js";
 import { PullkeeperError } from "./errors.js";
 import type { Registry } from "./model.js";
-import type { EnvironmentDiscovery } from "./environments.js";
+import type { DiscoveredEnvironment, EnvironmentDiscovery, RestartOutcome } from "./environments.js";
 
 /**
  * Where a registry's credential must live (a subscription). `target` is kind-specific and
@@ -126,4 +126,13 @@ export async function readTargetSecret(read: (secretId: string) => Promise<Crede
     throw new DeliveryError("unavailable", `${label} ${secretId} could not be read`, { retryable: true, cause: error });
   }
   return stored.password.reveal();
+}
+
+/** Restarts one environment through its consumer's target, or refuses (`restart_unsupported`) where the kind has no safe restart. */
+export function restartThroughTarget(targets: ReadonlyMap<string, DeliveryTarget>, consumer: Consumer, environment: Pick<DiscoveredEnvironment, "externalId" | "kind" | "name">): Promise<RestartOutcome> {
+  const target = targets.get(consumer.target.kind);
+  if (!target?.restartEnvironment) {
+    return Promise.reject(new DeliveryError("restart_unsupported", `consumer ${consumer.id}: ${consumer.target.kind} environments cannot be restarted by pullkeeper`, { retryable: false }));
+  }
+  return target.restartEnvironment(consumer, environment);
 }

@@ -1,10 +1,9 @@
 import { DynamoLedger, DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
-import { deliveryTargets, rateLimits, readConfigFile } from "@pullkeeper/aws/lambda";
+import { deliveryTargets, rateLimits, readConfigFile, scheduledEvent } from "@pullkeeper/aws/lambda";
 import {
   AuditApi,
   AuditScanService,
   consumersFromConfig,
-  DeliveryError,
   type DeliveryRequest,
   type DeliveryTarget,
   PropagationService,
@@ -12,6 +11,7 @@ import {
   isRotated,
   type PullkeeperConfig,
   RefreshService,
+  restartThroughTarget,
   type Registry,
   type RotatedRegistry,
   RotationService,
@@ -87,9 +87,7 @@ function sqsEvent(request: DeliveryRequest, receive: number) {
 
 const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 300_000 }) as unknown as Context;
 
-function scheduledEvent(detail: RefreshEvent["detail"]): RefreshEvent {
-  return { version: "0", id: randomUUID(), "detail-type": "Scheduled Event", source: "aws.events", account: "000000000000", time: new Date().toISOString(), region: "local", resources: [], detail };
-}
+const scheduled = (detail: RefreshEvent["detail"]): RefreshEvent => scheduledEvent(detail, "local");
 
 /** Relative htpasswd paths in the config are relative to the config file, not to the shell. */
 function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfig {
@@ -225,7 +223,7 @@ export class EmbeddedRuntime {
         rotation.rotate(registry, async (step, token) => {
           await rotateHandler({ SecretId: registry.secret, ClientRequestToken: token, Step: step }, lambdaContext("pullkeeper-rotate"));
         });
-      const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduledEvent(detail), lambdaContext("pullkeeper-refresh"));
+      const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduled(detail), lambdaContext("pullkeeper-refresh"));
 
       // Propagation: the queue's workers call the delivery function's handler with an SQS-shaped event.
       // The handler is only called once the queue has work, by which time `service` exists.
@@ -259,7 +257,7 @@ export class EmbeddedRuntime {
 
       const scheduler = new Scheduler({ log });
       if (consumers.length > 0) {
-        scheduler.add("reconcile", config.settings.reconcileSchedule, async () => void (await reconcile(scheduledEvent({}), lambdaContext("pullkeeper-reconcile"))));
+        scheduler.add("reconcile", config.settings.reconcileSchedule, async () => void (await reconcile(scheduled({}), lambdaContext("pullkeeper-reconcile"))));
       }
       const minted = config.registries.filter((r) => r.source.type === "ecr-token");
       if (minted.length > 0) {
@@ -285,7 +283,7 @@ export class EmbeddedRuntime {
       const audit = new AuditScanService({ registries: config.registries, consumers, targets, ledger, bus, clock: systemClock, clockSkewSeconds: config.settings.clockSkewSeconds });
       const auditScanHandler = createAuditScanHandler(async () => audit);
       if (consumers.some((c) => targets.get(c.target.kind)?.discoverEnvironments)) {
-        scheduler.add("audit", config.settings.auditSchedule, async () => void (await auditScanHandler(scheduledEvent({}), lambdaContext("pullkeeper-audit-scan"))), { runAtStart: true });
+        scheduler.add("audit", config.settings.auditSchedule, async () => void (await auditScanHandler(scheduled({}), lambdaContext("pullkeeper-audit-scan"))), { runAtStart: true });
       }
 
       const refreshNow = async (registry: Registry, force: boolean) => {
@@ -305,11 +303,7 @@ export class EmbeddedRuntime {
             propagate: (r, o) => service.propagate(r.id, { force: o.force }),
             // On demand the scan runs here and answers with its report (on AWS the function is invoked instead).
             scan: (registryIds) => audit.scan(registryIds ? { registryIds } : {}),
-            restart: async (c, environment) => {
-              const target = targets.get(c.target.kind);
-              if (!target?.restartEnvironment) throw new DeliveryError("restart_unsupported", `consumer ${c.id}: ${c.target.kind} environments cannot be restarted by pullkeeper`, { retryable: false });
-              return target.restartEnvironment(c, environment);
-            },
+            restart: (c, environment) => restartThroughTarget(targets, c, environment),
           },
         });
 

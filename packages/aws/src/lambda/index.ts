@@ -9,3 +9,4 @@ export * from "./planner-runtime.js";
 export * from "./lazy.js";
 export * from "./audit-runtime.js";
 export * from "./audit-actions.js";
+export * from "./scheduled-event.js";
