@@ -8,6 +8,7 @@ import dynalite from "dynalite";
 import type { AddressInfo } from "node:net";
 import pLimit from "p-limit";
 import { createApiHandler } from "../functions/api.js";
+import { median } from "./median.js";
 
 /**
  * GET /v1/environments?verdict=stale with `total` environments in the ledger (1 in 100 stale),
@@ -60,7 +61,7 @@ export async function environmentsQuery(options: { total: number; runs: number; 
         await work();
         samples.push(Number(process.hrtime.bigint() - start) / 1e6);
       }
-      return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
+      return median(samples);
     };
     let apiItems = 0;
     const apiMs = await time(async () => {

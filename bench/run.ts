@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { freePort } from "../packages/local/src/net.js";
 import { environmentsQuery } from "./environments-query.js";
+import { median } from "./median.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM with code
@@ -34,11 +35,6 @@ const result = (name: string, value: number, unit: string, bound?: number): Resu
   unit,
   ...(bound !== undefined && { bound, ratio: Math.round((value / bound) * 1000) / 1000 }),
 });
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
 
 /** Wall time of a fresh node process running `code`, median of RUNS (after one warm-up for the disk cache). */
 function timeNode(code: string): number {

@@ -61,6 +61,13 @@ function changed(before: EnvironmentRecord, after: EnvironmentRecord, now: Date)
 
 const zero = (): Record<Verdict, number> => ({ current: 0, stale: 0, expired: 0, doomed: 0 });
 
+/** Verdict counts added up. */
+function sum(parts: readonly { readonly counts: Readonly<Record<Verdict, number>> }[]): Record<Verdict, number> {
+  const total = zero();
+  for (const part of parts) for (const v of VERDICTS) total[v] += part.counts[v];
+  return total;
+}
+
 /**
  * The audit: per consumer, discover what runs → judge each environment against the ledger →
  * record verdicts (with history when one changes) → publish Environment Stale for the newly bad.
@@ -78,8 +85,7 @@ export class AuditScanService {
     const undeclared = await this.#findUndeclared(registries);
     const reports: RegistryAuditReport[] = [];
     for (const registry of registries) reports.push(await this.#scanRegistry(registry, undeclared));
-    const totals = zero();
-    for (const r of reports) for (const v of VERDICTS) totals[v] += r.counts[v];
+    const totals = sum(reports);
     const expiries = reports.flatMap((r) => (r.minutesToExpiry === undefined ? [] : [r.minutesToExpiry]));
     return {
       registries: reports,
@@ -113,8 +119,7 @@ export class AuditScanService {
     const limit = pLimit(this.#deps.concurrency ?? 4);
     const consumers = this.#deps.consumers.filter((c) => c.registryId === registry.id && this.#deps.targets.get(c.target.kind)?.discoverEnvironments);
     const results = await Promise.all(consumers.map((c) => limit(() => this.#scanConsumer(registry, c, current, versionOf, now))));
-    const counts = zero();
-    for (const r of results) for (const v of VERDICTS) counts[v] += r.counts[v];
+    const counts = sum(results);
     const discoveryFailures = results.filter((r) => r.failed).length;
 
     let undeclaredCount = 0;
