@@ -1,7 +1,7 @@
 import { accountRoot, API_ROUTES, API_STAGE, type ApiPrincipals, type ApiRole, invokeResources } from "./api-access";
 import { apiPermissions } from "./audit-permissions";
 import type { DeployConfig } from "./config";
-import { lambdaTransform, NODEJS_BUNDLING } from "./lambda";
+import { functionBase, lambdaTransform } from "./lambda";
 import type { Storage } from "./storage";
 
 /** What the audit API calls into: the functions it invokes and the queue redeliver plans onto. */
@@ -37,28 +37,19 @@ export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDepen
   );
 
   const fn = new sst.aws.Function("Api", {
-    description: "pullkeeper: the audit API (IAM-authorized HTTP API) and the dashboard",
-    handler: "functions/api.handler",
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: "512 MB",
-    // API Gateway gives up on an HTTP API integration after 30 seconds.
-    timeout: "30 seconds",
-    environment: {
+    ...functionBase(relativeFile, {
       PULLKEEPER_TABLE: table.name,
       PULLKEEPER_BUS: bus.name,
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
       PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,
       PULLKEEPER_DELIVERY_QUEUE_URL: deps.deliveries.url,
       PULLKEEPER_REFRESH_FUNCTION: deps.refresh.name,
       PULLKEEPER_AUDIT_SCAN_FUNCTION: deps.auditScan.name,
-      POWERTOOLS_SERVICE_NAME: "pullkeeper",
-      POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
-    },
-    // The file validated at deploy time is the one the function reads.
-    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
+    }),
+    description: "pullkeeper: the audit API (IAM-authorized HTTP API) and the dashboard",
+    handler: "functions/api.handler",
+    // API Gateway gives up on an HTTP API integration after 30 seconds.
+    timeout: "30 seconds",
     permissions,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(),
   });
 

@@ -1,7 +1,7 @@
 import { scheduleExpression, type DeployConfig } from "./config";
 import { AUDIT_SCAN_SERVICE, auditAlarmPeriodSeconds, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES, METRICS_NAMESPACE } from "./audit-config";
 import { auditScanPermissions } from "./audit-permissions";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations (schedule ticks, scans the API asks for) older than this go to the failure queue: the next tick scans anyway. */
@@ -42,27 +42,15 @@ export function audit(deployConfig: DeployConfig, storage: Storage) {
   );
 
   const fn = new sst.aws.Function("AuditScan", {
+    ...functionBase(relativeFile, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name }),
     description: "pullkeeper: discover running environments, judge their credentials, record and alarm",
     handler: "functions/audit-scan.handler",
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: "512 MB",
     timeout: "5 minutes",
     // One scan at a time: two scans would race on the same environment records.
     concurrency: { reserved: 1 },
-    environment: {
-      PULLKEEPER_TABLE: table.name,
-      PULLKEEPER_BUS: bus.name,
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
-      POWERTOOLS_SERVICE_NAME: "pullkeeper",
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    },
-    // The file validated at deploy time is the one the function reads.
-    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
     permissions,
     // A failed scan is retried once; the next tick scans anyway.
     retries: 1,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 

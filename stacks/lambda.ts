@@ -1,3 +1,5 @@
+import { METRICS_NAMESPACE } from "./audit-config";
+
 /**
  * What every pullkeeper function's SST transform sets, in one place.
  */
@@ -8,6 +10,22 @@
  * that reaches that provider, and never at cold start.
  */
 export const NODEJS_BUNDLING = { splitting: true } as const;
+
+/**
+ * What every pullkeeper function shares: Node 22 on arm64, the bundling above, the config file
+ * validated at deploy time shipped as the file the function reads, and Powertools' service and
+ * metrics namespace. `environment` adds the function's own variables.
+ */
+export function functionBase(relativeFile: string, environment: Record<string, $util.Input<string>>) {
+  return {
+    runtime: "nodejs22.x",
+    architecture: "arm64",
+    memory: "512 MB",
+    environment: { PULLKEEPER_CONFIG: "pullkeeper.yaml", POWERTOOLS_SERVICE_NAME: "pullkeeper", POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...environment },
+    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
+    nodejs: NODEJS_BUNDLING,
+  } satisfies Partial<sst.aws.FunctionArgs>;
+}
 
 /**
  * - Trust: SST 4.17.1 always adds the account root as a trusted principal of a function's role

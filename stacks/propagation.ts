@@ -1,5 +1,5 @@
 import { scheduleExpression, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
 import {
   CREDENTIAL_ROTATED_PATTERN,
   DEAD_LETTER_RETENTION_SECONDS,
@@ -61,22 +61,12 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
       propagationPermissions(config, { partition, region, account, tableArn, busArn, fingerprintKeySecretArn, deliveryQueueArn, failuresQueueArn }),
   );
 
-  const common = {
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: "512 MB",
-    environment: {
-      PULLKEEPER_TABLE: table.name,
-      PULLKEEPER_BUS: bus.name,
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
-      PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,
-      PULLKEEPER_DELIVERY_QUEUE_URL: deliveries.url,
-      POWERTOOLS_SERVICE_NAME: "pullkeeper",
-      POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
-    },
-    // The file validated at deploy time is the one the functions read.
-    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
-  } satisfies Partial<sst.aws.FunctionArgs>;
+  const common = functionBase(relativeFile, {
+    PULLKEEPER_TABLE: table.name,
+    PULLKEEPER_BUS: bus.name,
+    PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,
+    PULLKEEPER_DELIVERY_QUEUE_URL: deliveries.url,
+  });
   const onFailure = { queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS };
 
   const onSecretChange = new sst.aws.Function("OnSecretChange", {
@@ -86,7 +76,6 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     timeout: "5 minutes",
     permissions: permissions.onSecretChange,
     retries: 2,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(onFailure),
   });
 
@@ -99,7 +88,6 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     concurrency: { reserved: 1 },
     permissions: permissions.reconcile,
     retries: 1,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(onFailure),
   });
 
@@ -110,7 +98,6 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     timeout: `${DELIVER_TIMEOUT_SECONDS} seconds`,
     environment: { ...common.environment, PULLKEEPER_MAX_RECEIVES: String(DELIVERY_MAX_RECEIVES) },
     permissions: permissions.deliver,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform(),
   });
 

@@ -1,5 +1,5 @@
 import { refreshPermissions, scheduleExpression, TRACING_PERMISSIONS, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, NODEJS_BUNDLING } from "./lambda";
+import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations older than this are dropped to the failure queue: a newer tick supersedes them. */
@@ -34,28 +34,15 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
   );
 
   const fn = new sst.aws.Function("Refresh", {
+    ...functionBase(relativeFile, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name, PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn }),
     description: "pullkeeper: refresh ECR tokens before they expire",
     handler: "functions/refresh.handler",
-    runtime: "nodejs22.x",
-    architecture: "arm64",
-    memory: "512 MB",
     timeout: "5 minutes",
     // One run at a time: runs never overlap, so two runs never mint for the same registry.
     concurrency: { reserved: 1 },
-    environment: {
-      PULLKEEPER_TABLE: table.name,
-      PULLKEEPER_BUS: bus.name,
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
-      PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,
-      POWERTOOLS_SERVICE_NAME: "pullkeeper",
-      POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
-    },
-    // The file validated at deploy time is the one the function reads.
-    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
     permissions,
     // A failed run is retried once; the next tick reconciles anyway.
     retries: 1,
-    nodejs: NODEJS_BUNDLING,
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 
