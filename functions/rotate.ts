@@ -57,7 +57,7 @@ export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
     const { config, service } = await ready();
     const registry = registryForSecret(config, event.SecretId);
     logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
-    await service.step(event.Step, registry, event.ClientRequestToken);
+    await service.step(event.Step, registry, event.ClientRequestToken, event.RotationToken === undefined ? {} : { rotationToken: event.RotationToken });
     metrics.addMetric("RotationStepsCompleted", MetricUnit.Count, 1);
     logger.info("rotation step done");
   };

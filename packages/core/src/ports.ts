@@ -41,11 +41,20 @@ export interface StagedVersion {
   readonly outcome: "created" | "existing" | "unchanged";
 }
 
+export interface StageOptions {
+  readonly rotationToken?: string;
+}
+
 /** A secret store with Secrets Manager's semantics: versions, staging labels, request tokens. */
 export interface Vault {
   read(secretId: string, selector: { stage: Stage } | { versionId: string }): Promise<StoredCredential>;
-  /** Writes a new version labelled AWSPENDING, idempotent on requestToken (which becomes its VersionId). */
-  stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion>;
+  /**
+   * Writes a new version labelled AWSPENDING, idempotent on requestToken (which becomes its VersionId).
+   * A version Secrets Manager's RotateSecret already labelled AWSPENDING without a value gets its
+   * value here. `rotationToken` is the rotation invocation's RotationToken, handed back to
+   * PutSecretValue as Secrets Manager expects.
+   */
+  stagePending(secretId: string, value: Credential, requestToken: string, options?: StageOptions): Promise<StagedVersion>;
   /** Moves AWSCURRENT to versionId (the old current becomes AWSPREVIOUS). A no-op if it is already current. */
   promote(secretId: string, versionId: string): Promise<void>;
 }

@@ -63,10 +63,11 @@ export class RotationService {
     return { registryId: registry.id, versionId: token, resumed: pending !== undefined };
   }
 
-  async step(step: RotationStep, registry: RotatedRegistry, token: string): Promise<void> {
+  /** `rotationToken`: the invocation's RotationToken, passed back to Secrets Manager when writing. */
+  async step(step: RotationStep, registry: RotatedRegistry, token: string, options: { readonly rotationToken?: string } = {}): Promise<void> {
     switch (step) {
       case "createSecret":
-        return this.#create(registry, token);
+        return this.#create(registry, token, options.rotationToken);
       case "setSecret":
         return this.#set(registry, token);
       case "testSecret":
@@ -76,13 +77,13 @@ export class RotationService {
     }
   }
 
-  async #create(registry: RotatedRegistry, token: string): Promise<void> {
+  async #create(registry: RotatedRegistry, token: string, rotationToken?: string): Promise<void> {
     const { vault, passwords } = this.#deps;
     if (await this.#version(registry, token)) return;
     const current = await this.#current(registry);
     const [first, second] = registry.source.users;
     const idle = current?.credential.username === first ? second : first;
-    await vault.stagePending(registry.secret, credential(idle, passwords.generate().reveal()), token);
+    await vault.stagePending(registry.secret, credential(idle, passwords.generate().reveal()), token, rotationToken === undefined ? undefined : { rotationToken });
   }
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
