@@ -39,7 +39,18 @@ describe("pullkeeper.yaml", () => {
     expect(config.registries[0]?.source).toEqual({ type: "ecr-token", account: "123456789012", region: "eu-west-1", marginSeconds: 10800 });
     expect(config.registries[0]?.verify).toEqual({ canary: { repository: "team/app", reference: "stable" } });
     expect(config.registries[1]?.source).toMatchObject({ roleArn: "arn:aws:iam::210987654321:role/pullkeeper-pull" });
-    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitterSeconds: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkewSeconds: 5 });
+    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitterSeconds: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkewSeconds: 5, revokeSchedule: "rate(15 minutes)" });
+    expect(config.registries[0]?.revoke).toEqual({ afterSeconds: 86_400, whenInUse: "wait" });
+  });
+
+  it("reads a registry's revocation policy and names bad values", () => {
+    const withRevoke = valid.replace("secret: pullkeeper/dockerhub", 'secret: pullkeeper/dockerhub\n    revoke: { after: 6h, whenInUse: revoke }');
+    expect(withRevoke).not.toEqual(valid);
+    expect(parseConfig(withRevoke).registries[2]?.revoke).toEqual({ afterSeconds: 21_600, whenInUse: "revoke" });
+    const bad = valid.replace("secret: pullkeeper/dockerhub", 'secret: pullkeeper/dockerhub\n    revoke: { after: soon, whenInUse: never }');
+    expect(problems(bad)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^registries\[2\]\.revoke\.after: expected a duration/), expect.stringMatching(/^registries\[2\]\.revoke\.whenInUse: expected "wait" or "revoke"/)]),
+    );
   });
 
   it("reports every problem with its path in the file, not only the first", () => {

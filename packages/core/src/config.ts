@@ -2,7 +2,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
 import { InvalidInputError } from "./errors.js";
-import { REGISTRY_KINDS, type Registry } from "./model.js";
+import { REGISTRY_KINDS, type Registry, revokePolicy } from "./model.js";
 import { formatIssues } from "./validation.js";
 
 /**
@@ -54,6 +54,9 @@ const htpasswdSource = z.strictObject({
   serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
 });
 
+/** Default maximum overlap of two credentials: a day, long enough for a nightly build or a weekday codespace. */
+export const DEFAULT_REVOKE_AFTER_SECONDS = revokePolicy({}).afterSeconds;
+
 const canary = z.string().transform((text, ctx) => {
   const match = /^([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127})|@(sha256:[a-f0-9]{64}))$/.exec(text);
   if (!match) {
@@ -72,6 +75,18 @@ const registry = z
       error: 'expected source.type to be one of "ecr-token", "managed-secret", "htpasswd"',
     }),
     secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
+    /**
+     * When the previous credential is revoked (sources that can revoke: htpasswd). It goes as soon
+     * as every consumer holds the new one and a later audit scan found nobody running on it, or
+     * once `after` has passed since it stopped being current, whatever still holds it.
+     */
+    revoke: z
+      .strictObject({
+        after: duration.default(DEFAULT_REVOKE_AFTER_SECONDS),
+        /** A rotation due while the previous credential is still held: wait for it (default) or revoke it first. */
+        whenInUse: z.enum(["wait", "revoke"], { error: 'expected "wait" or "revoke"' }).default("wait"),
+      })
+      .default({ after: DEFAULT_REVOKE_AFTER_SECONDS, whenInUse: "wait" }),
     verify: z
       .strictObject({
         canary: canary.optional(),
@@ -116,8 +131,10 @@ const settings = z
     auditSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
     /** Provider clocks vs ours: an environment started this close before a delivery counts as having loaded it. */
     clockSkew: duration.default(5),
+    /** How often previous credentials are checked for revocation (on AWS; the embedded runtime also checks after each delivery and scan). */
+    revokeSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
   })
-  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5 });
+  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5, revokeSchedule: "rate(15 minutes)" });
 
 const configSchema = z.strictObject({
   registries: z.array(registry).min(1, "expected at least one registry"),
@@ -161,6 +178,7 @@ export interface PullkeeperConfig {
     readonly rateLimits: Readonly<Record<string, number>>;
     readonly auditSchedule: string;
     readonly clockSkewSeconds: number;
+    readonly revokeSchedule: string;
   };
 }
 
@@ -202,11 +220,12 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
         kind: r.kind,
         source,
         secret: r.secret,
+        revoke: { afterSeconds: r.revoke.after, whenInUse: r.revoke.whenInUse },
         verify: { ...(r.verify.canary && { canary: r.verify.canary }), ...(r.verify.endpoint !== undefined && { endpoint: r.verify.endpoint.replace(/\/+$/, "") }) },
       };
     }),
     consumers,
-    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew },
+    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule },
   };
 }
 

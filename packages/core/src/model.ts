@@ -49,6 +49,8 @@ export interface Registry {
   readonly source: RegistrySource;
   /** Secrets Manager secret (ARN or name) that holds the current {username,password}. */
   readonly secret: string;
+  /** When a superseded credential is revoked (sources that can revoke one); the config always sets it, see revokePolicy(). */
+  readonly revoke?: RevokePolicy;
   readonly verify: {
     readonly canary?: CanaryImage;
     /**
@@ -57,6 +59,18 @@ export interface Registry {
      */
     readonly endpoint?: string;
   };
+}
+
+export interface RevokePolicy {
+  /** The maximum overlap: past this long after it stopped being current, the previous credential is revoked whatever still holds it. */
+  readonly afterSeconds: number;
+  /** A rotation due while the previous credential is still held: wait, or revoke it first. */
+  readonly whenInUse: "wait" | "revoke";
+}
+
+/** A day's overlap and "wait": what the config gives a registry that says nothing. */
+export function revokePolicy(registry: Pick<Registry, "revoke">): RevokePolicy {
+  return registry.revoke ?? { afterSeconds: 24 * 3600, whenInUse: "wait" };
 }
 
 export type VerificationStatus = "ok" | "unauthorized" | "expired" | "unreachable";
