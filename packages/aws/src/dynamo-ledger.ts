@@ -12,7 +12,7 @@ import {
   type RegistryState,
 } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
-import { DynamoEnvironmentLedger } from "./dynamo-environment-ledger.js";
+import { DynamoLifecycleLedger } from "./dynamo-lifecycle-ledger.js";
 import type { DynamoTableOptions } from "./dynamo-table.js";
 import { classifyAwsError } from "./errors.js";
 import { deliveryKey, fromDeliveryItem } from "./delivery-items.js";
@@ -25,7 +25,7 @@ export type DynamoLedgerOptions = DynamoTableOptions;
  * conditional write: no transactions and no TTL, which the embedded DynamoDB lacks. The audit's
  * items live in the same table (DynamoEnvironmentLedger).
  */
-export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
+export class DynamoLedger extends DynamoLifecycleLedger implements Ledger {
   async registryState(registryId: string): Promise<RegistryState | undefined> {
     const item = await this.getItem(key.state(registryId), { consistent: true });
     return item ? fromStateItem(item) : undefined;
@@ -45,7 +45,7 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
       if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw classifyAwsError(error, "ledger PutItem");
     }
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key.state(registry.registryId),
@@ -66,8 +66,12 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
             ":versionId": version.versionId,
             ":now": new Date().toISOString(),
           },
+          ReturnValues: "UPDATED_OLD",
         }),
       );
+      // The version it replaced is now the previous one: its overlap with this one starts here.
+      const replaced = out.Attributes?.currentVersionId;
+      if (typeof replaced === "string" && replaced !== version.versionId) await this.recordSuperseded(registry.registryId, replaced, version.versionId, version.promotedAt ?? version.createdAt);
       return "recorded";
     } catch (error) {
       if ((error as { name?: string }).name === "ConditionalCheckFailedException") return "superseded";
@@ -101,20 +105,27 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
     );
   }
 
-  async markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded"> {
+  async markPending(request: DeliveryRequest, at: Date, options: { readonly redrive?: Pick<ConsumerDelivery, "versionId" | "updatedAt"> } = {}): Promise<"pending" | "already" | "superseded"> {
+    const { redrive } = options;
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: deliveryKey(request.registryId, request.consumerId),
-          // Only a newer version resets the record; the same one again is left as it is.
-          ConditionExpression: "attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs < :created",
-          UpdateExpression:
-            "SET consumerId = :consumer, registryId = :registry, #state = :pending, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, attempts = :zero, updatedAt = :at REMOVE lastError",
+          ConditionExpression: redrive
+            ? // The same version again (force, a failed one's backoff is over, a lost message): only
+              // if nobody touched the record since the planner read it, so concurrent planners queue it once.
+              "updatedAt = :seen AND (versionCreatedAtMs <= :created)"
+            : // Only a newer version resets the record; the same one again is left as it is. A
+              // version created at the same instant with another VersionId is not older: only the
+              // vault's AWSCURRENT is ever planned, so it is the newer one.
+              "attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs < :created OR (versionCreatedAtMs = :created AND versionId <> :version)",
+          UpdateExpression: redrive
+            ? "SET #state = :pending, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, attempts = :zero, updatedAt = :at REMOVE nextAttemptAt"
+            : "SET consumerId = :consumer, registryId = :registry, #state = :pending, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, attempts = :zero, failures = :zero, updatedAt = :at REMOVE lastError, nextAttemptAt",
           ExpressionAttributeNames: { "#state": "state" },
           ExpressionAttributeValues: {
-            ":consumer": request.consumerId,
-            ":registry": request.registryId,
+            ...(redrive ? { ":seen": redrive.updatedAt.toISOString() } : { ":consumer": request.consumerId, ":registry": request.registryId }),
             ":pending": "pending",
             ":version": request.versionId,
             ":created": request.versionCreatedAt.getTime(),
@@ -128,7 +139,9 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
     } catch (error) {
       if ((error as { name?: string }).name !== "ConditionalCheckFailedException") throw classifyAwsError(error, "ledger UpdateItem");
       const current = await this.consumerDelivery(request.registryId, request.consumerId);
-      return current?.versionId === request.versionId ? "already" : "superseded";
+      if (current !== undefined && current.versionCreatedAt.getTime() > request.versionCreatedAt.getTime()) return "superseded";
+      // The same version, or (redrive) a record someone changed since it was read: leave it to them.
+      return current?.versionId === request.versionId || redrive !== undefined ? "already" : "superseded";
     }
   }
 
@@ -141,7 +154,7 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
         ConditionExpression:
           "(attribute_not_exists(versionCreatedAtMs) OR versionCreatedAtMs <= :created) AND (attribute_not_exists(deliveredCreatedAtMs) OR deliveredCreatedAtMs <= :created)",
         UpdateExpression:
-          "SET consumerId = :consumer, registryId = :registry, #state = :state, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, deliveredVersionId = :version, deliveredCreatedAtMs = :created, deliveredAt = :at, detail = :detail, attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :at REMOVE lastError",
+          "SET consumerId = :consumer, registryId = :registry, #state = :state, versionId = :version, versionCreatedAtMs = :created, secretArn = :secretArn, deliveredVersionId = :version, deliveredCreatedAtMs = :created, deliveredAt = :at, detail = :detail, attempts = if_not_exists(attempts, :zero) + :one, failures = :zero, updatedAt = :at REMOVE lastError, nextAttemptAt",
         ExpressionAttributeNames: { "#state": "state" },
         ExpressionAttributeValues: {
           ":consumer": request.consumerId,
@@ -159,21 +172,42 @@ export class DynamoLedger extends DynamoEnvironmentLedger implements Ledger {
     );
   }
 
-  async recordAttemptFailed(request: DeliveryRequest, error: { readonly code: string; readonly message: string }, final: boolean, at: Date): Promise<"recorded" | "superseded"> {
+  async recordAttemptFailed(
+    request: DeliveryRequest,
+    error: { readonly code: string; readonly message: string },
+    final: boolean,
+    at: Date,
+    retry?: { readonly nextAttemptAt: Date; readonly counted: boolean },
+  ): Promise<"recorded" | "superseded"> {
+    const state = final ? "failed" : retry ? "retrying" : "pending";
+    const counted = final || retry === undefined || retry.counted;
+    const sets = [
+      "#state = :state",
+      "lastError = :error",
+      `attempts = if_not_exists(attempts, :zero) + ${counted ? ":one" : ":zero"}`,
+      "updatedAt = :at",
+      ...(final ? ["failures = if_not_exists(failures, :zero) + :one"] : []),
+      ...(retry && !final ? ["nextAttemptAt = :next"] : []),
+    ];
     return this.#conditional(
       new UpdateCommand({
         TableName: this.table,
         Key: deliveryKey(request.registryId, request.consumerId),
-        ConditionExpression: "versionId = :version",
-        UpdateExpression: "SET #state = :state, lastError = :error, attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :at",
+        // Still this version's record, and not delivered meanwhile (a duplicate message that failed
+        // after another succeeded must not turn "delivered" back into "retrying").
+        ConditionExpression: "versionId = :version AND NOT (#state IN (:delivered, :verified))",
+        UpdateExpression: `SET ${sets.join(", ")}${retry && !final ? "" : " REMOVE nextAttemptAt"}`,
         ExpressionAttributeNames: { "#state": "state" },
         ExpressionAttributeValues: {
-          ":state": final ? "failed" : "pending",
+          ":state": state,
           ":error": { code: error.code, message: error.message, at: at.toISOString() },
           ":version": request.versionId,
+          ":delivered": "delivered",
+          ":verified": "verified",
           ":zero": 0,
-          ":one": 1,
+          ...(counted || final ? { ":one": 1 } : {}),
           ":at": at.toISOString(),
+          ...(retry && !final ? { ":next": retry.nextAttemptAt.toISOString() } : {}),
         },
       }),
     );

@@ -1,10 +1,12 @@
-import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Verification } from "@pullkeeper/core";
+import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Revocation, Verification } from "@pullkeeper/core";
 
 /**
  * Item layout of the ledger table. One partition per registry:
  *   REG#<id> / STATE            the registry and its current version (listed through gsi1)
- *   REG#<id> / VER#<versionId>  each credential version, immutable
+ *   REG#<id> / VER#<versionId>  each credential version; only its lifecycle (superseded, revoked) changes
  *   REG#<id> / HIST#<at>#<uid>  history, newest first by sort key
+ *   REG#<id> / LOCK             who may rotate, roll back or revoke it now (a lease)
+ *   REG#<id> / REVOCATION       where the revocation of the previous version stands
  * Dates are ISO strings so items read well in the console; the one compared in a condition
  * (currentCreatedAtMs) is a number.
  */
@@ -14,6 +16,10 @@ export const deliveryIndexKey = (registryId: string, consumerId: string) => `DLV
 export const key = {
   state: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "STATE" }),
   version: (registryId: string, versionId: string) => ({ pk: `REG#${registryId}`, sk: `VER#${versionId}` }),
+  /** The registry's one-at-a-time lock (rotation, rollback, revocation). */
+  lock: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "LOCK" }),
+  /** Where the revocation of its previous credential stands. */
+  revocation: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "REVOCATION" }),
   history: (registryId: string, at: Date, uid: string) => ({ pk: `REG#${registryId}`, sk: `HIST#${at.toISOString()}#${uid}` }),
 };
 
@@ -32,12 +38,22 @@ export function versionAttributes(v: CredentialVersion): Item {
     createdAt: iso(v.createdAt),
     expiresAt: iso(v.expiresAt),
     verification: { status: v.verification.status, detail: v.verification.detail, checkedAt: iso(v.verification.checkedAt) },
+    promotedAt: iso(v.promotedAt),
+    supersededAt: iso(v.supersededAt),
+    revoked: v.revoked && revocationAttributes(v.revoked),
   };
+}
+
+export function revocationAttributes(r: Revocation): Item {
+  return { at: iso(r.at), reason: r.reason, detail: r.detail };
 }
 
 export function toVersion(item: Item): CredentialVersion {
   const verification = item.verification as Item;
   const expiresAt = date(item.expiresAt);
+  const promotedAt = date(item.promotedAt);
+  const supersededAt = date(item.supersededAt);
+  const revoked = item.revoked as Item | undefined;
   return {
     registryId: item.registryId as string,
     secretArn: item.secretArn as string,
@@ -50,6 +66,9 @@ export function toVersion(item: Item): CredentialVersion {
       detail: verification.detail as string,
       checkedAt: date(verification.checkedAt) as Date,
     },
+    ...(promotedAt && { promotedAt }),
+    ...(supersededAt && { supersededAt }),
+    ...(revoked && { revoked: { at: date(revoked.at) as Date, reason: revoked.reason as Revocation["reason"], detail: revoked.detail as string } }),
   };
 }
 

@@ -47,4 +47,18 @@ export interface EnvironmentStale {
   };
 }
 
-export type PullkeeperEvent = CredentialRotated | DeliveryRequested | DeliveryFailed | EnvironmentStale;
+/** A superseded credential stopped opening the registry (an htpasswd user retired, a token deleted). */
+export interface CredentialRevoked {
+  readonly type: "Credential Revoked";
+  readonly detail: {
+    readonly registryId: string;
+    readonly secretArn: string;
+    readonly versionId: string;
+    /** unused | max-overlap | rotation */
+    readonly reason: string;
+    /** The version that replaced it. */
+    readonly currentVersionId: string;
+  };
+}
+
+export type PullkeeperEvent = CredentialRotated | DeliveryRequested | DeliveryFailed | EnvironmentStale | CredentialRevoked;

@@ -32,6 +32,18 @@ export interface HtpasswdSource {
   readonly rotation: string;
   /** Embedded runtime only: start a docker-registry on 127.0.0.1:<port> serving this htpasswd. */
   readonly serve?: { readonly port: number };
+  /** AWS only: the EFS access point the rotation and revoke functions mount (at HTPASSWD_EFS_MOUNT_PATH) to write `file`. */
+  readonly efs?: HtpasswdEfs;
+}
+
+/** Where the htpasswd file lives on AWS: an EFS access point, reached from these subnets with these security groups. */
+export interface HtpasswdEfs {
+  /** File system ID (fs-...): the IAM resource of the functions' mount and write. */
+  readonly fileSystem: string;
+  /** Access point ARN (arn:<partition>:elasticfilesystem:<region>:<account>:access-point/fsap-...). */
+  readonly accessPoint: string;
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
 }
 
 export type RegistrySource = EcrTokenSource | ManagedSecretSource | HtpasswdSource;
@@ -92,6 +104,28 @@ export interface CredentialVersion {
   readonly createdAt: Date;
   readonly expiresAt?: Date;
   readonly verification: Verification;
+  /** When it became AWSCURRENT (absent on records written before the lifecycle was kept). */
+  readonly promotedAt?: Date;
+  /** When a newer version took its place: the overlap with its successor starts here. */
+  readonly supersededAt?: Date;
+  /** When it stopped opening the registry, and why; absent while it still works. */
+  readonly revoked?: Revocation;
+}
+
+/** Why a superseded credential was revoked. */
+export type RevocationReason =
+  /** Every consumer holds the successor and the audit found nothing running on it. */
+  | "unused"
+  /** The registry's maximum overlap passed, whatever still held it. */
+  | "max-overlap"
+  /** A rotation needed its slot and the registry's policy says revoke first. */
+  | "rotation";
+
+export interface Revocation {
+  readonly at: Date;
+  readonly reason: RevocationReason;
+  /** For people: what was checked. Never the value. */
+  readonly detail: string;
 }
 
 /** A freshly minted token and when it stops working. */

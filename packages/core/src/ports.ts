@@ -3,10 +3,12 @@ import type { SecretValue } from "./secret-value.js";
 import type { ConsumerDelivery, DeliveryOutcome, DeliveryRequest } from "./delivery.js";
 import type { PullkeeperEvent } from "./events.js";
 import type { Verdict } from "./verdict.js";
+import type { LifecycleLedger } from "./lifecycle-ledger.js";
 import type {
   CredentialVersion,
   MintedToken,
   Registry,
+  RevocationReason,
   RegistryKind,
   TokenScope,
   Verification,
@@ -164,6 +166,28 @@ export type HistoryEntry =
       readonly detail: string;
     }
   | {
+      /** A superseded credential stopped opening the registry. */
+      readonly type: "revoked";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly secretArn: string;
+      readonly versionId: string;
+      readonly reason: RevocationReason;
+      readonly detail: string;
+    }
+  | {
+      /** On-call put the previous credential back: its value became a new current version. */
+      readonly type: "rolled-back";
+      readonly registryId: string;
+      readonly at: Date;
+      readonly secretArn: string;
+      /** The new version holding the restored value. */
+      readonly versionId: string;
+      readonly restoredVersionId: string;
+      /** The version that was current before. */
+      readonly fromVersionId: string;
+    }
+  | {
       readonly type: "discovery-failed";
       readonly registryId: string;
       readonly at: Date;
@@ -205,15 +229,28 @@ export interface DeliveryLedger {
   /**
    * Marks the consumer due for the request's version. "already": it was already asked for (or
    * holds) this version; "superseded": it is on a newer one, and the request must be dropped.
+   * A version created at the same instant as the recorded one but with another VersionId is not
+   * older (only the vault's AWSCURRENT is ever planned). `redrive`: the same version again (force,
+   * a failed one's backoff is over, a lost message), only if the record is still as it was read.
    */
-  markPending(request: DeliveryRequest, at: Date): Promise<"pending" | "already" | "superseded">;
+  markPending(request: DeliveryRequest, at: Date, options?: { readonly redrive?: Pick<ConsumerDelivery, "versionId" | "updatedAt"> }): Promise<"pending" | "already" | "superseded">;
   /** Records a success unless a newer version was asked for or delivered meanwhile. */
   recordDelivered(request: DeliveryRequest, outcome: DeliveryOutcome, at: Date): Promise<"recorded" | "superseded">;
-  /** Counts a failed attempt; `final` marks the delivery failed (no more retries). */
-  recordAttemptFailed(request: DeliveryRequest, error: { readonly code: string; readonly message: string }, final: boolean, at: Date): Promise<"recorded" | "superseded">;
+  /**
+   * Records a failed attempt; `final` marks the delivery failed for good. With `retry` the state is
+   * `retrying` until `nextAttemptAt`; `counted: false` (a pause held it back) adds no attempt.
+   * "superseded" when the record moved on (a newer version, or this one already delivered).
+   */
+  recordAttemptFailed(
+    request: DeliveryRequest,
+    error: { readonly code: string; readonly message: string },
+    final: boolean,
+    at: Date,
+    retry?: { readonly nextAttemptAt: Date; readonly counted: boolean },
+  ): Promise<"recorded" | "superseded">;
 }
 
-export interface Ledger extends RegistryLedger, DeliveryLedger {}
+export interface Ledger extends RegistryLedger, DeliveryLedger, LifecycleLedger {}
 
 /** Publishes domain events; throws if some could not be delivered after retries. */
 export interface EventBus {

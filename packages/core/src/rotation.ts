@@ -1,7 +1,10 @@
 import { credential } from "./credential.js";
 import { NotFoundError, PullkeeperError } from "./errors.js";
 import type { CredentialVersion, HtpasswdSource, Registry } from "./model.js";
-import type { Clock, EventBus, Fingerprinter, RegistryLedger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
+import { revokePolicy } from "./model.js";
+import type { Clock, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
+import { lockRegistry } from "./registry-lock.js";
+import type { RevocationService } from "./revocation.js";
 
 /** Secrets Manager's rotation-Lambda protocol, step names as it sends them. */
 export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -16,16 +19,20 @@ export function isRotated(registry: Registry): registry is RotatedRegistry {
 export interface RotationDependencies {
   readonly vault: Vault;
   readonly verifier: RegistryVerifier;
-  readonly ledger: RegistryLedger;
+  readonly ledger: Ledger;
   readonly bus: EventBus;
   readonly fingerprints: Fingerprinter;
   readonly clock: Clock;
   readonly passwords: PasswordGenerator;
   readonly accounts: (registry: RotatedRegistry) => RegistryAccounts;
+  /** Frees the idle user's slot when the registry's policy says "revoke first" (whenInUse: revoke). */
+  readonly revocation?: Pick<RevocationService, "revoke">;
   /** A fresh ClientRequestToken for a rotation that is not resuming (Secrets Manager makes a UUID). */
   readonly newToken: () => string;
   /** Test seam: called after each step completes, so a test can stop the process between steps. */
   readonly afterStep?: (step: RotationStep, token: string) => Promise<void> | void;
+  /** Test seam: called inside finishSecret once the vault has promoted, before the ledger knows. */
+  readonly afterPromote?: (token: string) => Promise<void> | void;
 }
 
 export interface RotationResult {
@@ -35,11 +42,30 @@ export interface RotationResult {
   readonly resumed: boolean;
 }
 
+/** The idle user's previous credential is still held and the policy says wait. */
+export class SlotInUseError extends PullkeeperError {
+  constructor(registryId: string, user: string, versionId: string, reason: string) {
+    super("previous_in_use", `registry ${registryId}: user ${user} still carries version ${versionId}, which is not revoked yet (${reason}); the rotation waits until it is (revoke.whenInUse: wait)`);
+  }
+}
+
+async function readOptional(vault: Vault, secret: string, selector: Parameters<Vault["read"]>[1]): Promise<StoredCredential | undefined> {
+  try {
+    return await vault.read(secret, selector);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 /**
  * Zero-downtime rotation of a self-hosted registry's password by alternating two users: the
- * idle user gets a new password (create, set), it is proven to work (test), it becomes current,
- * and only then is the previous user retired (finish). Each step is idempotent, so a crash after
- * any step is finished by running the steps again with the same token.
+ * idle user gets a new password (create, set), it is proven to work (test), and it becomes
+ * current (finish). The previous user keeps working: revoking it is the RevocationService's job,
+ * once nothing uses it. A rotation never overwrites a user whose credential is still held.
+ * Each step is idempotent and takes the registry's lock (owner: the rotation's token), so a
+ * crash after any step is finished by running the steps again with the same token, and two
+ * rotations of one registry never interleave.
  */
 export class RotationService {
   readonly #deps: RotationDependencies;
@@ -65,6 +91,7 @@ export class RotationService {
 
   /** `rotationToken`: the invocation's RotationToken, passed back to Secrets Manager when writing. */
   async step(step: RotationStep, registry: RotatedRegistry, token: string, options: { readonly rotationToken?: string } = {}): Promise<void> {
+    await lockRegistry(this.#deps.ledger, this.#deps.clock, registry.id, token, `rotation step ${step}`);
     switch (step) {
       case "createSecret":
         return this.#create(registry, token, options.rotationToken);
@@ -73,17 +100,38 @@ export class RotationService {
       case "testSecret":
         return this.#test(registry, token);
       case "finishSecret":
-        return this.#finish(registry, token);
+        await this.#finish(registry, token);
+        await this.#deps.ledger.releaseLock(registry.id, token);
+        return;
     }
   }
 
   async #create(registry: RotatedRegistry, token: string, rotationToken?: string): Promise<void> {
     const { vault, passwords } = this.#deps;
     if (await this.#version(registry, token)) return;
-    const current = await this.#current(registry);
+    const current = await readOptional(vault, registry.secret, { stage: "AWSCURRENT" });
     const [first, second] = registry.source.users;
     const idle = current?.credential.username === first ? second : first;
+    if (current) await this.#freeSlot(registry, idle, current);
     await vault.stagePending(registry.secret, credential(idle, passwords.generate().reveal()), token, rotationToken === undefined ? undefined : { rotationToken });
+  }
+
+  /**
+   * The idle user's last credential (AWSPREVIOUS, normally) may still be in use: overwriting its
+   * password would break whoever holds it. Wait for its revocation, or revoke it first.
+   */
+  async #freeSlot(registry: RotatedRegistry, idle: string, current: StoredCredential): Promise<void> {
+    const { vault, ledger } = this.#deps;
+    const previous = await readOptional(vault, registry.secret, { stage: "AWSPREVIOUS" });
+    if (!previous || previous.credential.username !== idle) return;
+    const recorded = await ledger.version(registry.id, previous.versionId);
+    if (recorded?.revoked) return;
+    if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
+      await this.#deps.revocation.revoke(registry, previous, current, "rotation", "a rotation needed the user's slot (revoke.whenInUse: revoke)", recorded);
+      return;
+    }
+    const status = await ledger.revocationStatus(registry.id);
+    throw new SlotInUseError(registry.id, idle, previous.versionId, status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
   }
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
@@ -118,10 +166,9 @@ export class RotationService {
     const pending = await this.#required(registry, token);
     // Always: it also clears AWSPENDING, which a secret's first version carries beside AWSCURRENT.
     await vault.promote(registry.secret, token);
-    // Retire whichever user is not the new one: also right when a crash came between promote and retire.
-    const [first, second] = registry.source.users;
-    await this.#deps.accounts(registry).retire(pending.credential.username === first ? second : first);
-
+    await this.#deps.afterPromote?.(token);
+    // The previous user stays: it is revoked once nothing uses it (RevocationService). A crash
+    // from here on leaves the ledger behind the vault; LedgerRepair closes that gap.
     const now = clock.now();
     const version: CredentialVersion = {
       registryId: registry.id,
@@ -129,6 +176,7 @@ export class RotationService {
       versionId: token,
       fingerprint: fingerprints.fingerprint(pending.credential),
       createdAt: now,
+      promotedAt: now,
       verification: { status: "ok", detail: `verified by testSecret as ${pending.credential.username}`, checkedAt: now },
     };
     const recorded = await ledger.recordCurrentVersion(
@@ -147,31 +195,11 @@ export class RotationService {
    * makes a secret's first version current as it is written).
    */
   async unfinishedToken(registry: RotatedRegistry): Promise<string | undefined> {
-    try {
-      return (await this.#deps.vault.read(registry.secret, { stage: "AWSPENDING" })).versionId;
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+    return (await readOptional(this.#deps.vault, registry.secret, { stage: "AWSPENDING" }))?.versionId;
   }
 
-  async #current(registry: RotatedRegistry): Promise<StoredCredential | undefined> {
-    try {
-      return await this.#deps.vault.read(registry.secret, { stage: "AWSCURRENT" });
-    } catch (error) {
-      // A secret with no value yet: the first rotation bootstraps it.
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-  }
-
-  async #version(registry: RotatedRegistry, token: string): Promise<StoredCredential | undefined> {
-    try {
-      return await this.#deps.vault.read(registry.secret, { versionId: token });
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
+  #version(registry: RotatedRegistry, token: string): Promise<StoredCredential | undefined> {
+    return readOptional(this.#deps.vault, registry.secret, { versionId: token });
   }
 
   async #required(registry: RotatedRegistry, token: string): Promise<StoredCredential> {

@@ -35,7 +35,7 @@ export function expiryOf(current: RegistryView["current"], now: Date): Expiry | 
 }
 
 /** The history entries the timeline shows: rotations and everything that went wrong or changed a verdict. */
-export const TIMELINE_TYPES = ["rotated", "verification-failed", "refresh-failed", "delivery-failed", "discovery-failed", "environment-verdict", "environment-restarted"] as const;
+export const TIMELINE_TYPES = ["rotated", "verification-failed", "refresh-failed", "delivery-failed", "discovery-failed", "environment-verdict", "environment-restarted", "revoked", "rolled-back"] as const;
 
 /** Several registries' histories (each newest first) as one list, newest first. */
 export function mergeTimeline(histories: readonly (readonly HistoryView[])[], limit = 50): HistoryView[] {
@@ -64,6 +64,10 @@ export function describeEntry(entry: HistoryView, formatTime: (iso: string) => s
       return { text: `discovery for ${entry.consumerId} failed: ${entry.code}: ${entry.message}`, failure: true };
     case "environment-restarted":
       return { text: `environment ${entry.name} (${entry.consumerId}) restarted: ${entry.detail}`, failure: false };
+    case "revoked":
+      return { text: `version ${entry.versionId} revoked (${entry.reason}): ${entry.detail}`, failure: false };
+    case "rolled-back":
+      return { text: `rolled back from version ${entry.fromVersionId}: version ${entry.restoredVersionId}'s credential is current again as ${entry.versionId}`, failure: false };
     case "environment-verdict":
       return { text: `environment ${entry.name} (${entry.consumerId}): ${entry.from ?? "new"} → ${entry.to}: ${entry.reason}`, failure: entry.to !== "current" && entry.to !== "gone" };
   }
