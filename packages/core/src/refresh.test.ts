@@ -16,6 +16,8 @@ function ecr(id: string, account: string, region: string): Registry {
 class World {
   mints: TokenScope[] = [];
   failingScopes = new Set<string>();
+  /** Lifetime of the tokens the fake mints (ECR: 12 h). */
+  lifetimeMs = 12 * HOUR;
   verdicts = new Map<string, VerificationStatus>();
   staged: { secretId: string; token: string }[] = [];
   promoted: { secretId: string; versionId: string }[] = [];
@@ -29,7 +31,7 @@ class World {
     mint: async (scope) => {
       this.mints.push(scope);
       if (this.failingScopes.has(scope.region)) throw new UpstreamError("access_denied", `no access in ${scope.region}`, false);
-      return { credential: credential("AWS", `token-${scope.region}-${++this.counter}`), issuedAt: NOW, expiresAt: new Date(NOW.getTime() + 12 * HOUR) };
+      return { credential: credential("AWS", `token-${scope.region}-${++this.counter}`), issuedAt: NOW, expiresAt: new Date(NOW.getTime() + this.lifetimeMs) };
     },
   };
   vault: Vault = {
@@ -144,5 +146,29 @@ describe("RefreshService", () => {
     const report = await w.service().run([ecr("a", "123456789012", "eu-west-1"), ecr("b", "123456789012", "eu-west-1"), managed], { registryIds: ["b", "hub"], force: true });
     expect(report.results).toHaveLength(1);
     expect(report.results[0]).toMatchObject({ registryId: "b", outcome: "refreshed", reason: "forced" });
+  });
+
+  // Issue 11, defect 8: a token that is already expired when it arrives was promoted, announced,
+  // and "refreshed" again on every run with a duplicate Credential Rotated event.
+  it("never writes, promotes or announces a freshly minted token that is already expired, run after run", async () => {
+    const w = new World();
+    w.lifetimeMs = -1_000;
+    for (let run = 0; run < 3; run++) {
+      const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+      expect(report.results[0]).toMatchObject({ registryId: "a", outcome: "failed", step: "mint", code: "token_expired" });
+    }
+    expect(w.staged).toHaveLength(0);
+    expect(w.promoted).toHaveLength(0);
+    expect(w.events).toHaveLength(0);
+    expect(w.states.has("a")).toBe(false);
+    expect(w.history.filter((h) => h.type === "refresh-failed")).toHaveLength(3);
+  });
+
+  it("refuses a token that would expire before its own refresh margin is over", async () => {
+    const w = new World();
+    w.lifetimeMs = 30_000;
+    const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+    expect(report.results[0]).toMatchObject({ outcome: "failed", step: "mint", code: "token_expired" });
+    expect(w.promoted).toHaveLength(0);
   });
 });

@@ -43,6 +43,9 @@ export interface RefreshDependencies {
   readonly concurrency?: number;
 }
 
+/** A fresh token must outlive at least this: one delivery round and the next refresh check. */
+export const MIN_TOKEN_LIFETIME_MS = 5 * 60_000;
+
 type MintedRegistry = Registry & { readonly source: EcrTokenSource };
 
 /** A step failed for a reason worth one line in the report. Never carries a credential. */
@@ -190,6 +193,12 @@ export class RefreshService {
 
   async #refreshOne(registry: MintedRegistry, token: MintedToken, reason: RefreshDecision["reason"]): Promise<RegistryRefreshResult> {
     const { vault, verifier, ledger, fingerprints, clock } = this.#deps;
+    // A token that is dead (or nearly) on arrival — a skewed clock, a broken source — would be
+    // promoted, announced, found due again and re-announced on every run: refuse it instead.
+    const remainingMs = token.expiresAt.getTime() - clock.now().getTime();
+    if (remainingMs < MIN_TOKEN_LIFETIME_MS) {
+      throw new StepFailure("mint", "token_expired", `the token minted for ${registry.host} expires at ${token.expiresAt.toISOString()}, ${Math.round(remainingMs / 1000)} s from now (less than ${MIN_TOKEN_LIFETIME_MS / 1000} s); not written, not promoted`);
+    }
     // Verified before it is written anywhere: Secrets Manager makes the first version of an empty
     // secret AWSCURRENT as it is written, so staging first could expose an unverified token.
     const verification = await step("verify", () =>
