@@ -3,10 +3,8 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { awsAdapters, lazy, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { lazy, lifecycleFromEnvironment, observability, validateEvent } from "@pullkeeper/aws/lambda";
 import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -31,16 +29,9 @@ export interface RotateRuntime {
 const { logger, metrics, tracer } = observability("pullkeeper-rotate");
 
 export async function runtimeFromEnvironment(): Promise<RotateRuntime> {
-  const config = readConfigFile();
-  const service = new RotationService({
-    ...(await awsAdapters(tracer)),
-    verifier: new RegistryV2Verifier(),
-    passwords: new RandomPasswords(),
-    // On AWS the htpasswd file is on a file system the registry shares with this function (EFS).
-    accounts: (registry) => new HtpasswdFile(registry.source.file),
-    newToken: randomUUID,
-  });
-  return { config, service };
+  // On AWS the htpasswd file is on a file system the registry shares with this function (EFS).
+  const { config, rotation } = await lifecycleFromEnvironment(tracer);
+  return { config, service: rotation };
 }
 
 export function registryForSecret(config: PullkeeperConfig, secretId: string): RotatedRegistry {

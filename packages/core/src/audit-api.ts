@@ -1,7 +1,8 @@
 import { listEnvironments } from "./audit-environments.js";
 import { limitOf, offsetCursor, offsetOf, type Query } from "./audit-paging.js";
-import { consumerView, historyView, registryView, undeclaredView } from "./audit-views.js";
-import type { Consumer, ConsumerDelivery } from "./delivery.js";
+import { versionLifecycles } from "./audit-versions.js";
+import { consumerView, historyView, registryView, revocationView, undeclaredView, versionView } from "./audit-views.js";
+import { type Consumer, type ConsumerDelivery, DELIVERY_STATES } from "./delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
 import type { RestartOutcome } from "./environments.js";
 import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
@@ -41,6 +42,8 @@ export interface AuditActions {
   propagate?(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
   /** Run the audit scan now (all registries, or these). */
   scan?(registryIds: readonly string[] | undefined): Promise<unknown>;
+  /** Put the previous credential back as current (not revoked, still opens the registry) and propagate it. */
+  rollback?(registry: Registry): Promise<unknown>;
 }
 
 /** The dashboard: one page and one bundled script, served at / and /dashboard.js. */
@@ -58,9 +61,21 @@ export interface AuditApiDependencies {
   readonly dashboard?: DashboardAssets;
 }
 
-const DELIVERY_STATES = ["pending", "delivered", "verified", "failed", "never"] as const;
+const CONSUMER_STATES = [...DELIVERY_STATES, "never"] as const;
 
-const UPSTREAM_STATUS: Readonly<Record<string, number>> = { not_found: 404, restart_unsupported: 409, invalid_request: 409 };
+const UPSTREAM_STATUS: Readonly<Record<string, number>> = {
+  not_found: 404,
+  restart_unsupported: 409,
+  invalid_request: 409,
+  // The lifecycle's refusals: the registry's state does not allow it now.
+  rotation_in_progress: 409,
+  previous_in_use: 409,
+  previous_revoked: 409,
+  previous_expired: 409,
+  no_previous_version: 409,
+  rollback_unverified: 409,
+  rollback_unsupported: 409,
+};
 
 const refuse = (status: number, code: string, message: string): ApiResponse => ({ status, body: { code, message } });
 const notWired = (what: string) => refuse(501, "not_implemented", `${what} is not wired in this deployment`);
@@ -104,8 +119,10 @@ export class AuditApi {
     if (method === "GET" && collection === "registries" && id === undefined) return this.#listRegistries(query);
     if (method === "GET" && collection === "registries" && leaf) return this.#registry(id as string);
     if (method === "GET" && collection === "registries" && action && sub === "history") return this.#history(id as string, query);
+    if (method === "GET" && collection === "registries" && action && sub === "versions") return { status: 200, body: await versionLifecycles(this.#deps.ledger, this.#find(id as string), this.#consumers) };
     if (method === "POST" && collection === "registries" && action && sub === "refresh") return this.#refresh(id as string, query);
     if (method === "POST" && collection === "registries" && action && sub === "propagate") return this.#propagate(id as string, query);
+    if (method === "POST" && collection === "registries" && action && sub === "rollback") return this.#rollback(id as string);
     if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
     if (method === "POST" && collection === "consumers" && action && sub === "redeliver") return this.#redeliver(id as string);
     if (method === "GET" && collection === "environments" && id === undefined) return { status: 200, body: await listEnvironments({ registries: this.#deps.registries, consumers: this.#consumers, ledger: this.#deps.ledger }, query, this.#now()) };
@@ -122,8 +139,13 @@ export class AuditApi {
   }
 
   async #registryView(registry: Registry) {
-    const [state, summary] = await Promise.all([this.#deps.ledger.registryState(registry.id), this.#deps.ledger.auditSummary(registry.id)]);
-    return registryView(registry, state, summary);
+    const [state, summary, previous, revocation] = await Promise.all([
+      this.#deps.ledger.registryState(registry.id),
+      this.#deps.ledger.auditSummary(registry.id),
+      this.#deps.ledger.previousVersion(registry.id),
+      this.#deps.ledger.revocationStatus(registry.id),
+    ]);
+    return { ...registryView(registry, state, summary), previous: versionView(previous), revocation: revocationView(revocation) };
   }
 
   async #listRegistries(query: Query): Promise<ApiResponse> {
@@ -146,6 +168,12 @@ export class AuditApi {
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
     if (!this.#deps.actions) return notWired("refresh on demand");
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };
+  }
+
+  async #rollback(id: string): Promise<ApiResponse> {
+    const registry = this.#find(id);
+    if (!this.#deps.actions?.rollback) return notWired("rollback");
+    return { status: 200, body: await this.#deps.actions.rollback(registry) };
   }
 
   async #propagate(id: string, query: Query): Promise<ApiResponse> {
@@ -182,7 +210,7 @@ export class AuditApi {
     const offset = offsetOf(query.cursor);
     if (query.registry !== undefined) this.#find(query.registry);
     const state = query.state;
-    if (state !== undefined && !(DELIVERY_STATES as readonly string[]).includes(state)) throw new InvalidInputError(`state: expected one of ${DELIVERY_STATES.join(", ")}`);
+    if (state !== undefined && !(CONSUMER_STATES as readonly string[]).includes(state)) throw new InvalidInputError(`state: expected one of ${CONSUMER_STATES.join(", ")}`);
     const registryIds = query.registry !== undefined ? [query.registry] : this.#deps.registries.map((r) => r.id);
     const consumers = this.#consumers.filter((c) => registryIds.includes(c.registryId));
     const { ledger } = this.#deps;

@@ -1,7 +1,9 @@
+import type { RevocationStatus } from "./lifecycle-ledger.js";
 import type { Consumer, ConsumerDelivery } from "./delivery.js";
 import type { AuditSummary, DiscoveryRecord, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
 import type { CredentialVersion, Registry } from "./model.js";
 import type { HistoryEntry, RegistryState } from "./ports.js";
+import { failedRedriveAt } from "./propagation-plan.js";
 
 /** The audit API's JSON: dates as ISO strings, absent values as null, never a credential value. */
 
@@ -16,7 +18,15 @@ export function versionView(v: CredentialVersion | undefined) {
     createdAt: v.createdAt.toISOString(),
     expiresAt: iso(v.expiresAt),
     verification: { status: v.verification.status, detail: v.verification.detail, checkedAt: v.verification.checkedAt.toISOString() },
+    promotedAt: iso(v.promotedAt),
+    supersededAt: iso(v.supersededAt),
+    revoked: v.revoked ? { at: v.revoked.at.toISOString(), reason: v.revoked.reason, detail: v.revoked.detail } : null,
   };
+}
+
+export function revocationView(status: RevocationStatus | undefined) {
+  if (!status) return null;
+  return { versionId: status.versionId, state: status.state, reason: status.reason, checkedAt: status.checkedAt.toISOString(), overlapEndsAt: iso(status.overlapEndsAt) };
 }
 
 export function registryView(registry: Registry, state: RegistryState | undefined, summary?: AuditSummary) {
@@ -51,6 +61,11 @@ export function consumerView(consumer: Consumer, delivery: ConsumerDelivery | un
           deliveredAt: iso(delivery.deliveredAt),
           attempts: delivery.attempts,
           lastError: delivery.lastError ? { ...delivery.lastError, at: delivery.lastError.at.toISOString() } : null,
+          /** retrying: when the next attempt is due. */
+          nextAttemptAt: delivery.state === "retrying" ? iso(delivery.nextAttemptAt) : null,
+          /** failed: when reconcile plans it again by itself (POST …/redeliver does it now). */
+          redriveAt: delivery.state === "failed" ? failedRedriveAt(delivery).toISOString() : null,
+          failures: delivery.failures ?? 0,
           updatedAt: delivery.updatedAt.toISOString(),
         }
       : null,

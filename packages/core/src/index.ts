@@ -34,3 +34,4 @@ export * from "./revocation-decision.js";
 export * from "./revocation.js";
 export * from "./ledger-repair.js";
 export * from "./rollback.js";
+export * from "./audit-versions.js";

@@ -94,7 +94,13 @@ export class RotationService {
     await lockRegistry(this.#deps.ledger, this.#deps.clock, registry.id, token, `rotation step ${step}`);
     switch (step) {
       case "createSecret":
-        return this.#create(registry, token, options.rotationToken);
+        try {
+          return await this.#create(registry, token, options.rotationToken);
+        } catch (error) {
+          // Nothing was staged: another rotation may go ahead (a staged one resumes with its own token).
+          if (!(await this.#version(registry, token))) await this.#deps.ledger.releaseLock(registry.id, token);
+          throw error;
+        }
       case "setSecret":
         return this.#set(registry, token);
       case "testSecret":

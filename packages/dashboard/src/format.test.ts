@@ -22,6 +22,9 @@ describe("dashboard formatting", () => {
       createdAt,
       expiresAt,
       verification: { status: "ok" as const, detail: "", checkedAt: createdAt },
+      promotedAt: createdAt,
+      supersededAt: null,
+      revoked: null,
     });
     expect(expiryOf(null, now)).toBeUndefined();
     expect(expiryOf(version("2030-01-01T00:00:00Z", null), now)).toBeUndefined();

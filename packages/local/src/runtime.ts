@@ -16,6 +16,10 @@ import {
   type RotatedRegistry,
   RotationService,
   type RotationStep,
+  htpasswdRevoker,
+  LedgerRepair,
+  RevocationService,
+  RollbackService,
   systemClock,
 } from "@pullkeeper/core";
 import { dashboardAssets } from "@pullkeeper/dashboard";
@@ -30,6 +34,7 @@ import { createDeliverHandler } from "../../../functions/deliver.js";
 import { createOnSecretChangeHandler } from "../../../functions/on-secret-change.js";
 import { createReconcileHandler } from "../../../functions/reconcile.js";
 import { createRefreshHandler, type RefreshEvent } from "../../../functions/refresh.js";
+import { createRevokeHandler } from "../../../functions/revoke.js";
 import { createRotateHandler } from "../../../functions/rotate.js";
 import { InProcessBus } from "./bus/in-process-bus.js";
 import { LocalDeliveryQueue } from "./queue/local-delivery-queue.js";
@@ -58,6 +63,8 @@ export interface RuntimeOptions {
   readonly htpasswdCost?: number;
   /** Test seam: runs after each rotation step, so a test can kill the process between steps. */
   readonly afterRotationStep?: (step: RotationStep, token: string) => Promise<void> | void;
+  /** Test seam: runs inside finishSecret after the vault promoted, before the ledger records it. */
+  readonly afterRotationPromote?: (token: string) => Promise<void> | void;
   /** Delivery targets beyond the built-in ones (tests, the bench's fake provider). */
   readonly extraTargets?: readonly DeliveryTarget[];
   /** Deliveries running at once (default 8) and the first retry's backoff (default 1 s). */
@@ -209,12 +216,62 @@ export class EmbeddedRuntime {
         config,
         service: new RefreshService({ ...adapters, tokens: new EcrTokenSource(), policy: { maxJitterSeconds: config.settings.maxJitterSeconds } }),
       }));
+      // The credential's life after its rotation: repair after a crash, revocation once unused, rollback.
+      const htpasswd = (registry: RotatedRegistry) => new HtpasswdFile(registry.source.file, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
+      const repair = new LedgerRepair(adapters);
+      const revocation = new RevocationService({
+        ...adapters,
+        registries: config.registries,
+        consumers,
+        targets,
+        revoker: (registry) => (isRotated(registry) ? htpasswdRevoker(htpasswd(registry)) : undefined),
+        repair,
+        clockSkewSeconds: config.settings.clockSkewSeconds,
+      });
+      const rollback = new RollbackService({ ...adapters, newToken: randomUUID });
       const rotation = new RotationService({
         ...adapters,
         passwords: new RandomPasswords(),
-        accounts: (registry) => new HtpasswdFile(registry.source.file, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) }),
+        accounts: htpasswd,
+        revocation,
         newToken: randomUUID,
         ...(options.afterRotationStep && { afterStep: options.afterRotationStep }),
+        ...(options.afterRotationPromote && { afterPromote: options.afterRotationPromote }),
+      });
+      // Through the revoke function's handler, as its schedule calls it on AWS. Checks asked for
+      // while one runs coalesce into one more run after it.
+      const revokeHandler = createRevokeHandler(async () => revocation);
+      let revoking: Promise<void> | undefined;
+      let revokeAgain = false;
+      const revokeTimers = new Set<ReturnType<typeof setTimeout>>();
+      const revokeNow = async (): Promise<void> => {
+        if (revoking) {
+          revokeAgain = true;
+          return revoking;
+        }
+        revoking = (async () => {
+          do {
+            revokeAgain = false;
+            await revokeHandler(scheduled({}), lambdaContext("pullkeeper-revoke")).catch((e: unknown) => log(`revocation check: ${(e as Error).message}`));
+          } while (revokeAgain);
+        })().finally(() => {
+          revoking = undefined;
+        });
+        return revoking;
+      };
+      /** After deliveries and scans: soon, once, rather than once per delivery. */
+      const revokeSoon = () => {
+        if (!config.registries.some(isRotated) || revokeTimers.size > 0) return;
+        const timer = setTimeout(() => {
+          revokeTimers.delete(timer);
+          void revokeNow();
+        }, 250);
+        revokeTimers.add(timer);
+      };
+      stops.push(async () => {
+        for (const t of revokeTimers) clearTimeout(t);
+        revokeTimers.clear();
+        await revoking;
       });
       const rotateHandler = createRotateHandler(async () => ({ config, service: rotation }));
 
@@ -236,6 +293,7 @@ export class EmbeddedRuntime {
         log,
         handle: async (request, attempt) => {
           const out = await deliverHandler(sqsEvent(request, attempt.number) as never, lambdaContext("pullkeeper-deliver"));
+          revokeSoon();
           if (out.batchItemFailures.length > 0) throw new Error(`delivery to ${request.consumerId} failed this time; retrying`);
         },
       });
@@ -248,6 +306,8 @@ export class EmbeddedRuntime {
         queue,
         rateLimiter: new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) }),
         ...(options.delivery?.timeoutMs !== undefined && { deliveryTimeoutMs: options.delivery.timeoutMs }),
+        // The first retry's backoff, for the engine's retries as for the queue's (tests lower it).
+        ...(options.delivery?.baseBackoffMs !== undefined && { retry: { baseMs: options.delivery.baseBackoffMs } }),
       });
       const onSecretChange = createOnSecretChangeHandler(async () => ({ config, service }));
       bus.subscribe({ source: ["pullkeeper"], "detail-type": ["Credential Rotated"] }, async (envelope) => {
@@ -266,6 +326,8 @@ export class EmbeddedRuntime {
       // A restart must not rotate: only an unfinished rotation, a first one, or one the schedule says is overdue.
       const rotationDue = async (registry: RotatedRegistry): Promise<boolean> => {
         if ((await rotation.unfinishedToken(registry)) !== undefined) return true;
+        // A crash after the vault promoted and before the ledger knew: record and announce it first.
+        if ((await repair.repair(registry)) === "repaired") log(`registry ${registry.id}: recorded the current version a crash had left out of the ledger`);
         const current = (await ledger.registryState(registry.id))?.current;
         return current === undefined || parseSchedule(registry.source.rotation).next(current.createdAt) <= new Date();
       };
@@ -283,8 +345,12 @@ export class EmbeddedRuntime {
       const audit = new AuditScanService({ registries: config.registries, consumers, targets, ledger, bus, clock: systemClock, clockSkewSeconds: config.settings.clockSkewSeconds });
       const auditScanHandler = createAuditScanHandler(async () => audit);
       if (consumers.some((c) => targets.get(c.target.kind)?.discoverEnvironments)) {
-        scheduler.add("audit", config.settings.auditSchedule, async () => void (await auditScanHandler(scheduled({}), lambdaContext("pullkeeper-audit-scan"))), { runAtStart: true });
+        scheduler.add("audit", config.settings.auditSchedule, async () => {
+          await auditScanHandler(scheduled({}), lambdaContext("pullkeeper-audit-scan"));
+          revokeSoon();
+        }, { runAtStart: true });
       }
+      if (config.registries.some(isRotated)) scheduler.add("revoke", config.settings.revokeSchedule, revokeNow);
 
       const refreshNow = async (registry: Registry, force: boolean) => {
         if (isRotated(registry)) return { outcome: "rotated", ...(await rotate(registry)) };
@@ -302,7 +368,12 @@ export class EmbeddedRuntime {
             redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }),
             propagate: (r, o) => service.propagate(r.id, { force: o.force }),
             // On demand the scan runs here and answers with its report (on AWS the function is invoked instead).
-            scan: (registryIds) => audit.scan(registryIds ? { registryIds } : {}),
+            scan: async (registryIds) => {
+              const report = await audit.scan(registryIds ? { registryIds } : {});
+              revokeSoon();
+              return report;
+            },
+            rollback: (r) => rollback.rollback(r),
             restart: (c, environment) => restartThroughTarget(targets, c, environment),
           },
         });

@@ -10,3 +10,4 @@ export * from "./lazy.js";
 export * from "./audit-runtime.js";
 export * from "./audit-actions.js";
 export * from "./scheduled-event.js";
+export * from "./lifecycle-runtime.js";

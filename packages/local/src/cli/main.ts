@@ -3,7 +3,8 @@ import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
-import { addAuditCommands } from "./audit-commands.js";
+import { addAuditCommands, type CommandContext } from "./audit-commands.js";
+import { addLifecycleCommands } from "./lifecycle-commands.js";
 import { connect } from "./client.js";
 import { table, until } from "./format.js";
 
@@ -146,7 +147,7 @@ export function buildCli(): Command {
       }
     });
 
-  addAuditCommands(program, {
+  const context: CommandContext = {
     connect: (cmd) => {
       const g = globals(cmd);
       return connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
@@ -154,7 +155,9 @@ export function buildCli(): Command {
     json: (cmd) => globals(cmd).json,
     out,
     err,
-  });
+  };
+  addAuditCommands(program, context);
+  addLifecycleCommands(program, context);
 
   return program;
 }
