@@ -185,23 +185,59 @@ describe("DynamoRateLimiter on an embedded DynamoDB (dynalite)", () => {
     expect(Date.now()).toBeGreaterThanOrEqual(until);
   });
 
-  it("fails with a retryable `throttled` DeliveryError when the slot is beyond maxWaitMs, without waiting for it", async () => {
+  it("does not wait for a slot beyond maxWaitMs: rejects at once with a deferred 'not before', which is no failure", async () => {
     const table = await dynamo.createLedgerTable();
     const limiter = worker(table, { github: { perSecond: 1, burst: 1 } }, { maxWaitMs: 200 });
     await limiter.acquire("github");
     const started = Date.now();
     const error = await limiter.acquire("github").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeliveryError);
-    expect(error).toMatchObject({ code: "throttled", retryable: true });
+    expect(error).toMatchObject({ code: "throttled", retryable: true, deferred: true });
     expect((error as DeliveryError).retryAfterMs).toBeGreaterThan(200);
     expect((error as DeliveryError).retryAfterMs).toBeLessThanOrEqual(1_000);
     expect(Date.now() - started).toBeLessThan(1_000);
 
-    // A pause longer than maxWaitMs fails the same way, for every worker.
+    // A pause longer than maxWaitMs: "paused until T" for every worker, with the wait as retryAfterMs.
     const other = worker(table, { gitpod: { perSecond: 100 } }, { maxWaitMs: 100 });
-    await other.pause("gitpod", Date.now() + 10_000);
-    await expect(limiter.acquire("gitpod")).rejects.toMatchObject({ code: "throttled", retryable: true });
-    await expect(other.acquire("gitpod")).rejects.toMatchObject({ code: "throttled", retryable: true });
+    const until = Date.now() + 10_000;
+    await other.pause("gitpod", until);
+    for (const w of [limiter, other]) {
+      const paused = (await w.acquire("gitpod").catch((e: unknown) => e)) as DeliveryError;
+      expect(paused).toMatchObject({ code: "paused", retryable: true, deferred: true });
+      expect(paused.retryAfterMs).toBeGreaterThan(9_000);
+      expect(paused.retryAfterMs).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it("acquire({ writes }) takes several writes at once: they go out together, and the budget counts each", async () => {
+    const table = await dynamo.createLedgerTable();
+    const limiter = worker(table, { github: { perSecond: 10, burst: 1 } });
+    const grants: number[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) {
+      await limiter.acquire("github", { writes: 3 });
+      grants.push(Date.now());
+    }
+    console.log(`writes: 3 at 10/s: grants at +${grants.map((g) => g - started).join(", +")} ms`);
+    // 4 × 3 writes at 10/s: the 4th group's slot is 9 writes (900 ms) after the first (-2 % for timers).
+    expect((grants[3] ?? 0) - started).toBeGreaterThanOrEqual(880);
+    await expect(limiter.acquire("github", { writes: 0 })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it("pausedUntil(): the gate between writes sees another worker's pause, its own at once, and nothing when there is none", async () => {
+    const table = await dynamo.createLedgerTable();
+    const limits = { github: { perSecond: 100 } };
+    const [a, b] = [worker(table, limits), worker(table, limits)];
+    expect(await a.pausedUntil("github")).toBeUndefined();
+    const until = Date.now() + 5_000;
+    // b's own gate closes before its table write has even returned.
+    const pausing = b.pause("github", until);
+    expect(await b.pausedUntil("github")).toBe(until);
+    await pausing;
+    // Once pause() has returned, a's next look (its last one is older than the grace) sees it.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await a.pausedUntil("github")).toBe(until);
+    expect(await a.pausedUntil("gitpod")).toBeUndefined();
   });
 
   it("keeps one bucket per provider", async () => {

@@ -24,7 +24,11 @@ export interface DynamoRateLimiterOptions {
   /** Milliseconds since the epoch; every worker's clock should be NTP-synced (Lambda's is). */
   readonly clock?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** How long acquire() may wait for a slot before failing with `throttled` (default 60 s). */
+  /**
+   * How long acquire() may wait for a slot (or for a pause to end). Beyond that it does not
+   * wait: it rejects at once with a deferred `throttled` / `paused` DeliveryError saying "not
+   * before", and the delivery is rescheduled for then (default 60 s).
+   */
   readonly maxWaitMs?: number;
   /**
    * A write goes out within this long of a look at the bucket that saw no pause, and pause()
@@ -86,9 +90,13 @@ const isConditionFailed = (error: unknown) => (error as { name?: string } | unde
  *    ≥ 1, because the schedule lives in the table, not in timers — a worker that wakes late
  *    loses nothing, where a polling bucket with burst 1 loses every late wake-up. Nobody sleeps
  *    "until the next token plus jitter" only to find another worker took it.
- *  - A reservation is made only when its slot is within maxWaitMs, so giving up never leaves a
- *    slot reserved by nobody; a worker that must give up does so at once, with the wait it
- *    would have needed as `retryAfterMs`.
+ *  - A reservation is made only when its slot is within maxWaitMs, so a deferral never leaves a
+ *    slot reserved by nobody; a worker whose slot is further away does not wait: it rejects at
+ *    once with a deferred DeliveryError carrying the wait as `retryAfterMs` ("not before"), and
+ *    its delivery is rescheduled for then — not failed.
+ *  - One acquire may take several writes (`writes`, e.g. the three secrets of a Codespaces
+ *    delivery): tat moves by writes · T and they all go out at the grant, back to back, so the
+ *    budget counts writes while a delivery's writes are not spread over several slots.
  *
  * Pauses (Retry-After, AWS throttling) are a second attribute, `pausedUntilMs`, raised with a
  * conditional write (max of existing and new). A pause counts as an empty bucket at its end:
@@ -109,8 +117,12 @@ const isConditionFailed = (error: unknown) => (error as { name?: string } | unde
  * will have returned (a decaying maximum of its latency, at most half a grace), so the table's
  * latency does not squeeze grants together.
  *
- * Guarantee: across all workers, any window of W ms holds at most burst + W / T slots
- * (workers' clock skew aside). A grant reaches its caller at its slot, or later
+ * Between the writes of one delivery, pausedUntil() is the gate: it answers from this process's
+ * own look when that began less than a grace ago, else with one consistent read (shared by the
+ * process's concurrent callers), so a pause stops the rest of deliveries already under way too.
+ *
+ * Guarantee: across all workers, any window of W ms holds at most burst + W / T slots, plus the
+ * writes - 1 extra of a multi-write grant (workers' clock skew aside). A grant reaches its caller at its slot, or later
  * when the table answers slower than planned: then grants can bunch by that delay / T.
  * Only single-item conditional writes: no transactions, no TTL.
  * One hot item per provider sustains ~1,000 writes/s on DynamoDB, far above provider limits.
@@ -145,7 +157,9 @@ export class DynamoRateLimiter implements RateLimiter {
     if (!(this.#graceMs > 0 && Number.isFinite(this.#graceMs))) throw new InvalidInputError("pauseGraceMs must be a positive number");
   }
 
-  async acquire(provider: string): Promise<void> {
+  async acquire(provider: string, options: { readonly writes?: number } = {}): Promise<void> {
+    const writes = options.writes ?? 1;
+    if (!(Number.isInteger(writes) && writes >= 1)) throw new InvalidInputError("acquire: writes must be an integer ≥ 1");
     const limit = this.#resolve(provider);
     const deadline = this.#clock() + this.#maxWaitMs;
     if (limit === undefined) return this.#awaitPause(provider, deadline);
@@ -164,11 +178,11 @@ export class DynamoRateLimiter implements RateLimiter {
       const queued = flip === undefined ? state.tat !== undefined && state.tat >= floor : flip === "queued";
       const slot = Math.max(now, Math.max(state.tat ?? -Infinity, floor) - limit.tolerance);
       const latest = Math.max(now, deadline);
-      if (slot > latest) throw this.#throttled(provider, slot - now);
+      if (slot > latest) throw this.#notBefore(provider, slot - now, state.pausedUntilMs !== undefined && state.pausedUntilMs > now ? state.pausedUntilMs : undefined);
 
       let reserved: number;
       try {
-        reserved = await this.#reserve(provider, queued, floor, state.pausedUntilMs, limit, latest, checkedAt);
+        reserved = await this.#reserve(provider, queued, floor, state.pausedUntilMs, limit, writes, latest, checkedAt);
         this.#latency = Math.min(this.#graceMs / 2, Math.max(this.#clock() - checkedAt, this.#latency * 0.95));
       } catch (error) {
         if (!isConditionFailed(error)) throw classifyAwsError(error, "rate limiter UpdateItem");
@@ -186,7 +200,7 @@ export class DynamoRateLimiter implements RateLimiter {
         await this.#look(provider, this.#clock());
         continue;
       }
-      if (await this.#goAt(provider, Math.max(now, reserved - limit.interval - limit.tolerance))) return;
+      if (await this.#goAt(provider, Math.max(now, reserved - writes * limit.interval - limit.tolerance))) return;
       // A pause came while we waited: our slot is forfeited, queue again after it.
       flip = undefined;
     }
@@ -200,6 +214,8 @@ export class DynamoRateLimiter implements RateLimiter {
   async pause(provider: string, untilMs: number): Promise<void> {
     if (!Number.isFinite(untilMs)) throw new InvalidInputError("pause: untilMs must be a finite number of ms since the epoch");
     if (untilMs <= this.#clock()) return;
+    // Our own acquires and gates know at once, before the write (this refreshes nothing: `at` stays as it was).
+    this.#observe(provider, { tat: undefined, pausedUntilMs: untilMs }, -Infinity);
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -214,9 +230,30 @@ export class DynamoRateLimiter implements RateLimiter {
       // A later pause is already there: it wins.
       if (!isConditionFailed(error)) throw classifyAwsError(error, "rate limiter UpdateItem");
     }
-    // Our own acquires know at once (this refreshes nothing: `at` stays as it was).
-    this.#observe(provider, { tat: undefined, pausedUntilMs: untilMs }, -Infinity);
     await this.#sleepUntil(this.#clock() + this.#graceMs);
+  }
+
+  /**
+   * The gate between writes: the end of the provider's pause if it is paused now, else
+   * undefined. A write may start right after it answered undefined: the answer rests on a look
+   * at the bucket begun less than `pauseGraceMs` ago (this process's last look, or a consistent
+   * read shared by concurrent callers), which is what pause()'s wait covers. A pause this process
+   * set, or saw, is answered without a read.
+   */
+  async pausedUntil(provider: string): Promise<number | undefined> {
+    for (;;) {
+      const now = this.#clock();
+      const seen = this.#seen.get(provider);
+      const until = seen?.state.pausedUntilMs;
+      if (until !== undefined && until > now) return until;
+      if (seen !== undefined && now < seen.at + this.#graceMs) return undefined;
+      await this.#look(provider, now - 1);
+      const after = this.#seen.get(provider);
+      const paused = after?.state.pausedUntilMs;
+      if (paused !== undefined && paused > this.#clock()) return paused;
+      if (after !== undefined && this.#clock() < after.at + this.#graceMs) return undefined;
+      // The read took longer than a grace: look again.
+    }
   }
 
   /**
@@ -266,6 +303,7 @@ export class DynamoRateLimiter implements RateLimiter {
     floor: number,
     pausedSeen: number | undefined,
     limit: Resolved,
+    writes: number,
     latestSlot: number,
     sentAt: number,
   ): Promise<number> {
@@ -280,7 +318,7 @@ export class DynamoRateLimiter implements RateLimiter {
               // granted = (tat + T) - T - τ ≤ latestSlot
               ConditionExpression: `tat BETWEEN :floor AND :latest AND ${pauseUnchanged}`,
               ExpressionAttributeValues: {
-                ":interval": limit.interval,
+                ":interval": writes * limit.interval,
                 ":floor": floor,
                 ":latest": Math.max(floor, latestSlot + limit.tolerance),
                 ...(pausedSeen !== undefined && { ":paused": pausedSeen }),
@@ -290,7 +328,7 @@ export class DynamoRateLimiter implements RateLimiter {
               UpdateExpression: "SET tat = :next",
               ConditionExpression: `(attribute_not_exists(tat) OR tat <= :floor) AND ${pauseUnchanged}`,
               ExpressionAttributeValues: {
-                ":next": floor + limit.interval,
+                ":next": floor + writes * limit.interval,
                 ":floor": floor,
                 ...(pausedSeen !== undefined && { ":paused": pausedSeen }),
               },
@@ -310,7 +348,7 @@ export class DynamoRateLimiter implements RateLimiter {
     for (;;) {
       const now = this.#clock();
       const at = Math.max(now, this.#seen.get(provider)?.state.pausedUntilMs ?? -Infinity);
-      if (at > Math.max(now, deadline)) throw this.#throttled(provider, at - now);
+      if (at > Math.max(now, deadline)) throw this.#notBefore(provider, at - now, at);
       if (await this.#goAt(provider, at)) return;
     }
   }
@@ -366,12 +404,14 @@ export class DynamoRateLimiter implements RateLimiter {
     return { interval, tolerance: (burst - 1) * interval };
   }
 
-  #throttled(provider: string, waitMs: number): DeliveryError {
+  /** "Not before": the slot or the pause's end is beyond maxWaitMs. Not a failure: the delivery is rescheduled. */
+  #notBefore(provider: string, waitMs: number, pausedUntilMs: number | undefined): DeliveryError {
     const retryAfterMs = Math.max(1, Math.ceil(waitMs));
-    return new DeliveryError("throttled", `rate limit for ${provider}: the next write slot is ${retryAfterMs} ms away, beyond maxWaitMs (${this.#maxWaitMs} ms)`, {
-      retryable: true,
-      retryAfterMs,
-    });
+    const options = { retryable: true, retryAfterMs, deferred: true };
+    if (pausedUntilMs !== undefined) {
+      return new DeliveryError("paused", `${provider} is paused until ${new Date(pausedUntilMs).toISOString()} (a Retry-After): not before then, ${retryAfterMs} ms away`, options);
+    }
+    return new DeliveryError("throttled", `rate limit for ${provider}: the next write slot is ${retryAfterMs} ms away, beyond maxWaitMs (${this.#maxWaitMs} ms): not before then`, options);
   }
 }
 

@@ -4,9 +4,14 @@ import pRetry from "p-retry";
 import { clientOptions } from "./clients.js";
 import { classifyAwsError } from "./errors.js";
 
+/** SQS's longest message delay. */
+export const MAX_DELAY_SECONDS = 900;
+
 /**
  * The delivery queue on SQS: one message per (consumer, version), sent ten at a time; entries
- * SQS reports failed are sent again with backoff, like EventBridge's.
+ * SQS reports failed are sent again with backoff, like EventBridge's. A delayed send (a retry's
+ * next attempt) sets DelaySeconds, at most 15 minutes: a longer wait is covered by the deliver
+ * function queueing the message again when it arrives early, and by reconcile if it is lost.
  */
 export class SqsDeliveryQueue implements DeliveryQueue {
   readonly #client: SQSClient;
@@ -17,9 +22,10 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     this.#queueUrl = options.queueUrl;
   }
 
-  async send(requests: readonly DeliveryRequest[]): Promise<void> {
+  async send(requests: readonly DeliveryRequest[], options: { readonly delayMs?: number } = {}): Promise<void> {
+    const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((options.delayMs ?? 0) / 1000)));
     for (let i = 0; i < requests.length; i += 10) {
-      let pending: SendMessageBatchRequestEntry[] = requests.slice(i, i + 10).map((r, j) => ({ Id: String(j), MessageBody: toDeliveryMessage(r) }));
+      let pending: SendMessageBatchRequestEntry[] = requests.slice(i, i + 10).map((r, j) => ({ Id: String(j), MessageBody: toDeliveryMessage(r), ...(delay > 0 && { DelaySeconds: delay }) }));
       try {
         await pRetry(
           async () => {

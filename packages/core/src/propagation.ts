@@ -5,7 +5,17 @@ import { NotFoundError, PullkeeperError } from "./errors.js";
 import type { DeliveryFailed, DeliveryRequested } from "./events.js";
 import type { Registry } from "./model.js";
 import type { Clock, EventBus, Ledger, Vault } from "./ports.js";
-import { planDeliveries } from "./propagation-plan.js";
+import {
+  DEFAULT_REDRIVE,
+  DEFAULT_RETRY,
+  describeStanding,
+  planDeliveries,
+  type PlanStanding,
+  planStanding,
+  type RedrivePolicy,
+  type RetryPolicy,
+  retryDelayMs,
+} from "./propagation-plan.js";
 
 export interface PropagationDependencies {
   readonly registries: readonly Registry[];
@@ -20,6 +30,12 @@ export interface PropagationDependencies {
   /** One delivery's time budget; past it the attempt counts as a retryable timeout. */
   readonly deliveryTimeoutMs?: number;
   readonly stalePendingMs?: number;
+  /** Backoff between attempts of a retryable failure (default DEFAULT_RETRY: 2 s doubling, capped at 15 min). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** When reconcile plans a consumer that failed for good again (default DEFAULT_REDRIVE: 1 h doubling, capped at 24 h). */
+  readonly redrive?: Partial<RedrivePolicy>;
+  /** For tests: the jitter's randomness. */
+  readonly random?: () => number;
 }
 
 export interface PropagationPlanResult {
@@ -28,21 +44,42 @@ export interface PropagationPlanResult {
   readonly requested: number;
   /** Why nothing was planned, when nothing was. */
   readonly reason?: string;
+  /** Where the consumers stood before this plan. */
+  readonly standing?: PlanStanding;
 }
 
 export type DeliveryResult =
   | { readonly outcome: "delivered"; readonly status: DeliveryOutcome["status"]; readonly detail: string }
   | { readonly outcome: "skipped"; readonly reason: "superseded" | "duplicate" | "unknown-consumer" }
-  | { readonly outcome: "failed"; readonly code: string; readonly message: string };
+  /** A cause a retry can mend: recorded as `retrying` and queued again for `nextAttemptAt`. */
+  | {
+      readonly outcome: "retrying";
+      readonly code: string;
+      readonly message: string;
+      /** Failed attempts of this run so far (a deferral by a pause adds none). */
+      readonly attempts: number;
+      readonly nextAttemptAt: Date;
+      /** Held back by a pause or a far rate-limit slot, not a failed attempt. */
+      readonly deferred: boolean;
+    }
+  /** The message came before its consumer's next attempt was due (SQS delays stop at 15 minutes): queued again for the rest. */
+  | { readonly outcome: "waiting"; readonly nextAttemptAt: Date }
+  /** Failed for good: a cause no retry mends. */
+  | { readonly outcome: "failed"; readonly code: string; readonly message: string; readonly attempts: number };
 
+/** Which receive of its message this is (for logs; the engine counts attempts in the ledger). */
 export interface Attempt {
   readonly number: number;
-  /** No retry follows this attempt: a failure now is final. */
-  readonly final: boolean;
 }
 
 /** How long every worker leaves a provider alone after a throttling error without Retry-After. */
 const THROTTLE_PAUSE_MS = 1_000;
+
+/** Spread added to a "not before" so the consumers a pause held back do not all come back at one instant. */
+const NOT_BEFORE_JITTER_MS = 1_000;
+
+/** A message this early for its consumer's next attempt is queued again; one less early runs (the limiter still holds it to any pause). */
+const EARLY_TOLERANCE_MS = 1_000;
 
 function asDeliveryError(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
@@ -70,9 +107,15 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
  */
 export class PropagationService {
   readonly #deps: PropagationDependencies;
+  readonly #retry: RetryPolicy;
+  readonly #redrive: RedrivePolicy;
+  readonly #random: () => number;
 
   constructor(deps: PropagationDependencies) {
     this.#deps = deps;
+    this.#retry = { ...DEFAULT_RETRY, ...deps.retry };
+    this.#redrive = { ...DEFAULT_REDRIVE, ...deps.redrive };
+    this.#random = deps.random ?? Math.random;
   }
 
   registry(id: string): Registry {
@@ -81,7 +124,10 @@ export class PropagationService {
     return registry;
   }
 
-  /** Plans and queues the deliveries a registry's current version needs. */
+  /**
+   * Plans and queues the deliveries a registry's current version needs (see planDeliveries:
+   * behind, lost messages, failed-for-good ones whose backoff is over; with force, all).
+   */
   async propagate(registryId: string, options: { readonly force?: boolean; readonly consumerIds?: readonly string[] } = {}): Promise<PropagationPlanResult> {
     const { vault, ledger, queue, bus, clock } = this.#deps;
     const registry = this.registry(registryId);
@@ -103,23 +149,24 @@ export class PropagationService {
     } while (cursor !== undefined);
 
     const now = clock.now();
-    const planned = planDeliveries(
-      { registryId, secretArn: current.arn, versionId: current.versionId, createdAt: current.createdAt },
-      consumers,
-      states,
-      { now, stalePendingMs: this.#deps.stalePendingMs ?? 15 * 60_000, ...(options.force !== undefined && { force: options.force }) },
-    );
+    const version = { registryId, secretArn: current.arn, versionId: current.versionId, createdAt: current.createdAt };
+    const planned = planDeliveries(version, consumers, states, {
+      now,
+      stalePendingMs: this.#deps.stalePendingMs ?? 15 * 60_000,
+      redrive: this.#redrive,
+      ...(options.force !== undefined && { force: options.force }),
+    });
     // Marked and queued a chunk at a time, so the first deliveries start while the rest are planned.
     const limit = pLimit(16);
     let requested = 0;
     for (let i = 0; i < planned.length; i += 100) {
       const chunk = await Promise.all(
-        planned.slice(i, i + 100).map((request) =>
+        planned.slice(i, i + 100).map((p) =>
           limit(async () => {
-            const marked = await ledger.markPending(request, now);
-            // "already" for a consumer we saw no record of means a concurrent trigger claimed it
-            // first: duplicate triggers for the same version coalesce into one delivery.
-            return marked === "pending" || (marked === "already" && states.has(request.consumerId)) ? request : undefined;
+            // "already": a concurrent trigger (or reconcile) claimed it first; duplicate triggers
+            // for the same version coalesce into one delivery.
+            const marked = await ledger.markPending(p.request, now, p.redrive ? { redrive: p.redrive } : undefined);
+            return marked === "pending" ? p.request : undefined;
           }),
         ),
       );
@@ -133,7 +180,8 @@ export class PropagationService {
       }));
       await bus.publish(events);
     }
-    return { registryId, versionId: current.versionId, requested };
+    const standing = planStanding(version, consumers, states, this.#redrive);
+    return { registryId, versionId: current.versionId, requested, ...(requested === 0 && { reason: describeStanding(standing, current.versionId) }), standing };
   }
 
   /** Every registry with consumers: what events missed, reconcile catches. */
@@ -151,11 +199,15 @@ export class PropagationService {
   }
 
   /**
-   * One delivery. Throws a retryable DeliveryError for the queue to try again; returns
-   * `failed` when the failure is final (not retryable, or the last attempt).
+   * One delivery. A cause no retry mends ends it `failed`; any other one (throttling, 5xx,
+   * resets, timeouts, a provider pause) is recorded as `retrying` and the request is queued
+   * again for its next attempt — with capped exponential backoff and jitter, never before the
+   * provider's Retry-After — for as long as the version is AWSCURRENT: a superseded version is
+   * dropped, not failed. Throws only when its own bookkeeping (ledger, queue) failed: then the
+   * queue's redelivery, or reconcile, takes over.
    */
-  async deliver(request: DeliveryRequest, attempt: Attempt): Promise<DeliveryResult> {
-    const { vault, ledger, clock, targets, rateLimiter } = this.#deps;
+  async deliver(request: DeliveryRequest, _receive?: Attempt): Promise<DeliveryResult> {
+    const { vault, ledger, clock, targets, rateLimiter, queue } = this.#deps;
     const consumer = this.#deps.consumers.find((c) => c.id === request.consumerId && c.registryId === request.registryId);
     if (!consumer) return { outcome: "skipped", reason: "unknown-consumer" };
     const registry = this.registry(request.registryId);
@@ -166,17 +218,46 @@ export class PropagationService {
     if (state?.deliveredVersionId === request.versionId && (state.state === "delivered" || state.state === "verified")) {
       return { outcome: "skipped", reason: "duplicate" };
     }
+    const sameRun = state !== undefined && state.versionId === request.versionId;
+    if (sameRun && state.state === "retrying" && state.nextAttemptAt !== undefined) {
+      const early = state.nextAttemptAt.getTime() - clock.now().getTime();
+      if (early > EARLY_TOLERANCE_MS) {
+        await queue.send([request], { delayMs: early });
+        return { outcome: "waiting", nextAttemptAt: state.nextAttemptAt };
+      }
+    }
+    const failedSoFar = sameRun ? state.attempts : 0;
 
     const target = targets.get(consumer.target.kind);
     const provider = await target?.provider(consumer);
+    // The provider gate and pause this delivery's target gets (see DeliveryContext).
+    let pausedTo = 0;
+    const pause = async (ms: number): Promise<void> => {
+      const until = clock.now().getTime() + ms;
+      if (provider === undefined || until <= pausedTo) return;
+      pausedTo = until;
+      await rateLimiter.pause(provider, until);
+    };
+    const beforeWrite = async (): Promise<void> => {
+      if (provider === undefined) return;
+      const until = await rateLimiter.pausedUntil(provider);
+      const now = clock.now().getTime();
+      if (until !== undefined && until > now) {
+        throw new DeliveryError("paused", `${provider} is paused until ${new Date(until).toISOString()} (a Retry-After): every worker holds back its writes`, {
+          retryable: true,
+          retryAfterMs: until - now,
+          deferred: true,
+        });
+      }
+    };
     try {
       const stored = await vault.read(registry.secret, { versionId: request.versionId });
       // Only the current version goes out: a request overtaken by a newer rotation is dropped.
       if (!stored.stages.includes("AWSCURRENT")) return { outcome: "skipped", reason: "superseded" };
       if (!target || provider === undefined) throw new DeliveryError("unknown_target", `no delivery target for kind ${consumer.target.kind}`, { retryable: false });
-      await rateLimiter.acquire(provider);
+      await rateLimiter.acquire(provider, { writes: Math.max(1, target.writesPerDelivery?.(consumer) ?? 1) });
       const outcome = await withTimeout(
-        target.deliver({ consumer, registry, secretArn: request.secretArn, versionId: request.versionId, credential: stored.credential }),
+        target.deliver({ consumer, registry, secretArn: request.secretArn, versionId: request.versionId, credential: stored.credential, beforeWrite, pause }),
         this.#deps.deliveryTimeoutMs ?? 30_000,
         `delivery to ${consumer.id}`,
       );
@@ -190,19 +271,36 @@ export class PropagationService {
     } catch (caught) {
       const error = asDeliveryError(caught);
       // The provider's Retry-After, or a short pause for a throttling error that gave none:
-      // every worker holds back, not only this one.
-      const pauseMs = error.retryAfterMs ?? (error.code === "throttled" ? THROTTLE_PAUSE_MS : undefined);
-      if (pauseMs !== undefined && provider !== undefined) await rateLimiter.pause(provider, clock.now().getTime() + pauseMs);
-      const final = !error.retryable || attempt.final;
-      await ledger.recordAttemptFailed(request, { code: error.code, message: error.message }, final, clock.now());
-      if (!final) throw error;
-      await ledger.appendHistory({ type: "delivery-failed", registryId: request.registryId, at: clock.now(), consumerId: request.consumerId, versionId: request.versionId, code: error.code, message: error.message });
-      const failed: DeliveryFailed = {
-        type: "Delivery Failed",
-        detail: { registryId: request.registryId, consumerId: request.consumerId, secretArn: request.secretArn, versionId: request.versionId, code: error.code, message: error.message, attempts: attempt.number },
-      };
-      await this.#deps.bus.publish([failed]);
-      return { outcome: "failed", code: error.code, message: error.message };
+      // every worker holds back, not only this one. A deferral came from a pause already known.
+      if (!error.deferred) {
+        const pauseMs = error.retryAfterMs ?? (error.code === "throttled" ? THROTTLE_PAUSE_MS : undefined);
+        if (pauseMs !== undefined) await pause(pauseMs);
+      }
+      const now = clock.now();
+      const failure = { code: error.code, message: error.message };
+      if (!error.retryable) return this.#failed(request, failure, failedSoFar + 1, now);
+
+      const attempts = failedSoFar + (error.deferred ? 0 : 1);
+      const backoff = error.deferred ? 0 : retryDelayMs(attempts, this.#retry, this.#random);
+      const notBefore = error.retryAfterMs === undefined ? 0 : error.retryAfterMs + Math.round(this.#random() * NOT_BEFORE_JITTER_MS);
+      const nextAttemptAt = new Date(now.getTime() + Math.max(backoff, notBefore));
+      const recorded = await ledger.recordAttemptFailed(request, failure, false, now, { nextAttemptAt, counted: !error.deferred });
+      if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
+      await queue.send([request], { delayMs: nextAttemptAt.getTime() - now.getTime() });
+      return { outcome: "retrying", ...failure, attempts, nextAttemptAt, deferred: error.deferred };
     }
+  }
+
+  async #failed(request: DeliveryRequest, failure: { readonly code: string; readonly message: string }, attempts: number, at: Date): Promise<DeliveryResult> {
+    const { ledger, bus } = this.#deps;
+    const recorded = await ledger.recordAttemptFailed(request, failure, true, at);
+    if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
+    await ledger.appendHistory({ type: "delivery-failed", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, ...failure });
+    const failed: DeliveryFailed = {
+      type: "Delivery Failed",
+      detail: { registryId: request.registryId, consumerId: request.consumerId, secretArn: request.secretArn, versionId: request.versionId, ...failure, attempts },
+    };
+    await bus.publish([failed]);
+    return { outcome: "failed", ...failure, attempts };
   }
 }

@@ -5,13 +5,13 @@ import { LocalDeliveryQueue } from "./local-delivery-queue.js";
 const request = (consumerId: string): DeliveryRequest => ({ consumerId, registryId: "r", secretArn: "arn:aws:secretsmanager:local:0:secret:s", versionId: "v", versionCreatedAt: new Date(0) });
 
 describe("LocalDeliveryQueue", () => {
-  it("retries a failing delivery with backoff, then dead-letters it after the last attempt", async () => {
-    const attempts: { id: string; number: number; final: boolean }[] = [];
+  it("retries a delivery whose handler throws with backoff, then dead-letters it after the last receive", async () => {
+    const attempts: { id: string; number: number }[] = [];
     const queue = new LocalDeliveryQueue({
       maxAttempts: 3,
       baseBackoffMs: 5,
       handle: async (r, a) => {
-        attempts.push({ id: r.consumerId, number: a.number, final: a.final });
+        attempts.push({ id: r.consumerId, number: a.number });
         if (r.consumerId === "bad" || a.number < 2) throw new Error(`nope ${r.consumerId}`);
       },
     });
@@ -19,11 +19,24 @@ describe("LocalDeliveryQueue", () => {
     await queue.drain();
     expect(attempts.filter((a) => a.id === "ok").map((a) => a.number)).toEqual([1, 2]);
     expect(attempts.filter((a) => a.id === "bad")).toEqual([
-      { id: "bad", number: 1, final: false },
-      { id: "bad", number: 2, final: false },
-      { id: "bad", number: 3, final: true },
+      { id: "bad", number: 1 },
+      { id: "bad", number: 2 },
+      { id: "bad", number: 3 },
     ]);
     expect(queue.deadLetters).toEqual([expect.objectContaining({ attempts: 3, error: "nope bad", request: request("bad") })]);
+  });
+
+  it("holds a delayed send back until its delay is over, without holding the others", async () => {
+    const ran: { id: string; at: number }[] = [];
+    const queue = new LocalDeliveryQueue({ handle: async (r) => void ran.push({ id: r.consumerId, at: Date.now() }) });
+    const sent = Date.now();
+    await queue.send([request("later")], { delayMs: 150 });
+    await queue.send([request("now")]);
+    expect(queue.waiting.map((w) => w.request.consumerId)).toEqual(["later"]);
+    expect(queue.waiting[0]?.notBefore.getTime()).toBeGreaterThanOrEqual(sent + 150);
+    await queue.drain();
+    expect(ran.map((r) => r.id)).toEqual(["now", "later"]);
+    expect(ran[1]?.at).toBeGreaterThanOrEqual(sent + 145);
   });
 
   it("never runs more than `concurrency` deliveries at once", async () => {

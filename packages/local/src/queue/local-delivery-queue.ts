@@ -1,11 +1,15 @@
 import type { Attempt, DeliveryQueue, DeliveryRequest } from "@pullkeeper/core";
 
 export interface LocalDeliveryQueueOptions {
-  /** Runs one delivery; a throw means "try again later" (or dead-letter after the last attempt). */
+  /**
+   * Runs one delivery; a throw means its bookkeeping failed (a retryable delivery failure does not
+   * throw: the engine queues it again itself, with a delay): try again later, or dead-letter after
+   * the last attempt.
+   */
   readonly handle: (request: DeliveryRequest, attempt: Attempt) => Promise<void>;
   /** Deliveries running at once (SQS's batch × Lambda concurrency, here). */
   readonly concurrency?: number;
-  /** Like SQS's maxReceiveCount: attempts before a message goes to the dead-letter list. */
+  /** Like SQS's maxReceiveCount: receives of a message whose handler threw before it goes to the dead-letter list. */
   readonly maxAttempts?: number;
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -27,9 +31,11 @@ export interface DeadLetter {
 }
 
 /**
- * SQS with a redrive policy, in one process: bounded concurrency, exponential backoff with full
- * jitter between attempts, a dead-letter list after the last one. Messages are in memory: one
- * lost to a crash is re-planned by the scheduled reconcile (its ledger record stays pending).
+ * SQS with a redrive policy, in one process: bounded concurrency, delayed sends (like
+ * DelaySeconds, without its 15-minute cap), and for a handler that throws, exponential backoff
+ * with full jitter between receives and a dead-letter list after the last one. Messages are in
+ * memory: one lost to a crash or a stop is re-planned by the scheduled reconcile (its ledger
+ * record stays pending or retrying).
  */
 export class LocalDeliveryQueue implements DeliveryQueue {
   readonly #options: Required<Omit<LocalDeliveryQueueOptions, "log">> & { log: (line: string) => void };
@@ -60,14 +66,19 @@ export class LocalDeliveryQueue implements DeliveryQueue {
     return this.#waiting.length + this.#running;
   }
 
-  async send(requests: readonly DeliveryRequest[]): Promise<void> {
+  async send(requests: readonly DeliveryRequest[], options: { readonly delayMs?: number } = {}): Promise<void> {
     if (this.#stopped) throw new Error("the delivery queue is stopped");
-    const now = Date.now();
-    for (const request of requests) this.#waiting.push({ request, attempt: 1, notBefore: now });
+    const notBefore = Date.now() + Math.max(0, options.delayMs ?? 0);
+    for (const request of requests) this.#waiting.push({ request, attempt: 1, notBefore });
     this.#pump();
   }
 
-  /** Resolves when nothing is waiting or running (tests, shutdown of an idle runtime). */
+  /** Messages waiting for their delay or a worker, and running (tests, the CLI's progress). */
+  get waiting(): readonly { readonly request: DeliveryRequest; readonly notBefore: Date }[] {
+    return this.#waiting.map((m) => ({ request: m.request, notBefore: new Date(m.notBefore) }));
+  }
+
+  /** Resolves when nothing is waiting or running (tests, shutdown of an idle runtime); delayed messages count as waiting. */
   drain(): Promise<void> {
     if (this.depth === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
@@ -108,7 +119,7 @@ export class LocalDeliveryQueue implements DeliveryQueue {
   async #run(message: Message): Promise<void> {
     const final = message.attempt >= this.#options.maxAttempts;
     try {
-      await this.#options.handle(message.request, { number: message.attempt, final });
+      await this.#options.handle(message.request, { number: message.attempt });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (final) {

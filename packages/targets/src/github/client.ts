@@ -1,6 +1,6 @@
 import type { ThrottlingOptions } from "@octokit/plugin-throttling";
 import { type Credential, DeliveryError, PullkeeperError, UpstreamError } from "@pullkeeper/core";
-import { githubDeliveryError, githubFailure, isStaleKeyError } from "./errors.js";
+import { githubDeliveryError, githubFailure, isStaleKeyError, throttlePauseMs } from "./errors.js";
 import { GITHUB_API_URL } from "./schema.js";
 import { sealSecret } from "./sealed-box.js";
 
@@ -20,9 +20,10 @@ export interface GitHubClientOptions {
   /** How long a scope's public key is reused. Default 5 minutes. */
   readonly publicKeyTtlMs?: number;
   /**
-   * Least gap between two writes through one API root, in this process (GitHub's advice for
-   * content-creating requests: one a second). The engine's rate limiter also paces deliveries
-   * across workers. Default 1000 ms.
+   * Least gap between two writes through one API root, in this process. Default 0: the engine's
+   * shared rate limiter paces writes across every worker (it counts each secret of a delivery),
+   * and the writes of one delivery go out back to back, so a consumer never holds a new user
+   * with an old password longer than the requests take.
    */
   readonly writeSpacingMs?: number;
   /** Internal retries of a 5xx or network failure, and the base of their quadratic backoff. Default 2 and 250 ms. */
@@ -51,6 +52,24 @@ export interface SecretWrite {
   readonly value: string;
 }
 
+/** The engine's provider gate for one delivery (DeliveryContext.beforeWrite / pause). */
+export interface WriteGate {
+  readonly beforeWrite?: (() => Promise<void>) | undefined;
+  readonly pause?: ((retryAfterMs: number) => Promise<void>) | undefined;
+}
+
+/**
+ * Thrown from our fetch when the gate holds a request back. Named AbortError so that Octokit
+ * passes it through as it is (it wraps other fetch errors into a retryable 500) and its retry
+ * plugin does not retry it; writeSecrets unwraps the DeliveryError.
+ */
+class HeldBack extends Error {
+  override readonly name = "AbortError";
+  constructor(readonly reason: DeliveryError) {
+    super(reason.message);
+  }
+}
+
 interface PublicKey {
   readonly keyId: string;
   readonly key: string;
@@ -70,6 +89,9 @@ export function expandPath(template: string, params: Readonly<Record<string, str
     return encodeURIComponent(value);
   });
 }
+
+/** The throttling plugin's write limiter, doing nothing: no spacing, no queue. */
+const UNSPACED_WRITES = { key: () => ({ schedule: (...args: unknown[]) => (args[args.length - 1] as () => Promise<unknown>)() }) } as unknown as NonNullable<ThrottlingOptions["write"]>;
 
 /** Serializes writes through one key with at least `gapMs` between their starts (a Bottleneck.Group stand-in for the throttling plugin). */
 function spacedWrites(gapMs: number, now: () => number): NonNullable<ThrottlingOptions["write"]> {
@@ -100,6 +122,12 @@ const SILENT = { debug: () => undefined, info: () => undefined, warn: () => unde
  * Rate limits are never waited out inside Octokit: a primary or secondary limit becomes a
  * `throttled` DeliveryError with GitHub's Retry-After so the engine pauses every worker on
  * the provider. 5xx and network failures get a couple of short internal retries.
+ *
+ * A delivery's requests (the public key, each PUT, and each internal retry of them) go through
+ * the engine's gate: before each one the provider's pause is checked, and an answer that says
+ * "not before" (429, a secondary or primary limit, a Retry-After on any error) pauses every
+ * worker the moment it arrives — before Octokit has even turned it into an error — so neither a
+ * concurrent delivery nor the retry plugin writes through the window.
  */
 export class GitHubSecretsClient {
   readonly #options: GitHubClientOptions;
@@ -114,8 +142,12 @@ export class GitHubSecretsClient {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Writes each secret, sealed with the scope's public key; refetches the key once if GitHub says it is stale. */
-  async writeSecrets(baseUrl: string | undefined, tokenSecret: string, location: SecretLocation, writes: readonly SecretWrite[]): Promise<void> {
+  /**
+   * Writes each secret, sealed with the scope's public key, back to back; refetches the key once
+   * if GitHub says it is stale. A pause in the middle stops the rest (the engine retries the
+   * whole delivery later: the writes are idempotent).
+   */
+  async writeSecrets(baseUrl: string | undefined, tokenSecret: string, location: SecretLocation, writes: readonly SecretWrite[], gate: WriteGate = {}): Promise<void> {
     const root = baseUrl ?? GITHUB_API_URL;
     const token = await this.#token(tokenSecret);
     const secrets = [token, ...writes.map((w) => w.value)];
@@ -124,8 +156,12 @@ export class GitHubSecretsClient {
     const keyPath = `${expandPath(location.collection, location.params)}/public-key`;
     const keyCacheKey = `${root}${keyPath}`;
     const written: string[] = [];
+    const gated = this.#gatedRequest(gate);
 
-    const fail = (error: unknown, step: string): never => {
+    const fail = async (error: unknown, step: string): Promise<never> => {
+      // The pause an answer asked for is in place before this delivery's error goes anywhere.
+      await gated.paused();
+      if (error instanceof HeldBack) throw error.reason;
       if (githubFailure(error).status === 401) this.#tokens.delete(tokenSecret);
       const done = written.length > 0 ? ` (already wrote ${written.join(", ")})` : "";
       const e = githubDeliveryError(error, `${step} ${location.description}${done}`, secrets, this.#now());
@@ -138,7 +174,7 @@ export class GitHubSecretsClient {
       this.#keys.delete(keyCacheKey);
       let data: unknown;
       try {
-        ({ data } = await octokit.request(`GET ${location.collection}/public-key`, { ...location.params, headers, request: this.#requestOptions() }));
+        ({ data } = await octokit.request(`GET ${location.collection}/public-key`, { ...location.params, headers, request: gated.options() }));
       } catch (error) {
         return fail(error, "fetching the public key for");
       }
@@ -164,7 +200,7 @@ export class GitHubSecretsClient {
             key_id: key.keyId,
             ...location.extraBody,
             headers,
-            request: this.#requestOptions(),
+            request: gated.options(),
           });
           written.push(write.name);
           break;
@@ -174,7 +210,7 @@ export class GitHubSecretsClient {
             key = await publicKey(true);
             continue;
           }
-          fail(error, `writing ${write.name} in`);
+          await fail(error, `writing ${write.name} in`);
         }
       }
     }
@@ -229,6 +265,38 @@ export class GitHubSecretsClient {
     return { signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000) };
   }
 
+  /** Our fetch (a test double on globalThis still applies), with the per-request timeout when the request has no signal. */
+  #fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    return (this.#options.fetch ?? globalThis.fetch)(url, init.signal ? init : { ...init, signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 30_000) });
+  }
+
+  /**
+   * Request options whose fetch asks the gate before every request, Octokit's internal retries
+   * included, and pauses the provider as soon as an answer says "not before". `paused()` waits
+   * for those pauses to be in place.
+   */
+  #gatedRequest(gate: WriteGate): { options(): { signal: AbortSignal; fetch: typeof globalThis.fetch }; paused(): Promise<void> } {
+    const pauses: Promise<void>[] = [];
+    const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      if (gate.beforeWrite) {
+        try {
+          await gate.beforeWrite();
+        } catch (error) {
+          if (error instanceof DeliveryError) throw new HeldBack(error);
+          throw error;
+        }
+      }
+      const response = await this.#fetch(String(input instanceof Request ? input.url : input), init);
+      const pauseMs = gate.pause && throttlePauseMs(response.status, response.headers, this.#now());
+      if (pauseMs !== undefined && gate.pause) pauses.push(gate.pause(pauseMs).catch(() => undefined));
+      return response;
+    };
+    return {
+      options: () => ({ ...this.#requestOptions(), fetch: fetch as typeof globalThis.fetch }),
+      paused: async () => void (await Promise.all(pauses)),
+    };
+  }
+
   async #token(tokenSecret: string): Promise<string> {
     const cached = this.#tokens.get(tokenSecret);
     if (cached !== undefined && this.#now() - cached.readAt < (this.#options.tokenTtlMs ?? 300_000)) return cached.token;
@@ -259,13 +327,10 @@ export class GitHubSecretsClient {
   async #newClient(root: string): Promise<GitHubOctokit> {
     const GitHub = await (gitHub ??= loadGitHub());
     const o = this.#options;
-    const timeoutMs = o.requestTimeoutMs ?? 30_000;
     // Octokit's paginator sends only method, url and headers for the pages after the first, so
     // a request without its own signal gets the per-request timeout here. The fetch is looked up
     // per call so a test double installed on globalThis still applies.
-    const request: Record<string, unknown> = {
-      fetch: (url: string, init: RequestInit = {}) => (o.fetch ?? globalThis.fetch)(url, init.signal ? init : { ...init, signal: AbortSignal.timeout(timeoutMs) }),
-    };
+    const request: Record<string, unknown> = { fetch: (url: string, init?: RequestInit) => this.#fetch(url, init) };
     return new GitHub({
       baseUrl: root,
       userAgent: "pullkeeper",
@@ -275,7 +340,7 @@ export class GitHubSecretsClient {
       throttle: {
         onRateLimit: () => false,
         onSecondaryRateLimit: () => false,
-        write: spacedWrites(o.writeSpacingMs ?? 1000, this.#now),
+        write: (o.writeSpacingMs ?? 0) > 0 ? spacedWrites(o.writeSpacingMs ?? 0, this.#now) : UNSPACED_WRITES,
       } as ThrottlingOptions,
       // 429 is a rate limit (handled above), not something to retry here.
       retry: { retries: o.retries ?? 2, retryAfterBaseValue: o.retryBaseMs ?? 250, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },

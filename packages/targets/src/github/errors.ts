@@ -58,6 +58,23 @@ export function retryAfterMs(failure: GitHubFailure, now: number): number | unde
 }
 
 /**
+ * How long every worker must leave GitHub alone, read from an answer's status and headers alone
+ * (before its body is parsed), or undefined when the answer says nothing of the kind: a 429, or
+ * a 403 with a Retry-After or an exhausted primary limit, or any error with a Retry-After. A 403
+ * secondary limit without the header is recognised later, from its body (githubDeliveryError).
+ */
+export function throttlePauseMs(status: number, headers: Headers, now: number): number | undefined {
+  if (status < 400) return undefined;
+  const plain: Record<string, string> = {};
+  headers.forEach((value, name) => (plain[name.toLowerCase()] = value));
+  const failure: GitHubFailure = { status, headers: plain, githubMessage: undefined };
+  const limited = retryAfterMs(failure, now);
+  if (status === 429) return limited ?? SECONDARY_LIMIT_FALLBACK_MS;
+  if (status === 403) return limited;
+  return failure.headers["retry-after"] === undefined ? undefined : limited;
+}
+
+/**
  * GitHub's `message`, only when it is short, single-line text, with anything we know to be
  * secret cut out. Octokit's own error message and its request (body, headers) are never used.
  */

@@ -96,13 +96,19 @@ abstract class GitHubSecretTarget<C extends CommonConfig & GitHubSecretScope & {
 
   /** The secrets to write, in order, and how to name them in the outcome. */
   protected abstract writes(config: C, context: DeliveryContext): { writes: SecretWrite[]; names: string };
+  /** How many secrets one delivery writes: the engine takes that many slots of the GitHub budget at once. */
+  protected abstract readonly writeCount: number;
+
+  writesPerDelivery(): number {
+    return this.writeCount;
+  }
   protected abstract note(config: C): string;
 
   async deliver(context: DeliveryContext): Promise<DeliveryOutcome> {
     const config = parseTargetConfig(this.schema, context.consumer) as C;
     const location = secretLocation(this.family, config);
     const { writes, names } = this.writes(config, context);
-    await this.client.writeSecrets(config.baseUrl, config.tokenSecret, location, writes);
+    await this.client.writeSecrets(config.baseUrl, config.tokenSecret, location, writes, { beforeWrite: context.beforeWrite, pause: context.pause });
     const where = config.baseUrl === undefined ? "" : ` on ${new URL(config.baseUrl).host}`;
     return { status: "delivered", detail: `wrote ${names} in ${location.description}${where}${this.note(config)}` };
   }
@@ -116,6 +122,7 @@ export class CodespacesSecretTarget extends GitHubSecretTarget<CodespacesSecretT
   readonly kind = "codespaces-secret";
   readonly schema = codespacesSecretTargetSchema;
   protected readonly family = "codespaces";
+  protected readonly writeCount = 3;
 
   async discoverEnvironments(consumer: Consumer): Promise<readonly DiscoveredEnvironment[]> {
     return discoverCodespaces(this.client, parseTargetConfig(this.schema, consumer));
@@ -160,6 +167,7 @@ export class GitHubActionsSecretTarget extends GitHubSecretTarget<GitHubActionsS
   readonly kind = "github-actions-secret";
   readonly schema = githubActionsSecretTargetSchema;
   protected readonly family = "actions";
+  protected readonly writeCount = 2;
 
   protected writes(config: GitHubActionsSecretTargetConfig, context: DeliveryContext): { writes: SecretWrite[]; names: string } {
     return userAndPassword(config, context);
@@ -175,6 +183,7 @@ export class DependabotSecretTarget extends GitHubSecretTarget<DependabotSecretT
   readonly kind = "dependabot-secret";
   readonly schema = dependabotSecretTargetSchema;
   protected readonly family = "dependabot";
+  protected readonly writeCount = 2;
 
   protected writes(config: DependabotSecretTargetConfig, context: DeliveryContext): { writes: SecretWrite[]; names: string } {
     return userAndPassword(config, context);
