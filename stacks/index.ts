@@ -5,19 +5,25 @@ import { loadDeployConfig } from "./config";
 import { validateConsumers } from "./consumers";
 import { propagation } from "./propagation";
 import { refresh } from "./refresh";
+import { rotation } from "./rotation";
+import { rotationPlan } from "./rotation-permissions";
 import { storage } from "./storage";
 
 /** Composes the stacks; called from `run()` in sst.config.ts. Returns the stack outputs. */
 export function deploy() {
-  // First, so a bad pullkeeper.yaml (or a bad consumer target), or a bad
-  // PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS, fails the deploy before anything is declared.
+  // First, so a bad pullkeeper.yaml (or a bad consumer target, or an htpasswd registry that
+  // cannot be rotated on AWS), or a bad PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS,
+  // fails the deploy before anything is declared.
   const deployConfig = loadDeployConfig();
   validateConsumers(deployConfig);
+  const rotated = rotationPlan(deployConfig.config, deployConfig.relativeFile);
   const principals = apiPrincipals();
   const store = storage();
   const refreshFlow = refresh(deployConfig, store);
   const propagationFlow = propagation(deployConfig, store);
   const auditFlow = audit(deployConfig, store);
+  // Only with htpasswd registries to rotate on AWS.
+  const rotationFlow = rotated && rotation(deployConfig, store, rotated);
   const auditApi = api(deployConfig, store, { refresh: refreshFlow.function, auditScan: auditFlow.function, deliveries: propagationFlow.deliveries }, principals);
   return {
     table: store.table.name,
@@ -44,5 +50,12 @@ export function deploy() {
     apiFunction: auditApi.function.name,
     auditReaderRole: auditApi.roles.reader.arn,
     auditOperatorRole: auditApi.roles.operator.arn,
+    ...(rotationFlow && {
+      rotateFunction: rotationFlow.rotate.name,
+      revokeFunction: rotationFlow.revoke.name,
+      revokeFailuresQueue: rotationFlow.failures.url,
+      rotationErrorsAlarm: rotationFlow.alarms.rotationErrors.name,
+      revokeFailuresAlarm: rotationFlow.alarms.revokeFailures.name,
+    }),
   };
 }

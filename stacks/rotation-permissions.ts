@@ -1,0 +1,261 @@
+import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config.js";
+import { InvalidInputError } from "../packages/core/src/errors.js";
+import type { HtpasswdEfs, HtpasswdSource, Registry } from "../packages/core/src/model.js";
+import { sameSecret } from "../packages/core/src/secret-id.js";
+import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
+
+/**
+ * What the rotation stack (stacks/rotation.ts) deploys, derived from pullkeeper.yaml, and the IAM
+ * statements of its two functions. Pure (no SST globals, no I/O): unit tested in
+ * test/infra/stacks-rotation.test.ts, which also checks the deployed roles equal them.
+ *
+ * Which registries: every htpasswd registry, except one the embedded runtime serves itself
+ * (`source.serve`: a docker-registry it starts on 127.0.0.1, which nothing on AWS can reach).
+ * For each, Secrets Manager rotates the registry's secret with functions/rotate.ts on
+ * `source.rotation`; functions/revoke.ts retires the previous user on `settings.revokeSchedule`.
+ *
+ * Both functions write the registry's htpasswd file (`source.file`), which lives on EFS: they
+ * mount the access point `source.efs` names at HTPASSWD_EFS_MOUNT_PATH, in its subnets with its
+ * security groups. A Lambda function mounts one file system and sits in one VPC, so every
+ * rotated registry names the same `source.efs` (their files are different paths on it).
+ *
+ * Everything that would make the deploy fail later, or the rotation never run, fails here first
+ * with its path in the file, all at once: a rotated registry without `source.efs`, with another
+ * `source.efs` than the first, sharing a secret with another (Secrets Manager rotates a secret
+ * with one function on one schedule), or with a `source.rotation` Secrets Manager refuses.
+ */
+
+/** The mount path of the access point in both functions (a Lambda mount path must be below /mnt/). */
+export { HTPASSWD_EFS_MOUNT_PATH };
+
+export interface RotatedRegistryPlan {
+  /** Where the registry is in the file: `registries[<index>]`. */
+  readonly index: number;
+  readonly id: string;
+  /** The secret as the config names it (Secrets Manager's RotateSecret takes a name or an ARN). */
+  readonly secret: string;
+  /** `source.rotation`, checked against what Secrets Manager accepts. */
+  readonly schedule: string;
+}
+
+export interface RotationPlan {
+  readonly registries: readonly RotatedRegistryPlan[];
+  readonly efs: HtpasswdEfs;
+}
+
+type HtpasswdRegistry = Registry & { readonly source: HtpasswdSource };
+
+const isHtpasswd = (r: Registry): r is HtpasswdRegistry => r.source.type === "htpasswd";
+
+/** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
+export function rotatedOnAws(registry: Registry): registry is HtpasswdRegistry {
+  return isHtpasswd(registry) && registry.source.serve === undefined;
+}
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((.*)\)$/;
+
+/** Secrets Manager's longest rate in days (RotationRules.AutomaticallyAfterDays ranges 1 to 1000). */
+const MAX_DAYS = 1000;
+
+/** The shortest rotation interval Secrets Manager allows. */
+const MIN_HOURS = 4;
+
+/**
+ * Why Secrets Manager would refuse `expression` as a rotation schedule, or undefined when it
+ * takes it. The config accepts what EventBridge does (stacks/config.ts); Secrets Manager is
+ * narrower (Secrets Manager User Guide, "Schedule expressions in Secrets Manager rotation"):
+ * - rate(N hours) or rate(N days), at most every 4 hours, so N ≥ 4 for hours; no minutes;
+ *   days up to 1000;
+ * - cron(Minutes Hours Day-of-month Month Day-of-week Year) with Minutes 0 (rotation windows
+ *   open on the hour) and Year `*`; its Hours no more often than every 4 hours. Checked here:
+ *   `*`, a range (every hour in it), a step under 4 and a list with two hours under 4 apart.
+ *   Secrets Manager checks the rest of the expression when the rotation is set.
+ */
+export function secretsManagerScheduleIssue(expression: string): string | undefined {
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    const unit = rate[2] as string;
+    if (unit.startsWith("minute")) return `Secrets Manager rotates at most every ${MIN_HOURS} hours, in hours or days: use rate(N hours) with N ≥ ${MIN_HOURS}, or rate(N days)`;
+    if (value < 1) return "expected a positive interval";
+    if (unit.startsWith("hour") && value < MIN_HOURS) return `Secrets Manager rotates at most every ${MIN_HOURS} hours: use rate(N hours) with N ≥ ${MIN_HOURS}, or rate(N days)`;
+    if (unit.startsWith("day") && value > MAX_DAYS) return `Secrets Manager rotates at least every ${MAX_DAYS} days`;
+    return undefined;
+  }
+  const cron = CRON.exec(expression);
+  if (!cron) return "expected rate(...) or cron(...)";
+  const fields = (cron[1] as string).trim().split(/\s+/);
+  if (fields.length !== 6) return "expected cron(Minutes Hours Day-of-month Month Day-of-week Year), six fields";
+  const [minutes, hours, , , , year] = fields as [string, string, string, string, string, string];
+  if (minutes !== "0") return "Secrets Manager opens rotation windows on the hour: the Minutes field must be 0";
+  if (year !== "*") return "Secrets Manager rotates at least once a year: the Year field must be *";
+  return cronHoursIssue(hours);
+}
+
+function cronHoursIssue(hours: string): string | undefined {
+  const tooOften = `Secrets Manager rotates at most every ${MIN_HOURS} hours: the Hours field "${hours}" is more often`;
+  const hour = (text: string) => /^\d{1,2}$/.test(text) && Number(text) <= 23;
+  const plain: number[] = [];
+  for (const part of hours.split(",")) {
+    const step = /^(\*|\d{1,2}|\d{1,2}-\d{1,2})\/(\d{1,2})$/.exec(part);
+    if (step) {
+      if (Number(step[2]) < MIN_HOURS) return tooOften;
+      continue;
+    }
+    if (part === "*") return tooOften;
+    const range = /^(\d{1,2})-(\d{1,2})$/.exec(part);
+    if (range) {
+      if (range[1] !== range[2]) return tooOften;
+      plain.push(Number(range[1]));
+      continue;
+    }
+    if (!hour(part)) return `expected the Hours field to hold hours 0-23, got "${hours}"`;
+    plain.push(Number(part));
+  }
+  const sorted = [...new Set(plain)].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) if ((sorted[i] as number) - (sorted[i - 1] as number) < MIN_HOURS) return tooOften;
+  return undefined;
+}
+
+const sameEfs = (a: HtpasswdEfs, b: HtpasswdEfs): boolean => {
+  const sameSet = (x: readonly string[], y: readonly string[]) => new Set(x).size === new Set(y).size && x.every((v) => y.includes(v));
+  return a.fileSystem === b.fileSystem && a.accessPoint === b.accessPoint && sameSet(a.subnets, b.subnets) && sameSet(a.securityGroups, b.securityGroups);
+};
+
+/**
+ * The rotation stack's plan: undefined when no registry is rotated on AWS (nothing is deployed);
+ * otherwise the registries and the one EFS placement. Throws, naming every problem by its path
+ * in `file`, when the config cannot be rotated on AWS.
+ */
+export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml"): RotationPlan | undefined {
+  const issues: string[] = [];
+  const registries: RotatedRegistryPlan[] = [];
+  let efs: { readonly value: HtpasswdEfs; readonly index: number } | undefined;
+  config.registries.forEach((registry, index) => {
+    if (!rotatedOnAws(registry)) return;
+    const at = `registries[${index}]`;
+    const { source } = registry;
+    if (source.efs === undefined) {
+      issues.push(
+        `${at}.source.efs: registry "${registry.id}" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below ${HTPASSWD_EFS_MOUNT_PATH}/ (README, "Deploy to AWS")`,
+      );
+    } else if (efs === undefined) {
+      efs = { value: source.efs, index };
+    } else if (!sameEfs(efs.value, source.efs)) {
+      issues.push(
+        `${at}.source.efs: differs from registries[${efs.index}].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
+      );
+    }
+    const scheduleIssue = secretsManagerScheduleIssue(source.rotation);
+    if (scheduleIssue !== undefined) issues.push(`${at}.source.rotation: "${source.rotation}": ${scheduleIssue}`);
+    const shared = registries.find((r) => sameSecret(r.secret, registry.secret));
+    if (shared) {
+      issues.push(`${at}.secret: registries[${shared.index}] (${shared.id}) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`);
+    }
+    registries.push({ index, id: registry.id, secret: registry.secret, schedule: source.rotation });
+  });
+  if (issues.length > 0) throw new InvalidInputError(`${file} is not valid:\n  ${issues.join("\n  ")}`, issues);
+  if (registries.length === 0 || efs === undefined) return undefined;
+  return { registries, efs: efs.value };
+}
+
+export type RotationPermissionContext = Pick<RefreshPermissionContext, "partition" | "region" | "account" | "tableArn" | "busArn" | "fingerprintKeySecretArn">;
+
+export interface RevokePermissionContext extends RotationPermissionContext {
+  /** Where a failed asynchronous invocation of revoke (a schedule tick) is sent. */
+  readonly failuresQueueArn: string;
+}
+
+/**
+ * The ledger items of the credential lifecycle, on the table itself (neither function queries
+ * the index, which serves the audit API): the current version and the history (rotate's
+ * finishSecret), the superseded versions, the revocation status, and the one-at-a-time registry
+ * lock both functions take and release.
+ */
+export const LIFECYCLE_LEDGER_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"];
+
+/** The EFS file system of the access point: same partition, region and account as the access point's ARN. */
+export function fileSystemArn(efs: HtpasswdEfs): string {
+  const [, partition, , region, account] = efs.accessPoint.split(":");
+  return `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${efs.fileSystem}`;
+}
+
+/**
+ * Mounting the access point and writing through it (what AmazonElasticFileSystemClientReadWriteAccess
+ * grants, on the one file system). ClientMount and ClientWrite authorise on the file system.
+ */
+export function efsPermissions(efs: HtpasswdEfs): PermissionStatement[] {
+  return [{ actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], resources: [fileSystemArn(efs)] }];
+}
+
+/**
+ * What Lambda needs to attach a function to the subnets, with the function's role: the EC2
+ * actions of AWSLambdaVPCAccessExecutionRole (which SST's `vpc` would attach, on `*`), scoped:
+ * CreateNetworkInterface on the configured subnets and security groups and the network
+ * interfaces of the deploy account and region; DeleteNetworkInterface and the private-address
+ * actions on those network interfaces. DescribeNetworkInterfaces and DescribeSubnets have no
+ * resource-level permission (`*`).
+ */
+export function vpcPermissions(efs: HtpasswdEfs, ctx: Pick<RotationPermissionContext, "partition" | "region" | "account">): PermissionStatement[] {
+  const ec2 = `arn:${ctx.partition}:ec2:${ctx.region}:${ctx.account}`;
+  const interfaces = `${ec2}:network-interface/*`;
+  return [
+    { actions: ["ec2:CreateNetworkInterface"], resources: [...efs.subnets.map((s) => `${ec2}:subnet/${s}`), ...efs.securityGroups.map((g) => `${ec2}:security-group/${g}`), interfaces] },
+    { actions: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], resources: [interfaces] },
+    { actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], resources: ["*"] },
+  ];
+}
+
+const secretsOf = (plan: RotationPlan, ctx: RotationPermissionContext) => [...new Set(plan.registries.map((r) => secretArn(r.secret, ctx)))];
+
+/** awsAdapters() loads the fingerprint HMAC key (and writes it once, on first use). */
+const fingerprintKey = (ctx: RotationPermissionContext): PermissionStatement => ({
+  actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+  resources: [ctx.fingerprintKeySecretArn],
+});
+
+/**
+ * The rotation function (functions/rotate.ts; Secrets Manager invokes it synchronously, so no
+ * failure queue): the four steps on the rotated registries' secrets (read, write the pending
+ * version, move the staging labels), the fingerprint key, the lifecycle ledger, Credential
+ * Rotated on the bus, the htpasswd file on EFS, the VPC attachment, tracing.
+ */
+export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionContext): PermissionStatement[] {
+  return clone([
+    {
+      actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      resources: secretsOf(plan, ctx),
+    },
+    fingerprintKey(ctx),
+    { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
+    { actions: ["events:PutEvents"], resources: [ctx.busArn] },
+    ...efsPermissions(plan.efs),
+    ...vpcPermissions(plan.efs, ctx),
+    ...TRACING_PERMISSIONS,
+  ]);
+}
+
+/**
+ * The revoke function (functions/revoke.ts, on settings.revokeSchedule): reads the rotated
+ * registries' secrets (never writes them: no PutSecretValue, no UpdateSecretVersionStage), the
+ * fingerprint key, the lifecycle ledger, announces on the bus, retires the previous user in the
+ * htpasswd file on EFS, the VPC attachment, its failure queue and tracing.
+ */
+export function revokePermissions(plan: RotationPlan, ctx: RevokePermissionContext): PermissionStatement[] {
+  return clone([
+    { actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: secretsOf(plan, ctx) },
+    fingerprintKey(ctx),
+    { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
+    { actions: ["events:PutEvents"], resources: [ctx.busArn] },
+    ...efsPermissions(plan.efs),
+    ...vpcPermissions(plan.efs, ctx),
+    { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] },
+    ...TRACING_PERMISSIONS,
+  ]);
+}
+
+/** Fresh arrays: SST and the tests may hold and compare the statements independently. */
+function clone(statements: readonly PermissionStatement[]): PermissionStatement[] {
+  return statements.map((s) => ({ actions: [...s.actions], resources: [...s.resources] }));
+}
