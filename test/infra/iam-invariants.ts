@@ -12,6 +12,9 @@ export const ACTIONS_WITHOUT_RESOURCES = new Set([
   "codebuild:ListProjects",
   "ecs:ListTaskDefinitionFamilies",
   "ecs:ListClusters",
+  // Attaching the rotation and revoke functions to their VPC (stacks/rotation-permissions.ts, vpcPermissions).
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
 ]);
 
 /**
@@ -42,6 +45,10 @@ function documentedWildcard(actions: readonly string[], resource: string): boole
   if (only("codebuild:BatchGetProjects")) return /^arn:aws[a-z-]*:codebuild:\*:\d{12}:project\/\*$/.test(resource);
   // Restart rolls any service of a cluster an opted-in consumer names.
   if (only("ecs:UpdateService")) return /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/[^*/]+\/\*$/.test(resource);
+  // The rotation and revoke functions' network interfaces in the deploy account and region (Lambda creates them with the function's role).
+  if (actions.every((a) => ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"].includes(a))) {
+    return /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:network-interface\/\*$/.test(resource);
+  }
   // The audit API's roles: one HTTP method of one stage of one API.
   if (only("execute-api:Invoke")) return /^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[^*/]+\/[^*/]+\/(GET|POST)\/\*$/.test(resource);
   return false;

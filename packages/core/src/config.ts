@@ -43,6 +43,25 @@ const managedSecretSource = z.strictObject({ type: z.literal("managed-secret") }
 const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
 const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
 
+/** Where the rotation and revoke functions mount an htpasswd registry's EFS access point on AWS (Lambda mounts under /mnt/). */
+export const HTPASSWD_EFS_MOUNT_PATH = "/mnt/htpasswd";
+
+/** A file the functions reach through the mount: an absolute path below it, without "." or ".." segments. */
+export function underHtpasswdMount(file: string): boolean {
+  const rest = file.startsWith(`${HTPASSWD_EFS_MOUNT_PATH}/`) ? file.slice(HTPASSWD_EFS_MOUNT_PATH.length + 1) : undefined;
+  return rest !== undefined && rest.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+const htpasswdEfs = z.strictObject({
+  fileSystem: z.string().regex(/^fs-[0-9a-f]{8,40}$/, "expected an EFS file system ID such as fs-0123456789abcdef0"),
+  accessPoint: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:elasticfilesystem:[a-z0-9-]+:\d{12}:access-point\/fsap-[0-9a-f]{8,40}$/, "expected an EFS access point ARN (arn:aws:elasticfilesystem:<region>:<account>:access-point/fsap-...)"),
+  // Lambda takes up to 16 subnets and 5 security groups.
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet ID such as subnet-0123456789abcdef0")).min(1, "expected the subnets the functions reach the mount targets from").max(16, "expected at most 16 subnets (a Lambda limit)"),
+  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "expected a security group ID such as sg-0123456789abcdef0")).min(1, "expected the functions' security groups").max(5, "expected at most 5 security groups (a Lambda limit)"),
+});
+
 const htpasswdSource = z.strictObject({
   type: z.literal("htpasswd"),
   file: z.string().min(1, "expected the path of the registry's htpasswd file"),
@@ -52,6 +71,16 @@ const htpasswdSource = z.strictObject({
     .default(["pullkeeper-blue", "pullkeeper-green"]),
   rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(1 day)"),
   serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
+  /** AWS: the EFS access point the functions mount at HTPASSWD_EFS_MOUNT_PATH; `file` is then a path below it. */
+  efs: htpasswdEfs.optional(),
+}).superRefine((s, ctx) => {
+  if (s.efs !== undefined && !underHtpasswdMount(s.file)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["file"],
+      message: `with source.efs, expected a path below ${HTPASSWD_EFS_MOUNT_PATH}/ (where the functions mount the access point), such as ${HTPASSWD_EFS_MOUNT_PATH}/<registry>/htpasswd`,
+    });
+  }
 });
 
 /** Default maximum overlap of two credentials: a day, long enough for a nightly build or a weekday codespace. */
@@ -212,6 +241,7 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
                 users: r.source.users,
                 rotation: r.source.rotation,
                 ...(r.source.serve !== undefined && { serve: r.source.serve }),
+                ...(r.source.efs !== undefined && { efs: r.source.efs }),
               }
             : { type: "managed-secret" as const };
       return {
