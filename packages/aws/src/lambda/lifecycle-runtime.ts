@@ -36,7 +36,9 @@ export async function lifecycleFromEnvironment(tracer: Tracer, config: Pullkeepe
   // Only capabilities are read here (which kinds list environments): no target writes anything.
   const targets = deliveryTargets();
   const repair = new LedgerRepair({ ...adapters, verifier });
-  const revoker = (registry: Registry): CredentialRevoker | undefined => (isRotated(registry) ? htpasswdRevoker(new HtpasswdFile(registry.source.file)) : undefined);
+  // A registry the embedded runtime serves (source.serve) is not rotated on AWS: its file is not on EFS.
+  const revoker = (registry: Registry): CredentialRevoker | undefined =>
+    isRotated(registry) && registry.source.serve === undefined ? htpasswdRevoker(new HtpasswdFile(registry.source.file)) : undefined;
   const revocation = new RevocationService({
     ...adapters,
     registries: config.registries,
