@@ -14,10 +14,16 @@ afterAll(async () => {
 describeVaultContract("LocalVault (encrypted files)", async () => {
   const dir = await mkdtemp(join(tmpdir(), "pullkeeper-vault-contract-"));
   dirs.push(dir);
-  const vault = new LocalVault({ dir });
+  let frozen: Date | undefined;
+  const vault = new LocalVault({ dir, clock: { now: () => frozen ?? new Date() } });
   return {
     vault,
     seed: async (raw) => vault.createSecret(`pullkeeper/contract-${randomUUID()}`, raw),
     stages: async (id) => (await vault.describe(id)).versions,
+    // LocalVault accepts a RotationToken and ignores it (no other account or role to prove anything to): no rotationTokensWritten.
+    beginRotation: async (id, token) => void (await vault.beginRotation(id, token)),
+    freezeClock: (at) => {
+      frozen = at;
+    },
   };
 });

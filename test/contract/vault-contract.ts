@@ -8,6 +8,17 @@ export interface VaultFixture {
   seed(raw?: string): Promise<string>;
   /** VersionId → staging labels, sorted. */
   stages(secretId: string): Promise<Record<string, string[]>>;
+  /**
+   * Puts the secret in the state Secrets Manager's RotateSecret leaves before the first rotation
+   * step: `token` labelled AWSPENDING with no value, writes to it expected to carry
+   * `rotationToken`. Absent where the adapter cannot make that state (against a real endpoint it
+   * takes a rotation Lambda); the cases that need it are then skipped.
+   */
+  beginRotation?(secretId: string, token: string, rotationToken: string): Promise<void>;
+  /** The RotationToken each value write of `versionId` carried (undefined: none), in order; where observable. */
+  rotationTokensWritten?(secretId: string, versionId: string): Promise<(string | undefined)[]>;
+  /** Gives every version written from now on the same createdAt, where the adapter's clock can be set. */
+  freezeClock?(at: Date): void;
 }
 
 const OLD = credential("robot", "old-password-4d1f");
@@ -15,6 +26,8 @@ const NEW = credential("robot", "new-password-9a7c");
 const json = (username: string, password: string) => JSON.stringify({ username, password });
 const TOKEN_A = "0b7c2d1e-0000-8000-a000-00000000000a";
 const TOKEN_B = "0b7c2d1e-0000-8000-a000-00000000000b";
+const ROTATION_TOKEN = "6f1d9a2c-rotation-token-0000-00000000r07a";
+const NO_ROTATION_STATE = "the adapter cannot create a rotation's valueless AWSPENDING version (no beginRotation hook; on a real endpoint that takes RotateSecret with a rotation Lambda)";
 
 const holder = (stages: Record<string, string[]>, stage: string) => Object.entries(stages).find(([, s]) => s.includes(stage))?.[0];
 
@@ -131,6 +144,95 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
       expect(error).toBeInstanceOf(InvalidCredentialError);
       expect((error as Error).message).toMatch(/lacks a non-empty string username and password/);
       expect((error as Error).message).not.toContain("Secret-Token-91");
+    });
+
+    it("completes the valueless AWSPENDING version a rotation started, and promotes it", async (ctx) => {
+      const f = await setup();
+      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
+      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const oldId = holder(await f.stages(id), "AWSCURRENT");
+      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      expect(await f.stages(id)).toEqual({ [oldId as string]: ["AWSCURRENT"], [TOKEN_A]: ["AWSPENDING"] });
+      // Listed, but without a value: not found by VersionId or by label.
+      await expect(f.vault.read(id, { versionId: TOKEN_A })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(f.vault.read(id, { stage: "AWSPENDING" })).rejects.toBeInstanceOf(NotFoundError);
+
+      const staged = await f.vault.stagePending(id, NEW, TOKEN_A, { rotationToken: ROTATION_TOKEN });
+      expect(staged).toMatchObject({ versionId: TOKEN_A, outcome: "created" });
+      expect(await f.stages(id)).toEqual({ [oldId as string]: ["AWSCURRENT"], [TOKEN_A]: ["AWSPENDING"] });
+      const pending = await f.vault.read(id, { stage: "AWSPENDING" });
+      expect(pending.versionId).toBe(TOKEN_A);
+      expect(pending.credential.password.reveal()).toBe("new-password-9a7c");
+      expect(await f.vault.stagePending(id, NEW, TOKEN_A, { rotationToken: ROTATION_TOKEN })).toMatchObject({ versionId: TOKEN_A, outcome: "existing" });
+
+      await f.vault.promote(id, TOKEN_A);
+      expect(await f.stages(id)).toEqual({ [oldId as string]: ["AWSPREVIOUS"], [TOKEN_A]: ["AWSCURRENT"] });
+      expect((await f.vault.read(id, { stage: "AWSCURRENT" })).credential.password.reveal()).toBe("new-password-9a7c");
+    });
+
+    it("gives a rotation's valueless version its value even when it equals AWSCURRENT's (no 'unchanged' shortcut)", async (ctx) => {
+      const f = await setup();
+      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
+      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const oldId = holder(await f.stages(id), "AWSCURRENT");
+      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      const staged = await f.vault.stagePending(id, OLD, TOKEN_A, { rotationToken: ROTATION_TOKEN });
+      expect(staged).toMatchObject({ versionId: TOKEN_A, outcome: "created" });
+      expect((await f.vault.read(id, { versionId: TOKEN_A })).credential.password.reveal()).toBe("old-password-4d1f");
+      expect(holder(await f.stages(id), "AWSCURRENT")).toBe(oldId);
+    });
+
+    it("rejects another value for a rotation's version once it has one", async (ctx) => {
+      const f = await setup();
+      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
+      const id = await f.seed(json("robot", "old-password-4d1f"));
+      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      await f.vault.stagePending(id, NEW, TOKEN_A, { rotationToken: ROTATION_TOKEN });
+      await expect(f.vault.stagePending(id, credential("robot", "third-password"), TOKEN_A, { rotationToken: ROTATION_TOKEN })).rejects.toMatchObject({ code: "request_token_conflict" });
+    });
+
+    it("hands the rotation's RotationToken to the write that gives its version a value", async (ctx) => {
+      const f = await setup();
+      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
+      if (f.rotationTokensWritten === undefined) return ctx.skip("the adapter's writes carry no observable RotationToken (no rotationTokensWritten hook)");
+      const id = await f.seed(json("robot", "old-password-4d1f"));
+      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      await f.vault.stagePending(id, NEW, TOKEN_A, { rotationToken: ROTATION_TOKEN });
+      expect(await f.rotationTokensWritten(id, TOKEN_A)).toEqual([ROTATION_TOKEN]);
+      // A write outside any rotation carries none.
+      await f.vault.promote(id, TOKEN_A);
+      await f.vault.stagePending(id, credential("robot", "third-password"), TOKEN_B);
+      expect(await f.rotationTokensWritten(id, TOKEN_B)).toEqual([undefined]);
+    });
+
+    it("keeps two versions with the same createdAt apart: both readable, labels right, promote works", async () => {
+      const f = await setup();
+      // Secrets Manager reports CreatedDate in whole seconds: versions written within one second tie.
+      const frozen = f.freezeClock !== undefined;
+      f.freezeClock?.(new Date("2026-03-01T12:00:00.000Z"));
+      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const oldId = holder(await f.stages(id), "AWSCURRENT") as string;
+      await f.vault.stagePending(id, NEW, TOKEN_A);
+      const old = await f.vault.read(id, { versionId: oldId });
+      const fresh = await f.vault.read(id, { versionId: TOKEN_A });
+      if (frozen) expect(fresh.createdAt.getTime()).toBe(old.createdAt.getTime());
+      expect(old.credential.password.reveal()).toBe("old-password-4d1f");
+      expect(old.stages).toEqual(["AWSCURRENT"]);
+      expect(fresh.credential.password.reveal()).toBe("new-password-9a7c");
+      expect(fresh.stages).toEqual(["AWSPENDING"]);
+      expect((await f.vault.read(id, { stage: "AWSCURRENT" })).versionId).toBe(oldId);
+
+      await f.vault.promote(id, TOKEN_A);
+      expect(await f.stages(id)).toEqual({ [oldId]: ["AWSPREVIOUS"], [TOKEN_A]: ["AWSCURRENT"] });
+      expect((await f.vault.read(id, { stage: "AWSCURRENT" })).credential.password.reveal()).toBe("new-password-9a7c");
+      expect((await f.vault.read(id, { stage: "AWSPREVIOUS" })).credential.password.reveal()).toBe("old-password-4d1f");
+      // And a third at the same instant: the labels follow the promotions, not the timestamps.
+      await f.vault.stagePending(id, credential("robot", "third-password"), TOKEN_B);
+      await f.vault.promote(id, TOKEN_B);
+      const last = await f.stages(id);
+      expect([holder(last, "AWSCURRENT"), holder(last, "AWSPREVIOUS"), holder(last, "AWSPENDING")]).toEqual([TOKEN_B, TOKEN_A, undefined]);
+      // DescribeSecret may leave out a version without labels.
+      expect(last[oldId] ?? []).toEqual([]);
     });
 
     it("reports an unknown secret as not found", async () => {

@@ -29,6 +29,41 @@ describe("SecretsManagerVault request shapes and errors", () => {
     });
   });
 
+  it("hands the invocation's RotationToken to PutSecretValue, and sends none when it has none", async () => {
+    const { vault, mock } = setup();
+    mock.on(PutSecretValueCommand).resolves({ ARN, VersionId: "0b7c2d1e-0000-8000-a000-00000000000a" });
+    await vault.stagePending("pullkeeper/prod", credential("AWS", "fresh"), "0b7c2d1e-0000-8000-a000-00000000000a", { rotationToken: "rotation-token-1" });
+    expect(mock.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toMatchObject({ ClientRequestToken: "0b7c2d1e-0000-8000-a000-00000000000a", RotationToken: "rotation-token-1" });
+    await vault.stagePending("pullkeeper/prod", credential("AWS", "fresher"), "0b7c2d1e-0000-8000-a000-00000000000b", {});
+    expect(mock.commandCalls(PutSecretValueCommand)[1]?.args[0].input).not.toHaveProperty("RotationToken");
+  });
+
+  it("gives the version RotateSecret listed as AWSPENDING without a value its value, even one equal to AWSCURRENT's", async () => {
+    const { vault, mock } = setup();
+    const token = "0b7c2d1e-0000-8000-a000-00000000000a";
+    mock.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: { old: ["AWSCURRENT"], [token]: ["AWSPENDING"] } });
+    mock.on(GetSecretValueCommand, { SecretId: "pullkeeper/prod", VersionId: token }).rejects(awsError("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for VersionId"));
+    mock.on(PutSecretValueCommand).resolves({ ARN, VersionId: token });
+    const staged = await vault.stagePending("pullkeeper/prod", credential("AWS", "old"), token, { rotationToken: "rotation-token-1" });
+    expect(staged).toEqual({ arn: ARN, versionId: token, outcome: "created" });
+    expect(mock.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: "pullkeeper/prod",
+      ClientRequestToken: token,
+      SecretString: JSON.stringify({ username: "AWS", password: "old" }),
+      VersionStages: ["AWSPENDING"],
+      RotationToken: "rotation-token-1",
+    });
+  });
+
+  it("refuses to revive a valueless version that no longer holds AWSPENDING, and writes nothing", async () => {
+    const { vault, mock } = setup();
+    const token = "0b7c2d1e-0000-8000-a000-00000000000a";
+    mock.on(DescribeSecretCommand).resolves({ ARN, VersionIdsToStages: { old: ["AWSCURRENT"], [token]: [] } });
+    mock.on(GetSecretValueCommand, { SecretId: "pullkeeper/prod", VersionId: token }).rejects(awsError("ResourceNotFoundException", "not found"));
+    await expect(vault.stagePending("pullkeeper/prod", credential("AWS", "fresh"), token)).rejects.toMatchObject({ code: "version_not_pending" });
+    expect(mock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
   it("reports AccessDenied (a missing kms:Decrypt, say) as access_denied, not as a bad secret", async () => {
     const { vault, mock } = setup();
     mock.on(GetSecretValueCommand).rejects(awsError("AccessDeniedException", "Access to KMS is not allowed"));

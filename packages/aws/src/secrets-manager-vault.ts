@@ -15,6 +15,7 @@ import {
   serializeCredential,
   type Stage,
   type StagedVersion,
+  type StageOptions,
   type StoredCredential,
   type Vault,
 } from "@pullkeeper/core";
@@ -60,19 +61,34 @@ export class SecretsManagerVault implements Vault {
     };
   }
 
-  async stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {
+  async stagePending(secretId: string, value: Credential, requestToken: string, options: StageOptions = {}): Promise<StagedVersion> {
     const versions = await this.#versions(secretId);
-    if (versions.stagesByVersion[requestToken] !== undefined) {
-      // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
-      const existing = await this.read(secretId, { versionId: requestToken });
-      if (!sameCredential(existing.credential, value)) throw new RequestTokenConflictError(secretId, requestToken);
-      return { arn: versions.arn, versionId: requestToken, outcome: "existing" };
+    const tokenStages = versions.stagesByVersion[requestToken];
+    // RotateSecret labels the rotation's VersionId AWSPENDING before any value exists: DescribeSecret
+    // lists it, GetSecretValue answers ResourceNotFoundException. createSecret's write gives it its value.
+    let completing = false;
+    if (tokenStages !== undefined) {
+      const existing = await this.#valueOf(secretId, requestToken);
+      if (existing !== undefined) {
+        // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
+        if (!sameCredential(existing.credential, value)) throw new RequestTokenConflictError(secretId, requestToken);
+        return { arn: versions.arn, versionId: requestToken, outcome: "existing" };
+      }
+      if (!tokenStages.includes("AWSPENDING")) {
+        // Not a rotation in progress (its AWSPENDING was taken away): writing would revive an abandoned version.
+        throw new PullkeeperError(
+          "version_not_pending",
+          `secret ${secretId} version ${requestToken} exists without a value and is no longer labelled AWSPENDING (labels: ${tokenStages.join(", ") || "none"}); start a new rotation`,
+        );
+      }
+      completing = true;
     }
     const currentId = this.#holder(versions, "AWSCURRENT");
     if (currentId !== undefined) {
       // Reading the current value also refuses to overwrite a secret that is not a registry login.
       const current = await this.read(secretId, { versionId: currentId });
-      if (sameCredential(current.credential, value)) return { arn: versions.arn, versionId: currentId, outcome: "unchanged" };
+      // The shortcut never applies to a rotation's version: the steps after createSecret read it by its token.
+      if (!completing && sameCredential(current.credential, value)) return { arn: versions.arn, versionId: currentId, outcome: "unchanged" };
     }
     try {
       const out = await this.#client.send(
@@ -81,6 +97,7 @@ export class SecretsManagerVault implements Vault {
           ClientRequestToken: requestToken,
           SecretString: serializeCredential(value),
           VersionStages: ["AWSPENDING"],
+          ...(options.rotationToken !== undefined && { RotationToken: options.rotationToken }),
         }),
       );
       return { arn: out.ARN ?? versions.arn, versionId: out.VersionId ?? requestToken, outcome: "created" };
@@ -125,6 +142,16 @@ export class SecretsManagerVault implements Vault {
       return { arn: out.ARN, stagesByVersion: out.VersionIdsToStages ?? {} };
     } catch (error) {
       throw classifyAwsError(error, `secret ${secretId}`);
+    }
+  }
+
+  /** The version's value, or undefined when the version has none (yet). */
+  async #valueOf(secretId: string, versionId: string): Promise<StoredCredential | undefined> {
+    try {
+      return await this.read(secretId, { versionId });
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
     }
   }
 

@@ -199,6 +199,49 @@ describe("LocalVault semantics beyond the contract", () => {
     expect(versions[token(4)]).toBeUndefined();
   });
 
+  it("beginRotation leaves a valueless AWSPENDING version, as RotateSecret does: listed, not readable, kept across a reopen, filled by stagePending", async () => {
+    const dir = await freshDir();
+    const vault = new LocalVault({ dir });
+    const arn = await vault.createSecret("pullkeeper/rotated", LOGIN);
+    const current = (await vault.read(arn, { stage: "AWSCURRENT" })).versionId;
+    expect(await vault.beginRotation(arn, token(1))).toBe(token(1));
+    expect(await vault.beginRotation(arn, token(1))).toBe(token(1));
+    const reopened = new LocalVault({ dir });
+    expect((await reopened.describe(arn)).versions).toEqual({ [current]: ["AWSCURRENT"], [token(1)]: ["AWSPENDING"] });
+    await expect(reopened.read(arn, { versionId: token(1) })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(reopened.read(arn, { stage: "AWSPENDING" })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(reopened.beginRotation(arn, token(2))).rejects.toMatchObject({ code: "rotation_in_progress" });
+
+    const next = credential(USER, "next-password-1234");
+    expect(await reopened.stagePending(arn, next, token(1), { rotationToken: "ignored-here" })).toEqual({ arn, versionId: token(1), outcome: "created" });
+    expect((await reopened.read(arn, { stage: "AWSPENDING" })).versionId).toBe(token(1));
+    await reopened.promote(arn, token(1));
+    expect((await reopened.describe(arn)).versions).toEqual({ [current]: ["AWSPREVIOUS"], [token(1)]: ["AWSCURRENT"] });
+    // Finished: the next rotation may start.
+    expect(await reopened.beginRotation(arn, token(2))).toBe(token(2));
+    await expect(reopened.beginRotation(arn, token(1))).rejects.toMatchObject({ code: "request_token_conflict" });
+  });
+
+  it("refuses to give a value to a rotation's version that lost its AWSPENDING, and writes nothing", async () => {
+    const vault = new LocalVault({ dir: await freshDir() });
+    const arn = await vault.createSecret("pullkeeper/abandoned", LOGIN);
+    await vault.beginRotation(arn, token(1));
+    await vault.putValue(arn, credential(USER, "someone-else"), { requestToken: token(2), stages: ["AWSPENDING"] });
+    const before = await vault.describe(arn);
+    expect(before.versions[token(1)]).toEqual([]);
+    await expect(vault.stagePending(arn, credential(USER, "next-password-1234"), token(1))).rejects.toMatchObject({ code: "version_not_pending" });
+    expect(await vault.describe(arn)).toEqual(before);
+  });
+
+  it("stamps each version's createdAt with its clock", async () => {
+    const at = new Date("2026-03-01T12:00:00.250Z");
+    const vault = new LocalVault({ dir: await freshDir(), clock: { now: () => at } });
+    const arn = await vault.createSecret("pullkeeper/clocked", LOGIN);
+    await vault.stagePending(arn, credential(USER, "next-password-1234"), token(1));
+    expect((await vault.read(arn, { stage: "AWSCURRENT" })).createdAt).toEqual(at);
+    expect((await vault.read(arn, { versionId: token(1) })).createdAt).toEqual(at);
+  });
+
   it("loses no write when calls race, even from two instances on one directory", async () => {
     const dir = await freshDir();
     const a = new LocalVault({ dir });

@@ -1,4 +1,5 @@
 import {
+  type Clock,
   type Credential,
   InvalidInputError,
   NotFoundError,
@@ -9,7 +10,9 @@ import {
   serializeCredential,
   type Stage,
   type StagedVersion,
+  type StageOptions,
   type StoredCredential,
+  systemClock,
   type Vault,
 } from "@pullkeeper/core";
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
@@ -67,8 +70,12 @@ const ARN_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 interface VersionDoc {
   readonly id: string;
-  /** The SecretString, as Secrets Manager holds it (not necessarily a registry login). */
-  readonly value: string;
+  /**
+   * The SecretString, as Secrets Manager holds it (not necessarily a registry login). Absent on
+   * the version beginRotation labels AWSPENDING before createSecret gives it a value (as
+   * RotateSecret does): it is listed by describe() but not found by read().
+   */
+  value?: string;
   stages: string[];
   readonly createdAt: string;
 }
@@ -84,6 +91,8 @@ interface SecretDoc {
 export interface LocalVaultOptions {
   /** The directory holding vault.key and secrets/; created (mode 0700) if missing. */
   readonly dir: string;
+  /** Stamps each version's createdAt; the system clock when absent. */
+  readonly clock?: Clock;
 }
 
 export interface SecretDescription {
@@ -114,6 +123,7 @@ export class LocalVault implements Vault {
   readonly #dir: string;
   readonly #secretsDir: string;
   readonly #keyPath: string;
+  readonly #clock: Clock;
   #key: Promise<Buffer> | undefined;
   #tempsSwept = false;
 
@@ -121,38 +131,67 @@ export class LocalVault implements Vault {
     this.#dir = resolve(options.dir);
     this.#secretsDir = join(this.#dir, "secrets");
     this.#keyPath = join(this.#dir, "vault.key");
+    this.#clock = options.clock ?? systemClock;
   }
 
   async read(secretId: string, selector: { stage: Stage } | { versionId: string }): Promise<StoredCredential> {
     const doc = await this.#require(secretId);
-    const version =
-      "stage" in selector ? doc.versions.find((v) => v.stages.includes(selector.stage)) : doc.versions.find((v) => v.id === selector.versionId);
-    if (version === undefined) {
+    // A version without a value yet (a rotation's, before createSecret) is not found, by label or by id.
+    const version = doc.versions.find((v) => v.value !== undefined && ("stage" in selector ? v.stages.includes(selector.stage) : v.id === selector.versionId));
+    if (version?.value === undefined) {
       throw new NotFoundError(`secret ${secretId} ${"stage" in selector ? `stage ${selector.stage}` : `version ${selector.versionId}`}`);
     }
     return { arn: doc.arn, versionId: version.id, stages: [...version.stages], createdAt: new Date(version.createdAt), credential: parseCredential(secretId, version.value) };
   }
 
-  async stagePending(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {
+  /** `options.rotationToken` is accepted and ignored: there is no other account or role here to prove anything to. */
+  async stagePending(secretId: string, value: Credential, requestToken: string, _options: StageOptions = {}): Promise<StagedVersion> {
     checkRequestToken(requestToken);
     return this.#mutate(async () => {
       const doc = await this.#require(secretId);
       const existing = doc.versions.find((v) => v.id === requestToken);
-      if (existing !== undefined) {
+      if (existing?.value !== undefined) {
         // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
         if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
       }
+      if (existing !== undefined && !existing.stages.includes("AWSPENDING")) throw notPending(secretId, existing);
       const current = holder(doc, "AWSCURRENT");
-      if (current !== undefined) {
+      if (current?.value !== undefined) {
         // Parsing the current value also refuses to overwrite a secret that is not a registry login.
-        if (sameCredential(parseCredential(secretId, current.value), value)) {
+        // The shortcut never applies to a rotation's valueless version: the later steps read it by its token.
+        if (sameCredential(parseCredential(secretId, current.value), value) && existing === undefined) {
           return { arn: doc.arn, versionId: current.id, outcome: "unchanged" };
         }
       }
-      addVersion(doc, requestToken, serializeCredential(value), ["AWSPENDING"]);
+      this.#addVersion(doc, requestToken, serializeCredential(value), ["AWSPENDING"]);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };
+    });
+  }
+
+  /**
+   * What Secrets Manager's RotateSecret does before the first rotation step: labels a new
+   * VersionId (`token`, a random UUID when absent) AWSPENDING without a value; stagePending with
+   * that token gives it one. Refused while an earlier rotation's AWSPENDING sits on a version other
+   * than AWSCURRENT's, as RotateSecret refuses it. Idempotent on the token.
+   */
+  async beginRotation(secretId: string, token: string = randomUUID()): Promise<string> {
+    checkRequestToken(token);
+    return this.#mutate(async () => {
+      const doc = await this.#require(secretId);
+      const existing = doc.versions.find((v) => v.id === token);
+      if (existing !== undefined) {
+        if (existing.value === undefined && existing.stages.includes("AWSPENDING")) return token;
+        throw new RequestTokenConflictError(secretId, token);
+      }
+      const pending = holder(doc, "AWSPENDING");
+      if (pending !== undefined && !pending.stages.includes("AWSCURRENT")) {
+        throw new PullkeeperError("rotation_in_progress", `secret ${secretId}: a previous rotation (version ${pending.id}, labelled AWSPENDING) is not finished`);
+      }
+      this.#addVersion(doc, token, undefined, ["AWSPENDING"]);
+      await this.#save(doc);
+      return token;
     });
   }
 
@@ -189,7 +228,7 @@ export class LocalVault implements Vault {
       const found = await this.#load(name);
       if (found !== undefined) return found.arn;
       const doc: SecretDoc = { format: FORMAT, name, arn: `${LOCAL_ARN_PREFIX}${name}-${arnSuffix()}`, createdAt: new Date().toISOString(), versions: [] };
-      if (value !== undefined) addVersion(doc, randomUUID(), typeof value === "string" ? value : serializeCredential(value), ["AWSCURRENT"]);
+      if (value !== undefined) this.#addVersion(doc, randomUUID(), typeof value === "string" ? value : serializeCredential(value), ["AWSCURRENT"]);
       await this.#save(doc);
       return doc.arn;
     });
@@ -215,14 +254,30 @@ export class LocalVault implements Vault {
     return this.#mutate(async () => {
       const doc = await this.#require(secretId);
       const existing = doc.versions.find((v) => v.id === requestToken);
-      if (existing !== undefined) {
+      if (existing?.value !== undefined) {
         if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
       }
-      addVersion(doc, requestToken, serializeCredential(value), stages);
+      this.#addVersion(doc, requestToken, serializeCredential(value), stages);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };
     });
+  }
+
+  /**
+   * PutSecretValue's effect on the document: a new version (or the value of a rotation's
+   * valueless version with that id) and its labels. The first value of a secret gets AWSCURRENT
+   * whatever `stages` says; a version without a value gets only what it is given.
+   */
+  #addVersion(doc: SecretDoc, id: string, value: string | undefined, stages: readonly string[]): void {
+    const first = value !== undefined && !doc.versions.some((v) => v.value !== undefined);
+    let version = doc.versions.find((v) => v.id === id);
+    if (version === undefined) {
+      version = { id, stages: [], createdAt: this.#clock.now().toISOString() };
+      doc.versions.push(version);
+    }
+    if (value !== undefined) version.value = value;
+    for (const stage of first && !stages.includes("AWSCURRENT") ? ["AWSCURRENT", ...stages] : stages) attach(doc, stage, version);
   }
 
   #mutate<T>(fn: () => Promise<T>): Promise<T> {
@@ -358,12 +413,11 @@ function attach(doc: SecretDoc, stage: string, target: VersionDoc): void {
   if (!target.stages.includes(stage)) target.stages.push(stage);
 }
 
-function addVersion(doc: SecretDoc, id: string, value: string, stages: readonly string[]): void {
-  const version: VersionDoc = { id, value, stages: [], createdAt: new Date().toISOString() };
-  // PutSecretValue: the first version of a secret gets AWSCURRENT whatever VersionStages says.
-  const labels = doc.versions.length === 0 && !stages.includes("AWSCURRENT") ? ["AWSCURRENT", ...stages] : stages;
-  doc.versions.push(version);
-  for (const stage of labels) attach(doc, stage, version);
+function notPending(secretId: string, version: VersionDoc): PullkeeperError {
+  return new PullkeeperError(
+    "version_not_pending",
+    `secret ${secretId} version ${version.id} exists without a value and is no longer labelled AWSPENDING (labels: ${version.stages.join(", ") || "none"}); start a new rotation`,
+  );
 }
 
 /** See MAX_UNLABELLED_VERSIONS. Versions are kept in creation order, so the newest are last. */
@@ -393,7 +447,7 @@ function decodeDoc(path: string, plaintext: Buffer): SecretDoc {
     typeof d.name === "string" &&
     typeof d.arn === "string" &&
     Array.isArray(d.versions) &&
-    d.versions.every((v) => typeof v?.id === "string" && typeof v.value === "string" && Array.isArray(v.stages));
+    d.versions.every((v) => typeof v?.id === "string" && (v.value === undefined || typeof v.value === "string") && Array.isArray(v.stages));
   if (!ok) throw corrupt(path, `is not a vault document of format ${FORMAT}`);
   return d as SecretDoc;
 }
