@@ -4,27 +4,65 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { lazy, lifecycleFromEnvironment, observability, validateEvent } from "@pullkeeper/aws/lambda";
-import type { RevocationService } from "@pullkeeper/core";
+import { lazy, lifecycleFromEnvironment, observability, type RollbackAnswer, rotatedBySecretsManager, validateEvent } from "@pullkeeper/aws/lambda";
+import { InvalidInputError, PullkeeperError, type Registry, type RevocationService, type RollbackService } from "@pullkeeper/core";
 import { z } from "zod";
 
 /**
  * Revocation, on its own schedule (settings.revokeSchedule): for every registry whose source can
  * revoke, first close any vault/ledger gap a crash left, then revoke the previous credential if
  * nothing uses it any more or its maximum overlap has passed; otherwise record why it waits.
+ *
+ * Rollback, on demand: the audit API (POST /v1/registries/{id}/rollback) invokes this function
+ * synchronously with `detail: { rollback: "<registryId>" }`, because it runs in the registry's VPC
+ * with the htpasswd file's EFS mount and can check against a private registry that the previous
+ * credential still opens it. It answers the RollbackResult, or a refusal as data
+ * (`{ error: { code, message } }`) that the API raises again as the same error.
  */
 
 export const RevokeEventSchema = EventBridgeSchema.extend({
-  detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
+  detail: z.union([z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }), z.strictObject({ rollback: z.string().min(1) })]),
 });
 export type RevokeEvent = z.infer<typeof RevokeEventSchema>;
 
+/** What a rollback needs: the configured registries and the lifecycle's RollbackService. */
+export interface RollbackRuntime {
+  readonly registries: readonly Registry[];
+  readonly rollback: Pick<RollbackService, "rollback">;
+}
+
 const { logger, metrics, tracer } = observability("pullkeeper-revoke");
 
-export function createRevokeHandler(runtime: () => Promise<RevocationService>) {
+export function createRevokeHandler(runtime: () => Promise<RevocationService>, rollbackRuntime?: () => Promise<RollbackRuntime>) {
   const ready = lazy(runtime);
+  const rollbackReady = rollbackRuntime && lazy(rollbackRuntime);
+
+  const rollback = async (registryId: string): Promise<RollbackAnswer> => {
+    logger.appendKeys({ registryId, action: "rollback" });
+    try {
+      if (!rollbackReady) throw new PullkeeperError("not_implemented", "rollback is not wired in this revoke function");
+      const { registries, rollback: service } = await rollbackReady();
+      const registry = registries.find((r) => r.id === registryId);
+      if (!registry) throw new InvalidInputError(`registry ${registryId}: not in the config`);
+      // This function's role may write only the secrets Secrets Manager rotates on AWS (stacks/rotation-permissions.ts).
+      if (!rotatedBySecretsManager(registry)) throw new PullkeeperError("rollback_unsupported", `registry ${registryId}: this function rolls back only the htpasswd registries Secrets Manager rotates (source ${registry.source.type})`);
+      const result = await service.rollback(registry);
+      metrics.addMetric("CredentialsRolledBack", MetricUnit.Count, 1);
+      logger.info("rolled back", { versionId: result.versionId, restoredVersionId: result.restoredVersionId, fromVersionId: result.fromVersionId });
+      return result;
+    } catch (error) {
+      // A refusal goes back to the caller as data; anything else fails the invocation (and is logged by Lambda).
+      if (!(error instanceof PullkeeperError)) throw error;
+      metrics.addMetric("RollbacksRefused", MetricUnit.Count, 1);
+      // `reason`, not `message`: the logger drops reserved keys from extra fields.
+      logger.warn("rollback refused", { errorCode: error.code, reason: error.message });
+      return { error: { code: error.code, message: error.message } };
+    }
+  };
+
   const revoke = async (raw: unknown) => {
     const event = raw as RevokeEvent;
+    if ("rollback" in event.detail) return rollback(event.detail.rollback);
     const results = await (await ready()).run(event.detail.registryIds);
     for (const r of results) {
       if (r.outcome === "revoked") {
@@ -32,6 +70,8 @@ export function createRevokeHandler(runtime: () => Promise<RevocationService>) {
         logger.info("previous credential revoked", { registryId: r.registryId, versionId: r.versionId, reason: r.reason, detail: r.detail });
       } else if (r.outcome === "waiting") {
         logger.info("previous credential kept", { registryId: r.registryId, versionId: r.versionId, reason: r.reason, overlapEndsAt: r.overlapEndsAt.toISOString() });
+      } else if (r.outcome === "busy") {
+        logger.info("revocation check deferred: the registry is being rotated or rolled back", { registryId: r.registryId });
       } else if (r.outcome === "failed") {
         metrics.addMetric("RevocationFailures", MetricUnit.Count, 1);
         // `reason`, not `message`: the logger drops reserved keys from extra fields.
@@ -48,4 +88,13 @@ export function createRevokeHandler(runtime: () => Promise<RevocationService>) {
     .use(validateEvent(RevokeEventSchema, "revoke event"));
 }
 
-export const handler = createRevokeHandler(async () => (await lifecycleFromEnvironment(tracer)).revocation);
+// One lifecycle for both: the revocation and the rollback share the adapters.
+const lifecycle = lazy(() => lifecycleFromEnvironment(tracer));
+
+export const handler = createRevokeHandler(
+  async () => (await lifecycle()).revocation,
+  async () => {
+    const { config, rollback } = await lifecycle();
+    return { registries: config.registries, rollback };
+  },
+);

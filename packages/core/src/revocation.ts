@@ -6,7 +6,7 @@ import type { LedgerRepair } from "./ledger-repair.js";
 import { type CredentialVersion, type Registry, type RevocationReason, revokePolicy } from "./model.js";
 import { allPages } from "./pages.js";
 import type { Clock, EventBus, Fingerprinter, Ledger, RegistryAccounts, StoredCredential, Vault } from "./ports.js";
-import { registryLockOwner, withRegistryLock } from "./registry-lock.js";
+import { RegistryBusyError, registryLockOwner, withRegistryLock } from "./registry-lock.js";
 import { type ConsumerHolding, decideRevocation } from "./revocation-decision.js";
 
 /** An htpasswd registry revokes by retiring the previous user (never the current one's). */
@@ -44,7 +44,9 @@ export interface RevocationDependencies {
 export type RevocationResult =
   | { readonly registryId: string; readonly outcome: "revoked"; readonly versionId: string; readonly reason: RevocationReason; readonly detail: string }
   | { readonly registryId: string; readonly outcome: "waiting"; readonly versionId: string; readonly reason: string; readonly overlapEndsAt: Date }
-  | { readonly registryId: string; readonly outcome: "nothing"; readonly reason: string };
+  | { readonly registryId: string; readonly outcome: "nothing"; readonly reason: string }
+  /** A rotation or rollback holds the registry's lock: the next check decides. */
+  | { readonly registryId: string; readonly outcome: "busy"; readonly reason: string };
 
 async function readStage(vault: Vault, secret: string, stage: "AWSCURRENT" | "AWSPREVIOUS"): Promise<StoredCredential | undefined> {
   try {
@@ -76,6 +78,10 @@ export class RevocationService {
       try {
         results.push(await this.check(registry));
       } catch (error) {
+        if (error instanceof RegistryBusyError) {
+          results.push({ registryId: registry.id, outcome: "busy" as const, reason: error.message });
+          continue;
+        }
         const e = error as { code?: string; message?: string };
         results.push({ registryId: registry.id, outcome: "failed" as const, code: e.code ?? "error", message: e.message ?? String(error) });
       }

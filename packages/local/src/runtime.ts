@@ -18,6 +18,7 @@ import {
   type RotationStep,
   htpasswdRevoker,
   LedgerRepair,
+  RegistryBusyError,
   RevocationService,
   RollbackService,
   systemClock,
@@ -95,6 +96,18 @@ function sqsEvent(request: DeliveryRequest, receive: number) {
 const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 300_000 }) as unknown as Context;
 
 const scheduled = (detail: RefreshEvent["detail"]): RefreshEvent => scheduledEvent(detail, "local");
+
+/** Retries `work` while the registry's lock is held by someone else, for up to ~10 s. */
+async function whenUnlocked<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof RegistryBusyError) || attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
 
 /** Relative htpasswd paths in the config are relative to the config file, not to the shell. */
 function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfig {
@@ -276,10 +289,18 @@ export class EmbeddedRuntime {
       const rotateHandler = createRotateHandler(async () => ({ config, service: rotation }));
 
       // Each step goes through the rotation function's handler, as Secrets Manager would call it.
-      const rotate = (registry: RotatedRegistry) =>
-        rotation.rotate(registry, async (step, token) => {
-          await rotateHandler({ SecretId: registry.secret, ClientRequestToken: token, Step: step }, lambdaContext("pullkeeper-rotate"));
-        });
+      const rotate = async (registry: RotatedRegistry) => {
+        // A revocation check or rollback holds the registry's lock for a moment: wait for it rather than
+        // fail (Secrets Manager would retry the step too). Another rotation holds it for longer: then say so.
+        const result = await whenUnlocked(() =>
+          rotation.rotate(registry, async (step, token) => {
+            await rotateHandler({ SecretId: registry.secret, ClientRequestToken: token, Step: step }, lambdaContext("pullkeeper-rotate"));
+          }),
+        );
+        // A registry nobody consumes has nothing to wait for: its previous credential can go now.
+        revokeSoon();
+        return result;
+      };
       const refresh = (detail: RefreshEvent["detail"]) => refreshHandler(scheduled(detail), lambdaContext("pullkeeper-refresh"));
 
       // Propagation: the queue's workers call the delivery function's handler with an SQS-shaped event.
@@ -317,7 +338,8 @@ export class EmbeddedRuntime {
 
       const scheduler = new Scheduler({ log });
       if (consumers.length > 0) {
-        scheduler.add("reconcile", config.settings.reconcileSchedule, async () => void (await reconcile(scheduled({}), lambdaContext("pullkeeper-reconcile"))));
+        // Also at start: a crash may have swallowed the event (or the queued deliveries) of a rotation.
+        scheduler.add("reconcile", config.settings.reconcileSchedule, async () => void (await reconcile(scheduled({}), lambdaContext("pullkeeper-reconcile"))), { runAtStart: true });
       }
       const minted = config.registries.filter((r) => r.source.type === "ecr-token");
       if (minted.length > 0) {
@@ -350,7 +372,8 @@ export class EmbeddedRuntime {
           revokeSoon();
         }, { runAtStart: true });
       }
-      if (config.registries.some(isRotated)) scheduler.add("revoke", config.settings.revokeSchedule, revokeNow);
+      // Also at start: a crash between a promotion and its revocation is picked up here.
+      if (config.registries.some(isRotated)) scheduler.add("revoke", config.settings.revokeSchedule, revokeNow, { runAtStart: true });
 
       const refreshNow = async (registry: Registry, force: boolean) => {
         if (isRotated(registry)) return { outcome: "rotated", ...(await rotate(registry)) };
