@@ -16,7 +16,8 @@ import { type LocalServer, type Received, startServer } from "./http.js";
  * - Validates each request against GitHub's published OpenAPI description (@octokit/openapi):
  *   the operation exists for method + path, required path parameters are set, the body has the
  *   required properties with the declared types, enums and patterns, and nothing undeclared.
- * - Answers scripted failures (secondary rate limit, 429, 401, 500…) at chosen moments.
+ * - Answers scripted failures (secondary rate limit, 429, 401, 500…) at chosen moments
+ *   (`rateLimitPuts` answers chosen PUTs with 429 and a Retry-After), after `latencyMs`.
  * - Lists codespaces (user, repository, organization) in pages with GitHub's Link header, reads
  *   one, and stops one (user and organization-member endpoints); query parameters must be ones
  *   the OpenAPI description declares for the operation.
@@ -43,6 +44,8 @@ export interface GitHubRequest {
   /** When it arrived (Date.now()). */
   readonly at: number;
   status: number;
+  /** When the answer went out (Date.now()); 0 until then. */
+  answeredAt: number;
 }
 
 export interface StoredSecret {
@@ -260,7 +263,12 @@ export class FakeGitHub {
   readonly codespaces: Record<string, unknown>[] = [];
   /** Largest page served whatever per_page asks (GitHub's is 100); lower it to force pages. */
   maxPerPage = 100;
+  /** How long every answer takes, like a real API's latency (the request is recorded on arrival). */
+  latencyMs = 0;
   readonly #script: ScriptedResponse[] = [];
+  #putCount = 0;
+  #throttledPuts = new Set<number>();
+  #retryAfterSeconds = 0;
   readonly #keys = new Map<string, KeyPair>();
   #keyCounter = 0;
   #server: LocalServer | undefined;
@@ -301,6 +309,16 @@ export class FakeGitHub {
     this.#keys.set(collection, this.#newKey());
   }
 
+  /**
+   * Answers the `which`-th PUTs (1-based, over every PUT that arrives from now on) with 429 Too
+   * Many Requests and `Retry-After: retryAfterSeconds`, as GitHub does when it throttles.
+   */
+  rateLimitPuts(which: readonly number[], retryAfterSeconds: number): void {
+    this.#putCount = 0;
+    this.#throttledPuts = new Set(which);
+    this.#retryAfterSeconds = retryAfterSeconds;
+  }
+
   /** Requests minus the public-key reads. */
   writes(): GitHubRequest[] {
     return this.requests.filter((r) => r.method === "PUT");
@@ -327,8 +345,10 @@ export class FakeGitHub {
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
     const url = new URL(req.url, "http://fake.github");
-    const send = (status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+    const send = async (status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): Promise<void> => {
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
       record.status = status;
+      record.answeredAt = Date.now();
       res.writeHead(status, { "content-type": "application/json; charset=utf-8", "x-github-media-type": "github.v3; format=json", ...headers });
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
@@ -342,10 +362,13 @@ export class FakeGitHub {
     }
     const path = url.pathname.startsWith(this.#basePath) ? url.pathname.slice(this.#basePath.length) : url.pathname;
     const { operation, problems } = url.pathname.startsWith(this.#basePath) ? await validateRequest(req.method, path, body, url.searchParams) : { operation: undefined, problems: [`${url.pathname}: outside the API root ${this.#basePath}`] };
-    const record: GitHubRequest = { method: req.method, path, headers: req.headers, query: url.searchParams, body, operation, at: Date.now(), status: 0 };
+    const record: GitHubRequest = { method: req.method, path, headers: req.headers, query: url.searchParams, body, operation, at: Date.now(), status: 0, answeredAt: 0 };
     this.requests.push(record);
     this.violations.push(...problems);
 
+    if (req.method === "PUT" && this.#throttledPuts.has(++this.#putCount)) {
+      return send(429, { message: "Too Many Requests", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", status: "429" }, { "retry-after": String(this.#retryAfterSeconds) });
+    }
     const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
     if (scripted >= 0) {
       const [r] = this.#script.splice(scripted, 1);

@@ -271,8 +271,9 @@ export class PropagationService {
     } catch (caught) {
       const error = asDeliveryError(caught);
       // The provider's Retry-After, or a short pause for a throttling error that gave none:
-      // every worker holds back, not only this one. A deferral came from a pause already known.
-      if (!error.deferred) {
+      // every worker holds back, not only this one. A deferral came from a pause already known,
+      // and a target that reported the pause itself (DeliveryContext.pause) is not paused twice.
+      if (!error.deferred && pausedTo === 0) {
         const pauseMs = error.retryAfterMs ?? (error.code === "throttled" ? THROTTLE_PAUSE_MS : undefined);
         if (pauseMs !== undefined) await pause(pauseMs);
       }
