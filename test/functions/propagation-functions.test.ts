@@ -1,9 +1,22 @@
 import type { Context, SQSEvent } from "aws-lambda";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DeliveryError, parseConfig, type PropagationService, toDeliveryMessage } from "@pullkeeper/core";
-import { describe, expect, it, vi } from "vitest";
-import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  type ConsumerDelivery,
+  credential,
+  DeliveryError,
+  type DeliveryRequest,
+  type DeliveryTarget,
+  type Ledger,
+  parseConfig,
+  PropagationService,
+  type StoredCredential,
+  toDeliveryMessage,
+  type Vault,
+} from "@pullkeeper/core";
+import { SqsDeliveryQueue } from "@pullkeeper/aws";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { createDeliverHandler, sqsBackoff } from "../../functions/deliver.js";
 import { createOnSecretChangeHandler } from "../../functions/on-secret-change.js";
@@ -72,10 +85,10 @@ const message = (body: string, receives = 1) => ({
 const request = { consumerId: "c1", registryId: "esi", secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf", versionId: "v1", versionCreatedAt: new Date("2026-11-23T00:00:00Z") };
 
 describe("functions/deliver", () => {
-  it("reports only the messages to retry, tells the service which receive is the last, and drops a malformed body", async () => {
-    const deliver = vi.fn(async (r: typeof request, attempt: { number: number; final: boolean }) => {
-      if (r.consumerId === "retry-me") throw new DeliveryError("unavailable", "503", { retryable: true });
-      return { outcome: "delivered" as const, status: "delivered" as const, detail: `attempt ${attempt.number} final ${attempt.final}` };
+  it("reports only the messages whose handling crashed, tells the service which receive it is, and drops a malformed body", async () => {
+    const deliver = vi.fn(async (r: typeof request, attempt: { number: number }) => {
+      if (r.consumerId === "retry-me") throw new DeliveryError("unavailable", "ledger unreachable", { retryable: true });
+      return { outcome: "delivered" as const, status: "delivered" as const, detail: `attempt ${attempt.number}` };
     });
     const handler = createDeliverHandler(async () => ({ deliver }) as unknown as PropagationService);
     const ok = message(toDeliveryMessage(request), 5);
@@ -84,11 +97,11 @@ describe("functions/deliver", () => {
     const out = await handler({ Records: [ok, retry, junk] } as unknown as SQSEvent, context);
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: retry.messageId }]);
     expect(deliver).toHaveBeenCalledTimes(2);
-    expect(deliver.mock.calls[0]?.[1]).toEqual({ number: 5, final: true });
-    expect(deliver.mock.calls[1]?.[1]).toEqual({ number: 2, final: false });
+    expect(deliver.mock.calls[0]?.[1]).toEqual({ number: 5 });
+    expect(deliver.mock.calls[1]?.[1]).toEqual({ number: 2 });
   });
 
-  it("backs a failed message off exponentially with jitter by moving its visibility timeout", async () => {
+  it("backs a message whose handling crashed off exponentially with jitter by moving its visibility timeout", async () => {
     const sqs = new SQSClient({ region: "eu-west-1" });
     const mock = mockClient(sqs);
     mock.on(ChangeMessageVisibilityCommand).resolves({});
@@ -113,5 +126,113 @@ describe("functions/reconcile", () => {
     expect(await handler(fixture("aws-events-scheduler/scheduled-event.aws-lambda-docs.verbatim.json"), context)).toEqual([{ registryId: "esi", requested: 2 }]);
     await expect(handler({ hello: "world" }, context)).rejects.toThrow(/reconcile event is not valid/);
     expect(reconcile).toHaveBeenCalledTimes(1);
+  });
+});
+
+// ---- the engine behind the deliver function: its retries on SQS, and what it logs ----------------
+
+const SECRET = "pw-Secret-42-never-in-a-log";
+const DELIVERY: DeliveryRequest = { consumerId: "c1", registryId: "esi", secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf", versionId: "v1", versionCreatedAt: new Date("2026-11-23T00:00:00Z") };
+
+/** A real PropagationService with an in-memory ledger record and a target that does what `deliver` says. */
+function engine(deliver: DeliveryTarget["deliver"], queue: PropagationService extends never ? never : ConstructorParameters<typeof PropagationService>[0]["queue"]) {
+  let record: ConsumerDelivery | undefined;
+  const stored: StoredCredential = { arn: DELIVERY.secretArn, versionId: "v1", stages: ["AWSCURRENT"], createdAt: DELIVERY.versionCreatedAt, credential: credential("robot", SECRET) };
+  const ledger = {
+    consumerDelivery: async () => record,
+    appendHistory: async () => undefined,
+    recordDelivered: async () => "recorded",
+    recordAttemptFailed: async (_r: DeliveryRequest, e: { code: string; message: string }, final: boolean, at: Date, retry?: { nextAttemptAt: Date; counted: boolean }) => {
+      const attempts = (record?.attempts ?? 0) + (final || retry?.counted !== false ? 1 : 0);
+      record = { consumerId: "c1", registryId: "esi", state: final ? "failed" : "retrying", versionId: "v1", versionCreatedAt: DELIVERY.versionCreatedAt, attempts, lastError: { ...e, at }, ...(retry && { nextAttemptAt: retry.nextAttemptAt }), updatedAt: at };
+      return "recorded";
+    },
+  } as unknown as Ledger;
+  return new PropagationService({
+    registries: config.registries,
+    consumers: [{ id: "c1", registryId: "esi", target: { kind: "t" } }],
+    targets: new Map([["t", { kind: "t", schema: undefined as never, provider: () => "p", deliver }]]),
+    vault: { read: async () => stored } as unknown as Vault,
+    ledger,
+    queue,
+    bus: { publish: async () => undefined },
+    rateLimiter: { acquire: async () => undefined, pause: async () => undefined, pausedUntil: async () => undefined },
+    clock: { now: () => new Date() },
+  });
+}
+
+describe("functions/deliver on SQS: a retryable failure is queued again with a delay and the message acknowledged", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("re-queues with DelaySeconds for the next attempt (at most 900) and acks the message, also on its sixth receive; one that arrives early is only queued again", async () => {
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const sqs = new SQSClient({ region: "eu-west-1" });
+    const mock = mockClient(sqs);
+    mock.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "0", MessageId: "m", MD5OfMessageBody: "x" }], Failed: [] });
+    mock.on(ChangeMessageVisibilityCommand).resolves({});
+    const delays = () => mock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.[0]?.DelaySeconds);
+    const throttledFor = (retryAfterMs: number) => {
+      let called = 0;
+      const service = engine(async () => {
+        called += 1;
+        throw new DeliveryError("throttled", "GitHub rate limit (429) hit", { retryable: true, retryAfterMs });
+      }, new SqsDeliveryQueue({ queueUrl: "https://sqs/q", client: sqs }));
+      return { handler: createDeliverHandler(async () => service, sqsBackoff({ client: sqs, queueUrl: "https://sqs/q" })), called: () => called };
+    };
+
+    // The sixth receive, past the queue's maxReceiveCount: SQS's count decides nothing any more.
+    const short = throttledFor(200_000);
+    const out = await short.handler({ Records: [message(toDeliveryMessage(DELIVERY), 6)] } as unknown as SQSEvent, context);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(mock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+    expect(mock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input).toMatchObject({ QueueUrl: "https://sqs/q", Entries: [{ MessageBody: toDeliveryMessage(DELIVERY) }] });
+    expect(delays()[0]).toBeGreaterThanOrEqual(200);
+    expect(delays()[0]).toBeLessThanOrEqual(202);
+
+    // An hour's Retry-After: 15 minutes (SQS's longest delay); when that message arrives, 45 minutes
+    // early, it is queued again for the rest without an attempt.
+    mock.resetHistory();
+    const long = throttledFor(3_600_000);
+    await long.handler({ Records: [message(toDeliveryMessage(DELIVERY))] } as unknown as SQSEvent, context);
+    await long.handler({ Records: [message(toDeliveryMessage(DELIVERY))] } as unknown as SQSEvent, context);
+    expect(delays()).toEqual([900, 900]);
+    expect(long.called()).toBe(1);
+  });
+});
+
+describe("functions/deliver logs (issue 11, defect 4)", () => {
+  let output = "";
+  afterEach(() => vi.restoreAllMocks());
+  // Powertools writes info lines to stdout, warnings and errors to stderr.
+  const capture = () => {
+    output = "";
+    for (const stream of [process.stdout, process.stderr]) vi.spyOn(stream, "write").mockImplementation((chunk: unknown) => ((output += String(chunk)), true));
+  };
+  const lines = () => output.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it("a failure for good is logged at error with its code and reason; a retryable one at warn with code, reason, attempt and next attempt; never the value", async () => {
+    capture();
+    const queue = { send: vi.fn(async () => undefined) };
+    const refused = createDeliverHandler(async () =>
+      engine(async () => {
+        throw new DeliveryError("unauthorized", "GitHub rejected the token (401); check the token secret holds a valid, unexpired token", { retryable: false });
+      }, queue),
+    );
+    await refused({ Records: [message(toDeliveryMessage(DELIVERY))] } as unknown as SQSEvent, context);
+    const throttled = createDeliverHandler(async () =>
+      engine(async () => {
+        throw new DeliveryError("throttled", "writing ACME_CONTAINER_REGISTRY_USER in repo acme/web: GitHub rate limit (429) hit; retry after 200s", { retryable: true, retryAfterMs: 200_000 });
+      }, queue),
+    );
+    await throttled({ Records: [message(toDeliveryMessage(DELIVERY))] } as unknown as SQSEvent, context);
+
+    const failed = lines().find((l) => l.message === "delivery failed");
+    expect(failed).toMatchObject({ level: "ERROR", consumerId: "c1", versionId: "v1", errorCode: "unauthorized", reason: expect.stringContaining("GitHub rejected the token (401)"), attempts: 1 });
+    const retry = lines().find((l) => l.message === "delivery will be retried");
+    expect(retry).toMatchObject({ level: "WARN", consumerId: "c1", errorCode: "throttled", reason: expect.stringContaining("retry after 200s"), attempt: 1, nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(Date.parse(String(retry?.nextAttemptAt)) - Date.now()).toBeGreaterThan(190_000);
+    expect(queue.send).toHaveBeenCalledTimes(1);
+    expect(output).not.toContain(SECRET);
   });
 });
