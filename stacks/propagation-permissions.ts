@@ -158,8 +158,9 @@ export function propagationPermissions(config: PullkeeperConfig, ctx: Propagatio
     ...(secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources: secrets }] : []),
     fingerprintKey,
     { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [ctx.tableArn] },
-    // ChangeMessageVisibility: the worker's exponential backoff for a failed message.
-    { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [ctx.deliveryQueueArn] },
+    // ChangeMessageVisibility: the worker's backoff for a message whose handling crashed.
+    // SendMessage: a retryable delivery is queued again with a delay for its next attempt (the engine's retries).
+    { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:SendMessage"], resources: [ctx.deliveryQueueArn] },
     publish,
     ...(consumers.targetSecrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: consumers.targetSecrets.map((s) => secretArn(s, ctx)) }] : []),
     ...(consumers.projects.length > 0 ? [{ actions: ["codebuild:BatchGetProjects"], resources: consumers.projects }] : []),

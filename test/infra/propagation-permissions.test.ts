@@ -23,7 +23,7 @@ const plannerLedger = { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dy
 const enqueue = { actions: ["sqs:SendMessage"], resources: [ctx.deliveryQueueArn] };
 const onFailure = { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] };
 const deliverLedger = { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [ctx.tableArn] };
-const consume = { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], resources: [ctx.deliveryQueueArn] };
+const consume = { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:SendMessage"], resources: [ctx.deliveryQueueArn] };
 const simulate = { actions: ["iam:SimulatePrincipalPolicy"], resources: ["arn:aws:iam::123456789012:role/*"] };
 
 const planner = (secrets: string[]) => [
@@ -230,9 +230,9 @@ describe("propagationPermissions", () => {
     const consumerApis = (statements: PermissionStatement[]) => statements.flatMap((s) => s.actions).filter((a) => /^(codebuild|ecs|iam):/.test(a));
     expect(consumerApis(p.onSecretChange)).toEqual([]);
     expect(consumerApis(p.reconcile)).toEqual([]);
-    // Planners never consume the queue; the worker never sends to it.
+    // Planners never consume the queue; the worker sends only to its own queue (a retry's next attempt).
     expect(p.onSecretChange.flatMap((s) => s.actions)).not.toContain("sqs:ReceiveMessage");
-    expect(p.deliver.flatMap((s) => s.actions)).not.toContain("sqs:SendMessage");
+    expect(p.deliver.filter((s) => s.actions.includes("sqs:SendMessage")).flatMap((s) => s.resources)).toEqual([ctx.deliveryQueueArn]);
   });
 
   it("a target that does not parse fails with its path (the deploy validates consumers before this)", () => {
