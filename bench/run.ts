@@ -99,6 +99,14 @@ function propagationInChild(o: { consumers: number; latencyMs: number; perSecond
   return (JSON.parse(readFileSync(out, "utf8")) as { ms: number }).ms;
 }
 
+/** Issue 11: rotation → every consumer holds it, under a Retry-After on the first write; and one unthrottled round. */
+function safeRotationInChild(retryAfterSeconds: number): { roundMs: number; throttledMs: number } {
+  const out = join(mkdtempSync(join(tmpdir(), "pullkeeper-bench-")), "safe-rotation.json");
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "safe-rotation-child.ts"), out, String(retryAfterSeconds)], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", timeout: 600_000 });
+  if (run.status !== 0) throw new Error(`safe-rotation bench failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`);
+  return JSON.parse(readFileSync(out, "utf8")) as { roundMs: number; throttledMs: number };
+}
+
 async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -166,6 +174,12 @@ results.push(...(await embeddedStartup()));
 // The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s. Measured in a child process,
 // since the embedded runtime logs to stdout as Lambda does.
 results.push(result("propagation.1000-consumers-50ms-100wps", propagationInChild({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 }), "ms", 10_000));
+
+// A rotation whose first write GitHub throttles for 90 s still reaches everyone, bounded by the
+// Retry-After plus one unthrottled delivery round measured in the same run.
+const safe = safeRotationInChild(90);
+results.push(result("lifecycle.one-delivery-round-5-github-consumers", safe.roundMs, "ms"));
+results.push(result("lifecycle.rotation-to-every-consumer-holds-it.retry-after-90s", safe.throttledMs, "ms", 90_000 + safe.roundMs));
 
 // The audit's 03:00 question with 100,000 environments in the ledger: the API's answer next to
 // a raw DynamoDB Query of the same index page (both on dynalite over loopback).

@@ -54,7 +54,7 @@ export function decideRevocation(input: RevocationInput): RevocationDecision {
     const deliveredAt = (c.delivery?.deliveredAt as Date).getTime();
     if (!c.discovery) return wait(`no audit scan has looked at ${c.consumerId}'s environments yet`);
     if (!c.discovery.ok) return wait(`the last audit scan could not list ${c.consumerId}'s environments (${c.discovery.error?.code ?? "error"})`);
-    if (c.discovery.at.getTime() < deliveredAt + input.clockSkewMs) return wait(`no audit scan of ${c.consumerId} since it got the current version`);
+    if (c.discovery.at.getTime() < deliveredAt + input.clockSkewMs) return wait(`no audit scan of ${c.consumerId} since it got the current version (a scan counts from ${input.clockSkewMs / 1000} s after the delivery: settings.clockSkew)`);
     if (c.environmentsOnPrevious > 0) return wait(`${c.environmentsOnPrevious} running environment(s) of ${c.consumerId} still hold the previous version`);
   }
   const seen = input.consumers.filter((c) => c.discovers).length;

@@ -20,6 +20,15 @@ interface RegistryRow {
   id: string;
   source: string;
   current: { versionId: string; expiresAt: string | null; verification: { status: string; checkedAt: string } } | null;
+  previous?: { versionId: string } | null;
+  revocation?: { versionId: string; state: string; reason: string } | null;
+}
+
+/** The previous version and where its revocation stands, in a table cell. */
+function previousCell(r: RegistryRow): string {
+  if (!r.previous) return "—";
+  if (r.revocation?.versionId !== r.previous.versionId) return `${r.previous.versionId} (not checked yet)`;
+  return r.revocation.state === "revoked" ? `${r.previous.versionId} revoked` : `${r.previous.versionId} kept: ${r.revocation.reason}`;
 }
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -132,13 +141,14 @@ export function buildCli(): Command {
         }
         out(
           table(
-            ["registry", "source", "current version", "expires in", "last verified"],
+            ["registry", "source", "current version", "expires in", "last verified", "previous version"],
             items.map((r) => [
               r.id,
               r.source,
               r.current?.versionId ?? "—",
               r.current ? until(r.current.expiresAt) : "—",
               r.current ? `${r.current.verification.status} ${until(r.current.verification.checkedAt).replace(/^expired (.*) ago$/, "$1 ago")}` : "never",
+              previousCell(r),
             ]),
           ),
         );
