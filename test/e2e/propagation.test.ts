@@ -1,10 +1,13 @@
 import { measureRate } from "@pullkeeper/aws";
 import type { ConsumerDelivery, PullkeeperEvent } from "@pullkeeper/core";
+import { spawn } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { FakeProvider, FakeProviderTarget } from "../support/fake-provider.js";
-import { eventually, workspace } from "./support/harness.js";
+import { startServer } from "../support/http.js";
+import { eventually, freePort, workspace } from "./support/harness.js";
 
 /**
  * Propagation end to end in the embedded runtime: a rotation reaches every subscribed consumer
@@ -114,4 +117,75 @@ describe("propagation in the embedded runtime", () => {
     expect(maxInWindow).toBeLessThanOrEqual(40);
     console.log(`rate test: 45 deliveries at 15/s over 10 workers took ${span} ms, at most ${maxInWindow} in any 1 s window`);
   });
+
+  it("`pullkeeper propagate` waits for the outcome and says why when nothing was planned (issue 11, defect 3)", async () => {
+    // A provider that refuses our token until on-call fixes it, then answers slowly (one 429 first).
+    let mode: "refuse" | "ok" | "throttle" = "refuse";
+    let throttledOnce = false;
+    const accepted: { consumerId: string; versionId: string }[] = [];
+    const provider = await startServer(async (req, res) => {
+      const body = JSON.parse(req.body) as { consumerId: string; versionId: string };
+      if (mode === "refuse") return void res.writeHead(401).end();
+      if (mode === "throttle") return void res.writeHead(429, { "retry-after": "200" }).end();
+      if (!throttledOnce) {
+        throttledOnce = true;
+        return void res.writeHead(429, { "retry-after": "2" }).end();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      accepted.push(body);
+      res.writeHead(204).end();
+    });
+    const ws = await workspace();
+    cleanups.push(async () => {
+      await provider.close();
+      await rm(ws.dir, { recursive: true, force: true });
+    });
+    const ids = Array.from({ length: 8 }, (_, i) => `app-${i}`);
+    await writeFile(ws.configPath, `${await readFile(ws.configPath, "utf8")}consumers:\n${ids.map((id) => `  - { id: ${id}, registry: local, target: { kind: test-provider, url: "${provider.url}/${id}" } }\n`).join("")}`);
+    const port = await freePort();
+    const runtime = await EmbeddedRuntime.start({ configPath: ws.configPath, stateDir: ws.stateDir, port, htpasswdCost: 4, log: () => undefined, extraTargets: [new FakeProviderTarget(5_000)], delivery: { baseBackoffMs: 50 } });
+    cleanups.push(() => runtime.stop());
+    const BIN = resolve(import.meta.dirname, "../../packages/local/bin/pullkeeper.js");
+    // A child process against the running runtime, asynchronously: the runtime lives in this process.
+    const cli = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, ...args, "--config", ws.configPath, "--state-dir", ws.stateDir], { env: { ...process.env, PULLKEEPER_PORT: String(port) }, timeout: 90_000 });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+        child.on("close", (status) => done({ status, stdout, stderr }));
+      });
+
+    // The first rotation reaches nobody: every consumer refuses our token, a cause no retry mends.
+    const v1 = await eventually(async () => (await runtime.ledger.registryState("local"))?.current?.versionId, 30_000, "the first rotation");
+    await eventually(async () => {
+      const items = (await runtime.ledger.consumerDeliveries("local", { limit: 100 })).items;
+      return items.length === 8 && items.every((d) => d.versionId === v1 && d.state === "failed") ? true : undefined;
+    }, 30_000, "every consumer failed for good");
+
+    // Without --force nothing is planned (reconcile's backoff is an hour): it says why, and exits 1 for the failures.
+    const plain = await cli(["propagate", "--registry", "local"]);
+    expect(plain.status, plain.stderr).toBe(1);
+    expect(plain.stderr).toMatch(/nothing new to deliver: 0 of 8 consumers hold version .*; 8 failed for good \(reconcile tries again from .*; use --force to redeliver now\)/);
+    expect(plain.stdout).toMatch(/^local: 0\/8 consumers hold .*; failed for good: app-0 \(unauthorized: provider refused our token \(HTTP 401\)\)/m);
+
+    // On-call fixes the token. --force redelivers all eight and waits for them — through a 429 — before it answers.
+    mode = "ok";
+    const forced = await cli(["propagate", "--registry", "local", "--force", "--json"]);
+    expect(forced.status, forced.stderr + forced.stdout).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ registry: "local", versionId: v1, consumers: 8, holding: 8, failed: [], waiting: [], timedOut: false, plan: { requested: 8 } });
+    expect(accepted.map((a) => a.consumerId).sort()).toEqual([...ids].sort());
+    const again = await cli(["propagate", "--registry", "local"]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain(`nothing new to deliver: all 8 consumers already hold version ${v1}`);
+    expect(again.stdout).toContain(`local: 8/8 consumers hold ${v1}`);
+
+    // A Retry-After far beyond --timeout: it stops waiting, says who is still retrying and when, and exits 1.
+    mode = "throttle";
+    const waited = await cli(["propagate", "--registry", "local", "--force", "--timeout", "3"]);
+    expect(waited.status).toBe(1);
+    expect(waited.stdout).toMatch(/still retrying: app-\d \(next attempt \d{4}-.*; (throttled|paused): /);
+    expect(waited.stdout).toContain("stopped waiting after 3 s; the deliveries carry on");
+  }, 120_000);
 });

@@ -29,8 +29,30 @@ interface EnvironmentRow {
 interface ConsumerRow {
   id: string;
   declared: boolean;
-  delivery: { state: string; versionId: string } | null;
+  delivery: {
+    state: string;
+    versionId: string;
+    deliveredVersionId: string | null;
+    attempts: number;
+    lastError: { code: string; message: string } | null;
+    nextAttemptAt?: string | null;
+    redriveAt?: string | null;
+  } | null;
 }
+
+/** Where one consumer stands against the version being propagated. */
+type Standing = "holds" | "failed" | "retrying" | "delivering";
+
+export function standing(row: ConsumerRow, versionId: string): Standing {
+  const d = row.delivery;
+  if (d && (d.state === "delivered" || d.state === "verified") && d.deliveredVersionId === versionId) return "holds";
+  if (d?.versionId === versionId && d.state === "failed") return "failed";
+  if (d?.versionId === versionId && d.state === "retrying") return "retrying";
+  return "delivering";
+}
+
+/** "unauthorized: GitHub rejected the token (401)", cut short for one line. */
+const cause = (d: ConsumerRow["delivery"]) => (d?.lastError ? `${d.lastError.code}: ${d.lastError.message.length > 120 ? `${d.lastError.message.slice(0, 117)}...` : d.lastError.message}` : "no cause recorded");
 
 /** "3h 12m" from seconds. */
 export function duration(seconds: number): string {
@@ -110,35 +132,83 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
 
   program
     .command("propagate")
-    .description("deliver a registry's current version to its consumers now, with progress")
+    .description("deliver a registry's current version to its consumers now, and wait until each holds it, failed for good, or --timeout passes")
     .requiredOption("-r, --registry <id>", "the registry")
-    .option("-f, --force", "deliver to every consumer, even those that hold it already", false)
+    .option("-f, --force", "deliver to every consumer now, even those that hold it already or failed for good", false)
     .option("--timeout <seconds>", "stop waiting after this long (deliveries carry on)", "300")
     .action(async (opts: { registry: string; force: boolean; timeout: string }, cmd: Command) =>
       withClient(ctx, cmd, async (client) => {
         const timeoutMs = Number(opts.timeout) * 1000;
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidInputError(`--timeout: expected seconds above 0, got ${JSON.stringify(opts.timeout)}`);
         const registry = encodeURIComponent(opts.registry);
-        const current = ((await ok(client, "GET", `/v1/registries/${registry}`)).current as { versionId: string } | null)?.versionId;
-        if (!current) throw new Error(`registry ${opts.registry} has no current version yet: refresh or rotate it first`);
+        // The plan names the vault's AWSCURRENT: that is the version every consumer must end up holding.
         const plan = await ok(client, "POST", `/v1/registries/${registry}/propagate?force=${opts.force}`);
-        const settled = (rows: ConsumerRow[]) => rows.filter((c) => c.delivery?.versionId === current && c.delivery.state !== "pending");
-        let rows = (await all<ConsumerRow>(client, `/v1/consumers?registry=${registry}`)).filter((c) => c.declared);
-        // Progress goes to stderr, so --json output on stdout stays clean.
-        const bar = ctx.json(cmd) || !process.stderr.isTTY ? undefined : new SingleBar({ format: "{bar} {value}/{total} consumers hold " + current + " | {failed} failed", stream: process.stderr, hideCursor: true });
-        bar?.start(rows.length, settled(rows).length, { failed: 0 });
+        const version = plan.versionId as string | undefined;
+        if (!version && plan.reason === "no consumers") return ctx.out(ctx.json(cmd) ? JSON.stringify({ registry: opts.registry, plan, consumers: 0 }) : `${opts.registry}: no consumers subscribe to it; nothing to propagate`);
+        if (!version) throw new Error(`registry ${opts.registry}: nothing to propagate: ${String(plan.reason ?? "it has no current version yet")}`);
+        if (plan.requested === 0 && !ctx.json(cmd)) ctx.err(`${opts.registry}: nothing new to deliver: ${String(plan.reason)}`);
+
+        const read = async () => (await all<ConsumerRow>(client, `/v1/consumers?registry=${registry}`)).filter((c) => c.declared);
+        const count = (rows: ConsumerRow[]) => {
+          const n = { holds: 0, failed: 0, retrying: 0, delivering: 0 };
+          for (const row of rows) n[standing(row, version)] += 1;
+          return n;
+        };
+        // Done when every consumer holds the version or failed for good; retrying ones are waited for.
+        const done = (rows: ConsumerRow[]) => rows.every((c) => ["holds", "failed"].includes(standing(c, version)));
+        let rows = await read();
+        // Progress on stderr, so --json output on stdout stays clean: a bar on a terminal, a line per change elsewhere.
+        const tty = !ctx.json(cmd) && process.stderr.isTTY === true;
+        const bar = tty ? new SingleBar({ format: `{bar} {value}/{total} consumers hold ${version} | {retrying} retrying | {failed} failed`, stream: process.stderr, hideCursor: true }) : undefined;
+        let last = "";
+        const progress = () => {
+          const n = count(rows);
+          if (bar) return bar.update(n.holds, { retrying: n.retrying, failed: n.failed });
+          const line = `${opts.registry}: ${n.holds}/${rows.length} hold ${version}, ${n.delivering} being delivered, ${n.retrying} retrying, ${n.failed} failed`;
+          if (!ctx.json(cmd) && line !== last) ctx.err(line);
+          last = line;
+        };
+        bar?.start(rows.length, count(rows).holds, { retrying: count(rows).retrying, failed: count(rows).failed });
+        progress();
         const deadline = Date.now() + timeoutMs;
-        while (settled(rows).length < rows.length && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 500));
-          rows = (await all<ConsumerRow>(client, `/v1/consumers?registry=${registry}`)).filter((c) => c.declared);
-          bar?.update(settled(rows).length, { failed: rows.filter((c) => c.delivery?.state === "failed").length });
+        while (!done(rows) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
+          rows = await read();
+          progress();
         }
         bar?.stop();
-        const failed = rows.filter((c) => c.delivery?.versionId === current && c.delivery.state === "failed").map((c) => c.id);
-        const waiting = rows.filter((c) => !settled(rows).includes(c)).map((c) => c.id);
-        if (ctx.json(cmd)) ctx.out(JSON.stringify({ registry: opts.registry, versionId: current, plan, consumers: rows.length, failed, waiting }));
-        else ctx.out(`${opts.registry}: ${rows.length - failed.length - waiting.length}/${rows.length} consumers hold ${current}${failed.length ? `; failed: ${failed.join(", ")}` : ""}${waiting.length ? `; still pending: ${waiting.join(", ")}` : ""}`);
-        if (failed.length > 0 || waiting.length > 0) process.exitCode = 1;
+
+        const by = (s: Standing) => rows.filter((c) => standing(c, version) === s);
+        const failed = by("failed");
+        const retrying = by("retrying");
+        const delivering = by("delivering");
+        const timedOut = retrying.length + delivering.length > 0;
+        if (ctx.json(cmd)) {
+          ctx.out(
+            JSON.stringify({
+              registry: opts.registry,
+              versionId: version,
+              plan,
+              consumers: rows.length,
+              holding: by("holds").length,
+              failed: failed.map((c) => c.id),
+              // Still under way when the wait ended: being delivered, or retrying (with when and why).
+              waiting: [...delivering, ...retrying].map((c) => c.id),
+              retrying: retrying.map((c) => ({ id: c.id, nextAttemptAt: c.delivery?.nextAttemptAt ?? null, attempts: c.delivery?.attempts ?? 0, lastError: c.delivery?.lastError ?? null })),
+              failures: failed.map((c) => ({ id: c.id, lastError: c.delivery?.lastError ?? null, redriveAt: c.delivery?.redriveAt ?? null })),
+              timedOut,
+            }),
+          );
+        } else {
+          const parts = [`${opts.registry}: ${by("holds").length}/${rows.length} consumers hold ${version}`];
+          if (failed.length > 0) parts.push(`failed for good: ${failed.map((c) => `${c.id} (${cause(c.delivery)})`).join(", ")}${opts.force ? "" : " — fix the cause, then --force redelivers now (reconcile also tries again by itself)"}`);
+          if (retrying.length > 0) parts.push(`still retrying: ${retrying.map((c) => `${c.id} (next attempt ${c.delivery?.nextAttemptAt ?? "soon"}; ${cause(c.delivery)})`).join(", ")}`);
+          if (delivering.length > 0) parts.push(`still being delivered: ${delivering.map((c) => c.id).join(", ")}`);
+          if (timedOut) parts.push(`stopped waiting after ${opts.timeout} s; the deliveries carry on`);
+          ctx.out(parts.join("; "));
+        }
+        // Non-zero only for a real failure, or for work still outstanding when the wait ended.
+        if (failed.length > 0 || timedOut) process.exitCode = 1;
       }),
     );
 }
