@@ -41,9 +41,9 @@ describe("two versions created in the same second (defect 7)", () => {
       provider: () => "p",
       deliver: async (c) => (received.push({ consumerId: c.consumer.id, versionId: c.versionId }), { status: "delivered", detail: "ok" }),
     };
-    let service!: PropagationService;
-    const queue = new LocalDeliveryQueue({ handle: async (r: DeliveryRequest) => void (await service.deliver(r)) });
-    service = new PropagationService({
+    const services: PropagationService[] = [];
+    const queue = new LocalDeliveryQueue({ handle: async (r: DeliveryRequest) => void (await services[0]?.deliver(r)) });
+    const service = new PropagationService({
       registries: [{ id: "hub", host: "registry-1.docker.io", kind: "dockerhub", source: { type: "managed-secret" }, secret: "hub", verify: {} }],
       consumers: ["a", "b"].map((id) => ({ id, registryId: "hub", target: { kind: "t" } })),
       targets: new Map([["t", target]]),
@@ -54,6 +54,7 @@ describe("two versions created in the same second (defect 7)", () => {
       rateLimiter: new DynamoRateLimiter({ client: dynamo.client, tableName: table, limits: {} }),
       clock: { now: () => new Date() },
     });
+    services.push(service);
     try {
       expect(await service.propagate("hub")).toMatchObject({ versionId: "v1", requested: 2 });
       await queue.drain();
