@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { FakeProvider, FakeProviderTarget } from "../support/fake-provider.js";
+import { withBrowser } from "../support/browser.js";
 import { startServer } from "../support/http.js";
 import { eventually, freePort, workspace } from "./support/harness.js";
 
@@ -169,6 +170,18 @@ describe("propagation in the embedded runtime", () => {
     expect(plain.status, plain.stderr).toBe(1);
     expect(plain.stderr).toMatch(/nothing new to deliver: 0 of 8 consumers hold version .*; 8 failed for good \(reconcile tries again from .*; use --force to redeliver now\)/);
     expect(plain.stdout).toMatch(/^local: 0\/8 consumers hold .*; failed for good: app-0 \(unauthorized: provider refused our token \(HTTP 401\)\)/m);
+
+    // The dashboard lists the eight as failed for good, with the cause and when reconcile tries again.
+    const token = (await readFile(runtime.adminTokenPath, "utf8")).trim();
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage();
+      await page.goto(`${runtime.server?.url}/#token=${token}`);
+      const rows = page.locator('[data-testid="delivery"][data-state="failed"]');
+      await rows.first().waitFor({ timeout: 15_000 });
+      expect(await rows.count()).toBe(8);
+      expect(await rows.first().locator('[data-testid="cause"]').innerText()).toBe("unauthorized: provider refused our token (HTTP 401)");
+      expect(await rows.first().locator('[data-testid="next"]').innerText()).toMatch(/^fix the cause and redeliver; reconcile tries again in (59|60) min/);
+    });
 
     // On-call fixes the token. --force redelivers all eight and waits for them — through a 429 — before it answers.
     mode = "ok";

@@ -1,9 +1,10 @@
-import { describeEntry, expiryOf, formatDuration, mergeTimeline, safeUrl, tokenFromHash } from "./format.js";
-import type { ApiErrorBody, EnvironmentView, HistoryView, ListBody, RegistryView } from "./views.js";
+import { describeEntry, expiryOf, formatDuration, mergeTimeline, nextStep, openDeliveries, safeUrl, tokenFromHash } from "./format.js";
+import type { ApiErrorBody, ConsumerView, DeliveryView, EnvironmentView, HistoryView, ListBody, RegistryView } from "./views.js";
 
 /**
- * The dashboard's script: reads the audit API (/v1) like any client and draws three things —
- * registries with time to expiry and verdict counts, the environments that hold an old credential,
+ * The dashboard's script: reads the audit API (/v1) like any client and draws four things —
+ * registries with time to expiry and verdict counts, the deliveries not done yet (failed for good,
+ * retrying with their next attempt, under way), the environments that hold an old credential,
  * and a timeline of rotations and failures. Plain DOM; every value goes in as text, never as HTML.
  */
 
@@ -83,18 +84,25 @@ async function pages<T>(path: string): Promise<{ items: T[]; more: boolean }> {
 
 interface Snapshot {
   readonly registries: { items: RegistryView[]; more: boolean };
+  readonly deliveries: { items: (ConsumerView & { delivery: DeliveryView })[]; more: boolean };
   readonly environments: { items: EnvironmentView[]; more: boolean };
   readonly timeline: HistoryView[];
 }
 
 async function fetchSnapshot(): Promise<Snapshot> {
   const registries = await pages<RegistryView>("v1/registries?limit=100");
-  const [byVerdict, histories] = await Promise.all([
+  const [byVerdict, histories, consumers] = await Promise.all([
     Promise.all(VERDICTS.map((v) => pages<EnvironmentView>(`v1/environments?verdict=${v}&limit=100`))),
     Promise.all(registries.items.map((r) => getJson<ListBody<HistoryView>>(`v1/registries/${encodeURIComponent(r.id)}/history?limit=25`).then((b) => b.items))),
+    pages<ConsumerView>("v1/consumers?limit=100"),
   ]);
   const environments = byVerdict.flatMap((p) => p.items).sort((a, b) => (RANK[a.verdict] ?? 3) - (RANK[b.verdict] ?? 3) || b.forSeconds - a.forSeconds);
-  return { registries, environments: { items: environments, more: byVerdict.some((p) => p.more) }, timeline: mergeTimeline(histories) };
+  return {
+    registries,
+    deliveries: { items: openDeliveries(consumers.items), more: consumers.more },
+    environments: { items: environments, more: byVerdict.some((p) => p.more) },
+    timeline: mergeTimeline(histories),
+  };
 }
 
 // ---- drawing ----
@@ -168,16 +176,37 @@ function environmentRow(e: EnvironmentView): HTMLTableRowElement {
   );
 }
 
+function deliveryRow(c: ConsumerView & { delivery: DeliveryView }, now: Date): HTMLTableRowElement {
+  const d = c.delivery;
+  const when = d.state === "retrying" ? d.nextAttemptAt : d.state === "failed" ? d.redriveAt : null;
+  return h(
+    "tr",
+    { "data-testid": "delivery", "data-state": d.state, "data-consumer-id": c.id },
+    h("th", { scope: "row" }, c.id),
+    h("td", {}, c.registry),
+    h("td", {}, c.kind),
+    h("td", {}, h("span", { class: `state ${d.state}` }, d.state === "failed" ? "failed for good" : d.state), h("div", { class: "muted" }, `${d.attempts} attempt(s)`)),
+    h("td", {}, h("code", { title: d.versionId }, d.versionId)),
+    h("td", { "data-testid": "next" }, nextStep(d, now), when !== null && h("div", {}, time(when))),
+    h("td", { "data-testid": "cause" }, d.lastError ? `${d.lastError.code}: ${d.lastError.message}` : h("span", { class: "muted" }, "—")),
+  );
+}
+
 function timelineItem(entry: HistoryView): HTMLLIElement {
   const { text, failure } = describeEntry(entry, (iso) => new Date(iso).toLocaleString());
   return h("li", { "data-testid": "timeline-entry", "data-type": entry.type, class: failure ? "failure" : undefined }, time(entry.at), h("span", { class: "registry-tag" }, entry.registryId), h("span", { class: "what" }, text));
 }
 
 function render(snapshot: Snapshot, now: Date): void {
-  const { registries, environments, timeline } = snapshot;
+  const { registries, deliveries, environments, timeline } = snapshot;
   const registryRows = registries.items.map((r) => registryRow(r, now));
   if (registryRows.length === 0) registryRows.push(h("tr", {}, h("td", { colspan: "9", class: "muted" }, "No registries in the config.")));
   byId("registries-body").replaceChildren(...registryRows);
+
+  const deliveryRows = deliveries.items.map((c) => deliveryRow(c, now));
+  if (deliveryRows.length === 0) deliveryRows.push(h("tr", { "data-testid": "deliveries-empty" }, h("td", { colspan: "7", class: "muted" }, "None: every consumer holds what it was last asked to.")));
+  if (deliveries.more) deliveryRows.push(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "More consumers than shown here: GET /v1/consumers pages through all.")));
+  byId("deliveries-body").replaceChildren(...deliveryRows);
 
   const envRows = environments.items.map(environmentRow);
   if (envRows.length === 0) envRows.push(h("tr", { "data-testid": "environments-empty" }, h("td", { colspan: "8", class: "muted" }, "None: every environment the audit saw holds the current credential.")));

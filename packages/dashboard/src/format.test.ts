@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeEntry, expiryOf, formatDuration, mergeTimeline, safeUrl, tokenFromHash } from "./format.js";
-import type { HistoryView } from "./views.js";
+import { describeEntry, expiryOf, formatDuration, mergeTimeline, nextStep, openDeliveries, safeUrl, tokenFromHash } from "./format.js";
+import type { ConsumerView, HistoryView } from "./views.js";
 
 describe("dashboard formatting", () => {
   it("formats durations the way on-call reads them", () => {
@@ -62,5 +62,34 @@ describe("dashboard formatting", () => {
     expect(tokenFromHash("")).toEqual({ token: undefined, rest: "" });
     expect(tokenFromHash("#token=")).toEqual({ token: undefined, rest: "" });
     expect(tokenFromHash("#token=a+b_c-d&x")).toEqual({ token: "a+b_c-d", rest: "#x" });
+  });
+
+  it("lists the deliveries that are not done, failed first, and says what happens next", () => {
+    const now = new Date("2030-01-01T12:00:00Z");
+    const consumer = (id: string, state: string | null, extra: Record<string, unknown> = {}): ConsumerView =>
+      ({
+        id,
+        registry: "hub",
+        kind: "codespaces-secret",
+        declared: true,
+        restart: false,
+        discovery: null,
+        delivery: state === null ? null : { state, versionId: "v2", deliveredVersionId: null, deliveredAt: null, attempts: 2, lastError: null, nextAttemptAt: null, redriveAt: null, failures: 0, updatedAt: now.toISOString(), ...extra },
+      }) as ConsumerView;
+    const list = openDeliveries([
+      consumer("done", "delivered"),
+      consumer("late", "retrying", { nextAttemptAt: "2030-01-01T12:03:00Z" }),
+      consumer("never", null),
+      consumer("soon", "retrying", { nextAttemptAt: "2030-01-01T12:00:45Z" }),
+      consumer("broken", "failed", { redriveAt: "2030-01-01T12:52:00Z" }),
+      consumer("new", "pending"),
+    ]);
+    expect(list.map((c) => c.id)).toEqual(["broken", "soon", "late", "new"]);
+    expect(list.map((c) => nextStep(c.delivery, now))).toEqual([
+      "fix the cause and redeliver; reconcile tries again in 52 min",
+      "next attempt in 45 s",
+      "next attempt in 3 min",
+      "being delivered",
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { HistoryView, RegistryView } from "./views.js";
+import type { ConsumerView, DeliveryView, HistoryView, RegistryView } from "./views.js";
 
 /** Pure helpers of the dashboard: no DOM, so they are unit-tested in Node. */
 
@@ -99,4 +99,31 @@ export function tokenFromHash(hash: string): { readonly token: string | undefine
     } else rest.push(part);
   }
   return { token: token === "" ? undefined : token, rest: rest.length > 0 ? `#${rest.join("&")}` : "" };
+}
+
+/** The delivery states the dashboard lists: the ones that are not done. Failed first, then retrying, then under way. */
+export const OPEN_DELIVERY_STATES = ["failed", "retrying", "pending"] as const;
+
+/** Declared consumers whose delivery is not done, failed first, then by their next attempt. */
+export function openDeliveries(consumers: readonly ConsumerView[]): (ConsumerView & { delivery: DeliveryView })[] {
+  const rank = (state: string) => (OPEN_DELIVERY_STATES as readonly string[]).indexOf(state);
+  return consumers
+    .filter((c): c is ConsumerView & { delivery: DeliveryView } => c.declared && c.delivery !== null && rank(c.delivery.state) >= 0)
+    .sort((a, b) => rank(a.delivery.state) - rank(b.delivery.state) || (a.delivery.nextAttemptAt ?? "").localeCompare(b.delivery.nextAttemptAt ?? "") || a.id.localeCompare(b.id));
+}
+
+/** What happens next for an open delivery, for people: "next attempt in 3 min", "reconcile tries again in 52 min". */
+export function nextStep(delivery: DeliveryView, now: Date): string {
+  const inText = (iso: string) => {
+    const seconds = Math.round((Date.parse(iso) - now.getTime()) / 1000);
+    return seconds <= 0 ? "due now" : `in ${formatDuration(seconds)}`;
+  };
+  switch (delivery.state) {
+    case "retrying":
+      return delivery.nextAttemptAt === null ? "next attempt soon" : `next attempt ${inText(delivery.nextAttemptAt)}`;
+    case "failed":
+      return delivery.redriveAt === null ? "redeliver once the cause is fixed" : `fix the cause and redeliver; reconcile tries again ${inText(delivery.redriveAt)}`;
+    default:
+      return "being delivered";
+  }
 }

@@ -1,4 +1,4 @@
-import type { environmentView, historyView, registryView } from "@pullkeeper/core";
+import type { consumerView, environmentView, historyView, registryView } from "@pullkeeper/core";
 
 /**
  * The audit API's JSON as the dashboard reads it, typed from the core's view functions (types
@@ -7,6 +7,9 @@ import type { environmentView, historyView, registryView } from "@pullkeeper/cor
 export type RegistryView = Json<ReturnType<typeof registryView>>;
 export type EnvironmentView = Json<ReturnType<typeof environmentView>>;
 export type HistoryView = Json<ReturnType<typeof historyView>>;
+/** A declared consumer of GET /v1/consumers (undeclared ones have `declared: false` and no delivery). */
+export type ConsumerView = Json<ReturnType<typeof consumerView>>;
+export type DeliveryView = NonNullable<ConsumerView["delivery"]>;
 
 /** What JSON.stringify makes of a view: a Date left in one arrives as its ISO string. */
 type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { readonly [K in keyof T]: Json<T[K]> } : T;
