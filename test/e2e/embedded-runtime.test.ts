@@ -79,6 +79,39 @@ describe("embedded runtime with a real docker-registry", () => {
     expect((await stat(runtime.adminTokenPath)).mode & 0o777).toBe(0o600);
   });
 
+  // Issue 11, defect 10: a SIGKILL inside finishSecret, after the vault promoted and before the
+  // ledger write, left the API showing a retired user as current and verified, across restarts,
+  // with no Credential Rotated event. Now the vault's current is what the API shows, and it works.
+  it("after a SIGKILL between the promotion and the ledger write, a restart records and announces the vault's current version", async () => {
+    const ws = await workspace();
+    dirs.push(ws.dir);
+    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "runtime-child.ts"), ws.stateDir, ws.configPath, "promote:2"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, sig) => resolve(sig)));
+    const url = await eventually(async () => /runtime started (http:\/\/\S+)/.exec(stderr)?.[1], 60_000, "the child runtime");
+    const token = (await readFile(join(ws.stateDir, "admin-token"), "utf8")).trim();
+    const call = (method: string, path: string) => fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    const first = await eventually(async () => ((await (await call("GET", "/v1/registries/local")).json()) as RegistryItem).current?.versionId ?? undefined, 30_000, "the first rotation");
+    await call("POST", "/v1/registries/local/refresh?force=true").catch(() => undefined);
+    expect(await exited, stderr).toBe("SIGKILL");
+    expect(stderr).toContain("crashing after promote");
+
+    const runtime = await start(ws);
+    const vaultCurrent = await runtime.vault.read("pullkeeper/local", { stage: "AWSCURRENT" });
+    expect(vaultCurrent.versionId).not.toBe(first);
+    const shown = await eventually(async () => {
+      const v = await currentVersion(runtime);
+      return v === vaultCurrent.versionId ? v : undefined;
+    }, 30_000, "the API showing the vault's current version");
+    expect(shown).toBe(vaultCurrent.versionId);
+    const registry = (await api(runtime, "GET", "/v1/registries/local")).body as { current: { verification: { status: string } } };
+    expect(registry.current.verification.status).toBe("ok");
+    expect(await basicStatus(ws.registryUrl, vaultCurrent.credential.username, vaultCurrent.credential.password.reveal())).toBe(200);
+    const history = (await api(runtime, "GET", "/v1/registries/local/history")).body.items as { type: string; versionId?: string }[];
+    expect(history.filter((e) => e.type === "rotated").map((e) => e.versionId)).toEqual([vaultCurrent.versionId, first]);
+  });
+
   for (const crashAfter of ["createSecret", "setSecret", "testSecret"] as const) {
     it(`finishes a rotation whose process was SIGKILLed after ${crashAfter}, without a second new version`, async () => {
       const ws = await workspace();
