@@ -171,6 +171,10 @@ describe("propagation in the embedded runtime", () => {
     expect(plain.stderr).toMatch(/nothing new to deliver: 0 of 8 consumers hold version .*; 8 failed for good \(reconcile tries again from .*; use --force to redeliver now\)/);
     expect(plain.stdout).toMatch(/^local: 0\/8 consumers hold .*; failed for good: app-0 \(unauthorized: provider refused our token \(HTTP 401\)\)/m);
 
+    const listed = await cli(["consumers", "--registry", "local", "--state", "failed", "--json"]);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { id: string; delivery: { state: string; lastError: { code: string } } }[]).map((c) => `${c.id}:${c.delivery.state}:${c.delivery.lastError.code}`).sort()).toEqual(ids.map((id) => `${id}:failed:unauthorized`));
+
     // The dashboard lists the eight as failed for good, with the cause and when reconcile tries again.
     const token = (await readFile(runtime.adminTokenPath, "utf8")).trim();
     await withBrowser(async (browser) => {
@@ -200,5 +204,7 @@ describe("propagation in the embedded runtime", () => {
     expect(waited.status).toBe(1);
     expect(waited.stdout).toMatch(/still retrying: app-\d \(next attempt \d{4}-.*; (throttled|paused): /);
     expect(waited.stdout).toContain("stopped waiting after 3 s; the deliveries carry on");
+    const table = await cli(["consumers", "--registry", "local"]);
+    expect(table.stdout).toMatch(/app-\d .* retrying .* next attempt \d{4}-/);
   }, 120_000);
 });

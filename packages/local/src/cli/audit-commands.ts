@@ -131,6 +131,27 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
     );
 
   program
+    .command("consumers")
+    .description("each consumer's delivery: what it holds, and for those not done the state (pending, retrying, failed), next attempt and last cause")
+    .option("-r, --registry <id>", "only this registry's consumers")
+    .option("--state <state>", "only this delivery state (pending, retrying, delivered, verified, failed, never)")
+    .action(async (opts: { registry?: string; state?: string }, cmd: Command) =>
+      withClient(ctx, cmd, async (client) => {
+        const query = new URLSearchParams({ ...(opts.registry && { registry: opts.registry }), ...(opts.state && { state: opts.state }) });
+        const rows = (await all<ConsumerRow & { registry: string; kind: string }>(client, `/v1/consumers${query.size > 0 ? `?${query}` : ""}`)).filter((c) => c.declared);
+        if (ctx.json(cmd)) return ctx.out(JSON.stringify(rows));
+        if (rows.length === 0) return ctx.out(`no consumers${opts.state ? ` in state ${opts.state}` : ""}`);
+        const next = (d: ConsumerRow["delivery"]) => (d?.state === "retrying" ? `next attempt ${d.nextAttemptAt ?? "soon"}` : d?.state === "failed" ? `reconcile retries ${d.redriveAt ?? "later"}` : "");
+        ctx.out(
+          table(
+            ["consumer", "registry", "kind", "state", "version", "holds", "attempts", "next", "last cause"],
+            rows.map((c) => [c.id, c.registry, c.kind, c.delivery?.state ?? "never", c.delivery?.versionId ?? "—", c.delivery?.deliveredVersionId ?? "—", String(c.delivery?.attempts ?? 0), next(c.delivery), c.delivery?.lastError ? cause(c.delivery) : ""]),
+          ),
+        );
+      }),
+    );
+
+  program
     .command("propagate")
     .description("deliver a registry's current version to its consumers now, and wait until each holds it, failed for good, or --timeout passes")
     .requiredOption("-r, --registry <id>", "the registry")
