@@ -35,3 +35,5 @@ export * from "./revocation.js";
 export * from "./ledger-repair.js";
 export * from "./rollback.js";
 export * from "./audit-versions.js";
+export * from "./vault-reads.js";
+export * from "./verify-request.js";

@@ -1,7 +1,8 @@
-import { NotFoundError } from "./errors.js";
 import type { CredentialRotated } from "./events.js";
 import type { CredentialVersion, Registry } from "./model.js";
-import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
+import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryVerifier, Vault } from "./ports.js";
+import { readIfPresent } from "./vault-reads.js";
+import { verifyRequest } from "./verify-request.js";
 
 export interface LedgerRepairDependencies {
   readonly vault: Vault;
@@ -13,15 +14,6 @@ export interface LedgerRepairDependencies {
 }
 
 export type RepairOutcome = "in-sync" | "repaired" | "empty" | "rotation-unfinished";
-
-async function readStage(vault: Vault, secret: string, stage: "AWSCURRENT" | "AWSPENDING"): Promise<StoredCredential | undefined> {
-  try {
-    return await vault.read(secret, { stage });
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-}
 
 /**
  * After a crash between "promoted in the vault" and "recorded in the ledger", the two disagree:
@@ -39,19 +31,14 @@ export class LedgerRepair {
 
   async repair(registry: Registry): Promise<RepairOutcome> {
     const { vault, verifier, ledger, bus, fingerprints, clock } = this.#deps;
-    const current = await readStage(vault, registry.secret, "AWSCURRENT");
+    const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
     if (!current) return "empty";
     // Still labelled AWSPENDING: the rotation itself is unfinished and resumes with its own token.
     if (current.stages.includes("AWSPENDING")) return "rotation-unfinished";
     const state = await ledger.registryState(registry.id);
     if (state?.current?.versionId === current.versionId) return "in-sync";
 
-    const verification = await verifier.verify({
-      host: registry.host,
-      credential: current.credential,
-      ...(registry.verify.endpoint !== undefined && { endpoint: registry.verify.endpoint }),
-      ...(registry.verify.canary && { canary: registry.verify.canary }),
-    });
+    const verification = await verifier.verify(verifyRequest(registry, current.credential));
     const now = clock.now();
     if (verification.status !== "ok") {
       await ledger.appendHistory({ type: "verification-failed", registryId: registry.id, at: now, secretArn: current.arn, versionId: current.versionId, status: verification.status, detail: `the vault's current version, unknown to the ledger: ${verification.detail}` });

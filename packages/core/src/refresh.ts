@@ -4,6 +4,7 @@ import type { CredentialRotated } from "./events.js";
 import type { CredentialVersion, EcrTokenSource, MintedToken, Registry, TokenScope } from "./model.js";
 import { tokenScopeKey } from "./model.js";
 import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryRecord, RegistryVerifier, TokenSource, Vault } from "./ports.js";
+import { verifyRequest } from "./verify-request.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
 
 export type RefreshStep = "ledger" | "mint" | "stage" | "verify" | "promote" | "record";
@@ -201,14 +202,7 @@ export class RefreshService {
     }
     // Verified before it is written anywhere: Secrets Manager makes the first version of an empty
     // secret AWSCURRENT as it is written, so staging first could expose an unverified token.
-    const verification = await step("verify", () =>
-      verifier.verify({
-        host: registry.host,
-        credential: token.credential,
-        ...(registry.verify.endpoint !== undefined && { endpoint: registry.verify.endpoint }),
-        ...(registry.verify.canary && { canary: registry.verify.canary }),
-      }),
-    );
+    const verification = await step("verify", () => verifier.verify(verifyRequest(registry, token.credential)));
     if (verification.status !== "ok") {
       await ledger.appendHistory({ type: "verification-failed", registryId: registry.id, at: clock.now(), status: verification.status, detail: verification.detail });
       throw new StepFailure("verify", `verification_${verification.status}`, `the new token did not verify against ${registry.host}: ${verification.detail}; not written, not promoted`);

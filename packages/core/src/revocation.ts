@@ -1,6 +1,5 @@
 import type { Consumer, ConsumerDelivery, DeliveryTarget } from "./delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger } from "./environment-ledger.js";
-import { NotFoundError } from "./errors.js";
 import type { CredentialRevoked } from "./events.js";
 import type { LedgerRepair } from "./ledger-repair.js";
 import { type CredentialVersion, type Registry, type RevocationReason, revokePolicy } from "./model.js";
@@ -8,6 +7,7 @@ import { allPages } from "./pages.js";
 import type { Clock, EventBus, Fingerprinter, Ledger, RegistryAccounts, StoredCredential, Vault } from "./ports.js";
 import { RegistryBusyError, registryLockOwner, withRegistryLock } from "./registry-lock.js";
 import { type ConsumerHolding, decideRevocation } from "./revocation-decision.js";
+import { readIfPresent } from "./vault-reads.js";
 
 /** An htpasswd registry revokes by retiring the previous user (never the current one's). */
 export function htpasswdRevoker(accounts: RegistryAccounts): CredentialRevoker {
@@ -47,15 +47,6 @@ export type RevocationResult =
   | { readonly registryId: string; readonly outcome: "nothing"; readonly reason: string }
   /** A rotation or rollback holds the registry's lock: the next check decides. */
   | { readonly registryId: string; readonly outcome: "busy"; readonly reason: string };
-
-async function readStage(vault: Vault, secret: string, stage: "AWSCURRENT" | "AWSPREVIOUS"): Promise<StoredCredential | undefined> {
-  try {
-    return await vault.read(secret, { stage });
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
-}
 
 /**
  * The last step of a credential's life: the previous credential is revoked only when nothing
@@ -101,8 +92,8 @@ export class RevocationService {
     const { vault, ledger, clock } = this.#deps;
     const revoker = this.#deps.revoker(registry);
     if (!revoker) return { registryId: registry.id, outcome: "nothing", reason: `a ${registry.source.type} source has nothing to revoke` };
-    const current = await readStage(vault, registry.secret, "AWSCURRENT");
-    const previous = await readStage(vault, registry.secret, "AWSPREVIOUS");
+    const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
+    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!current || !previous) return { registryId: registry.id, outcome: "nothing", reason: "no previous version" };
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) return { registryId: registry.id, outcome: "nothing", reason: `version ${previous.versionId} was revoked at ${recorded.revoked.at.toISOString()}` };

@@ -1,8 +1,10 @@
-import { NotFoundError, PullkeeperError } from "./errors.js";
+import { PullkeeperError } from "./errors.js";
 import type { CredentialRotated } from "./events.js";
 import type { CredentialVersion, Registry } from "./model.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
+import type { Clock, EventBus, Fingerprinter, Ledger, RegistryVerifier, Vault } from "./ports.js";
 import { withRegistryLock } from "./registry-lock.js";
+import { readIfPresent } from "./vault-reads.js";
+import { verifyRequest } from "./verify-request.js";
 
 export interface RollbackDependencies {
   readonly vault: Vault;
@@ -24,15 +26,6 @@ export interface RollbackResult {
   readonly restoredVersionId: string;
   /** The version that was current and is now the previous one (revoked once unused). */
   readonly fromVersionId: string;
-}
-
-async function readOptional(vault: Vault, secret: string, stage: "AWSCURRENT" | "AWSPREVIOUS"): Promise<StoredCredential | undefined> {
-  try {
-    return await vault.read(secret, { stage });
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
-  }
 }
 
 /**
@@ -57,8 +50,8 @@ export class RollbackService {
   async #rollback(registry: Registry, token: string): Promise<RollbackResult> {
     const { vault, verifier, ledger, bus, fingerprints, clock } = this.#deps;
     if (registry.source.type === "managed-secret") throw new PullkeeperError("rollback_unsupported", `registry ${registry.id}: its source is managed-secret; roll back where the secret is managed`);
-    const current = await readOptional(vault, registry.secret, "AWSCURRENT");
-    const previous = await readOptional(vault, registry.secret, "AWSPREVIOUS");
+    const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
+    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!current || !previous) throw new PullkeeperError("no_previous_version", `registry ${registry.id}: there is no previous version to roll back to`);
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) {
@@ -67,12 +60,7 @@ export class RollbackService {
     if (recorded?.expiresAt && recorded.expiresAt.getTime() <= clock.now().getTime()) {
       throw new PullkeeperError("previous_expired", `registry ${registry.id}: version ${previous.versionId} expired at ${recorded.expiresAt.toISOString()}`);
     }
-    const verification = await verifier.verify({
-      host: registry.host,
-      credential: previous.credential,
-      ...(registry.verify.endpoint !== undefined && { endpoint: registry.verify.endpoint }),
-      ...(registry.verify.canary && { canary: registry.verify.canary }),
-    });
+    const verification = await verifier.verify(verifyRequest(registry, previous.credential));
     if (verification.status !== "ok") {
       await ledger.appendHistory({ type: "verification-failed", registryId: registry.id, at: clock.now(), secretArn: previous.arn, versionId: previous.versionId, status: verification.status, detail: `rollback refused: ${verification.detail}` });
       throw new PullkeeperError("rollback_unverified", `registry ${registry.id}: version ${previous.versionId} no longer opens ${registry.host} (${verification.detail}); not rolled back`);

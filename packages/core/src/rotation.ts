@@ -4,6 +4,8 @@ import type { CredentialVersion, HtpasswdSource, Registry } from "./model.js";
 import { revokePolicy } from "./model.js";
 import type { Clock, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
 import { lockRegistry } from "./registry-lock.js";
+import { readIfPresent } from "./vault-reads.js";
+import { verifyRequest } from "./verify-request.js";
 import type { RevocationService } from "./revocation.js";
 
 /** Secrets Manager's rotation-Lambda protocol, step names as it sends them. */
@@ -46,15 +48,6 @@ export interface RotationResult {
 export class SlotInUseError extends PullkeeperError {
   constructor(registryId: string, user: string, versionId: string, reason: string) {
     super("previous_in_use", `registry ${registryId}: user ${user} still carries version ${versionId}, which is not revoked yet (${reason}); the rotation waits until it is (revoke.whenInUse: wait)`);
-  }
-}
-
-async function readOptional(vault: Vault, secret: string, selector: Parameters<Vault["read"]>[1]): Promise<StoredCredential | undefined> {
-  try {
-    return await vault.read(secret, selector);
-  } catch (error) {
-    if (error instanceof NotFoundError) return undefined;
-    throw error;
   }
 }
 
@@ -115,7 +108,7 @@ export class RotationService {
   async #create(registry: RotatedRegistry, token: string, rotationToken?: string): Promise<void> {
     const { vault, passwords } = this.#deps;
     if (await this.#version(registry, token)) return;
-    const current = await readOptional(vault, registry.secret, { stage: "AWSCURRENT" });
+    const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
     const [first, second] = registry.source.users;
     const idle = current?.credential.username === first ? second : first;
     if (current) await this.#freeSlot(registry, idle, current);
@@ -128,7 +121,7 @@ export class RotationService {
    */
   async #freeSlot(registry: RotatedRegistry, idle: string, current: StoredCredential): Promise<void> {
     const { vault, ledger } = this.#deps;
-    const previous = await readOptional(vault, registry.secret, { stage: "AWSPREVIOUS" });
+    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!previous || previous.credential.username !== idle) return;
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) return;
@@ -147,12 +140,7 @@ export class RotationService {
 
   async #test(registry: RotatedRegistry, token: string): Promise<void> {
     const pending = await this.#required(registry, token);
-    const verification = await this.#deps.verifier.verify({
-      host: registry.host,
-      credential: pending.credential,
-      ...(registry.verify.endpoint !== undefined && { endpoint: registry.verify.endpoint }),
-      ...(registry.verify.canary && { canary: registry.verify.canary }),
-    });
+    const verification = await this.#deps.verifier.verify(verifyRequest(registry, pending.credential));
     if (verification.status !== "ok") {
       await this.#deps.ledger.appendHistory({
         type: "verification-failed",
@@ -201,11 +189,11 @@ export class RotationService {
    * makes a secret's first version current as it is written).
    */
   async unfinishedToken(registry: RotatedRegistry): Promise<string | undefined> {
-    return (await readOptional(this.#deps.vault, registry.secret, { stage: "AWSPENDING" }))?.versionId;
+    return (await readIfPresent(this.#deps.vault, registry.secret, { stage: "AWSPENDING" }))?.versionId;
   }
 
   #version(registry: RotatedRegistry, token: string): Promise<StoredCredential | undefined> {
-    return readOptional(this.#deps.vault, registry.secret, { versionId: token });
+    return readIfPresent(this.#deps.vault, registry.secret, { versionId: token });
   }
 
   async #required(registry: RotatedRegistry, token: string): Promise<StoredCredential> {
