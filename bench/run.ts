@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { freePort } from "../packages/local/src/net.js";
+import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
 
@@ -180,6 +181,10 @@ results.push(result("propagation.1000-consumers-50ms-100wps", propagationInChild
 const safe = safeRotationInChild(90);
 results.push(result("lifecycle.one-delivery-round-5-github-consumers", safe.roundMs, "ms"));
 results.push(result("lifecycle.rotation-to-every-consumer-holds-it.retry-after-90s", safe.throttledMs, "ms", 90_000 + safe.roundMs));
+
+// How long one Codespaces consumer holds a new user with an old password: first to last of its
+// three PUTs, the widest of 8 deliveries in flight at once, GitHub answering after 100 ms.
+results.push(result("propagation.codespaces-write-window-8-at-once-100ms", (await codespacesWriteWindow({ consumers: 8, latencyMs: 100 })).maxMs, "ms", 1_000));
 
 // The audit's 03:00 question with 100,000 environments in the ledger: the API's answer next to
 // a raw DynamoDB Query of the same index page (both on dynalite over loopback).
