@@ -2,6 +2,7 @@ import { accountRoot, API_ROUTES, API_STAGE, type ApiPrincipals, type ApiRole, i
 import { apiPermissions } from "./audit-permissions";
 import type { DeployConfig } from "./config";
 import { functionBase, lambdaTransform } from "./lambda";
+import type { RotationPlan } from "./rotation-permissions";
 import type { Storage } from "./storage";
 
 /** What the audit API calls into: the functions it invokes and the queue redeliver plans onto. */
@@ -9,6 +10,11 @@ export interface ApiDependencies {
   readonly refresh: sst.aws.Function;
   readonly auditScan: sst.aws.Function;
   readonly deliveries: sst.aws.Queue;
+  /**
+   * The rotation stack, when there is one (htpasswd registries rotated on AWS): refresh of such a
+   * registry asks Secrets Manager to rotate its secret, and rollback runs in the revoke function.
+   */
+  readonly rotation?: { readonly plan: RotationPlan; readonly rotate: sst.aws.Function; readonly revoke: sst.aws.Function };
 }
 
 /**
@@ -22,6 +28,8 @@ export interface ApiDependencies {
  *   PULLKEEPER_AUDIT_OPERATORS at deploy time, default the deploy account's root (the decision
  *   and why: stacks/api-access.ts and README, "Audit API access").
  * - The function's IAM: apiPermissions (stacks/audit-permissions.ts), derived from the config.
+ * - With the rotation stack, PULLKEEPER_REVOKE_FUNCTION names the revoke function, which
+ *   POST /v1/registries/{id}/rollback invokes synchronously; without it, rollback answers 501.
  * - No CORS: the dashboard is served by the API itself, and scripts call it directly.
  */
 export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDependencies, principals: ApiPrincipals) {
@@ -31,9 +39,34 @@ export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDepen
   const partition = aws.getPartitionOutput().partition;
   const region = aws.getRegionOutput().region;
   const account = aws.getCallerIdentityOutput().accountId;
-  const permissions = $resolve([partition, region, account, table.arn, bus.arn, fingerprintKey.arn, deps.deliveries.arn, deps.refresh.arn, deps.auditScan.arn]).apply(
-    ([partition, region, account, tableArn, busArn, fingerprintKeySecretArn, deliveryQueueArn, refreshFunctionArn, auditScanFunctionArn]) =>
-      apiPermissions(config, { partition, region, account, tableArn, busArn, fingerprintKeySecretArn, deliveryQueueArn, refreshFunctionArn, auditScanFunctionArn }),
+  const { rotation } = deps;
+  const permissions = $resolve([
+    partition,
+    region,
+    account,
+    table.arn,
+    bus.arn,
+    fingerprintKey.arn,
+    deps.deliveries.arn,
+    deps.refresh.arn,
+    deps.auditScan.arn,
+    rotation?.rotate.arn ?? "",
+    rotation?.revoke.arn ?? "",
+  ]).apply(
+    ([partition, region, account, tableArn, busArn, fingerprintKeySecretArn, deliveryQueueArn, refreshFunctionArn, auditScanFunctionArn, rotateFunctionArn, revokeFunctionArn]) => {
+      return apiPermissions(config, {
+        partition,
+        region,
+        account,
+        tableArn,
+        busArn,
+        fingerprintKeySecretArn,
+        deliveryQueueArn,
+        refreshFunctionArn,
+        auditScanFunctionArn,
+        ...(rotation && rotateFunctionArn && revokeFunctionArn && { rotation: { plan: rotation.plan, rotateFunctionArn, revokeFunctionArn } }),
+      });
+    },
   );
 
   const fn = new sst.aws.Function("Api", {
@@ -44,6 +77,7 @@ export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDepen
       PULLKEEPER_DELIVERY_QUEUE_URL: deps.deliveries.url,
       PULLKEEPER_REFRESH_FUNCTION: deps.refresh.name,
       PULLKEEPER_AUDIT_SCAN_FUNCTION: deps.auditScan.name,
+      ...(rotation && { PULLKEEPER_REVOKE_FUNCTION: rotation.revoke.name }),
     }),
     description: "pullkeeper: the audit API (IAM-authorized HTTP API) and the dashboard",
     handler: "functions/api.handler",

@@ -1,6 +1,7 @@
 import type { PullkeeperConfig } from "../packages/core/src/config.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 import { consumerResources, deliveryPlanningPermissions } from "./propagation-permissions";
+import { apiRotationPermissions, type RotationPlan } from "./rotation-permissions";
 
 /**
  * The IAM statements of the audit-scan function and of the audit API's function, derived from
@@ -55,6 +56,11 @@ export interface ApiPermissionContext extends Pick<RefreshPermissionContext, "pa
   /** The functions POST /v1/registries/{id}/refresh and POST /v1/environments/scan invoke asynchronously. */
   readonly refreshFunctionArn: string;
   readonly auditScanFunctionArn: string;
+  /**
+   * With the rotation stack only (htpasswd registries rotated on AWS): its plan and functions, for
+   * on-demand rotation (RotateSecret) and rollback (through the revoke function).
+   */
+  readonly rotation?: { readonly plan: RotationPlan; readonly rotateFunctionArn: string; readonly revokeFunctionArn: string };
 }
 
 /** Consumer kinds outside AWS whose environments the scan lists with a token from Secrets Manager. */
@@ -143,6 +149,9 @@ export function restartPermissions(config: PullkeeperConfig, ctx: Location): Con
  *   invoked asynchronously);
  * - POST /v1/registries/{id}/refresh and POST /v1/environments/scan invoke the refresh and
  *   audit-scan functions asynchronously: lambda:InvokeFunction on exactly those two;
+ * - with the rotation stack: RotateSecret on the rotated secrets (refresh of an htpasswd
+ *   registry) and the revoke function (rollback): apiRotationPermissions in
+ *   stacks/rotation-permissions.ts; nothing without it;
  * - restart, for the consumers that opt in (restartPermissions); tracing.
  */
 export function apiPermissions(config: PullkeeperConfig, ctx: ApiPermissionContext): ConditionalPermissionStatement[] {
@@ -150,6 +159,7 @@ export function apiPermissions(config: PullkeeperConfig, ctx: ApiPermissionConte
     { actions: ["dynamodb:GetItem", "dynamodb:Query"], resources: [ctx.tableArn, `${ctx.tableArn}/index/*`] },
     ...deliveryPlanningPermissions(config, ctx),
     { actions: ["lambda:InvokeFunction"], resources: [ctx.refreshFunctionArn, ctx.auditScanFunctionArn] },
+    ...(ctx.rotation ? apiRotationPermissions(ctx.rotation.plan, { ...ctx, ...ctx.rotation }) : []),
     ...restartPermissions(config, ctx),
     ...TRACING_PERMISSIONS,
   ]);

@@ -24,7 +24,17 @@ export function deploy() {
   const auditFlow = audit(deployConfig, store);
   // Only with htpasswd registries to rotate on AWS.
   const rotationFlow = rotated && rotation(deployConfig, store, rotated);
-  const auditApi = api(deployConfig, store, { refresh: refreshFlow.function, auditScan: auditFlow.function, deliveries: propagationFlow.deliveries }, principals);
+  const auditApi = api(
+    deployConfig,
+    store,
+    {
+      refresh: refreshFlow.function,
+      auditScan: auditFlow.function,
+      deliveries: propagationFlow.deliveries,
+      ...(rotated && rotationFlow && { rotation: { plan: rotated, rotate: rotationFlow.rotate, revoke: rotationFlow.revoke } }),
+    },
+    principals,
+  );
   return {
     table: store.table.name,
     bus: store.bus.name,

@@ -207,7 +207,7 @@ export function vpcPermissions(efs: HtpasswdEfs, ctx: Pick<RotationPermissionCon
   ];
 }
 
-const secretsOf = (plan: RotationPlan, ctx: RotationPermissionContext) => [...new Set(plan.registries.map((r) => secretArn(r.secret, ctx)))];
+const secretsOf = (plan: RotationPlan, ctx: Pick<RotationPermissionContext, "partition" | "region" | "account">) => [...new Set(plan.registries.map((r) => secretArn(r.secret, ctx)))];
 
 /** awsAdapters() loads the fingerprint HMAC key (and writes it once, on first use). */
 const fingerprintKey = (ctx: RotationPermissionContext): PermissionStatement => ({
@@ -237,14 +237,20 @@ export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionCon
 }
 
 /**
- * The revoke function (functions/revoke.ts, on settings.revokeSchedule): reads the rotated
- * registries' secrets (never writes them: no PutSecretValue, no UpdateSecretVersionStage), the
- * fingerprint key, the lifecycle ledger, announces on the bus, retires the previous user in the
- * htpasswd file on EFS, the VPC attachment, its failure queue and tracing.
+ * The revoke function (functions/revoke.ts): on settings.revokeSchedule, reads the rotated
+ * registries' secrets, retires the previous user in the htpasswd file on EFS; on demand
+ * (POST /v1/registries/{id}/rollback, invoked by the audit API), rolls a registry back, which
+ * writes the previous credential's value as a new version (PutSecretValue) and promotes it
+ * (UpdateSecretVersionStage), on the rotated registries' secrets only. Also the fingerprint key,
+ * the lifecycle ledger, the bus (Credential Revoked; Credential Rotated after a rollback), the
+ * VPC attachment, its failure queue and tracing.
  */
 export function revokePermissions(plan: RotationPlan, ctx: RevokePermissionContext): PermissionStatement[] {
   return clone([
-    { actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: secretsOf(plan, ctx) },
+    {
+      actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      resources: secretsOf(plan, ctx),
+    },
     fingerprintKey(ctx),
     { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
     { actions: ["events:PutEvents"], resources: [ctx.busArn] },
@@ -252,6 +258,37 @@ export function revokePermissions(plan: RotationPlan, ctx: RevokePermissionConte
     ...vpcPermissions(plan.efs, ctx),
     { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] },
     ...TRACING_PERMISSIONS,
+  ]);
+}
+
+export interface ApiRotationPermissionContext extends Pick<RotationPermissionContext, "partition" | "region" | "account"> {
+  /** The rotation function Secrets Manager runs (see apiRotationPermissions for why the API may invoke it). */
+  readonly rotateFunctionArn: string;
+  /** The function POST /v1/registries/{id}/rollback invokes synchronously. */
+  readonly revokeFunctionArn: string;
+}
+
+/**
+ * What the audit API's function adds when the rotation stack exists (stacks/audit-permissions.ts,
+ * apiPermissions, appends it; none without htpasswd registries rotated on AWS):
+ * - POST /v1/registries/{id}/refresh of an htpasswd registry calls RotateSecret (rotation as
+ *   configured, now): `secretsmanager:RotateSecret` on exactly the rotated registries' secrets.
+ *   The rotation function then runs under its own role, invoked by secretsmanager.amazonaws.com
+ *   through the resource-policy statement stacks/rotation.ts adds per secret.
+ * - Does the caller of RotateSecret also need `lambda:InvokeFunction` on the rotation function?
+ *   The Secrets Manager User Guide ("Permissions required to automatically rotate secrets": the
+ *   only permission needed to trigger a rotation after it is configured is RotateSecret) says no;
+ *   the current API Reference for RotateSecret says "You also need lambda:InvokeFunction
+ *   permissions on the rotation function". Granted on the rotate function, so an on-demand
+ *   rotation does not fail with AccessDenied under the stricter reading; the API never invokes
+ *   it itself (the rotate function also refuses any secret that is not a rotated registry's).
+ * - POST /v1/registries/{id}/rollback invokes the revoke function synchronously (it runs in the
+ *   registry's VPC with the EFS mount): `lambda:InvokeFunction` on it.
+ */
+export function apiRotationPermissions(plan: RotationPlan, ctx: ApiRotationPermissionContext): PermissionStatement[] {
+  return clone([
+    { actions: ["secretsmanager:RotateSecret"], resources: secretsOf(plan, ctx) },
+    { actions: ["lambda:InvokeFunction"], resources: [ctx.revokeFunctionArn, ctx.rotateFunctionArn] },
   ]);
 }
 

@@ -23,7 +23,13 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  *   so it has no failure queue; an alarm watches its errors instead.
  * - Revoke (functions/revoke.ts): on `settings.revokeSchedule`, retires the previous htpasswd
  *   user once nothing holds it or the registry's maximum overlap has passed. An EventBridge rule
- *   like audit-scan's, with a failure queue and an alarm on it.
+ *   like audit-scan's, with a failure queue and an alarm on it. It also runs the audit API's
+ *   rollback (POST /v1/registries/{id}/rollback), invoked synchronously by the API function
+ *   (stacks/api.ts gets the revoke function and the plan from here): in the VPC, it can check the
+ *   previous credential against a private registry. Synchronous invocations have no retries and
+ *   no failure destination; reserved concurrency 1 also serialises a rollback with revoke runs.
+ * - The audit API's refresh of an htpasswd registry is Secrets Manager's RotateSecret on its
+ *   secret, which runs the rotate function as configured here (apiRotationPermissions).
  * - Both mount the EFS access point `source.efs` names at HTPASSWD_EFS_MOUNT_PATH (where
  *   `source.file` is) and run in its subnets with its security groups. The VPC is attached in
  *   the function transform, not with SST's `vpc`, which would also attach the AWS managed
@@ -64,7 +70,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
   const onFailure = { queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS };
   const revoke = new sst.aws.Function("Revoke", {
     ...functionBase(relativeFile, environment),
-    description: "pullkeeper: revoke superseded htpasswd users once nothing holds them (or at the maximum overlap)",
+    description: "pullkeeper: revoke superseded htpasswd users once nothing holds them (or at the maximum overlap); roll back on demand",
     handler: "functions/revoke.handler",
     timeout: "5 minutes",
     // One run at a time: two runs would race on the same htpasswd files and ledger records.

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
+import { apiPermissions } from "../../stacks/audit-permissions.js";
 import { loadDeployConfig } from "../../stacks/config.js";
 import {
+  apiRotationPermissions,
   fileSystemArn,
   HTPASSWD_EFS_MOUNT_PATH,
   revokePermissions,
@@ -12,7 +14,7 @@ import {
   secretsManagerScheduleIssue,
   type RotationPlan,
 } from "../../stacks/rotation-permissions.js";
-import { arnOf, inlineStatements, input, lambda, refreshFlow, trigger, trustedPrincipals } from "./declared";
+import { arnOf, inlineStatements, input, lambda, propagationFlow, refreshFlow, trigger, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
 
@@ -302,15 +304,21 @@ describe("the revoke function", () => {
     expect(run.builds.find((b) => b.functionID === "Revoke")).toMatchObject({ handler: "functions/revoke.handler", links: {}, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
   });
 
-  it("has exactly the IAM statements revokePermissions derives: the secrets read-only, the lifecycle ledger, bus, EFS, VPC, its failure queue", () => {
+  it("has exactly the IAM statements revokePermissions derives: the rotated secrets (rollback writes and promotes), the lifecycle ledger, bus, EFS, VPC, its failure queue", () => {
     const flow = rotationFlow();
     const statements = inlineStatements(flow.revoke.role);
     expect(statements).toEqual(revokePermissions(plan, { ...ctx(), failuresQueueArn: arnOf(flow.failures) }));
-    expect(statements.slice(0, 1)).toEqual([{ actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], resources: [HARBOR_SECRET, MIRROR_SECRET] }]);
-    const actions = statements.flatMap((s) => s.actions);
-    // It never writes a registry's secret (the fingerprint key's one PutSecretValue is on the key only).
-    expect(actions).not.toContain("secretsmanager:UpdateSecretVersionStage");
-    expect(statements.filter((s) => s.actions.includes("secretsmanager:PutSecretValue")).map((s) => s.resources)).toEqual([[arnOf(refreshFlow(run).secret)]]);
+    // Revocation reads the secrets; a rollback (POST /v1/registries/{id}/rollback) writes the restored value as a new version and promotes it.
+    expect(statements.slice(0, 1)).toEqual([
+      {
+        actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+        resources: [HARBOR_SECRET, MIRROR_SECRET],
+      },
+    ]);
+    // Writes only the rotated secrets and the fingerprint key (its first use); promotes only the rotated secrets.
+    expect(statements.filter((s) => s.actions.includes("secretsmanager:PutSecretValue")).map((s) => s.resources)).toEqual([[HARBOR_SECRET, MIRROR_SECRET], [arnOf(refreshFlow(run).secret)]]);
+    expect(statements.filter((s) => s.actions.includes("secretsmanager:UpdateSecretVersionStage")).map((s) => s.resources)).toEqual([[HARBOR_SECRET, MIRROR_SECRET]]);
+    expect(statements.flatMap((s) => s.actions)).not.toContain("secretsmanager:RotateSecret");
     expect(statements).toContainEqual({ actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"], resources: [arnOf(refreshFlow(run).table)] });
     expect(statements).toContainEqual({ actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], resources: [FILE_SYSTEM] });
     expect(statements).toContainEqual({ actions: ["sqs:SendMessage"], resources: [arnOf(flow.failures)] });
@@ -369,6 +377,58 @@ describe("the revoke schedule", () => {
       threshold: 0,
       treatMissingData: "notBreaching",
     });
+  });
+});
+
+describe("the audit API with the rotation stack", () => {
+  const apiRole = (from: SstRun) => inlineStatements(lambda(from, "Api").role);
+  const apiCtx = (from: SstRun) => {
+    const { table, bus, secret, fn: refreshFn } = refreshFlow(from);
+    return {
+      ...here,
+      tableArn: arnOf(table),
+      busArn: arnOf(bus),
+      fingerprintKeySecretArn: arnOf(secret),
+      deliveryQueueArn: arnOf(propagationFlow(from).deliveries),
+      refreshFunctionArn: arnOf(refreshFn),
+      auditScanFunctionArn: arnOf(lambda(from, "AuditScan").fn),
+    };
+  };
+
+  it("names the revoke function (rollback) in the API function's environment; not without htpasswd registries", () => {
+    const { revoke } = rotationFlow();
+    expect(env(lambda(run, "Api").fn)).toMatchObject({ PULLKEEPER_REVOKE_FUNCTION: input(revoke.fn, "name") });
+    expect(env(lambda(withoutHtpasswd, "Api").fn)).not.toHaveProperty("PULLKEEPER_REVOKE_FUNCTION");
+  });
+
+  it("the API role may RotateSecret exactly the rotated secrets and invoke the revoke (rollback) and rotate (see apiRotationPermissions) functions; nothing more", () => {
+    const { rotate, revoke } = rotationFlow();
+    const statements = apiRole(run);
+    const rotation = { plan, rotateFunctionArn: arnOf(rotate.fn), revokeFunctionArn: arnOf(revoke.fn) };
+    expect(statements).toEqual(apiPermissions(config, { ...apiCtx(run), rotation }));
+    const added = apiRotationPermissions(plan, { ...here, ...rotation });
+    expect(added).toEqual([
+      { actions: ["secretsmanager:RotateSecret"], resources: [HARBOR_SECRET, MIRROR_SECRET] },
+      { actions: ["lambda:InvokeFunction"], resources: [arnOf(revoke.fn), arnOf(rotate.fn)] },
+    ]);
+    // Exactly those on top of what the API has without the rotation stack.
+    expect(statements.filter((s) => !added.some((a) => JSON.stringify(a) === JSON.stringify(s)))).toEqual(apiPermissions(config, apiCtx(run)));
+    const byAction = (action: string) => statements.filter((s) => s.actions.includes(action)).flatMap((s) => s.resources);
+    expect(byAction("secretsmanager:RotateSecret")).toEqual([HARBOR_SECRET, MIRROR_SECRET]);
+    expect(byAction("lambda:InvokeFunction")).toEqual([arnOf(refreshFlow(run).fn), arnOf(lambda(run, "AuditScan").fn), arnOf(revoke.fn), arnOf(rotate.fn)]);
+    // The API never writes or promotes a registry's secret itself.
+    expect(statements.flatMap((s) => s.actions)).not.toContain("secretsmanager:UpdateSecretVersionStage");
+    // Neither the ECR registry's secret nor the embedded runtime's registry's is rotated on demand.
+    expect(JSON.stringify(statements.filter((s) => s.actions.includes("secretsmanager:RotateSecret")))).not.toMatch(/prod-ecr|pullkeeper\/local/);
+    expectLeastPrivilege(statements);
+  });
+
+  it("without htpasswd registries the API role has no RotateSecret and invokes only refresh and audit-scan", () => {
+    const statements = apiRole(withoutHtpasswd);
+    const withoutConfig = read(WITHOUT_HTPASSWD);
+    expect(statements).toEqual(apiPermissions(withoutConfig, apiCtx(withoutHtpasswd)));
+    expect(statements.flatMap((s) => s.actions)).not.toContain("secretsmanager:RotateSecret");
+    expect(statements.filter((s) => s.actions.includes("lambda:InvokeFunction")).flatMap((s) => s.resources)).toEqual([arnOf(refreshFlow(withoutHtpasswd).fn), arnOf(lambda(withoutHtpasswd, "AuditScan").fn)]);
   });
 });
 
