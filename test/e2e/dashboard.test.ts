@@ -66,6 +66,9 @@ async function seed(rt: EmbeddedRuntime): Promise<void> {
   // 3 h into a 12 h lifetime: the bar stands at 75 %.
   await ledger.recordCurrentVersion(hub, { registryId: "hub", secretArn: "pullkeeper/hub", versionId: "v-new", fingerprint: "fp-new", createdAt: new Date(now - 3 * HOUR), expiresAt: new Date(now + 9 * HOUR), verification });
   await ledger.recordCurrentVersion(quay, { registryId: "quay", secretArn: "pullkeeper/quay", versionId: "q-1", fingerprint: "fp-q", createdAt: new Date(now - 30 * HOUR), verification });
+  // q-2 took over an hour ago; q-1 is kept while a consumer still lacks q-2.
+  await ledger.recordCurrentVersion(quay, { registryId: "quay", secretArn: "pullkeeper/quay", versionId: "q-2", fingerprint: "fp-q2", createdAt: new Date(now - HOUR), promotedAt: new Date(now - HOUR), verification });
+  await ledger.recordRevocationStatus("quay", { versionId: "q-1", state: "waiting", reason: "0 of 1 consumers hold the current version; waiting for robot (failed)", checkedAt: new Date(now - 60_000), overlapEndsAt: new Date(now + 23 * HOUR) });
   await ledger.appendHistory({ type: "rotated", registryId: "hub", at: new Date(now - 2 * HOUR), secretArn: "pullkeeper/hub", versionId: "v-new", expiresAt: new Date(now + 9 * HOUR) });
   await ledger.appendHistory({ type: "delivered", registryId: "hub", at: new Date(now - 2 * HOUR + 60_000), consumerId: "web", versionId: "v-new", status: "verified" });
   await ledger.appendHistory({ type: "delivery-failed", registryId: "hub", at: new Date(now - HOUR), consumerId: "ci", versionId: "v-new", code: "unauthorized", message: "the provider answered 401" });
@@ -131,6 +134,8 @@ describe("dashboard in Chromium", () => {
       const quay = page.locator('[data-testid="registry"][data-registry-id="quay"]');
       expect(await quay.locator('[data-testid="not-scanned"]').innerText()).toBe("not scanned yet");
       expect(await quay.locator('[data-testid="expiry"]').innerText()).toBe("does not expire");
+      expect(await quay.locator('[data-testid="previous"]').innerText()).toBe("previous q-1: kept: 0 of 1 consumers hold the current version; waiting for robot (failed)");
+      expect(await hub.locator('[data-testid="previous"]').count()).toBe(0);
 
       // Newest first; the routine delivery is not on the timeline.
       const timeline = page.locator('[data-testid="timeline-entry"]');

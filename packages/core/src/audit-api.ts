@@ -1,7 +1,7 @@
 import { listEnvironments } from "./audit-environments.js";
 import { limitOf, offsetCursor, offsetOf, type Query } from "./audit-paging.js";
 import { versionLifecycles } from "./audit-versions.js";
-import { consumerView, historyView, registryView, revocationView, undeclaredView, versionView } from "./audit-views.js";
+import { consumerView, historyView, registryView, undeclaredView } from "./audit-views.js";
 import { type Consumer, type ConsumerDelivery, DELIVERY_STATES } from "./delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
 import type { RestartOutcome } from "./environments.js";
@@ -145,7 +145,7 @@ export class AuditApi {
       this.#deps.ledger.previousVersion(registry.id),
       this.#deps.ledger.revocationStatus(registry.id),
     ]);
-    return { ...registryView(registry, state, summary), previous: versionView(previous), revocation: revocationView(revocation) };
+    return registryView(registry, state, summary, { previous, revocation });
   }
 
   async #listRegistries(query: Query): Promise<ApiResponse> {

@@ -29,7 +29,8 @@ export function revocationView(status: RevocationStatus | undefined) {
   return { versionId: status.versionId, state: status.state, reason: status.reason, checkedAt: status.checkedAt.toISOString(), overlapEndsAt: iso(status.overlapEndsAt) };
 }
 
-export function registryView(registry: Registry, state: RegistryState | undefined, summary?: AuditSummary) {
+/** A registry as the API shows it; `lifecycle` adds the previous version and where its revocation stands. */
+export function registryView(registry: Registry, state: RegistryState | undefined, summary?: AuditSummary, lifecycle?: { readonly previous?: CredentialVersion | undefined; readonly revocation?: RevocationStatus | undefined }) {
   return {
     id: registry.id,
     host: registry.host,
@@ -39,6 +40,8 @@ export function registryView(registry: Registry, state: RegistryState | undefine
     current: versionView(state?.current),
     updatedAt: iso(state?.updatedAt),
     environments: summary ? { counts: summary.counts, scannedAt: summary.at.toISOString(), discoveryFailures: summary.discoveryFailures } : null,
+    previous: versionView(lifecycle?.previous),
+    revocation: revocationView(lifecycle?.revocation),
   };
 }
 

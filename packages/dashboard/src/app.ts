@@ -140,9 +140,20 @@ function countCells(r: RegistryView): HTMLTableCellElement[] {
   return (["stale", "expired", "doomed"] as const).map((v) => h("td", { class: counts[v] > 0 ? "num hot" : "num", "data-testid": `count-${v}` }, String(counts[v])));
 }
 
+/** The previous version under the current one: kept (and why) until it is revoked. */
+function previousLine(r: RegistryView): HTMLElement | false {
+  if (!r.previous) return false;
+  const text = r.previous.revoked
+    ? `previous ${r.previous.versionId}: revoked (${r.previous.revoked.reason})`
+    : r.revocation?.versionId === r.previous.versionId && r.revocation.state === "waiting"
+      ? `previous ${r.previous.versionId}: kept: ${r.revocation.reason}`
+      : `previous ${r.previous.versionId}: not revoked yet`;
+  return h("div", { class: "muted", "data-testid": "previous" }, text);
+}
+
 function registryRow(r: RegistryView, now: Date): HTMLTableRowElement {
   const version = r.current
-    ? h("td", {}, h("code", { title: r.current.versionId }, r.current.versionId), " ", h("span", { class: "muted" }, `verified: ${r.current.verification.status}`))
+    ? h("td", {}, h("code", { title: r.current.versionId }, r.current.versionId), " ", h("span", { class: "muted" }, `verified: ${r.current.verification.status}`), previousLine(r))
     : h("td", { class: "muted" }, "none yet");
   const scan = r.environments
     ? h("td", {}, time(r.environments.scannedAt), r.environments.discoveryFailures > 0 && h("div", { class: "muted" }, `${r.environments.discoveryFailures} discovery failure(s)`))
