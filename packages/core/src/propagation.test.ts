@@ -200,6 +200,14 @@ describe("PropagationService.deliver: causes no retry mends", () => {
     expect(JSON.stringify(w.history)).not.toContain("pw-Secret-42");
   });
 
+  it("a stray message for a run that failed for good changes nothing (a re-plan resets the record to pending first)", async () => {
+    let sent = 0;
+    const w = world(async () => (sent++, { status: "delivered", detail: "" }), { state: { state: "failed", attempts: 1, failures: 1 } });
+    expect(await w.service.deliver(request)).toEqual({ outcome: "skipped", reason: "failed" });
+    expect(sent).toBe(0);
+    expect(w.events).toEqual([]);
+  });
+
   it("records each delivery in the registry's history, which the audit reads back", async () => {
     const w = world(async () => ({ status: "verified", detail: "read back" }));
     expect(await w.service.deliver(request, { number: 1 })).toMatchObject({ outcome: "delivered" });

@@ -50,7 +50,8 @@ export interface PropagationPlanResult {
 
 export type DeliveryResult =
   | { readonly outcome: "delivered"; readonly status: DeliveryOutcome["status"]; readonly detail: string }
-  | { readonly outcome: "skipped"; readonly reason: "superseded" | "duplicate" | "unknown-consumer" }
+  /** failed: a stray message for a run that already failed for good (a re-plan resets the record to pending first). */
+  | { readonly outcome: "skipped"; readonly reason: "superseded" | "duplicate" | "unknown-consumer" | "failed" }
   /** A cause a retry can mend: recorded as `retrying` and queued again for `nextAttemptAt`. */
   | {
       readonly outcome: "retrying";
@@ -219,6 +220,7 @@ export class PropagationService {
       return { outcome: "skipped", reason: "duplicate" };
     }
     const sameRun = state !== undefined && state.versionId === request.versionId;
+    if (sameRun && state.state === "failed") return { outcome: "skipped", reason: "failed" };
     if (sameRun && state.state === "retrying" && state.nextAttemptAt !== undefined) {
       const early = state.nextAttemptAt.getTime() - clock.now().getTime();
       if (early > EARLY_TOLERANCE_MS) {
