@@ -9,8 +9,9 @@ import { SECRET_CHANGE_PATTERNS } from "../packages/core/src/secret-change.js";
 
 /**
  * How often SQS hands a delivery message to the deliver function before moving it to the
- * dead-letter queue. The queue's redrive policy (`maxReceiveCount`) and the function's
- * PULLKEEPER_MAX_RECEIVES (its last attempt records the failure as final) both come from here.
+ * dead-letter queue (the redrive policy's `maxReceiveCount`). Only a handler that crashed lets a
+ * message come back: a retryable failure is re-queued with a delay and acknowledged, so the DLQ
+ * never ends the delivery of a current version (reconcile re-plans what it holds).
  */
 export const DELIVERY_MAX_RECEIVES = 5;
 

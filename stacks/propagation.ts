@@ -96,7 +96,6 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
     description: "pullkeeper: deliver a credential version to one consumer per message",
     handler: "functions/deliver.handler",
     timeout: `${DELIVER_TIMEOUT_SECONDS} seconds`,
-    environment: { ...common.environment, PULLKEEPER_MAX_RECEIVES: String(DELIVERY_MAX_RECEIVES) },
     permissions: permissions.deliver,
     transform: lambdaTransform(),
   });

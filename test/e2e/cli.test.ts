@@ -28,7 +28,7 @@ const BAD_CONFIGS: [string, string, RegExp][] = [
 
 describe("pullkeeper CLI", () => {
   it("has --help on every command", () => {
-    for (const command of [[], ["dev"], ["validate"], ["refresh"], ["status"], ["audit"], ["history"], ["propagate"]]) {
+    for (const command of [[], ["dev"], ["validate"], ["refresh"], ["status"], ["audit"], ["history"], ["propagate"], ["consumers"], ["versions"], ["rollback"]]) {
       const run = cli([...command, "--help"]);
       expect(run.code, command.join(" ")).toBe(0);
       expect(run.stdout).toMatch(/^Usage: pullkeeper/);

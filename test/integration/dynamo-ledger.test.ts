@@ -56,6 +56,16 @@ describe("DynamoLedger on an embedded DynamoDB (dynalite)", () => {
     expect((await ledger.registryState("prod-ecr"))?.current?.versionId).toBe("v3");
   });
 
+  // Issue 11, defect 7, on the registry's record: timestamps of limited precision tie, and the
+  // version just promoted must still become the recorded current one (it was "superseded" before).
+  it("records a version created at the same instant as the current one, and names the replaced one previous", async () => {
+    const ledger = new DynamoLedger({ client: dynamo.client, tableName: await dynamo.createLedgerTable() });
+    await ledger.recordCurrentVersion(registry, version("v1", "2026-11-23T08:00:00Z"));
+    expect(await ledger.recordCurrentVersion(registry, version("v2", "2026-11-23T08:00:00Z"))).toBe("recorded");
+    expect((await ledger.registryState("prod-ecr"))?.current?.versionId).toBe("v2");
+    expect(await ledger.previousVersion("prod-ecr")).toMatchObject({ versionId: "v1", supersededAt: new Date("2026-11-23T08:00:00Z") });
+  });
+
   it("lists registries through the index, a page at a time", async () => {
     const ledger = new DynamoLedger({ client: dynamo.client, tableName: await dynamo.createLedgerTable() });
     for (const id of ["a-reg", "b-reg", "c-reg"]) {

@@ -49,8 +49,9 @@ export class DynamoLedger extends DynamoLifecycleLedger implements Ledger {
         new UpdateCommand({
           TableName: this.table,
           Key: key.state(registry.registryId),
-          // Only a version created later may take the place of the current one.
-          ConditionExpression: "attribute_not_exists(currentCreatedAtMs) OR currentCreatedAtMs < :created OR currentVersionId = :versionId",
+          // Only a version created later may take the place of the current one. One created at the
+          // same instant is not older: the caller has just promoted it, so the vault says it is current.
+          ConditionExpression: "attribute_not_exists(currentCreatedAtMs) OR currentCreatedAtMs <= :created",
           UpdateExpression:
             "SET registryId = :registryId, host = :host, kind = :kind, sourceType = :sourceType, secretArn = :secretArn, gsi1pk = :gsi1pk, gsi1sk = :registryId, #current = :current, currentCreatedAtMs = :created, currentVersionId = :versionId, updatedAt = :now",
           ExpressionAttributeNames: { "#current": "current" },

@@ -306,7 +306,6 @@ export class EmbeddedRuntime {
       // Propagation: the queue's workers call the delivery function's handler with an SQS-shaped event.
       // The handler is only called once the queue has work, by which time `service` exists.
       const deliverHandler = createDeliverHandler(async () => service);
-      process.env.PULLKEEPER_MAX_RECEIVES = String(MAX_DELIVERY_ATTEMPTS);
       const queue = new LocalDeliveryQueue({
         concurrency: options.delivery?.concurrency ?? 8,
         maxAttempts: MAX_DELIVERY_ATTEMPTS,
