@@ -104,6 +104,17 @@ describe("KubernetesSecretTarget: the Secret", () => {
     leaks(outcome.detail);
   });
 
+  // Issue 11: a provider pause stops every write, the rest of a delivery already under way included.
+  it("asks the provider gate before every namespace's write and stops at once when it is closed", async () => {
+    let gate = 0;
+    const closedAfterOne = async () => {
+      if (++gate > 1) throw new DeliveryError("paused", "the provider is paused", { retryable: true, retryAfterMs: 1_000 });
+    };
+    await expect(new KubernetesSecretTarget().deliver({ ...context({ namespaces: ["team-a", "team-b", "team-c"] }), beforeWrite: closedAfterOne })).rejects.toMatchObject({ code: "paused" });
+    expect(api.requests.map((r) => r.path)).toEqual(["/api/v1/namespaces/team-a/secrets/gitlab-pull"]);
+    expect(gate).toBe(2);
+  });
+
   it("keys Docker Hub as https://index.docker.io/v1/, as kubectl create secret docker-registry does", async () => {
     const ctx = context({ namespaces: ["team-a"] });
     await new KubernetesSecretTarget().deliver({ ...ctx, registry: { ...registry, id: "hub", host: "docker.io", kind: "dockerhub" } as Registry });

@@ -118,6 +118,7 @@ export class GitpodSecretTarget implements DeliveryTarget, EnvironmentDiscovery 
     let existing = await this.#find(call, target);
     if (existing === undefined) {
       try {
+        await context.beforeWrite?.();
         const created = await connectCall<CreateSecretResponse>(call, SERVICE, "CreateSecret", {
           name: target.name,
           // The fixtures (and older API versions) name a project at top level; current ones read `scope`.
@@ -140,6 +141,7 @@ export class GitpodSecretTarget implements DeliveryTarget, EnvironmentDiscovery 
     }
 
     this.#checkKind(where, existing, host);
+    await context.beforeWrite?.();
     await connectCall(call, SERVICE, "UpdateSecretValue", { secretId: existing.id, value });
     return {
       status: "delivered",

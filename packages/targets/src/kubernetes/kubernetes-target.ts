@@ -93,6 +93,8 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
         type: SECRET_TYPE,
         data,
       };
+      // The provider gate before each namespace's write: a pause stops the rest of this delivery too.
+      await context.beforeWrite?.();
       await this.#call(
         { what: `${api}: applying Secret ${namespace}/${target.secretName}`, notFound: `namespace ${namespace} does not exist (pullkeeper never creates namespaces)` },
         () =>
@@ -111,6 +113,7 @@ export class KubernetesSecretTarget implements DeliveryTarget, EnvironmentDiscov
       const added: string[] = [];
       const present: string[] = [];
       for (const namespace of target.namespaces) {
+        await context.beforeWrite?.();
         const changed = await this.#ensurePullSecret(lib, core, api, namespace, target.serviceAccount, target.secretName);
         (changed ? added : present).push(namespace);
       }
