@@ -4,7 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { lazy, lifecycleFromEnvironment, observability, validateEvent } from "@pullkeeper/aws/lambda";
-import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret } from "@pullkeeper/core";
+import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret, whenUnlocked } from "@pullkeeper/core";
 import { z } from "zod";
 
 /**
@@ -48,7 +48,8 @@ export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
     const { config, service } = await ready();
     const registry = registryForSecret(config, event.SecretId);
     logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
-    await service.step(event.Step, registry, event.ClientRequestToken, event.RotationToken === undefined ? {} : { rotationToken: event.RotationToken });
+    // A revocation check holds the registry's lock for a moment: wait for it instead of failing the rotation.
+    await whenUnlocked(() => service.step(event.Step, registry, event.ClientRequestToken, event.RotationToken === undefined ? {} : { rotationToken: event.RotationToken }));
     metrics.addMetric("RotationStepsCompleted", MetricUnit.Count, 1);
     logger.info("rotation step done");
   };

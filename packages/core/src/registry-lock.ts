@@ -31,3 +31,20 @@ export async function withRegistryLock<T>(ledger: LifecycleLedger, clock: Clock,
 export function registryLockOwner(what: string): string {
   return `${what}:${Date.now().toString(36)}:${Math.random().toString(36).slice(2, 10)}`;
 }
+
+/**
+ * Runs `work` again while another holder has the registry's lock, for up to attempts × delayMs:
+ * a revocation check or a rollback holds it for a moment, and a rotation step should wait for
+ * that rather than fail. A rotation in progress holds it for longer; then the error stands.
+ */
+export async function whenUnlocked<T>(work: () => Promise<T>, options: { readonly attempts?: number; readonly delayMs?: number } = {}): Promise<T> {
+  const attempts = options.attempts ?? 40;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof RegistryBusyError) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 250));
+    }
+  }
+}

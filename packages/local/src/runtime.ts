@@ -18,8 +18,8 @@ import {
   type RotationStep,
   htpasswdRevoker,
   LedgerRepair,
-  RegistryBusyError,
   RevocationService,
+  whenUnlocked,
   RollbackService,
   systemClock,
 } from "@pullkeeper/core";
@@ -96,18 +96,6 @@ function sqsEvent(request: DeliveryRequest, receive: number) {
 const lambdaContext = (name: string) => ({ functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 300_000 }) as unknown as Context;
 
 const scheduled = (detail: RefreshEvent["detail"]): RefreshEvent => scheduledEvent(detail, "local");
-
-/** Retries `work` while the registry's lock is held by someone else, for up to ~10 s. */
-async function whenUnlocked<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!(error instanceof RegistryBusyError) || attempt >= 40) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
 
 /** Relative htpasswd paths in the config are relative to the config file, not to the shell. */
 function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfig {
