@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,7 +13,10 @@ import { basicStatus, eventually, type Workspace, workspace } from "./support/ha
 
 const runtimes: EmbeddedRuntime[] = [];
 const dirs: string[] = [];
+/** Child runtimes: killed after each test whatever happened, so a failed test leaves none running. */
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await Promise.all(runtimes.splice(0).map((r) => r.stop()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
@@ -86,6 +89,7 @@ describe("embedded runtime with a real docker-registry", () => {
     const ws = await workspace();
     dirs.push(ws.dir);
     const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "runtime-child.ts"), ws.stateDir, ws.configPath, "promote:2"], { stdio: ["ignore", "ignore", "pipe"] });
+    children.push(child);
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, sig) => resolve(sig)));
@@ -117,6 +121,7 @@ describe("embedded runtime with a real docker-registry", () => {
       const ws = await workspace();
       dirs.push(ws.dir);
       const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "runtime-child.ts"), ws.stateDir, ws.configPath, crashAfter], { stdio: ["ignore", "ignore", "pipe"] });
+      children.push(child);
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, sig) => resolve(sig)));
