@@ -76,8 +76,12 @@ export interface Attempt {
 /** How long every worker leaves a provider alone after a throttling error without Retry-After. */
 const THROTTLE_PAUSE_MS = 1_000;
 
-/** Spread added to a "not before" so the consumers a pause held back do not all come back at one instant. */
-const NOT_BEFORE_JITTER_MS = 1_000;
+/**
+ * Spread added to a "not before" so the consumers a pause held back do not all come back at one
+ * instant. Short: the shared limiter orders their writes anyway, and every ms here lengthens the
+ * time from a Retry-After's end to everyone holding the version (bench: lifecycle.*).
+ */
+const NOT_BEFORE_JITTER_MS = 250;
 
 /** A message this early for its consumer's next attempt is queued again; one less early runs (the limiter still holds it to any pause). */
 const EARLY_TOLERANCE_MS = 1_000;
