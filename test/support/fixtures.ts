@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The shared, real payloads (../shared/fixtures next to the repository). */
-export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/", import.meta.url));
+/** The real payloads, copied into the repository with their sources (test/fixtures/shared/ORIGIN.md). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/shared/", import.meta.url));
 
 export function fixture<T = unknown>(path: string): T {
   return JSON.parse(readFileSync(`${FIXTURES}${path}`, "utf8")) as T;

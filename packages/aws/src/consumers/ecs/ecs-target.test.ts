@@ -20,7 +20,7 @@ import type { WiringError } from "../shared/wiring.js";
 import { EcsTaskDefinitionTarget, ROLL_FAILED } from "./ecs-target.js";
 import { ecsTaskDefinitionTargetSchema } from "./schema.js";
 
-// Names as in ../shared/fixtures/aws-container-registries/ecs-describetasks*.json (cluster MyCluster,
+// Names as in test/fixtures/shared/aws-container-registries/ecs-describetasks*.json (cluster MyCluster,
 // service fargate-service, family sample-fargate), in the secret's region.
 const REGION = "us-west-2";
 const SECRET = secretArn(REGION);

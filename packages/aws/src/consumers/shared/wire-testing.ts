@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
-/** ../shared/fixtures next to the repository. */
-const FIXTURES = fileURLToPath(new URL("../../../../../../shared/fixtures/", import.meta.url));
+/** The real payloads copied into the repository (test/fixtures/shared, with their sources). */
+const FIXTURES = fileURLToPath(new URL("../../../../../test/fixtures/shared/", import.meta.url));
 
 export function fixture<T = unknown>(path: string): T {
   return JSON.parse(readFileSync(`${FIXTURES}${path}`, "utf8")) as T;
