@@ -246,19 +246,10 @@ export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionCon
  * VPC attachment, its failure queue and tracing.
  */
 export function revokePermissions(plan: RotationPlan, ctx: RevokePermissionContext): PermissionStatement[] {
-  return clone([
-    {
-      actions: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-      resources: secretsOf(plan, ctx),
-    },
-    fingerprintKey(ctx),
-    { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
-    { actions: ["events:PutEvents"], resources: [ctx.busArn] },
-    ...efsPermissions(plan.efs),
-    ...vpcPermissions(plan.efs, ctx),
-    { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] },
-    ...TRACING_PERMISSIONS,
-  ]);
+  // What the rotation may do (a rollback writes and promotes a version too), and its failure queue.
+  const statements = rotatePermissions(plan, ctx);
+  statements.splice(statements.length - TRACING_PERMISSIONS.length, 0, { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] });
+  return statements;
 }
 
 export interface ApiRotationPermissionContext extends Pick<RotationPermissionContext, "partition" | "region" | "account"> {

@@ -63,7 +63,7 @@ describe("DynamoLedger on an embedded DynamoDB (dynalite)", () => {
     await ledger.recordCurrentVersion(registry, version("v1", "2026-11-23T08:00:00Z"));
     expect(await ledger.recordCurrentVersion(registry, version("v2", "2026-11-23T08:00:00Z"))).toBe("recorded");
     expect((await ledger.registryState("prod-ecr"))?.current?.versionId).toBe("v2");
-    expect(await ledger.previousVersion("prod-ecr")).toMatchObject({ versionId: "v1", supersededAt: new Date("2026-11-23T08:00:00Z") });
+    expect(await ledger.version("prod-ecr", (await ledger.registryState("prod-ecr"))?.previousVersionId ?? "none")).toMatchObject({ versionId: "v1", supersededAt: new Date("2026-11-23T08:00:00Z") });
   });
 
   it("lists registries through the index, a page at a time", async () => {

@@ -129,7 +129,7 @@ describe("htpasswd rotation against a real docker-registry", () => {
     expect(Object.values(stages).filter((s) => s.includes("AWSPENDING"))).toEqual([]);
     const state = await ledger().registryState("local");
     expect(state?.current?.versionId).toBe((await vault().read(secret, { stage: "AWSCURRENT" })).versionId);
-    const previous = await ledger().previousVersion("local");
+    const previous = await ledger().version("local", (await ledger().registryState("local"))?.previousVersionId ?? "none");
     expect(previous?.revoked).toMatchObject({ reason: "unused" });
     expect(previous?.supersededAt).toBeInstanceOf(Date);
     expect(JSON.stringify(events)).not.toContain(two.password.reveal());

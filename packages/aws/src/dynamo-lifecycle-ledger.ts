@@ -81,12 +81,6 @@ export class DynamoLifecycleLedger extends DynamoEnvironmentLedger implements Li
     return item ? toVersion(item) : undefined;
   }
 
-  async previousVersion(registryId: string): Promise<CredentialVersion | undefined> {
-    const state = await this.getItem(key.state(registryId), { consistent: true });
-    const previousId = state?.previousVersionId;
-    return typeof previousId === "string" ? this.version(registryId, previousId) : undefined;
-  }
-
   /**
    * A newer version took `previousId`'s place at `at`: stamp the old version and name it the
    * registry's previous one (only while `currentId` is still current, so a late call changes nothing).

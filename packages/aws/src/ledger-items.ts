@@ -85,6 +85,7 @@ export function fromStateItem(item: Item): RegistryState {
     secretArn: item.secretArn as string,
     updatedAt: date(item.updatedAt) as Date,
     ...(item.current !== undefined && { current: toVersion(item.current as Item) }),
+    ...(typeof item.previousVersionId === "string" && { previousVersionId: item.previousVersionId }),
   };
 }
 

@@ -139,12 +139,8 @@ export class AuditApi {
   }
 
   async #registryView(registry: Registry) {
-    const [state, summary, previous, revocation] = await Promise.all([
-      this.#deps.ledger.registryState(registry.id),
-      this.#deps.ledger.auditSummary(registry.id),
-      this.#deps.ledger.previousVersion(registry.id),
-      this.#deps.ledger.revocationStatus(registry.id),
-    ]);
+    const [state, summary, revocation] = await Promise.all([this.#deps.ledger.registryState(registry.id), this.#deps.ledger.auditSummary(registry.id), this.#deps.ledger.revocationStatus(registry.id)]);
+    const previous = state?.previousVersionId === undefined ? undefined : await this.#deps.ledger.version(registry.id, state.previousVersionId);
     return registryView(registry, state, summary, { previous, revocation });
   }
 

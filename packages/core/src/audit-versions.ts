@@ -11,7 +11,8 @@ import type { Ledger } from "./ports.js";
  * superseded, revoked (when, why). What on-call reads before a rollback or while a revocation waits.
  */
 export async function versionLifecycles(ledger: Ledger & EnvironmentLedger, registry: Registry, consumers: readonly Consumer[]) {
-  const [state, previous, revocation] = await Promise.all([ledger.registryState(registry.id), ledger.previousVersion(registry.id), ledger.revocationStatus(registry.id)]);
+  const [state, revocation] = await Promise.all([ledger.registryState(registry.id), ledger.revocationStatus(registry.id)]);
+  const previous = state?.previousVersionId === undefined ? undefined : await ledger.version(registry.id, state.previousVersionId);
   const mine = consumers.filter((c) => c.registryId === registry.id);
   const deliveries = await allPages((page) => ledger.consumerDeliveries(registry.id, page));
   const environments = await allPages((page) => ledger.environments({ registryId: registry.id }, page));

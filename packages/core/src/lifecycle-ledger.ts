@@ -30,6 +30,4 @@ export interface LifecycleLedger {
   revocationStatus(registryId: string): Promise<RevocationStatus | undefined>;
   /** One version's record, lifecycle included. */
   version(registryId: string, versionId: string): Promise<CredentialVersion | undefined>;
-  /** The version before the current one, as the ledger last recorded it. */
-  previousVersion(registryId: string): Promise<CredentialVersion | undefined>;
 }

@@ -96,6 +96,8 @@ export interface RegistryRecord {
 
 export interface RegistryState extends RegistryRecord {
   readonly current?: CredentialVersion;
+  /** The version the current one replaced (its record: `version(registryId, previousVersionId)`). */
+  readonly previousVersionId?: string;
   readonly updatedAt: Date;
 }
 

@@ -146,20 +146,22 @@ export class RevocationService {
     for (const d of await allPages((page) => ledger.consumerDeliveries(registry.id, page))) deliveries.set(d.consumerId, d);
     const discoveries = new Map<string, DiscoveryRecord>();
     for (const d of await allPages((page) => ledger.discoveries(registry.id, page))) discoveries.set(d.consumerId, d);
-    const holdings: ConsumerHolding[] = [];
-    for (const consumer of consumers) {
+    // One query for the registry's environments, counted per consumer, rather than one per consumer.
+    const onPrevious = new Map<string, number>();
+    for (const e of await allPages((page) => ledger.environments({ registryId: registry.id }, page))) {
+      if (e.heldVersionId === previousVersionId) onPrevious.set(e.consumerId, (onPrevious.get(e.consumerId) ?? 0) + 1);
+    }
+    return consumers.map((consumer) => {
       const discovers = targets.get(consumer.target.kind)?.discoverEnvironments !== undefined;
-      const environments = discovers ? await allPages((page) => ledger.environments({ registryId: registry.id, consumerId: consumer.id }, page)) : [];
       const delivery = deliveries.get(consumer.id);
       const discovery = discoveries.get(consumer.id);
-      holdings.push({
+      return {
         consumerId: consumer.id,
         discovers,
-        environmentsOnPrevious: environments.filter((e) => e.heldVersionId === previousVersionId).length,
+        environmentsOnPrevious: discovers ? (onPrevious.get(consumer.id) ?? 0) : 0,
         ...(delivery && { delivery }),
         ...(discovery && { discovery }),
-      });
-    }
-    return holdings;
+      };
+    });
   }
 }
