@@ -165,7 +165,8 @@ const settings = z
   })
   .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5, revokeSchedule: "rate(15 minutes)" });
 
-const configSchema = z.strictObject({
+/** The config file's schema (before defaults are folded into PullkeeperConfig); docs/configuration.md is generated from it. */
+export const configSchema = z.strictObject({
   registries: z.array(registry).min(1, "expected at least one registry"),
   consumers: z.array(consumer).default([]),
   settings,
