@@ -45,9 +45,10 @@ import { dockerRegistryAvailable, type RunningRegistry, startDockerRegistry } fr
 import { parseSchedule } from "./scheduler/schedule-expression.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { ensureStateDir, randomToken, readOrCreate } from "./state-files.js";
+import { DEFAULT_PORT, writeRuntimeFile } from "./runtime-file.js";
 import { LocalVault } from "./vault/local-vault.js";
 
-export const DEFAULT_PORT = 8790;
+export { DEFAULT_PORT };
 export const LEDGER_TABLE = "pullkeeper-ledger";
 
 export interface RuntimeOptions {
@@ -398,6 +399,8 @@ export class EmbeddedRuntime {
           health: () => ({ stateDir, registries: config.registries.length, served: registries.map((r) => r.url), schedules: Object.fromEntries([...scheduler.nextRuns()].map(([k, v]) => [k, v?.toISOString() ?? null])) }),
         });
         stops.push(() => server?.close() ?? Promise.resolve());
+        // Removed before the server closes: the CLI then stops looking for it there.
+        stops.push(await writeRuntimeFile(stateDir, server));
       }
       if (options.schedule !== false) scheduler.start();
 

@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
+import { resolve } from "node:path";
+import { DEFAULT_PORT, findRunningRuntime, isAlive, readRuntimeFile } from "../runtime-file.js";
 
 export interface ApiClient {
   request(method: string, path: string): Promise<{ status: number; body: unknown }>;
@@ -18,26 +17,35 @@ export interface ClientOptions {
 
 /**
  * Talks to a running `pullkeeper dev` over HTTP when there is one for this state directory
- * (it holds the DynamoDB store's lock); otherwise opens the state in this process for one command.
+ * (it holds the DynamoDB store's lock): the one its runtime.json names, else one on the port.
+ * Otherwise opens the state in this process for one command. The runtime is imported only then:
+ * talking to a running one must not load dynalite, the AWS SDK and the functions.
  */
 export async function connect(options: ClientOptions): Promise<ApiClient> {
   const stateDir = resolve(options.stateDir);
-  const url = `http://127.0.0.1:${options.port ?? DEFAULT_PORT}`;
-  const running = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })
-    .then(async (r) => (r.ok ? ((await r.json()) as { stateDir?: string }) : undefined))
-    .catch(() => undefined);
-  if (running?.stateDir === stateDir) {
-    const token = (await readFile(join(stateDir, "admin-token"), "utf8")).trim();
+  const running = await findRunningRuntime(stateDir, options.port ?? DEFAULT_PORT);
+  if (running !== undefined) {
+    const { url, adminToken } = running;
     return {
       where: `running runtime at ${url}`,
       request: async (method, path) => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}` } });
         return { status: response.status, body: await response.json() };
       },
       close: async () => undefined,
     };
   }
-  const runtime = await EmbeddedRuntime.start({ configPath: options.configPath, stateDir, serve: false, schedule: false, log: options.log });
+  const { EmbeddedRuntime } = await import("../runtime.js");
+  let runtime;
+  try {
+    runtime = await EmbeddedRuntime.start({ configPath: options.configPath, stateDir, serve: false, schedule: false, log: options.log });
+  } catch (error) {
+    const record = await readRuntimeFile(stateDir);
+    if ((error as { code?: string }).code === "dynamo_store_in_use" && record !== undefined && isAlive(record.pid)) {
+      throw new Error(`a runtime (process ${record.pid}, ${record.url}) holds ${stateDir} but does not answer on /healthz yet; wait for it to finish starting, or stop it`, { cause: error });
+    }
+    throw error;
+  }
   const api = runtime.auditApi();
   return {
     where: "this process (no runtime is running for this state directory)",

@@ -2,7 +2,7 @@ import { InvalidInputError, parseConfig } from "@pullkeeper/core";
 import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { DEFAULT_PORT, EmbeddedRuntime } from "../runtime.js";
+import { DEFAULT_PORT } from "../runtime-file.js";
 import { addAuditCommands, type CommandContext } from "./audit-commands.js";
 import { addLifecycleCommands } from "./lifecycle-commands.js";
 import { connect } from "./client.js";
@@ -58,6 +58,8 @@ export function buildCli(): Command {
     .description("run the whole service on this machine: HTTP API on 127.0.0.1, schedules, embedded stores")
     .action(async (_opts, cmd: Command) => {
       const g = globals(cmd);
+      // Imported here, not above: every other command must start without dynalite and the AWS SDK.
+      const { EmbeddedRuntime } = await import("../runtime.js");
       const runtime = await EmbeddedRuntime.start({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
       out(`pullkeeper is running on ${runtime.server?.url} (GET /healthz; /v1 needs the bearer token)`);
       out(`admin token: ${runtime.adminTokenPath}`);

@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+
+/**
+ * `<stateDir>/runtime.json`: where a running `pullkeeper dev` listens, so the CLI finds it whatever
+ * PULLKEEPER_PORT the shell running the CLI has. Kept out of runtime.ts on purpose: the CLI reads it
+ * on every command and must not load the runtime (dynalite, the AWS SDK) to do so.
+ */
+
+export const DEFAULT_PORT = 8790;
+export const RUNTIME_FILE = "runtime.json";
+
+export interface RuntimeRecord {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+export interface RunningRuntime {
+  /** Always http://127.0.0.1:<port>: the bearer token is never sent anywhere the file could point to. */
+  readonly url: string;
+  readonly adminToken: string;
+  /** How it was found, for messages. */
+  readonly via: "runtime.json" | "port";
+}
+
+/**
+ * Writes the record atomically (temp file with mode 0600, then rename) and returns the function that
+ * removes it — only if it is still this process's record, so a stop never deletes a successor's.
+ */
+export async function writeRuntimeFile(stateDir: string, server: { readonly url: string; readonly port: number }): Promise<() => Promise<void>> {
+  const path = join(stateDir, RUNTIME_FILE);
+  const record: RuntimeRecord = { url: server.url, port: server.port, pid: process.pid, startedAt: new Date().toISOString() };
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(record)}\n`);
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return async () => {
+    if ((await readRuntimeFile(stateDir))?.pid === process.pid) await rm(path, { force: true });
+  };
+}
+
+/** The record, or undefined when there is none or it is not one (a damaged file is as good as none). */
+export async function readRuntimeFile(stateDir: string): Promise<RuntimeRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, RUNTIME_FILE), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = JSON.parse(text) as Partial<RuntimeRecord> | null;
+    const valid = typeof r === "object" && r !== null && Number.isInteger(r.port) && (r.port as number) > 0 && (r.port as number) < 65536 && Number.isInteger(r.pid) && (r.pid as number) > 0;
+    return valid ? (r as RuntimeRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** True when a pullkeeper answers /healthz on `port` for this very state directory. */
+async function servesStateDir(port: number, stateDir: string): Promise<boolean> {
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })
+    .then(async (r) => (r.ok ? ((await r.json()) as { stateDir?: unknown }) : undefined))
+    .catch(() => undefined);
+  return health?.stateDir === stateDir;
+}
+
+/**
+ * The runtime running for `stateDir`: the one runtime.json names (if its process is alive and it
+ * answers for this state directory), else one on `fallbackPort` that answers for it. A stale file is
+ * ignored, not deleted: its runtime may only be slow to answer.
+ */
+export async function findRunningRuntime(stateDirOption: string, fallbackPort: number = DEFAULT_PORT): Promise<RunningRuntime | undefined> {
+  const stateDir = resolve(stateDirOption);
+  const record = await readRuntimeFile(stateDir);
+  const candidates: { port: number; via: RunningRuntime["via"] }[] = [];
+  if (record !== undefined && isAlive(record.pid)) candidates.push({ port: record.port, via: "runtime.json" });
+  if (record?.port !== fallbackPort || candidates.length === 0) candidates.push({ port: fallbackPort, via: "port" });
+  for (const candidate of candidates) {
+    if (!(await servesStateDir(candidate.port, stateDir))) continue;
+    const adminToken = (await readFile(join(stateDir, "admin-token"), "utf8")).trim();
+    return { url: `http://127.0.0.1:${candidate.port}`, adminToken, via: candidate.via };
+  }
+  return undefined;
+}
