@@ -39,7 +39,7 @@ describe("pullkeeper.yaml", () => {
     expect(config.registries[0]?.source).toEqual({ type: "ecr-token", account: "123456789012", region: "eu-west-1", marginSeconds: 10800 });
     expect(config.registries[0]?.verify).toEqual({ canary: { repository: "team/app", reference: "stable" } });
     expect(config.registries[1]?.source).toMatchObject({ roleArn: "arn:aws:iam::210987654321:role/pullkeeper-pull" });
-    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitterSeconds: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkewSeconds: 5, revokeSchedule: "rate(15 minutes)" });
+    expect(config.settings).toEqual({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitterSeconds: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkewSeconds: 5, revokeSchedule: "rate(15 minutes)", timezone: "UTC" });
     expect(config.registries[0]?.revoke).toEqual({ afterSeconds: 86_400, whenInUse: "wait" });
   });
 

@@ -43,6 +43,22 @@ const managedSecretSource = z.strictObject({ type: z.literal("managed-secret") }
 const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
 const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
 
+/**
+ * An IANA time zone name as EventBridge Scheduler takes it (`scheduleExpressionTimezone`): one the
+ * runtime's time zone database knows, written as the database writes it (the service matches
+ * names exactly), not a UTC offset.
+ */
+const timeZone = z.string().superRefine((name, ctx) => {
+  let resolved: string | undefined;
+  try {
+    resolved = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(name) ? new Intl.DateTimeFormat("en-US", { timeZone: name }).resolvedOptions().timeZone : undefined;
+  } catch {
+    resolved = undefined;
+  }
+  if (resolved === undefined) ctx.addIssue({ code: "custom", message: `expected an IANA time zone such as "UTC" or "Europe/Berlin", got "${name}"` });
+  else if (resolved !== name && resolved.toLowerCase() === name.toLowerCase()) ctx.addIssue({ code: "custom", message: `write the time zone as "${resolved}"` });
+});
+
 /** Where the rotation and revoke functions mount an htpasswd registry's EFS access point on AWS (Lambda mounts under /mnt/). */
 export const HTPASSWD_EFS_MOUNT_PATH = "/mnt/htpasswd";
 
@@ -162,8 +178,10 @@ const settings = z
     clockSkew: duration.default(5),
     /** How often previous credentials are checked for revocation (on AWS; the embedded runtime also checks after each delivery and scan). */
     revokeSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    /** The time zone the cron() schedules are read in on AWS (EventBridge Scheduler; rate() ignores it). */
+    timezone: timeZone.default("UTC"),
   })
-  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5, revokeSchedule: "rate(15 minutes)" });
+  .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5, revokeSchedule: "rate(15 minutes)", timezone: "UTC" });
 
 /** The config file's schema (before defaults are folded into PullkeeperConfig); docs/configuration.md is generated from it. */
 export const configSchema = z.strictObject({
@@ -209,6 +227,8 @@ export interface PullkeeperConfig {
     readonly auditSchedule: string;
     readonly clockSkewSeconds: number;
     readonly revokeSchedule: string;
+    /** IANA name; the cron() schedules' time zone on AWS. */
+    readonly timezone: string;
   };
 }
 
@@ -256,7 +276,7 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
       };
     }),
     consumers,
-    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule },
+    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule, timezone: s.timezone },
   };
 }
 
