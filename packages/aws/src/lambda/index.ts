@@ -1,5 +1,6 @@
 export * from "./config-file.js";
 export * from "./observability.js";
+export * from "./log-format.js";
 export * from "./redaction.js";
 export * from "./validate-event.js";
 export * from "./adapters.js";
