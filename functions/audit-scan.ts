@@ -4,19 +4,22 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { auditScanFromEnvironment, lazy, observability, validateEvent } from "@pullkeeper/aws/lambda";
+import { auditScanFromEnvironment, lazy, observability, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
 import type { AuditReport, AuditScanService } from "@pullkeeper/core";
 import { z } from "zod";
 
 /**
- * The audit scan: on schedule (EventBridge) and on demand (POST /v1/environments/scan invokes it
- * with the same shape). Discovers environments per consumer, judges them, records verdicts, and
+ * The audit scan: on schedule (its EventBridge Scheduler input) and on demand (POST
+ * /v1/environments/scan invokes it with an EventBridge envelope). Discovers environments per consumer, judges them, records verdicts, and
  * emits the numbers the alarms watch.
  */
 
-export const AuditScanEventSchema = EventBridgeSchema.extend({
-  detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
-});
+export const AuditScanEventSchema = scheduledInvocationSchema(
+  "audit-scan",
+  EventBridgeSchema.extend({
+    detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
+  }),
+);
 export type AuditScanEvent = z.infer<typeof AuditScanEventSchema>;
 
 const { logger, metrics, tracer } = observability("pullkeeper-audit-scan");

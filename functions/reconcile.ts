@@ -4,7 +4,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { lazy, observability, plannerFromEnvironment, validateEvent } from "@pullkeeper/aws/lambda";
+import { lazy, observability, plannerFromEnvironment, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
 import type { PropagationService } from "@pullkeeper/core";
 
 /**
@@ -13,6 +13,9 @@ import type { PropagationService } from "@pullkeeper/core";
  * consumer that failed for good once its backoff is over (1 h, doubling, at most 24 h), and a
  * pending or retrying one whose message was lost.
  */
+
+/** The reconcile schedule's input (EventBridge Scheduler) or an EventBridge envelope; either way a full run. */
+export const ReconcileEventSchema = scheduledInvocationSchema("reconcile", EventBridgeSchema);
 
 const { logger, metrics, tracer } = observability("pullkeeper-reconcile");
 
@@ -36,7 +39,7 @@ export function createReconcileHandler(runtime: () => Promise<PropagationService
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { clearState: true }))
     .use(logMetrics(metrics))
-    .use(validateEvent(EventBridgeSchema, "reconcile event"));
+    .use(validateEvent(ReconcileEventSchema, "reconcile event"));
 }
 
 export const handler = createReconcileHandler(plannerFromEnvironment);

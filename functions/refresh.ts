@@ -5,14 +5,17 @@ import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbr
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { EcrTokenSource } from "@pullkeeper/aws";
-import { awsAdapters, lazy, observability, readConfigFile, validateEvent } from "@pullkeeper/aws/lambda";
+import { awsAdapters, lazy, observability, readConfigFile, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
 import { RegistryV2Verifier } from "@pullkeeper/targets";
 import type { z } from "zod";
 
-/** Scheduled refresh of minted tokens: EventBridge event in, RefreshService out, report back. */
+/**
+ * Scheduled refresh of minted tokens: the refresh schedule's input (EventBridge Scheduler) or an
+ * EventBridge envelope (the API on demand, the embedded runtime) in, RefreshService out, report back.
+ */
 
-export const RefreshEventSchema = EventBridgeSchema.extend({ detail: RefreshRequestSchema });
+export const RefreshEventSchema = scheduledInvocationSchema("refresh", EventBridgeSchema.extend({ detail: RefreshRequestSchema }));
 export type RefreshEvent = z.infer<typeof RefreshEventSchema>;
 
 export interface RefreshRuntime {

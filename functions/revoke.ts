@@ -4,12 +4,13 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { lazy, lifecycleFromEnvironment, observability, type RollbackAnswer, rotatedBySecretsManager, validateEvent } from "@pullkeeper/aws/lambda";
+import { lazy, lifecycleFromEnvironment, observability, type RollbackAnswer, rotatedBySecretsManager, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
 import { InvalidInputError, PullkeeperError, type Registry, type RevocationService, type RollbackService } from "@pullkeeper/core";
 import { z } from "zod";
 
 /**
- * Revocation, on its own schedule (settings.revokeSchedule): for every registry whose source can
+ * Revocation, on its own schedule (settings.revokeSchedule; the schedule's EventBridge Scheduler
+ * input, or an EventBridge envelope): for every registry whose source can
  * revoke, first close any vault/ledger gap a crash left, then revoke the previous credential if
  * nothing uses it any more or its maximum overlap has passed; otherwise record why it waits.
  *
@@ -20,9 +21,12 @@ import { z } from "zod";
  * (`{ error: { code, message } }`) that the API raises again as the same error.
  */
 
-export const RevokeEventSchema = EventBridgeSchema.extend({
-  detail: z.union([z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }), z.strictObject({ rollback: z.string().min(1) })]),
-});
+export const RevokeEventSchema = scheduledInvocationSchema(
+  "revoke",
+  EventBridgeSchema.extend({
+    detail: z.union([z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }), z.strictObject({ rollback: z.string().min(1) })]),
+  }),
+);
 export type RevokeEvent = z.infer<typeof RevokeEventSchema>;
 
 /** What a rollback needs: the configured registries and the lifecycle's RollbackService. */

@@ -1,4 +1,6 @@
 export * from "./config.js";
+export * from "./config-issues.js";
+export * from "./suggest.js";
 export * from "./credential.js";
 export * from "./duration.js";
 export * from "./errors.js";
@@ -10,6 +12,7 @@ export * from "./refresh-decision.js";
 export * from "./secret-value.js";
 export * from "./requests.js";
 export * from "./validation.js";
+export * from "./schedule-input.js";
 export * from "./rotation.js";
 export * from "./secret-id.js";
 export * from "./audit-api.js";
