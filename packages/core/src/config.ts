@@ -1,16 +1,19 @@
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { ConfigError, type ConfigIssue, formatConfigIssue, locateIssues, type PathIssue, zodIssues } from "./config-issues.js";
+import { consumerTargetIssues, type TargetSchemas } from "./consumers.js";
+import type { Consumer } from "./delivery.js";
 import { parseDuration } from "./duration.js";
 import { InvalidInputError } from "./errors.js";
 import { REGISTRY_KINDS, type Registry, revokePolicy } from "./model.js";
-import { formatIssues } from "./validation.js";
+import { awsRegion, didYouMean } from "./suggest.js";
 
 /**
  * `pullkeeper.yaml`: the registries pullkeeper keeps fresh and the consumers that copy them.
- * Every problem is reported with its path in the file, all at once, not only the first.
+ * Every problem is reported with its path in the file (and its line and column when the text is
+ * known), all at once, not only the first; unknown keys everywhere, with the nearest known key.
  */
 
-const AWS_REGION = /^(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
@@ -32,7 +35,7 @@ const duration = z.string().transform((text, ctx) => {
 const ecrTokenSource = z.strictObject({
   type: z.literal("ecr-token"),
   account: z.string().regex(ACCOUNT_ID, "expected a 12-digit AWS account ID"),
-  region: z.string().regex(AWS_REGION, "expected an AWS region"),
+  region: awsRegion,
   roleArn: z.string().regex(ROLE_ARN, "expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
   externalId: z.string().min(2).max(1224).optional(),
   margin: duration.optional(),
@@ -157,13 +160,40 @@ const registry = z
     }
   });
 
-const consumer = z.looseObject({
+// Strict, so a misspelt `restart` is an error rather than a consumer that silently never restarts;
+// `target` is checked by its kind's own schema (checkConfigFile, consumersFromConfig).
+const consumer = z.strictObject({
   id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
   registry: z.string(),
   target: z.looseObject({ kind: z.string() }),
   /** Opt-in: the audit API may restart this consumer's stale environments. */
   restart: z.boolean({ error: "expected true or false" }).optional(),
 });
+
+/**
+ * `arn:<partition>:iam::<account>:root`, `...:user/<path/name>` or `...:role/<path/name>`. IAM
+ * accepts no wildcard in an AWS principal (other than `*` alone, which this refuses).
+ */
+export const PRINCIPAL_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:root|(?:user|role)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/;
+
+/** Why `entry` is not an IAM principal ARN the audit API's roles can trust, or undefined. */
+export function principalIssue(entry: string): string | undefined {
+  if (/^\d{12}$/.test(entry)) return `"${entry}" is an account ID; write its root as arn:aws:iam::${entry}:root`;
+  if (!PRINCIPAL_ARN.test(entry)) return `"${entry}" is not an IAM principal ARN (expected arn:<partition>:iam::<account>:root, :user/<name> or :role/<name>)`;
+  return undefined;
+}
+
+const principal = z.string().superRefine((entry, ctx) => {
+  const issue = principalIssue(entry);
+  if (issue !== undefined) ctx.addIssue({ code: "custom", message: issue });
+});
+const principals = z.array(principal).min(1, "expected at least one principal ARN (leave the key out for the deploy account)");
+
+/**
+ * Who may assume the audit API's roles on AWS. In the file, versioned with the rest, so a
+ * redeploy cannot silently drop them. A role left out trusts the deploy account's root.
+ */
+const api = z.strictObject({ readers: principals.optional(), operators: principals.optional() });
 
 const settings = z
   .strictObject({
@@ -180,6 +210,8 @@ const settings = z
     revokeSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
     /** The time zone the cron() schedules are read in on AWS (EventBridge Scheduler; rate() ignores it). */
     timezone: timeZone.default("UTC"),
+    /** The audit API's principals on AWS (stacks/api-access.ts). */
+    api: api.optional(),
   })
   .default({ refreshSchedule: "rate(15 minutes)", reconcileSchedule: "rate(15 minutes)", maxJitter: 300, rateLimits: {}, auditSchedule: "rate(15 minutes)", clockSkew: 5, revokeSchedule: "rate(15 minutes)", timezone: "UTC" });
 
@@ -194,24 +226,29 @@ export const configSchema = z.strictObject({
  * Checks across entries (duplicate ids, consumers naming unknown registries) on the raw document,
  * so they are reported even when an entry has problems of its own.
  */
-function crossReferenceIssues(doc: unknown): string[] {
+function crossReferenceIssues(doc: unknown): PathIssue[] {
   const list = (key: string): unknown[] => {
     const value = (doc as Record<string, unknown> | null)?.[key];
     return Array.isArray(value) ? value : [];
   };
-  const idOf = (entry: unknown): unknown => (entry as Record<string, unknown> | null)?.id;
-  const issues: string[] = [];
-  const seen = new Map<string, number>();
-  list("registries").forEach((r, i) => {
-    const id = idOf(r);
-    if (typeof id !== "string") return;
-    const first = seen.get(id);
-    if (first !== undefined) issues.push(`registries[${i}].id: duplicate id "${id}" (first at registries[${first}])`);
-    else seen.set(id, i);
-  });
+  const field = (entry: unknown, key: string): unknown => (entry !== null && typeof entry === "object" ? (entry as Record<string, unknown>)[key] : undefined);
+  const issues: PathIssue[] = [];
+  const ids = (key: string): Map<string, number> => {
+    const seen = new Map<string, number>();
+    list(key).forEach((entry, i) => {
+      const id = field(entry, "id");
+      if (typeof id !== "string") return;
+      const first = seen.get(id);
+      if (first !== undefined) issues.push({ path: [key, i, "id"], message: `duplicate id "${id}" (first at ${key}[${first}])` });
+      else seen.set(id, i);
+    });
+    return seen;
+  };
+  const registryIds = ids("registries");
+  ids("consumers");
   list("consumers").forEach((c, i) => {
-    const ref = (c as Record<string, unknown> | null)?.registry;
-    if (typeof ref === "string" && !seen.has(ref)) issues.push(`consumers[${i}].registry: no registry with id "${ref}"`);
+    const ref = field(c, "registry");
+    if (typeof ref === "string" && !registryIds.has(ref)) issues.push({ path: ["consumers", i, "registry"], message: `no registry with id "${ref}"${didYouMean(ref, registryIds.keys())}` });
   });
   return issues;
 }
@@ -229,20 +266,38 @@ export interface PullkeeperConfig {
     readonly revokeSchedule: string;
     /** IANA name; the cron() schedules' time zone on AWS. */
     readonly timezone: string;
+    /** The audit API's principals on AWS; a role absent here trusts the deploy account's root. */
+    readonly api?: { readonly readers?: readonly string[]; readonly operators?: readonly string[] };
   };
 }
 
-/** Validates an already-parsed document; throws InvalidInputError listing every problem. */
-export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): PullkeeperConfig {
-  const parsed = configSchema.safeParse(doc ?? {});
-  const issues = [
-    ...(parsed.success ? [] : formatIssues(parsed.error)),
-    ...crossReferenceIssues(doc),
-  ];
-  if (!parsed.success || issues.length > 0) {
-    throw new InvalidInputError(`${source} is not valid:\n  ${issues.join("\n  ")}`, issues);
-  }
-  const { registries, consumers, settings: s } = parsed.data;
+interface DocumentCheck {
+  readonly issues: PathIssue[];
+  readonly config?: PullkeeperConfig;
+  readonly consumers?: Consumer[];
+}
+
+/**
+ * The one check of a config document: its schema (unknown keys everywhere), the references
+ * between entries, and, given the consumer kinds' schemas, every consumer's target.
+ */
+function checkDocument(doc: unknown, targets?: TargetSchemas): DocumentCheck {
+  const data = doc ?? {};
+  const parsed = configSchema.safeParse(data);
+  const consumers = targets && consumerTargetIssues((data as { consumers?: unknown }).consumers, targets);
+  const issues = [...(parsed.success ? [] : zodIssues(parsed.error, configSchema, data)), ...crossReferenceIssues(doc), ...(consumers?.issues ?? [])];
+  if (!parsed.success || issues.length > 0) return { issues };
+  const config = toConfig(parsed.data);
+  return {
+    issues,
+    config,
+    ...(consumers && {
+      consumers: config.consumers.map((c, i): Consumer => ({ id: c.id, registryId: c.registry, target: consumers.parsed.get(i) as Consumer["target"], ...(c.restart === true && { restart: true }) })),
+    }),
+  };
+}
+
+function toConfig({ registries, consumers, settings: s }: z.output<typeof configSchema>): PullkeeperConfig {
   return {
     registries: registries.map((r): Registry => {
       const source =
@@ -276,16 +331,56 @@ export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): Pullke
       };
     }),
     consumers,
-    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule, timezone: s.timezone },
+    settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule, timezone: s.timezone, ...apiSettings(s.api) },
   };
 }
 
-/** Parses and validates the YAML text of a config file. */
-export function parseConfig(text: string, source = "pullkeeper.yaml"): PullkeeperConfig {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0] ?? e.code}`);
-    throw new InvalidInputError(`${source} is not valid YAML:\n  ${issues.join("\n  ")}`, issues);
+function apiSettings(api: z.output<typeof configSchema>["settings"]["api"]): Pick<PullkeeperConfig["settings"], "api"> {
+  if (api === undefined) return {};
+  return { api: { ...(api.readers && { readers: [...new Set(api.readers)] }), ...(api.operators && { operators: [...new Set(api.operators)] }) } };
+}
+
+/** Validates an already-parsed document (no text, so issues carry their path but no line); throws InvalidInputError listing every problem. */
+export function validateConfig(doc: unknown, source = "pullkeeper.yaml"): PullkeeperConfig {
+  const { issues, config } = checkDocument(doc);
+  if (config === undefined || issues.length > 0) {
+    const lines = issues.map((issue) => formatConfigIssue(issue, source));
+    throw new InvalidInputError(`${source} is not valid:\n  ${lines.join("\n  ")}`, lines);
   }
-  return validateConfig(doc.toJS(), source);
+  return config;
+}
+
+export interface CheckedConfig {
+  readonly config: PullkeeperConfig;
+  /** Every consumer with its target as its kind's schema parsed it (defaults applied). */
+  readonly consumers: Consumer[];
+}
+
+/**
+ * THE check of a config file, shared by `pullkeeper validate`, `pullkeeper dev` and the deploy:
+ * the YAML, the document (unknown keys everywhere), the references between entries and every
+ * consumer's target with its kind's schema from `targets`. Throws a ConfigError whose issues
+ * read `<file>:<line>:<column> <path>: <problem>`, all of them at once.
+ */
+export function checkConfigFile(text: string, file: string, targets: TargetSchemas): CheckedConfig {
+  const { config, consumers } = checkText(text, file, targets);
+  return { config, consumers: consumers ?? [] };
+}
+
+/** Parses and validates the YAML text of a config file, without the consumers' targets (checkConfigFile checks those too). */
+export function parseConfig(text: string, source = "pullkeeper.yaml"): PullkeeperConfig {
+  return checkText(text, source).config;
+}
+
+function checkText(text: string, file: string, targets?: TargetSchemas): { config: PullkeeperConfig; consumers?: Consumer[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    const located: ConfigIssue[] = doc.errors.map((e) => ({ path: [], message: e.message.split("\n")[0] ?? e.code, line: e.linePos?.[0]?.line ?? 1, column: e.linePos?.[0]?.col ?? 1 }));
+    const issues = located.map((issue) => `${file}:${issue.line}:${issue.column} ${issue.message}`);
+    throw new InvalidInputError(`${file} is not valid YAML:\n  ${issues.join("\n  ")}`, issues);
+  }
+  const { issues, config, consumers } = checkDocument(doc.toJS(), targets);
+  if (config === undefined || issues.length > 0) throw new ConfigError(file, locateIssues(issues, doc, lines));
+  return { config, ...(consumers && { consumers }) };
 }

@@ -1,31 +1,56 @@
 import type { PullkeeperConfig } from "./config.js";
+import { formatConfigIssue, type PathIssue, zodIssues } from "./config-issues.js";
 import type { Consumer, DeliveryTarget } from "./delivery.js";
 import { InvalidInputError } from "./errors.js";
-import { formatPath } from "./validation.js";
+import { didYouMean } from "./suggest.js";
+
+/** Each consumer kind's schema for its `target`: the delivery targets, or just their schemas. */
+export type TargetSchemas = ReadonlyMap<string, Pick<DeliveryTarget, "schema">>;
+
+/**
+ * Checks the `target` of every consumer in `consumers` (the raw list from the document) with its
+ * kind's schema; also duplicate consumer ids. Entries that are not objects are left to the
+ * document's schema. Returns the parsed targets by index, and the issues.
+ */
+export function consumerTargetIssues(consumers: unknown, targets: TargetSchemas): { readonly issues: PathIssue[]; readonly parsed: Map<number, Consumer["target"]> } {
+  const issues: PathIssue[] = [];
+  const parsed = new Map<number, Consumer["target"]>();
+  if (!Array.isArray(consumers)) return { issues, parsed };
+  const seen = new Map<string, number>();
+  consumers.forEach((c: unknown, i) => {
+    if (c === null || typeof c !== "object") return;
+    const { id, target } = c as { id?: unknown; target?: unknown };
+    if (typeof id === "string") {
+      const first = seen.get(id);
+      if (first !== undefined) issues.push({ path: ["consumers", i, "id"], message: `duplicate id "${id}" (first at consumers[${first}])` });
+      else seen.set(id, i);
+    }
+    const kind = (target as { kind?: unknown } | null | undefined)?.kind;
+    if (typeof kind !== "string") return;
+    const schema = targets.get(kind)?.schema;
+    if (!schema) {
+      const known = [...targets.keys()].sort();
+      issues.push({ path: ["consumers", i, "target", "kind"], message: `unknown kind "${kind}"${didYouMean(kind, known)} (known: ${known.join(", ")})` });
+      return;
+    }
+    const result = schema.safeParse(target);
+    if (result.success) parsed.set(i, result.data as Consumer["target"]);
+    else issues.push(...zodIssues(result.error, schema, target, ["consumers", i, "target"]));
+  });
+  return { issues, parsed };
+}
 
 /**
  * Validates every consumer's `target` with its kind's own schema and returns the consumers.
- * All problems are reported at once, each with its path in the config file.
+ * All problems are reported at once, each with its path in the config file. The config file's
+ * own check (checkConfigFile) runs the same checks with line and column; this one serves a
+ * config that was already checked (the functions on AWS).
  */
-export function consumersFromConfig(config: PullkeeperConfig, targets: ReadonlyMap<string, Pick<DeliveryTarget, "schema">>, source = "pullkeeper.yaml"): Consumer[] {
-  const issues: string[] = [];
-  const consumers: Consumer[] = [];
-  const seen = new Set<string>();
-  config.consumers.forEach((c, i) => {
-    if (seen.has(c.id)) issues.push(`consumers[${i}].id: duplicate id "${c.id}"`);
-    seen.add(c.id);
-    const target = targets.get(c.target.kind);
-    if (!target) {
-      issues.push(`consumers[${i}].target.kind: unknown kind "${c.target.kind}" (known: ${[...targets.keys()].sort().join(", ")})`);
-      return;
-    }
-    const parsed = target.schema.safeParse(c.target);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push(`${formatPath(["consumers", i, "target", ...issue.path])}: ${issue.message}`);
-      return;
-    }
-    consumers.push({ id: c.id, registryId: c.registry, target: parsed.data as Consumer["target"], ...(c.restart === true && { restart: true }) });
-  });
-  if (issues.length > 0) throw new InvalidInputError(`${source} is not valid:\n  ${issues.join("\n  ")}`, issues);
-  return consumers;
+export function consumersFromConfig(config: PullkeeperConfig, targets: TargetSchemas, source = "pullkeeper.yaml"): Consumer[] {
+  const { issues, parsed } = consumerTargetIssues(config.consumers, targets);
+  if (issues.length > 0) {
+    const lines = issues.map((issue) => formatConfigIssue(issue, source));
+    throw new InvalidInputError(`${source} is not valid:\n  ${lines.join("\n  ")}`, lines);
+  }
+  return config.consumers.map((c, i) => ({ id: c.id, registryId: c.registry, target: parsed.get(i) as Consumer["target"], ...(c.restart === true && { restart: true }) }));
 }

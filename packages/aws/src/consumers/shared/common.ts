@@ -1,10 +1,8 @@
-import { parseTargetConfig, type Registry } from "@pullkeeper/core";
-import { z } from "zod";
+import { awsRegion, parseTargetConfig, type Registry } from "@pullkeeper/core";
 import { isEcrHost } from "./image-host.js";
 
-const AWS_REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-
-export const awsRegionSchema = z.string().regex(AWS_REGION, "expected an AWS region such as eu-west-1");
+/** A region the AWS SDK knows, as source.region accepts (core's awsRegion: one rule everywhere). */
+export const awsRegionSchema = awsRegion;
 
 /**
  * The region a consumer's rate-limit bucket is named after when its config names none and its
