@@ -1,9 +1,8 @@
 import { DynamoLedger, DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
-import { deliveryTargets, rateLimits, readConfigFile, scheduledEvent } from "@pullkeeper/aws/lambda";
+import { deliveryTargets, rateLimits, readCheckedConfigFile, scheduledEvent } from "@pullkeeper/aws/lambda";
 import {
   AuditApi,
   AuditScanService,
-  consumersFromConfig,
   type DeliveryRequest,
   type DeliveryTarget,
   PropagationService,
@@ -158,8 +157,6 @@ export class EmbeddedRuntime {
 
   static async start(options: RuntimeOptions): Promise<EmbeddedRuntime> {
     const log = options.log ?? ((line: string) => console.error(line));
-    // A bad config fails here, before anything is created or written.
-    const config = anchored(readConfigFile(options.configPath), options.configPath);
     // Validated before anything is written; the reader is bound to the vault once it exists.
     let vaultForTargets: LocalVault | undefined;
     const targets = deliveryTargets({
@@ -169,7 +166,10 @@ export class EmbeddedRuntime {
         return (await vaultForTargets.read(id, { stage: "AWSCURRENT" })).credential;
       },
     });
-    const consumers = consumersFromConfig(config, targets, options.configPath);
+    // A bad config fails here, before anything is created or written: the same check as `pullkeeper validate` and the deploy.
+    const checked = readCheckedConfigFile(options.configPath, targets);
+    const config = anchored(checked.config, options.configPath);
+    const consumers = checked.consumers;
     const stateDir = resolve(options.stateDir);
     await ensureStateDir(stateDir);
     const stops: (() => Promise<void>)[] = [];
