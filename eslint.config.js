@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".sst/", "bench/out/", "test-output/", "sst-env.d.ts", ".pullkeeper/"] },
+  { ignores: ["node_modules/", ".sst/", "bench/out/", "packages/local/dist/", "test-output/", "sst-env.d.ts", ".pullkeeper/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,4 @@
-import { InvalidInputError, parseConfig } from "@pullkeeper/core";
+import { InvalidInputError } from "@pullkeeper/core";
 import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -89,6 +89,8 @@ export function buildCli(): Command {
         throw new InvalidInputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       }
       try {
+        // The config schema loads zod and yaml: only the commands that read a config pay for them.
+        const { parseConfig } = await import("@pullkeeper/core");
         const config = parseConfig(text, file);
         if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
         else out(`${file} is valid: ${config.registries.length} registries, ${config.consumers.length} consumers`);
