@@ -45,6 +45,7 @@ import { parseSchedule } from "./scheduler/schedule-expression.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { ensureStateDir, randomToken, readOrCreate } from "./state-files.js";
 import { DEFAULT_PORT, writeRuntimeFile } from "./runtime-file.js";
+import { localSecretWrites } from "./local-secrets.js";
 import { LocalVault } from "./vault/local-vault.js";
 
 export { DEFAULT_PORT };
@@ -397,6 +398,8 @@ export class EmbeddedRuntime {
           adminToken,
           api,
           health: () => ({ stateDir, registries: config.registries.length, served: registries.map((r) => r.url), schedules: Object.fromEntries([...scheduler.nextRuns()].map(([k, v]) => [k, v?.toISOString() ?? null])) }),
+          // `pullkeeper secret put` while this runtime runs: written here, then announced as a Secrets Manager change.
+          secrets: localSecretWrites(vault, (event) => onSecretChange(event, lambdaContext("pullkeeper-on-secret-change")), log),
         });
         stops.push(() => server?.close() ?? Promise.resolve());
         // Removed before the server closes: the CLI then stops looking for it there.

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { DEFAULT_PORT } from "../runtime-file.js";
 import { addAuditCommands, type CommandContext } from "./audit-commands.js";
 import { addLifecycleCommands } from "./lifecycle-commands.js";
+import { addSecretCommands } from "./secret-commands.js";
 import { connect } from "./client.js";
 import { table, until } from "./format.js";
 
@@ -172,6 +173,7 @@ export function buildCli(): Command {
   };
   addAuditCommands(program, context);
   addLifecycleCommands(program, context);
+  addSecretCommands(program, context);
 
   return program;
 }

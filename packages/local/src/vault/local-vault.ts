@@ -66,6 +66,13 @@ const FORMAT = 1;
 const STALE_TEMP_MS = 10 * 60_000;
 /** Secrets Manager's rules for names and ClientRequestToken. */
 const NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** Refuses a name Secrets Manager would refuse, before anything is read or written. */
+export function checkSecretName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new InvalidInputError(`secret name must be 1 to 512 characters of letters, digits and /_+=.@- (got ${JSON.stringify(name.slice(0, 80))})`);
+  }
+}
 const ARN_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 interface VersionDoc {
@@ -100,6 +107,15 @@ export interface SecretDescription {
   readonly name: string;
   /** VersionId → staging labels (sorted), like DescribeSecret's VersionIdsToStages. */
   readonly versions: Record<string, string[]>;
+}
+
+/** One secret as `list()` shows it: everything but the values. */
+export interface SecretListing {
+  readonly name: string;
+  readonly arn: string;
+  readonly createdAt: string;
+  /** In creation order, oldest first. */
+  readonly versions: readonly { readonly versionId: string; readonly stages: readonly string[]; readonly createdAt: string; readonly hasValue: boolean }[];
 }
 
 export interface PutValueOptions {
@@ -221,9 +237,7 @@ export class LocalVault implements Vault {
    * changes a value).
    */
   async createSecret(name: string, value?: Credential | string): Promise<string> {
-    if (!NAME_PATTERN.test(name)) {
-      throw new InvalidInputError(`secret name must be 1 to 512 characters of letters, digits and /_+=.@- (got ${JSON.stringify(name.slice(0, 80))})`);
-    }
+    checkSecretName(name);
     return this.#mutate(async () => {
       const found = await this.#load(name);
       if (found !== undefined) return found.arn;
@@ -238,6 +252,39 @@ export class LocalVault implements Vault {
   async describe(secretId: string): Promise<SecretDescription> {
     const doc = await this.#require(secretId);
     return { arn: doc.arn, name: doc.name, versions: Object.fromEntries(doc.versions.map((v) => [v.id, [...v.stages].sort()])) };
+  }
+
+  /**
+   * ListSecrets with each secret's versions: names, ARNs, labels and creation times, never a value.
+   * Reads every file of the vault (they are small, and a laptop holds a handful); an empty vault
+   * lists nothing and creates nothing, not even the key.
+   */
+  async list(): Promise<SecretListing[]> {
+    const files = (await readdir(this.#secretsDir).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [] as string[];
+      throw ioError(`cannot list ${this.#secretsDir}`, error);
+    })).filter((f) => /^[0-9a-f]{64}\.enc$/.test(f));
+    if (files.length === 0) return [];
+    const key = await this.#getKey();
+    const listings: SecretListing[] = [];
+    for (const file of files) {
+      const path = join(this.#secretsDir, file);
+      const bytes = await readFile(path).catch((error: unknown) => {
+        // Replaced or removed between readdir and here: it is listed under its new name, or gone.
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw ioError(`cannot read ${path}`, error);
+      });
+      if (bytes === undefined) continue;
+      const doc = decodeDoc(path, this.#decrypt(path, bytes, key));
+      if (this.#pathOf(doc.name) !== path) throw corrupt(path, "holds another secret than its name says");
+      listings.push({
+        name: doc.name,
+        arn: doc.arn,
+        createdAt: doc.createdAt,
+        versions: doc.versions.map((v) => ({ versionId: v.id, stages: [...v.stages].sort(), createdAt: v.createdAt, hasValue: v.value !== undefined })),
+      });
+    }
+    return listings.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
