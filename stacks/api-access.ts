@@ -5,15 +5,21 @@
  * Every route of the HTTP API requires IAM authorization (SigV4). Two roles grant
  * `execute-api:Invoke`: the on-call reader (GET routes only) and the operator (GET and POST).
  *
- * Who may assume them is decided at deploy time, from PULLKEEPER_AUDIT_READERS and
- * PULLKEEPER_AUDIT_OPERATORS (comma-separated IAM principal ARNs: an account root, a user or a
- * role, in any account). Unset or empty, the role trusts its own account's root: the account
+ * Who may assume them is decided by pullkeeper.yaml's `settings.api.readers` and
+ * `settings.api.operators` (IAM principal ARNs: an account root, a user or a role, in any
+ * account; validated with the rest of the file). A role left out trusts its own account's root: the account
  * delegates to its IAM policies, so any user or role of the account whose own policy allows
  * `sts:AssumeRole` on the role may assume it, and nobody else. That keeps access out of the
  * deployment (granted and revoked in IAM, where the account's people already are) while a list
- * pins it to named principals. A value that is not such a list fails the deploy before
- * anything is declared.
+ * pins it to named principals.
+ *
+ * They were PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS, deploy-time variables: one
+ * forgotten on a redeploy silently reverted the role to the whole account. The file is versioned
+ * with the rest, so the variables are no longer read, and a deploy with either set fails, saying
+ * what to write in the file instead (rather than a second source that may disagree).
  */
+import type { PullkeeperConfig } from "../packages/core/src/config.js";
+
 
 /** The stage SST's ApiGatewayV2 deploys (`$default`, auto-deployed); it is in every execute-api ARN. */
 export const API_STAGE = "$default";
@@ -29,14 +35,11 @@ export type ApiRole = "reader" | "operator";
 /** The HTTP methods each role may invoke. Every GET route is a read and every POST an action, so a method covers its routes. */
 export const ROLE_METHODS: Readonly<Record<ApiRole, readonly string[]>> = { reader: ["GET"], operator: ["GET", "POST"] };
 
-/** The environment variable that names a role's principals. */
+/** The environment variables that named a role's principals before settings.api; set, they fail the deploy. */
 export const PRINCIPALS_VARIABLE: Readonly<Record<ApiRole, string>> = { reader: "PULLKEEPER_AUDIT_READERS", operator: "PULLKEEPER_AUDIT_OPERATORS" };
 
-/**
- * `arn:<partition>:iam::<account>:root`, `...:user/<path/name>` or `...:role/<path/name>`. IAM
- * accepts no wildcard in an AWS principal (other than `*` alone, which this refuses).
- */
-const PRINCIPAL_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(?:root|(?:user|role)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/;
+/** The key under settings.api that names a role's principals. */
+export const PRINCIPALS_SETTING: Readonly<Record<ApiRole, "readers" | "operators">> = { reader: "readers", operator: "operators" };
 
 export interface ApiPrincipals {
   /** Principal ARNs per role; `undefined` means the deploy account's root. */
@@ -45,30 +48,22 @@ export interface ApiPrincipals {
 }
 
 /**
- * Reads PULLKEEPER_AUDIT_READERS and PULLKEEPER_AUDIT_OPERATORS. Throws one error naming every
- * bad entry, e.g. `PULLKEEPER_AUDIT_READERS: "alice" is not an IAM principal ARN (...)`.
+ * The audit API's principals from `settings.api` of the checked config. Throws when
+ * PULLKEEPER_AUDIT_READERS or PULLKEEPER_AUDIT_OPERATORS is set, showing the YAML to write in
+ * `file` instead.
  */
-export function apiPrincipals(env: NodeJS.ProcessEnv = process.env): ApiPrincipals {
-  const problems: string[] = [];
-  const read = (role: ApiRole): string[] | undefined => {
-    const variable = PRINCIPALS_VARIABLE[role];
-    const raw = env[variable]?.trim();
-    if (!raw) return undefined;
-    const entries = raw.split(",").map((e) => e.trim());
-    entries.forEach((entry, i) => {
-      if (entry === "") problems.push(`${variable}: entry ${i + 1} is empty (a stray comma?)`);
-      else if (/^\d{12}$/.test(entry)) problems.push(`${variable}: "${entry}" is an account ID; write its root as arn:aws:iam::${entry}:root`);
-      else if (!PRINCIPAL_ARN.test(entry)) {
-        problems.push(`${variable}: "${entry}" is not an IAM principal ARN (expected arn:<partition>:iam::<account>:root, :user/<name> or :role/<name>)`);
-      }
+export function apiPrincipals(config: PullkeeperConfig, env: NodeJS.ProcessEnv = process.env, file = "pullkeeper.yaml"): ApiPrincipals {
+  const roles = (Object.keys(PRINCIPALS_VARIABLE) as ApiRole[]).filter((role) => env[PRINCIPALS_VARIABLE[role]]?.trim());
+  if (roles.length > 0) {
+    const yaml = roles.map((role) => {
+      const entries = (env[PRINCIPALS_VARIABLE[role]] ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "");
+      return `      ${PRINCIPALS_SETTING[role]}: [${entries.join(", ")}]`;
     });
-    return [...new Set(entries)];
-  };
-  const principals = { reader: read("reader"), operator: read("operator") };
-  if (problems.length > 0) {
-    throw new Error(`the audit API's principals are not valid (comma-separated IAM principal ARNs; unset means the deploy account):\n  ${problems.join("\n  ")}`);
+    throw new Error(
+      `${roles.map((role) => PRINCIPALS_VARIABLE[role]).join(" and ")} ${roles.length > 1 ? "are" : "is"} no longer read: who may call the audit API is set in ${file}, versioned with the rest, so a redeploy cannot drop it. Write this in ${file}, then unset the variable${roles.length > 1 ? "s" : ""}:\n  settings:\n    api:\n${yaml.join("\n")}`,
+    );
   }
-  return principals;
+  return { reader: config.settings.api?.readers, operator: config.settings.api?.operators };
 }
 
 /** The account root of the deploy account: trust delegated to the account's IAM policies. */

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseConfig, type PullkeeperConfig } from "../packages/core/src/config.js";
+import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config.js";
+import type { TargetSchemas } from "../packages/core/src/consumers.js";
+import { deliveryTargets } from "./delivery-targets.js";
 
 /**
  * Deploy-time config: read and validate `pullkeeper.yaml` once, then derive infrastructure
@@ -20,11 +22,13 @@ export interface DeployConfig {
 }
 
 /**
- * Reads `PULLKEEPER_CONFIG` (default `pullkeeper.yaml`, relative to the app root) and validates
- * it. A missing or invalid file throws, which fails `sst deploy` with the path-qualified message
- * from `parseConfig` (for example `pullkeeper.yaml is not valid:\n  registries[0].host: ...`).
+ * Reads `PULLKEEPER_CONFIG` (default `pullkeeper.yaml`, relative to the app root) and checks it
+ * with checkConfigFile and the delivery targets the functions register: the same check as
+ * `pullkeeper validate` and `pullkeeper dev`. A missing or invalid file throws, which fails
+ * `sst deploy` with every issue at its line and column (for example
+ * `pullkeeper.yaml is not valid:\n  pullkeeper.yaml:4:11 registries[0].host: ...`).
  */
-export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd()): DeployConfig {
+export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd(), targets: TargetSchemas = deliveryTargets()): DeployConfig {
   const given = env.PULLKEEPER_CONFIG?.trim() || "pullkeeper.yaml";
   const file = path.resolve(root, given);
   const relativeFile = path.relative(root, file);
@@ -38,7 +42,7 @@ export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: str
     const code = (error as { code?: string }).code ?? String(error);
     throw new Error(`cannot read the pullkeeper config ${relativeFile} (${code}); set PULLKEEPER_CONFIG to its path relative to ${root}`);
   }
-  return { config: parseConfig(text, relativeFile), file, relativeFile };
+  return { config: checkConfigFile(text, relativeFile, targets).config, file, relativeFile };
 }
 
 /** An IAM statement as SST's `FunctionPermissionArgs` takes it (effect defaults to allow). */

@@ -11,13 +11,13 @@ import { storage } from "./storage";
 
 /** Composes the stacks; called from `run()` in sst.config.ts. Returns the stack outputs. */
 export function deploy() {
-  // First, so a bad pullkeeper.yaml (or a bad consumer target, or an htpasswd registry that
-  // cannot be rotated on AWS), or a bad PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS,
-  // fails the deploy before anything is declared.
+  // First, so a bad pullkeeper.yaml (checked as `pullkeeper validate` checks it, consumer targets
+  // included), a registry that cannot run or be rotated on AWS, or a leftover
+  // PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS, fails the deploy before anything is declared.
   const deployConfig = loadDeployConfig();
   validateConsumers(deployConfig);
   const rotated = rotationPlan(deployConfig.config, deployConfig.relativeFile);
-  const principals = apiPrincipals();
+  const principals = apiPrincipals(deployConfig.config, process.env, deployConfig.relativeFile);
   const store = storage();
   const refreshFlow = refresh(deployConfig, store);
   const propagationFlow = propagation(deployConfig, store);

@@ -9,8 +9,10 @@ import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRA
  * statements of its two functions. Pure (no SST globals, no I/O): unit tested in
  * test/infra/stacks-rotation.test.ts, which also checks the deployed roles equal them.
  *
- * Which registries: every htpasswd registry, except one the embedded runtime serves itself
- * (`source.serve`: a docker-registry it starts on 127.0.0.1, which nothing on AWS can reach).
+ * Which registries: every htpasswd registry. One the embedded runtime serves itself
+ * (`source.serve`: a docker-registry it starts on 127.0.0.1) or any registry on this machine's
+ * loopback cannot run on AWS, and fails the deploy (awsReachabilityIssues): deploying it would
+ * leave a registry whose verification and rotation fail at every run, on a machine nobody can see.
  * For each, Secrets Manager rotates the registry's secret with functions/rotate.ts on
  * `source.rotation`; functions/revoke.ts retires the previous user on `settings.revokeSchedule`.
  *
@@ -20,7 +22,8 @@ import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRA
  * rotated registry names the same `source.efs` (their files are different paths on it).
  *
  * Everything that would make the deploy fail later, or the rotation never run, fails here first
- * with its path in the file, all at once: a rotated registry without `source.efs`, with another
+ * with its path in the file, all at once: a registry that cannot run on AWS (above), a rotated
+ * registry without `source.efs`, with another
  * `source.efs` than the first, sharing a secret with another (Secrets Manager rotates a secret
  * with one function on one schedule), or with a `source.rotation` Secrets Manager refuses.
  */
@@ -50,6 +53,45 @@ const isHtpasswd = (r: Registry): r is HtpasswdRegistry => r.source.type === "ht
 /** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
 export function rotatedOnAws(registry: Registry): registry is HtpasswdRegistry {
   return isHtpasswd(registry) && registry.source.serve === undefined;
+}
+
+/** localhost, 127.0.0.0/8 or ::1, with or without a port: this machine, wherever it runs. */
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)(?::\d{1,5})?$/i;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+function loopbackEndpoint(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return false;
+  try {
+    return isLoopback(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Registries that cannot run on AWS, by their path in the file, once each: one the embedded
+ * runtime serves (`source.serve`), and any whose host or verify.endpoint is the loopback (on AWS
+ * that is the function's own sandbox, where no registry listens).
+ */
+export function awsReachabilityIssues(config: PullkeeperConfig): string[] {
+  const issues: string[] = [];
+  config.registries.forEach((registry, index) => {
+    const at = `registries[${index}]`;
+    const name = `registry "${registry.id}"`;
+    if (registry.source.type === "htpasswd" && registry.source.serve !== undefined) {
+      issues.push(
+        `${at}.source.serve: ${name} is served by the embedded runtime (pullkeeper dev) on ${registry.host}, which nothing on AWS can reach; deploy a config without it (PULLKEEPER_CONFIG names the file to deploy)`,
+      );
+    } else if (isLoopback(registry.host)) {
+      issues.push(`${at}.host: ${name} is at ${registry.host}, the loopback: on AWS that is the function's own sandbox, where no registry listens; name a host the functions reach`);
+    } else if (loopbackEndpoint(registry.verify.endpoint)) {
+      issues.push(`${at}.verify.endpoint: ${name} is verified at ${registry.verify.endpoint ?? ""}, the loopback: on AWS no registry listens there; name an endpoint the functions reach, or leave it out to use the host`);
+    }
+  });
+  return issues;
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
@@ -129,7 +171,7 @@ const sameEfs = (a: HtpasswdEfs, b: HtpasswdEfs): boolean => {
  * in `file`, when the config cannot be rotated on AWS.
  */
 export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml"): RotationPlan | undefined {
-  const issues: string[] = [];
+  const issues = awsReachabilityIssues(config);
   const registries: RotatedRegistryPlan[] = [];
   let efs: { readonly value: HtpasswdEfs; readonly index: number } | undefined;
   config.registries.forEach((registry, index) => {

@@ -14,12 +14,13 @@ import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policySta
  */
 let run: SstRun;
 let deployConfig: DeployConfig;
+const FIXTURE = "test/infra/fixtures/pullkeeper.deploy.yaml";
 let flow: ReturnType<typeof refreshFlow>;
 
 beforeAll(async () => {
   ensureSstPlatform();
-  deployConfig = loadDeployConfig({}, REPO_ROOT);
-  run = await runSstApp({ stage: "test" });
+  deployConfig = loadDeployConfig({ PULLKEEPER_CONFIG: FIXTURE }, REPO_ROOT);
+  run = await runSstApp({ stage: "test", env: { PULLKEEPER_CONFIG: FIXTURE } });
   flow = refreshFlow(run);
 }, 10 * 60_000);
 
@@ -57,7 +58,7 @@ describe("refresh function", () => {
       handler: "functions/refresh.handler",
       runtime: "nodejs22.x",
       properties: { architecture: "arm64" },
-      copyFiles: [{ from: path.join(REPO_ROOT, "pullkeeper.yaml"), to: "pullkeeper.yaml", isDir: false }],
+      copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }],
       // Nothing is `link`ed (a link would also grant wildcard actions such as dynamodb:*).
       links: {},
     });
@@ -200,7 +201,7 @@ describe("storage", () => {
   });
 });
 
-describe("propagation without consumers (the repo's pullkeeper.yaml)", () => {
+describe("propagation without consumers", () => {
   it("declares no Secrets Manager rule and lets no propagation function read a registry secret", () => {
     expect(deployConfig.config.consumers).toEqual([]);
     const flow = propagationFlow(run);

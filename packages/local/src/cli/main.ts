@@ -56,19 +56,35 @@ export function buildCli(): Command {
 
   program
     .command("dev")
-    .description("run the whole service on this machine: HTTP API on 127.0.0.1, schedules, embedded stores")
-    .action(async (_opts, cmd: Command) => {
+    .description("run the whole service on this machine: HTTP API on 127.0.0.1, schedules, embedded stores; the config reloads when its file changes and on SIGHUP")
+    .addOption(new Option("--log-format <format>", "log lines on stderr: pretty (one line per event) or json (one object per line); default: pretty on a terminal, json otherwise").choices(["pretty", "json"]))
+    .option("--metrics", "also print the functions' metrics (CloudWatch EMF JSON on stdout, as on Lambda)", false)
+    .option("--no-watch", "reload the config on SIGHUP only, not when its file changes")
+    .action(async (opts: { logFormat?: "pretty" | "json"; metrics: boolean; watch: boolean }, cmd: Command) => {
       const g = globals(cmd);
+      const format = opts.logFormat ?? (process.stderr.isTTY ? "pretty" : "json");
       // Imported here, not above: every other command must start without dynalite and the AWS SDK.
+      const { LOG_FORMAT_ENV, localLogLine } = await import("@pullkeeper/aws/lambda");
+      // Set before the runtime (and the functions in it) is imported: Powertools reads them as each function's module loads.
+      process.env[LOG_FORMAT_ENV] = format;
+      process.env.POWERTOOLS_METRICS_DISABLED = String(!opts.metrics);
+      // Eight lines about Node versions the SDK will need next year, at every start: not news in a dev loop.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
       const { EmbeddedRuntime } = await import("../runtime.js");
-      const runtime = await EmbeddedRuntime.start({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
+      const log = (line: string) => err(localLogLine(format, line));
+      const runtime = await EmbeddedRuntime.start({ configPath: g.config, stateDir: g.stateDir, port: port(), log, watchConfig: opts.watch });
       out(`pullkeeper is running on ${runtime.server?.url} (GET /healthz; /v1 needs the bearer token)`);
       out(`admin token: ${runtime.adminTokenPath}`);
       // The token itself is never printed (terminal output gets pasted into tickets): the command reads it.
       out(`dashboard: ${runtime.server?.url}/ (it asks for the token; or open ${runtime.server?.url}/#token=$(cat "${runtime.adminTokenPath}"))`);
+      const reload = () => {
+        log("SIGHUP: reloading the config");
+        void runtime.reload();
+      };
+      process.on("SIGHUP", reload);
       await new Promise<void>((resolveStop) => {
         const stop = (signal: string) => {
-          err(`${signal}: finishing work in flight, then stopping`);
+          log(`${signal}: finishing work in flight, then stopping`);
           void runtime.stop().then(resolveStop);
         };
         process.once("SIGINT", () => stop("SIGINT"));
