@@ -13,7 +13,7 @@ import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policySta
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test",
  * with a fixture that has a consumer of every kind (some opted in to restart) and its own audit
- * schedule, and with named audit readers; and with a bad PULLKEEPER_AUDIT_READERS.
+ * schedule, and with named audit readers (settings.api); and with a leftover PULLKEEPER_AUDIT_READERS.
  */
 const FIXTURE = "test/infra/fixtures/pullkeeper.audit.yaml";
 const READERS = ["arn:aws:iam::123456789012:role/oncall", "arn:aws:iam::210987654321:root"];
@@ -26,11 +26,11 @@ let run: SstRun;
 
 beforeAll(async () => {
   ensureSstPlatform();
-  invalid = await runSstApp({ stage: "test", env: { PULLKEEPER_CONFIG: FIXTURE, PULLKEEPER_AUDIT_READERS: "oncall" } }).then(
+  invalid = await runSstApp({ stage: "test", env: { PULLKEEPER_CONFIG: FIXTURE, PULLKEEPER_AUDIT_READERS: "arn:aws:iam::123456789012:role/oncall" } }).then(
     () => undefined,
     (error: unknown) => error,
   );
-  run = await runSstApp({ stage: "test", env: { PULLKEEPER_CONFIG: FIXTURE, PULLKEEPER_AUDIT_READERS: READERS.join(", ") } });
+  run = await runSstApp({ stage: "test", env: { PULLKEEPER_CONFIG: FIXTURE } });
 }, 10 * 60_000);
 
 const env = (fn: DeclaredResource) => input<Record<string, string>>(fn, "environment", "variables");
@@ -68,12 +68,12 @@ function apiFlow() {
 
 const executionArn = () => `arn:aws:execute-api:${FAKE_REGION}:${FAKE_ACCOUNT}:AuditApiApi-id`;
 
-describe("a bad PULLKEEPER_AUDIT_READERS", () => {
-  it("fails the deploy naming the variable and the entry, and declares nothing", () => {
+describe("a leftover PULLKEEPER_AUDIT_READERS (the principals are in the file now)", () => {
+  it("fails the deploy showing what to write in the file, and declares nothing", () => {
     expect(invalid).toBeInstanceOf(SstRunError);
     const message = (invalid as SstRunError).message;
-    expect(message).toMatch(/^the audit API's principals are not valid/);
-    expect(message).toContain('PULLKEEPER_AUDIT_READERS: "oncall" is not an IAM principal ARN (expected arn:<partition>:iam::<account>:root, :user/<name> or :role/<name>)');
+    expect(message).toMatch(new RegExp(`^PULLKEEPER_AUDIT_READERS is no longer read: who may call the audit API is set in ${FIXTURE.replaceAll(".", "\\.")}`));
+    expect(message).toContain("\n  settings:\n    api:\n      readers: [arn:aws:iam::123456789012:role/oncall]");
     expect((invalid as SstRunError).declared.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
 });
@@ -336,7 +336,7 @@ describe("the audit API", () => {
     for (const role of [reader, operator]) expectLeastPrivilege(invoke(role));
   });
 
-  it("who may assume the roles: PULLKEEPER_AUDIT_READERS for the reader; the deploy account's root for the operator (unset)", () => {
+  it("who may assume the roles: settings.api.readers for the reader (each once); the deploy account's root for the operator (left out)", () => {
     const { reader, operator } = apiFlow();
     expect(trustedPrincipals(reader)).toEqual({ AWS: READERS });
     expect(trustedPrincipals(operator)).toEqual({ AWS: [`arn:aws:iam::${FAKE_ACCOUNT}:root`] });

@@ -50,12 +50,12 @@ const sample = (file: string) => JSON.parse(readFileSync(path.join(SAMPLES, file
 const pattern = (rule: Parameters<typeof input>[0]) => JSON.parse(input<string>(rule, "eventPattern")) as Record<string, unknown>;
 
 describe("a pullkeeper.yaml with an invalid consumer target", () => {
-  it("fails the deploy with every problem named by its path, as the delivery targets' schemas say", () => {
+  it("fails the deploy with every problem at its line, column and path, as the delivery targets' schemas say", () => {
     expect(invalid).toBeInstanceOf(SstRunError);
     const message = (invalid as SstRunError).message;
     expect(message).toMatch(new RegExp(`^${INVALID.replaceAll(".", "\\.")} is not valid:`));
-    expect(message).toContain("\n  consumers[0].target.project: ");
-    expect(message).toContain("\n  consumers[1].target.family: expected a task-definition family name");
+    expect(message).toContain(`\n  ${INVALID}:11:13 consumers[0].target.project: missing key "project"`);
+    expect(message).toContain(`\n  ${INVALID}:14:50 consumers[1].target.family: expected a task-definition family name`);
   });
 
   it("declares nothing", () => {

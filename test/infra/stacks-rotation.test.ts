@@ -20,8 +20,8 @@ import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policySta
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test":
- * with a fixture that has two htpasswd registries rotated on AWS (on one EFS access point), one
- * the embedded runtime serves itself, and an ECR registry; with a config that has no htpasswd
+ * with a fixture that has two htpasswd registries rotated on AWS (on one EFS access point) and an
+ * ECR registry; with a config that has no htpasswd
  * registry; and with configs the deploy must refuse.
  */
 const FIXTURE = "test/infra/fixtures/pullkeeper.rotation.yaml";
@@ -84,7 +84,7 @@ function rotationFlow(from: SstRun = run) {
 }
 
 describe("the rotation plan (pure)", () => {
-  it("rotates the htpasswd registries on EFS; not the one the embedded runtime serves, nor ECR", () => {
+  it("rotates the htpasswd registries on EFS, not ECR", () => {
     expect(plan.registries).toEqual([
       { index: 0, id: "harbor", secret: "pullkeeper/harbor", schedule: "rate(1 day)" },
       { index: 1, id: "mirror", secret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/mirror-Mr0Ab1", schedule: "cron(0 4/12 * * ? *)" },
@@ -94,7 +94,7 @@ describe("the rotation plan (pure)", () => {
     expect(HTPASSWD_EFS_MOUNT_PATH).toBe("/mnt/htpasswd");
   });
 
-  it("deploys nothing for the repo's pullkeeper.yaml (its one htpasswd registry is the embedded runtime's) or a config without htpasswd", () => {
+  it("deploys nothing for a config without htpasswd; refuses the repo's pullkeeper.yaml (its htpasswd registry is the embedded runtime's, test/infra/deploy-reachability.test.ts)", () => {
     const repo = loadDeployConfig({}, REPO_ROOT);
     expect(repo.config.registries.some((r) => r.source.type === "htpasswd")).toBe(true);
     expect(rotationPlan(repo.config, repo.relativeFile)).toBeUndefined();
@@ -151,7 +151,7 @@ describe("a config the AWS deploy cannot rotate", () => {
     expect(invalid).toBeInstanceOf(SstRunError);
     const { message, declared } = invalid as SstRunError;
     expect(message).toBe(
-      `${INVALID} is not valid:\n  registries[0].source.file: with source.efs, expected a path below /mnt/htpasswd/ (where the functions mount the access point), such as /mnt/htpasswd/<registry>/htpasswd`,
+      `${INVALID} is not valid:\n  ${INVALID}:9:13 registries[0].source.file: with source.efs, expected a path below /mnt/htpasswd/ (where the functions mount the access point), such as /mnt/htpasswd/<registry>/htpasswd`,
     );
     expect(declared.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
