@@ -103,3 +103,16 @@ export async function findRunningRuntime(stateDirOption: string, fallbackPort: n
   }
   return undefined;
 }
+
+/**
+ * A live process holding the state directory's stores (the embedded DynamoDB's lock file), or named
+ * by runtime.json: a writer that must not be bypassed even when it does not answer over HTTP.
+ */
+export async function stateHolder(stateDirOption: string): Promise<number | undefined> {
+  const stateDir = resolve(stateDirOption);
+  const lockPid = Number.parseInt(await readFile(join(stateDir, "dynamo.lock"), "utf8").catch(() => ""), 10);
+  for (const pid of [lockPid, (await readRuntimeFile(stateDir))?.pid]) {
+    if (pid !== undefined && Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) return pid;
+  }
+  return undefined;
+}

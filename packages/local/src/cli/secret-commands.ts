@@ -2,7 +2,7 @@ import { InvalidInputError } from "@pullkeeper/core";
 import { type Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { DEFAULT_PORT, findRunningRuntime } from "../runtime-file.js";
+import { DEFAULT_PORT, findRunningRuntime, stateHolder } from "../runtime-file.js";
 import type { CommandContext } from "./audit-commands.js";
 import { table } from "./format.js";
 
@@ -135,6 +135,9 @@ export function addSecretCommands(program: Command, ctx: CommandContext): void {
       } else {
         const [{ credential }, { LocalVault }, { putSecret }, { ensureStateDir }] = await Promise.all([import("@pullkeeper/core"), import("../vault/local-vault.js"), import("../local-secrets.js"), import("../state-files.js")]);
         const dir = resolve(stateDir);
+        // A runtime that is starting, busy or stuck still writes the vault: never write behind its back.
+        const holder = await stateHolder(dir);
+        if (holder !== undefined) throw new Error(`process ${holder} holds ${dir} (a pullkeeper runtime or command) but nothing answers for it over HTTP; wait until it has started or finished, or stop it, then run this again. Nothing was written`);
         await ensureStateDir(dir);
         answer = await putSecret(new LocalVault({ dir: join(dir, "vault") }), name, credential(username, value));
         where = `in ${join(dir, "vault")}`;
