@@ -1,7 +1,7 @@
 import { scheduleExpression, type DeployConfig } from "./config";
 import { AUDIT_SCAN_SERVICE, auditAlarmPeriodSeconds, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES, METRICS_NAMESPACE } from "./audit-config";
 import { auditScanPermissions } from "./audit-permissions";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
+import { functionBase, lambdaTransform, scheduledInvocation } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations (schedule ticks, scans the API asks for) older than this go to the failure queue: the next tick scans anyway. */
@@ -16,9 +16,9 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  * Kubernetes pods), judges them against the ledger, records them, announces Environment Stale
  * and emits metrics; it also looks for undeclared consumers of the registries' secrets.
  *
- * - Schedule: an EventBridge rule like refresh's (the Scheduled Event envelope is kept, see
- *   scheduledTargetTransform); a tick EventBridge cannot deliver, and an invocation that still
- *   fails after its retry, lands in the failure queue.
+ * - Schedule: EventBridge Scheduler like refresh's (scheduledInvocation in stacks/lambda.ts); a
+ *   tick Scheduler cannot deliver, and an invocation that still fails after its retry, lands in
+ *   the failure queue.
  * - IAM: auditScanPermissions, derived from the config; nothing is `link`ed.
  * - Alarms on audit-scan's service-level totals (namespace Pullkeeper, dimension
  *   service = pullkeeper-audit-scan), one datapoint per scan (auditAlarmPeriodSeconds):
@@ -54,13 +54,14 @@ export function audit(deployConfig: DeployConfig, storage: Storage) {
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 
-  const schedule = new sst.aws.Cron("AuditSchedule", {
-    function: fn,
-    schedule: scheduleExpression(config.settings.auditSchedule, "settings.auditSchedule"),
-    transform: { target: scheduledTargetTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }) },
+  const schedule = scheduledInvocation("AuditSchedule", {
+    schedule: "audit-scan",
+    expression: scheduleExpression(config.settings.auditSchedule, "settings.auditSchedule"),
+    timezone: config.settings.timezone,
+    fn,
+    deadLetters: { queue: failures, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS },
+    description: `pullkeeper ${$app.stage}: discover running environments and judge their credentials`,
   });
-
-  eventBridgeDeadLetterPolicy("AuditFailuresPolicy", failures, [schedule.nodes.rule.arn]);
 
   const period = auditAlarmPeriodSeconds(config.settings.auditSchedule);
   const alarmName = (suffix: string) => `${$app.name}-${$app.stage}-${suffix}`;

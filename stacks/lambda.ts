@@ -1,4 +1,7 @@
+import { type ScheduleName, schedulerInput } from "../packages/core/src/schedule-input.js";
 import { METRICS_NAMESPACE } from "./audit-config";
+import type { ScheduleExpression } from "./config";
+import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "./schedule-permissions";
 
 /**
  * What every pullkeeper function's SST transform sets, in one place.
@@ -53,18 +56,60 @@ export function lambdaTransform(onFailure?: { readonly queueArn: $util.Input<str
   };
 }
 
+/** A schedule's dead-letter queue and how old a tick may get before it lands there. */
+export interface ScheduleDeadLetters {
+  readonly queue: sst.aws.Queue;
+  readonly maxEventAgeSeconds: number;
+}
+
 /**
- * The target of an SST Cron whose function validates the standard "Scheduled Event" envelope
- * (only an EventBridge rule delivers it, hence a rule and not EventBridge Scheduler). SST's
- * Cron sets the target input to `{}`, which would replace the envelope, so it is removed. A
- * tick EventBridge cannot deliver after the retries lands in the dead-letter queue.
+ * An EventBridge Scheduler schedule that invokes `fn` (asynchronously, as Scheduler invokes Lambda)
+ * with schedulerInput(`schedule`), and the role it invokes with.
+ *
+ * - Time zone: `settings.timezone` (IANA, default UTC) for cron(); rate() ignores it.
+ * - No flexible time window: the ticks are few, and the refresh margin and the audit's alarm
+ *   periods count on them coming when the expression says. Refresh spreads its own work
+ *   (`settings.maxJitter`, per registry).
+ * - Retries: a tick Scheduler could not hand to Lambda is retried SCHEDULE_RETRY_ATTEMPTS times
+ *   within `maxEventAgeSeconds`, then sent to the dead-letter queue (the flow's failure queue,
+ *   where the function's own failed runs also go, watched by its alarm). A run that fails inside
+ *   the function is Lambda's retry and on-failure destination (lambdaTransform).
+ * - The role: only scheduler.amazonaws.com for this account may assume it; it may invoke this
+ *   one function and send to this one queue (schedulePermissions).
  */
-export function scheduledTargetTransform(deadLetters: { readonly queueArn: $util.Input<string>; readonly maxEventAgeSeconds: number }): NonNullable<sst.aws.CronArgs["transform"]>["target"] {
-  return (args) => {
-    delete args.input;
-    args.retryPolicy = { maximumRetryAttempts: 2, maximumEventAgeInSeconds: deadLetters.maxEventAgeSeconds };
-    args.deadLetterConfig = { arn: deadLetters.queueArn };
-  };
+export function scheduledInvocation(
+  name: string,
+  args: { readonly schedule: ScheduleName; readonly expression: ScheduleExpression; readonly timezone: string; readonly fn: sst.aws.Function; readonly deadLetters: ScheduleDeadLetters; readonly description: string },
+) {
+  const account = aws.getCallerIdentityOutput().accountId;
+  const role = new aws.iam.Role(`${name}Role`, {
+    description: `pullkeeper ${$app.stage}: EventBridge Scheduler invokes the ${args.schedule} function`,
+    assumeRolePolicy: aws.iam.getPolicyDocumentOutput({ statements: [schedulerTrust(account)] }).json,
+    inlinePolicies: [
+      {
+        name: "invoke",
+        policy: aws.iam.getPolicyDocumentOutput({
+          statements: $resolve([args.fn.arn, args.deadLetters.queue.arn]).apply(([functionArn, deadLetterQueueArn]) => schedulePermissions({ functionArn, deadLetterQueueArn })),
+        }).json,
+      },
+    ],
+  });
+  const schedule = new aws.scheduler.Schedule(name, {
+    name: `${$app.name}-${$app.stage}-${args.schedule}`,
+    description: args.description,
+    scheduleExpression: args.expression,
+    scheduleExpressionTimezone: args.timezone,
+    flexibleTimeWindow: { mode: "OFF" },
+    state: "ENABLED",
+    target: {
+      arn: args.fn.arn,
+      roleArn: role.arn,
+      input: schedulerInput(args.schedule),
+      retryPolicy: { maximumRetryAttempts: SCHEDULE_RETRY_ATTEMPTS, maximumEventAgeInSeconds: args.deadLetters.maxEventAgeSeconds },
+      deadLetterConfig: { arn: args.deadLetters.queue.arn },
+    },
+  });
+  return { schedule, role };
 }
 
 /** EventBridge writes to a target's dead-letter queue under the queue's resource policy: only these rules may. */

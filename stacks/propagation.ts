@@ -1,5 +1,5 @@
 import { scheduleExpression, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
+import { eventBridgeDeadLetterPolicy, functionBase, lambdaTransform, scheduledInvocation } from "./lambda";
 import {
   CREDENTIAL_ROTATED_PATTERN,
   DEAD_LETTER_RETENTION_SECONDS,
@@ -24,8 +24,9 @@ const MAX_EVENT_AGE_SECONDS = 15 * 60;
  *
  * - Triggers: EventBridge rules on the default bus (where Secrets Manager and CloudTrail events
  *   arrive) for SECRET_CHANGE_PATTERNS narrowed to the tracked secrets (stacks/propagation-config.ts),
- *   a rule on pullkeeper's bus for our own Credential Rotated, and a reconcile schedule, since
- *   EventBridge delivery is best effort.
+ *   a rule on pullkeeper's bus for our own Credential Rotated, and a reconcile schedule
+ *   (EventBridge Scheduler, scheduledInvocation in stacks/lambda.ts), since EventBridge delivery
+ *   is best effort.
  * - Why SQS: one message per (consumer, version) so a slow or failing consumer delays nobody
  *   else; SQS retries with the visibility timeout, partial batch responses return only the
  *   failed messages, the redrive policy moves a message that keeps failing to a dead-letter
@@ -128,13 +129,17 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
   );
   rules.push(trigger("CredentialRotated", { description: `pullkeeper ${$app.stage}: our own Credential Rotated events`, eventBusName: bus.name, eventPattern: JSON.stringify(CREDENTIAL_ROTATED_PATTERN) }));
 
-  const schedule = new sst.aws.Cron("ReconcileSchedule", {
-    function: reconcile,
-    schedule: scheduleExpression(config.settings.reconcileSchedule, "settings.reconcileSchedule"),
-    transform: { target: scheduledTargetTransform(onFailure) },
+  const schedule = scheduledInvocation("ReconcileSchedule", {
+    schedule: "reconcile",
+    expression: scheduleExpression(config.settings.reconcileSchedule, "settings.reconcileSchedule"),
+    timezone: config.settings.timezone,
+    fn: reconcile,
+    deadLetters: { queue: failures, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS },
+    description: `pullkeeper ${$app.stage}: re-plan every consumer that is behind`,
   });
 
-  eventBridgeDeadLetterPolicy("PropagationFailuresPolicy", failures, [...rules.map((r) => r.arn), schedule.nodes.rule.arn]);
+  // The rules send what they could not deliver under this policy; the schedule with its own role.
+  eventBridgeDeadLetterPolicy("PropagationFailuresPolicy", failures, rules.map((r) => r.arn));
 
   const queueAlarm = (name: string, queue: sst.aws.Queue, args: Pick<aws.cloudwatch.MetricAlarmArgs, "name" | "metricName" | "threshold" | "period" | "alarmDescription">) =>
     new aws.cloudwatch.MetricAlarm(name, {

@@ -1,5 +1,5 @@
 import { refreshPermissions, scheduleExpression, TRACING_PERMISSIONS, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, lambdaTransform, scheduledTargetTransform, functionBase } from "./lambda";
+import { functionBase, lambdaTransform, scheduledInvocation } from "./lambda";
 import type { Storage } from "./storage";
 
 /** Async invocations older than this are dropped to the failure queue: a newer tick supersedes them. */
@@ -16,7 +16,7 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
   const { config, relativeFile } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
 
-  // Failed async invocations (after retries, or too old) and schedules that could not invoke.
+  // Failed async invocations (after retries, or too old) and ticks the schedule could not deliver.
   const failures = new sst.aws.Queue("RefreshFailures", {
     transform: { queue: { messageRetentionSeconds: 14 * 24 * 60 * 60, sqsManagedSseEnabled: true } },
   });
@@ -46,15 +46,15 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
     transform: lambdaTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }),
   });
 
-  // An EventBridge rule whose target keeps the Scheduled Event envelope the handler validates
-  // (functions/refresh.ts, RefreshEventSchema); see scheduledTargetTransform.
-  const schedule = new sst.aws.Cron("RefreshSchedule", {
-    function: fn,
-    schedule: scheduleExpression(config.settings.refreshSchedule),
-    transform: { target: scheduledTargetTransform({ queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS }) },
+  // EventBridge Scheduler, with the input functions/refresh.ts accepts (RefreshEventSchema).
+  const schedule = scheduledInvocation("RefreshSchedule", {
+    schedule: "refresh",
+    expression: scheduleExpression(config.settings.refreshSchedule),
+    timezone: config.settings.timezone,
+    fn,
+    deadLetters: { queue: failures, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS },
+    description: `pullkeeper ${$app.stage}: refresh ECR tokens before they expire`,
   });
-
-  eventBridgeDeadLetterPolicy("RefreshFailuresPolicy", failures, [schedule.nodes.rule.arn]);
 
   return { function: fn, schedule, failures };
 }

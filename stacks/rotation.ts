@@ -1,6 +1,6 @@
 import type { HtpasswdEfs } from "../packages/core/src/model.js";
 import { scheduleExpression, secretArn, type DeployConfig } from "./config";
-import { eventBridgeDeadLetterPolicy, functionBase, lambdaTransform, scheduledTargetTransform } from "./lambda";
+import { functionBase, lambdaTransform, scheduledInvocation } from "./lambda";
 import { HTPASSWD_EFS_MOUNT_PATH, revokePermissions, rotatePermissions, type RotationPlan } from "./rotation-permissions";
 import type { Storage } from "./storage";
 
@@ -22,8 +22,8 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  *   rotate-secret`. Secrets Manager invokes it synchronously and retries a failed step itself,
  *   so it has no failure queue; an alarm watches its errors instead.
  * - Revoke (functions/revoke.ts): on `settings.revokeSchedule`, retires the previous htpasswd
- *   user once nothing holds it or the registry's maximum overlap has passed. An EventBridge rule
- *   like audit-scan's, with a failure queue and an alarm on it. It also runs the audit API's
+ *   user once nothing holds it or the registry's maximum overlap has passed. An EventBridge
+ *   Scheduler schedule like audit-scan's, with a failure queue and an alarm on it. It also runs the audit API's
  *   rollback (POST /v1/registries/{id}/rollback), invoked synchronously by the API function
  *   (stacks/api.ts gets the revoke function and the plan from here): in the VPC, it can check the
  *   previous credential against a private registry. Synchronous invocations have no retries and
@@ -42,7 +42,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
   const { config, relativeFile } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
 
-  // Failed revoke runs (after the retry, or too old) and ticks EventBridge could not deliver.
+  // Failed revoke runs (after the retry, or too old) and ticks the schedule could not deliver.
   const failures = new sst.aws.Queue("RevokeFailures", {
     transform: { queue: { messageRetentionSeconds: FAILURE_RETENTION_SECONDS, sqsManagedSseEnabled: true } },
   });
@@ -104,14 +104,15 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
     return { registryId: registry.id, permission, rotation: secretRotation };
   });
 
-  // An EventBridge rule whose target keeps the Scheduled Event envelope the handler validates (see scheduledTargetTransform).
-  const schedule = new sst.aws.Cron("RevokeSchedule", {
-    function: revoke,
-    schedule: scheduleExpression(config.settings.revokeSchedule, "settings.revokeSchedule"),
-    transform: { target: scheduledTargetTransform(onFailure) },
+  // Secrets Manager's own rotation schedules (above) are always UTC; this one follows settings.timezone.
+  const schedule = scheduledInvocation("RevokeSchedule", {
+    schedule: "revoke",
+    expression: scheduleExpression(config.settings.revokeSchedule, "settings.revokeSchedule"),
+    timezone: config.settings.timezone,
+    fn: revoke,
+    deadLetters: { queue: failures, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS },
+    description: `pullkeeper ${$app.stage}: revoke superseded htpasswd users once nothing holds them`,
   });
-
-  eventBridgeDeadLetterPolicy("RevokeFailuresPolicy", failures, [schedule.nodes.rule.arn]);
 
   const alarmName = (suffix: string) => `${$app.name}-${$app.stage}-${suffix}`;
   const alarms = {

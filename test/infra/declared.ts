@@ -21,10 +21,7 @@ export function refreshFlow(run: SstRun) {
     fn: run.get("aws:lambda/function:Function", "RefreshFunction"),
     role: run.get("aws:iam/role:Role", "RefreshRole"),
     invokeConfig: run.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "RefreshEventInvokeConfig"),
-    rule: run.get("aws:cloudwatch/eventRule:EventRule", "RefreshScheduleRule"),
-    target: run.get("aws:cloudwatch/eventTarget:EventTarget", "RefreshScheduleTarget"),
-    invokePermission: run.get("aws:lambda/permission:Permission", "RefreshSchedulePermission"),
-    queuePolicy: run.get("aws:sqs/queuePolicy:QueuePolicy", "RefreshFailuresPolicy"),
+    schedule: scheduled(run, "RefreshSchedule"),
   };
 }
 
@@ -78,6 +75,54 @@ export function trigger(run: SstRun, name: string) {
   };
 }
 
+/** An EventBridge Scheduler schedule stacks/lambda.ts declared (scheduledInvocation) and the role it invokes with. */
+export function scheduled(run: SstRun, name: string) {
+  return {
+    schedule: run.get("aws:scheduler/schedule:Schedule", name),
+    role: run.get("aws:iam/role:Role", `${name}Role`),
+  };
+}
+
+/**
+ * What every schedule must be: on the expression and time zone from the config, no flexible
+ * window, the Scheduler input its handler accepts, retried within `maxEventAgeSeconds` and then
+ * dead-lettered to `deadLetters`, invoked with a role that only EventBridge Scheduler of this
+ * account may assume and that may invoke `fn` and send to `deadLetters`, nothing else. No
+ * resource-based permission on the function is needed (Scheduler invokes with the role), so none
+ * names the schedule.
+ */
+export function expectScheduledInvocation(
+  run: SstRun,
+  declared: ReturnType<typeof scheduled>,
+  expected: { readonly fn: DeclaredResource; readonly deadLetters: DeclaredResource; readonly expression: string; readonly timezone: string; readonly input: string; readonly maxEventAgeSeconds: number; readonly account: string },
+) {
+  const { schedule, role } = declared;
+  expect(input(schedule, "scheduleExpression")).toBe(expected.expression);
+  expect(input(schedule, "scheduleExpressionTimezone")).toBe(expected.timezone);
+  expect(input(schedule, "flexibleTimeWindow")).toEqual({ mode: "OFF" });
+  expect(input(schedule, "state")).toBe("ENABLED");
+  expect(input(schedule, "groupName")).toBeUndefined();
+  expect(input(schedule, "target")).toEqual({
+    arn: arnOf(expected.fn),
+    roleArn: arnOf(role),
+    input: expected.input,
+    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: expected.maxEventAgeSeconds },
+    deadLetterConfig: { arn: arnOf(expected.deadLetters) },
+  });
+  expect(trustedPrincipals(role)).toEqual({ Service: ["scheduler.amazonaws.com"] });
+  const trust = JSON.parse(input<string>(role, "assumeRolePolicy")) as { Statement: { Condition?: unknown }[] };
+  expect(trust.Statement.map((s) => s.Condition)).toEqual([{ StringEquals: { "aws:SourceAccount": [expected.account] } }]);
+  expect(inlineStatements(role)).toEqual([
+    { actions: ["lambda:InvokeFunction"], resources: [arnOf(expected.fn)] },
+    { actions: ["sqs:SendMessage"], resources: [arnOf(expected.deadLetters)] },
+  ]);
+  expect(input(role, "managedPolicyArns")).toBeUndefined();
+  // The only schedule of this function.
+  expect(run.ofType("aws:scheduler/schedule:Schedule").filter((s) => input(s, "target", "arn") === arnOf(expected.fn))).toEqual([schedule]);
+  const permissions = run.ofType("aws:lambda/permission:Permission").filter((p) => input(p, "function") === arnOf(expected.fn) || input(p, "function") === input(expected.fn, "name"));
+  expect(permissions.filter((p) => ["events.amazonaws.com", "scheduler.amazonaws.com"].includes(input(p, "principal")))).toEqual([]);
+}
+
 /** The resources of the propagation flow (stacks/propagation.ts). */
 export function propagationFlow(run: SstRun) {
   const invokeConfig = (name: string) => run.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", `${name}EventInvokeConfig`);
@@ -92,7 +137,7 @@ export function propagationFlow(run: SstRun) {
     deliver: lambda(run, "Deliver"),
     subscription: run.get("aws:lambda/eventSourceMapping:EventSourceMapping", "DeliverSubscription"),
     credentialRotated: trigger(run, "CredentialRotated"),
-    schedule: trigger(run, "ReconcileSchedule"),
+    schedule: scheduled(run, "ReconcileSchedule"),
     /** The Secrets Manager rules on the default bus, in declaration order. */
     secretRules: run.ofType("aws:cloudwatch/eventRule:EventRule").filter((r) => r.name.startsWith("Secret")),
     alarms: { deadLetters: alarm("DeliveryDeadLettersAlarm"), deliveryAge: alarm("DeliveryAgeAlarm"), failures: alarm("PropagationFailuresAlarm") },

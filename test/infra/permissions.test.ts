@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
 import { loadDeployConfig, refreshPermissions, type RefreshPermissionContext, scheduleExpression, secretArn } from "../../stacks/config.js";
+import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "../../stacks/schedule-permissions.js";
 import { expectLeastPrivilege } from "./iam-invariants";
 
 const ctx: RefreshPermissionContext = {
@@ -143,6 +144,32 @@ describe("scheduleExpression", () => {
     expect(scheduleExpression("cron(0/10 * * * ? *)")).toBe("cron(0/10 * * * ? *)");
     expect(() => scheduleExpression("every 15 minutes")).toThrow(/settings\.refreshSchedule/);
     expect(() => scheduleExpression("hourly", "settings.reconcileSchedule")).toThrow(/^settings\.reconcileSchedule: expected rate\(\.\.\.\) or cron\(\.\.\.\), got "hourly"$/);
+  });
+});
+
+describe("schedulePermissions and schedulerTrust (an EventBridge Scheduler schedule's role)", () => {
+  const functionArn = "arn:aws:lambda:eu-west-1:123456789012:function:pullkeeper-test-Refresh";
+  const deadLetterQueueArn = "arn:aws:sqs:eu-west-1:123456789012:pullkeeper-test-RefreshFailures";
+
+  it("invokes exactly one function and sends to exactly one queue, nothing on a wildcard", () => {
+    const statements = schedulePermissions({ functionArn, deadLetterQueueArn });
+    expect(statements).toEqual([
+      { actions: ["lambda:InvokeFunction"], resources: [functionArn] },
+      { actions: ["sqs:SendMessage"], resources: [deadLetterQueueArn] },
+    ]);
+    expectLeastPrivilege(statements);
+  });
+
+  it("is assumed by EventBridge Scheduler only, for schedules of the deploy account", () => {
+    expect(schedulerTrust("123456789012")).toEqual({
+      actions: ["sts:AssumeRole"],
+      principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
+      conditions: [{ test: "StringEquals", variable: "aws:SourceAccount", values: ["123456789012"] }],
+    });
+  });
+
+  it("retries a tick a few times before dead-lettering it", () => {
+    expect(SCHEDULE_RETRY_ATTEMPTS).toBe(3);
   });
 });
 

@@ -370,6 +370,8 @@ export function fakeArn(type: string, name: string): string {
       return `arn:aws:lambda:${where}:function:${name}`;
     case "aws:iam/role:Role":
       return `arn:aws:iam::${FAKE_ACCOUNT}:role/${name}`;
+    case "aws:scheduler/schedule:Schedule":
+      return `arn:aws:scheduler:${where}:schedule/default/${name}`;
     default: {
       const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
       return `arn:aws:${service}:${where}:${name}`;

@@ -2,13 +2,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
+import { schedulerInput } from "../../packages/core/src/schedule-input.js";
 import { API_ROUTES, API_STAGE, READ_ROUTES } from "../../stacks/api-access.js";
 import { AUDIT_SCAN_SERVICE, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES } from "../../stacks/audit-config.js";
 import { apiPermissions, auditScanPermissions } from "../../stacks/audit-permissions.js";
-import { arnOf, inlineStatements, input, lambda, propagationFlow, refreshFlow, trigger, trustedPrincipals } from "./declared";
+import { arnOf, expectScheduledInvocation, inlineStatements, input, lambda, propagationFlow, refreshFlow, scheduled, trustedPrincipals } from "./declared";
 import { allowsInvoke, requestArn } from "./execute-api";
 import { expectLeastPrivilege } from "./iam-invariants";
-import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
+import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test",
@@ -41,9 +42,8 @@ function auditFlow() {
   return {
     ...lambda(run, "AuditScan"),
     invokeConfig: run.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "AuditScanEventInvokeConfig"),
-    schedule: trigger(run, "AuditSchedule"),
+    schedule: scheduled(run, "AuditSchedule"),
     failures: run.get("aws:sqs/queue:Queue", "AuditFailuresQueue"),
-    failuresPolicy: run.get("aws:sqs/queuePolicy:QueuePolicy", "AuditFailuresPolicy"),
     alarms: {
       expired: alarm("ExpiredEnvironmentsAlarm"),
       earliestExpiry: alarm("EarliestExpiryAlarm"),
@@ -158,32 +158,23 @@ describe("the audit-scan function", () => {
 });
 
 describe("the audit schedule", () => {
-  it("is an EventBridge rule on settings.auditSchedule from the config, with the Scheduled Event envelope", () => {
+  it("is an EventBridge Scheduler schedule on settings.auditSchedule in settings.timezone, its role invoking only audit-scan, its dead letters in the failure queue", () => {
     const { schedule, fn, failures } = auditFlow();
     expect(config.settings.auditSchedule).toBe("rate(30 minutes)");
-    expect(input(schedule.rule, "scheduleExpression")).toBe(config.settings.auditSchedule);
-    expect(input(schedule.rule, "state")).toBe("ENABLED");
-    expect(input(schedule.rule, "eventBusName")).toBeUndefined();
-    expect(input(schedule.target, "arn")).toBe(arnOf(fn));
-    expect(input(schedule.target, "input")).toBeUndefined();
-    expect(input(schedule.target, "retryPolicy")).toEqual({ maximumRetryAttempts: 2, maximumEventAgeInSeconds: 900 });
-    expect(input(schedule.target, "deadLetterConfig")).toEqual({ arn: arnOf(failures) });
-    expect(input(schedule.permission, "principal")).toBe("events.amazonaws.com");
-    expect(input(schedule.permission, "function")).toBe(arnOf(fn));
-    expect(input(schedule.permission, "sourceArn")).toBe(arnOf(schedule.rule));
+    expectScheduledInvocation(run, schedule, {
+      fn,
+      deadLetters: failures,
+      expression: config.settings.auditSchedule,
+      timezone: config.settings.timezone,
+      input: schedulerInput("audit-scan"),
+      maxEventAgeSeconds: 900,
+      account: FAKE_ACCOUNT,
+    });
   });
 
-  it("the failure queue admits EventBridge for this rule only", () => {
-    const { failures, failuresPolicy, schedule } = auditFlow();
-    expect(policyStatements(input(failuresPolicy, "policy"))).toEqual([
-      {
-        Effect: "Allow",
-        Action: ["sqs:SendMessage"],
-        Resource: [arnOf(failures)],
-        Principal: { Service: ["events.amazonaws.com"] },
-        Condition: { ArnEquals: { "aws:SourceArn": [arnOf(schedule.rule)] } },
-      },
-    ]);
+  it("the failure queue has no resource policy (the schedule sends with its role)", () => {
+    const { failures } = auditFlow();
+    expect(run.ofType("aws:sqs/queuePolicy:QueuePolicy").filter((p) => input(p, "queueUrl") === queueUrl(failures))).toEqual([]);
   });
 });
 

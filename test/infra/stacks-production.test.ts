@@ -53,8 +53,11 @@ describe("production stage", () => {
     expect(run.outputs._protect).toBe(true);
   });
 
-  it("schedules refresh on the fixture's settings.refreshSchedule", () => {
-    expect(input(flow.rule, "scheduleExpression")).toBe("cron(0/10 * * * ? *)");
+  it("schedules refresh on the fixture's settings.refreshSchedule, and every schedule in its settings.timezone", () => {
+    expect(input(flow.schedule.schedule, "scheduleExpression")).toBe("cron(0/10 * * * ? *)");
+    const schedules = run.ofType("aws:scheduler/schedule:Schedule");
+    expect(schedules.map((s) => input(s, "name")).sort()).toEqual(["pullkeeper-production-audit-scan", "pullkeeper-production-reconcile", "pullkeeper-production-refresh"]);
+    for (const schedule of schedules) expect(input(schedule, "scheduleExpressionTimezone"), schedule.name).toBe("Europe/Berlin");
   });
 
   it("ships the file PULLKEEPER_CONFIG named, as pullkeeper.yaml", () => {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
+import { schedulerInput } from "../../packages/core/src/schedule-input.js";
 import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/secret-change.js";
 import { secretArn } from "../../stacks/config.js";
 import {
@@ -14,7 +15,7 @@ import {
   secretChangeRules,
 } from "../../stacks/propagation-config.js";
 import { propagationPermissions } from "../../stacks/propagation-permissions.js";
-import { arnOf, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
+import { arnOf, expectScheduledInvocation, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
 import { matchesPattern } from "./event-pattern";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, physicalName, policyStatements, readZip, REPO_ROOT, runSstApp, SstRunError, type SstRun } from "./sst-harness";
@@ -290,34 +291,25 @@ describe("the triggers", () => {
     }
   });
 
-  it("reconcile runs on settings.reconcileSchedule, with the Scheduled Event envelope its handler validates", async () => {
-    const { rule, target, permission } = flow.schedule;
-    expect(input(rule, "scheduleExpression")).toBe("rate(30 minutes)");
-    expect(input(rule, "scheduleExpression")).toBe(config.settings.reconcileSchedule);
-    expect(input(rule, "eventBusName")).toBeUndefined();
-    expect(input(target, "arn")).toBe(arnOf(flow.reconcile.fn));
-    expect(input(target, "input")).toBeUndefined();
-    expect(input(target, "inputPath")).toBeUndefined();
-    expect(input(target, "inputTransformer")).toBeUndefined();
-    expect(input(target, "retryPolicy")).toEqual({ maximumRetryAttempts: 2, maximumEventAgeInSeconds: 900 });
-    expect(input(target, "deadLetterConfig")).toEqual({ arn: arnOf(flow.failures) });
-    expect(input(permission, "function")).toBe(arnOf(flow.reconcile.fn));
-    expect(input(permission, "sourceArn")).toBe(arnOf(rule));
-    // What EventBridge sends for a schedule rule, checked against the schema functions/reconcile.ts validates with.
-    const { EventBridgeSchema } = await import("@aws-lambda-powertools/parser/schemas/eventbridge");
-    const scheduled = {
-      version: "0",
-      id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-      "detail-type": "Scheduled Event",
-      source: "aws.events",
+  it("reconcile runs on settings.reconcileSchedule in settings.timezone (EventBridge Scheduler), its role invoking only reconcile, with an input its handler accepts", async () => {
+    expect(config.settings.reconcileSchedule).toBe("rate(30 minutes)");
+    expectScheduledInvocation(run, flow.schedule, {
+      fn: flow.reconcile.fn,
+      deadLetters: flow.failures,
+      expression: config.settings.reconcileSchedule,
+      timezone: config.settings.timezone,
+      input: schedulerInput("reconcile"),
+      maxEventAgeSeconds: 900,
       account: FAKE_ACCOUNT,
-      time: "2026-11-23T03:00:00Z",
-      region: FAKE_REGION,
-      resources: [arnOf(rule)],
-      detail: {},
-    };
-    expect(EventBridgeSchema.safeParse(scheduled).success).toBe(true);
-    expect(EventBridgeSchema.safeParse({}).success).toBe(false);
+    });
+    // What EventBridge Scheduler sends, checked against the schema functions/reconcile.ts validates with.
+    const { ReconcileEventSchema } = await import("../../functions/reconcile.js");
+    const sent = input<string>(flow.schedule.schedule, "target", "input")
+      .replace("<aws.scheduler.schedule-arn>", arnOf(flow.schedule.schedule))
+      .replace("<aws.scheduler.scheduled-time>", "2026-11-23T03:00:00Z")
+      .replace("<aws.scheduler.execution-id>", "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+    expect(ReconcileEventSchema.safeParse(JSON.parse(sent)).success).toBe(true);
+    expect(ReconcileEventSchema.safeParse({}).success).toBe(false);
   });
 
   it("the failure queue admits EventBridge for exactly these rules", () => {
@@ -328,7 +320,8 @@ describe("the triggers", () => {
         Resource: [arnOf(flow.failures)],
         Principal: { Service: ["events.amazonaws.com"] },
         Condition: {
-          ArnEquals: { "aws:SourceArn": [...flow.secretRules, flow.credentialRotated.rule, flow.schedule.rule].map((r) => arnOf(r)) },
+          // Not the reconcile schedule: EventBridge Scheduler sends its dead letters with the schedule's role.
+          ArnEquals: { "aws:SourceArn": [...flow.secretRules, flow.credentialRotated.rule].map((r) => arnOf(r)) },
         },
       },
     ]);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
+import { schedulerInput } from "../../packages/core/src/schedule-input.js";
 import { apiPermissions } from "../../stacks/audit-permissions.js";
 import { loadDeployConfig } from "../../stacks/config.js";
 import {
@@ -14,9 +15,9 @@ import {
   secretsManagerScheduleIssue,
   type RotationPlan,
 } from "../../stacks/rotation-permissions.js";
-import { arnOf, inlineStatements, input, lambda, propagationFlow, refreshFlow, trigger, trustedPrincipals } from "./declared";
+import { arnOf, expectScheduledInvocation, inlineStatements, input, lambda, propagationFlow, refreshFlow, scheduled, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
-import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
+import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test":
@@ -73,9 +74,8 @@ function rotationFlow(from: SstRun = run) {
     revoke: { ...lambda(from, "Revoke"), invokeConfig: from.get("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "RevokeEventInvokeConfig") },
     rotations: from.ofType("aws:secretsmanager/secretRotation:SecretRotation"),
     permissions: from.ofType("aws:lambda/permission:Permission").filter((p) => p.name.startsWith("RotationPermission-")),
-    schedule: trigger(from, "RevokeSchedule"),
+    schedule: scheduled(from, "RevokeSchedule"),
     failures: from.get("aws:sqs/queue:Queue", "RevokeFailuresQueue"),
-    failuresPolicy: from.get("aws:sqs/queuePolicy:QueuePolicy", "RevokeFailuresPolicy"),
     alarms: {
       rotationErrors: from.get("aws:cloudwatch/metricAlarm:MetricAlarm", "RotationErrorsAlarm"),
       revokeFailures: from.get("aws:cloudwatch/metricAlarm:MetricAlarm", "RevokeFailuresAlarm"),
@@ -97,7 +97,7 @@ describe("the rotation plan (pure)", () => {
   it("deploys nothing for a config without htpasswd; refuses the repo's pullkeeper.yaml (its htpasswd registry is the embedded runtime's, test/infra/deploy-reachability.test.ts)", () => {
     const repo = loadDeployConfig({}, REPO_ROOT);
     expect(repo.config.registries.some((r) => r.source.type === "htpasswd")).toBe(true);
-    expect(rotationPlan(repo.config, repo.relativeFile)).toBeUndefined();
+    expect(() => rotationPlan(repo.config, repo.relativeFile)).toThrow(/registries\[0\]\.source\.serve: registry "local" is served by the embedded runtime/);
     expect(rotationPlan(read(WITHOUT_HTPASSWD))).toBeUndefined();
   });
 
@@ -340,28 +340,19 @@ describe("the revoke function", () => {
 });
 
 describe("the revoke schedule", () => {
-  it("is an EventBridge rule on settings.revokeSchedule with the Scheduled Event envelope, its failures in the queue", () => {
-    const { schedule, revoke, failures, failuresPolicy } = rotationFlow();
+  it("is an EventBridge Scheduler schedule on settings.revokeSchedule in settings.timezone, its role invoking only revoke, its dead letters in the failure queue", () => {
+    const { schedule, revoke, failures } = rotationFlow();
     expect(config.settings.revokeSchedule).toBe("rate(30 minutes)");
-    expect(input(schedule.rule, "scheduleExpression")).toBe("rate(30 minutes)");
-    expect(input(schedule.rule, "state")).toBe("ENABLED");
-    expect(input(schedule.rule, "eventBusName")).toBeUndefined();
-    expect(input(schedule.target, "arn")).toBe(arnOf(revoke.fn));
-    expect(input(schedule.target, "input")).toBeUndefined();
-    expect(input(schedule.target, "retryPolicy")).toEqual({ maximumRetryAttempts: 2, maximumEventAgeInSeconds: 900 });
-    expect(input(schedule.target, "deadLetterConfig")).toEqual({ arn: arnOf(failures) });
-    expect(input(schedule.permission, "principal")).toBe("events.amazonaws.com");
-    expect(input(schedule.permission, "function")).toBe(arnOf(revoke.fn));
-    expect(input(schedule.permission, "sourceArn")).toBe(arnOf(schedule.rule));
-    expect(policyStatements(input(failuresPolicy, "policy"))).toEqual([
-      {
-        Effect: "Allow",
-        Action: ["sqs:SendMessage"],
-        Resource: [arnOf(failures)],
-        Principal: { Service: ["events.amazonaws.com"] },
-        Condition: { ArnEquals: { "aws:SourceArn": [arnOf(schedule.rule)] } },
-      },
-    ]);
+    expectScheduledInvocation(run, schedule, {
+      fn: revoke.fn,
+      deadLetters: failures,
+      expression: "rate(30 minutes)",
+      timezone: "UTC",
+      input: schedulerInput("revoke"),
+      maxEventAgeSeconds: 900,
+      account: FAKE_ACCOUNT,
+    });
+    expect(run.ofType("aws:sqs/queuePolicy:QueuePolicy").filter((p) => String(input(p, "queueUrl")).endsWith(`/${input<string>(failures, "name")}`))).toEqual([]);
   });
 
   it("an alarm fires on a lost or failed revoke run", () => {

@@ -1,20 +1,22 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { schedulerInput } from "../../packages/core/src/schedule-input.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ledgerTableDefinition } from "../../packages/aws/src/ledger-table.js";
 import { loadDeployConfig, refreshPermissions, TRACING_PERMISSIONS, type DeployConfig } from "../../stacks/config.js";
-import { arnOf, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
+import { arnOf, expectScheduledInvocation, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
-import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, policyStatements, readZip, REPO_ROOT, runSstApp, type SstRun } from "./sst-harness";
+import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, type SstRun } from "./sst-harness";
 
 /**
  * Runs the real sst.config.ts → stacks/ with the real SST components under Pulumi mocks
- * (test/infra/sst-harness.ts), stage "test", with the repo's pullkeeper.yaml, and checks what
- * would be deployed.
+ * (test/infra/sst-harness.ts), stage "test", with the smallest config the deploy takes (the repo's
+ * pullkeeper.yaml is the embedded runtime's, which the deploy refuses), and checks what would be
+ * deployed.
  */
+const FIXTURE = "test/infra/fixtures/pullkeeper.deploy.yaml";
 let run: SstRun;
 let deployConfig: DeployConfig;
-const FIXTURE = "test/infra/fixtures/pullkeeper.deploy.yaml";
 let flow: ReturnType<typeof refreshFlow>;
 
 beforeAll(async () => {
@@ -105,28 +107,28 @@ describe("refresh function", () => {
 });
 
 describe("refresh schedule", () => {
-  it("is an EventBridge rule on settings.refreshSchedule from pullkeeper.yaml, targeting the function", () => {
-    const { rule, target, fn } = flow;
+  it("is an EventBridge Scheduler schedule on settings.refreshSchedule in settings.timezone, its role invoking only the function, its dead letters in the failure queue", () => {
     expect(deployConfig.config.settings.refreshSchedule).toMatch(/^(rate|cron)\(/);
-    expect(input(rule, "scheduleExpression")).toBe(deployConfig.config.settings.refreshSchedule);
-    expect(input(rule, "state")).toBe("ENABLED");
-    expect(input(rule, "eventBusName")).toBeUndefined(); // schedules only run on the default bus
-    expect(input(target, "rule")).toBe(input(rule, "name"));
-    expect(input(target, "arn")).toBe(arnOf(fn));
-    expect(input(flow.invokePermission, "principal")).toBe("events.amazonaws.com");
-    expect(input(flow.invokePermission, "action")).toBe("lambda:InvokeFunction");
-    expect(input(flow.invokePermission, "function")).toBe(arnOf(fn));
-    expect(input(flow.invokePermission, "sourceArn")).toBe(arnOf(rule));
+    expectScheduledInvocation(run, flow.schedule, {
+      fn: flow.fn,
+      deadLetters: flow.queue,
+      expression: deployConfig.config.settings.refreshSchedule,
+      timezone: "UTC",
+      input: schedulerInput("refresh"),
+      maxEventAgeSeconds: 900,
+      account: FAKE_ACCOUNT,
+    });
+    expect(input(flow.schedule.schedule, "name")).toBe("pullkeeper-test-refresh");
   });
 
-  it("delivers the Scheduled Event envelope the handler validates (no input override)", async () => {
-    const { target } = flow;
-    // SST's Cron sets `input: "{}"`, which would replace the envelope; the stack removes it.
-    expect(input(target, "input")).toBeUndefined();
-    expect(input(target, "inputPath")).toBeUndefined();
-    expect(input(target, "inputTransformer")).toBeUndefined();
-    // What EventBridge sends for a schedule rule, checked against the handler's own schema.
+  it("sends an input the handler accepts once the Scheduler has filled in its context attributes", async () => {
     const { RefreshEventSchema } = await import("../../functions/refresh.js");
+    const sent = input<string>(flow.schedule.schedule, "target", "input")
+      .replace("<aws.scheduler.schedule-arn>", arnOf(flow.schedule.schedule))
+      .replace("<aws.scheduler.scheduled-time>", "2026-11-23T03:00:00Z")
+      .replace("<aws.scheduler.execution-id>", "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+    expect(RefreshEventSchema.parse(JSON.parse(sent))).toMatchObject({ source: "aws.scheduler", resources: [arnOf(flow.schedule.schedule)], account: FAKE_ACCOUNT, region: FAKE_REGION, detail: {} });
+    // The envelope of an on-demand invocation (the API) still passes; nothing else does.
     const scheduledEvent = {
       version: "0",
       id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -135,27 +137,15 @@ describe("refresh schedule", () => {
       account: FAKE_ACCOUNT,
       time: "2026-11-23T03:00:00Z",
       region: FAKE_REGION,
-      resources: [arnOf(flow.rule)],
+      resources: [],
       detail: {},
     };
     expect(RefreshEventSchema.safeParse(scheduledEvent).success).toBe(true);
     expect(RefreshEventSchema.safeParse({}).success).toBe(false);
   });
 
-  it("retries delivery, then sends the tick to the failure queue, which admits only this rule", () => {
-    const { target, queue, queuePolicy } = flow;
-    expect(input(target, "retryPolicy")).toEqual({ maximumRetryAttempts: 2, maximumEventAgeInSeconds: 900 });
-    expect(input(target, "deadLetterConfig")).toEqual({ arn: arnOf(queue) });
-    expect(input(queuePolicy, "queueUrl")).toBe(`https://sqs.${FAKE_REGION}.amazonaws.com/${FAKE_ACCOUNT}/${input<string>(queue, "name")}`);
-    expect(policyStatements(input(queuePolicy, "policy"))).toEqual([
-      {
-        Effect: "Allow",
-        Action: ["sqs:SendMessage"],
-        Resource: [arnOf(queue)],
-        Principal: { Service: ["events.amazonaws.com"] },
-        Condition: { ArnEquals: { "aws:SourceArn": [arnOf(flow.rule)] } },
-      },
-    ]);
+  it("the failure queue has no resource policy: the schedule sends with its role, and no rule needs one", () => {
+    expect(run.ofType("aws:sqs/queuePolicy:QueuePolicy").filter((p) => input(p, "queueUrl") === `https://sqs.${FAKE_REGION}.amazonaws.com/${FAKE_ACCOUNT}/${input<string>(flow.queue, "name")}`)).toEqual([]);
   });
 });
 
@@ -214,7 +204,7 @@ describe("propagation without consumers", () => {
     }
     // Our own Credential Rotated events and the reconcile schedule are still wired.
     expect(input(flow.credentialRotated.rule, "eventBusName")).toBe(input(refreshFlow(run).bus, "name"));
-    expect(input(flow.schedule.rule, "scheduleExpression")).toBe(deployConfig.config.settings.reconcileSchedule);
+    expect(input(flow.schedule.schedule, "scheduleExpression")).toBe(deployConfig.config.settings.reconcileSchedule);
   });
 });
 
@@ -231,7 +221,19 @@ describe("the app as a whole", () => {
 
   it("grants no wildcard action and no `*` resource beyond the token and tracing APIs, in any role", () => {
     const roles = run.ofType("aws:iam/role:Role");
-    expect(roles.map((r) => r.name).sort()).toEqual(["ApiRole", "AuditOperatorRole", "AuditReaderRole", "AuditScanRole", "DeliverRole", "OnSecretChangeRole", "ReconcileRole", "RefreshRole"]);
+    expect(roles.map((r) => r.name).sort()).toEqual([
+      "ApiRole",
+      "AuditOperatorRole",
+      "AuditReaderRole",
+      "AuditScanRole",
+      "AuditScheduleRole",
+      "DeliverRole",
+      "OnSecretChangeRole",
+      "ReconcileRole",
+      "ReconcileScheduleRole",
+      "RefreshRole",
+      "RefreshScheduleRole",
+    ]);
     for (const role of roles) expectLeastPrivilege(inlineStatements(role));
     expect(run.ofType("aws:iam/policy:Policy")).toEqual([]);
     expect(run.ofType("aws:iam/rolePolicy:RolePolicy")).toEqual([]);
@@ -242,18 +244,16 @@ describe("the app as a whole", () => {
     expect(types.sort()).toEqual(
       [
         "aws:cloudwatch/eventBus:EventBus EventsBus",
-        "aws:cloudwatch/eventRule:EventRule RefreshScheduleRule",
-        "aws:cloudwatch/eventTarget:EventTarget RefreshScheduleTarget",
+        "aws:scheduler/schedule:Schedule RefreshSchedule",
+        "aws:iam/role:Role RefreshScheduleRole",
         "aws:cloudwatch/logGroup:LogGroup RefreshLogGroup",
         "aws:dynamodb/table:Table LedgerTable",
         "aws:iam/role:Role RefreshRole",
         "aws:lambda/function:Function RefreshFunction",
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig RefreshEventInvokeConfig",
-        "aws:lambda/permission:Permission RefreshSchedulePermission",
         "aws:s3/bucketObjectv2:BucketObjectv2 RefreshCode",
         "aws:secretsmanager/secret:Secret FingerprintKey",
         "aws:sqs/queue:Queue RefreshFailuresQueue",
-        "aws:sqs/queuePolicy:QueuePolicy RefreshFailuresPolicy",
         "random:index/randomBytes:RandomBytes LambdaEncryptionKey",
         // Propagation: queues, three functions, their triggers, alarms.
         "aws:sqs/queue:Queue DeliveriesQueue",
@@ -272,23 +272,20 @@ describe("the app as a whole", () => {
         "aws:cloudwatch/eventRule:EventRule CredentialRotatedRule",
         "aws:cloudwatch/eventTarget:EventTarget CredentialRotatedTarget",
         "aws:lambda/permission:Permission CredentialRotatedPermission",
-        "aws:cloudwatch/eventRule:EventRule ReconcileScheduleRule",
-        "aws:cloudwatch/eventTarget:EventTarget ReconcileScheduleTarget",
-        "aws:lambda/permission:Permission ReconcileSchedulePermission",
+        "aws:scheduler/schedule:Schedule ReconcileSchedule",
+        "aws:iam/role:Role ReconcileScheduleRole",
         "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryDeadLettersAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm DeliveryAgeAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm PropagationFailuresAlarm",
         // Audit: the scan function, its schedule, failure queue and alarms.
         "aws:sqs/queue:Queue AuditFailuresQueue",
-        "aws:sqs/queuePolicy:QueuePolicy AuditFailuresPolicy",
         "aws:cloudwatch/logGroup:LogGroup AuditScanLogGroup",
         "aws:iam/role:Role AuditScanRole",
         "aws:lambda/function:Function AuditScanFunction",
         "aws:s3/bucketObjectv2:BucketObjectv2 AuditScanCode",
         "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig AuditScanEventInvokeConfig",
-        "aws:cloudwatch/eventRule:EventRule AuditScheduleRule",
-        "aws:cloudwatch/eventTarget:EventTarget AuditScheduleTarget",
-        "aws:lambda/permission:Permission AuditSchedulePermission",
+        "aws:scheduler/schedule:Schedule AuditSchedule",
+        "aws:iam/role:Role AuditScheduleRole",
         "aws:cloudwatch/metricAlarm:MetricAlarm ExpiredEnvironmentsAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm EarliestExpiryAlarm",
         "aws:cloudwatch/metricAlarm:MetricAlarm DiscoveryFailuresAlarm",
