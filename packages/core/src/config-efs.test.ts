@@ -58,7 +58,7 @@ describe("htpasswd source.efs", () => {
       "registries[0].source.efs.accessPoint: expected an EFS access point ARN (arn:aws:elasticfilesystem:<region>:<account>:access-point/fsap-...)",
       "registries[0].source.efs.subnets[0]: expected a subnet ID such as subnet-0123456789abcdef0",
       "registries[0].source.efs.securityGroups: expected the functions' security groups",
-      'registries[0].source.efs: Unrecognized key: "extra"',
+      'registries[0].source.efs.extra: unknown key "extra"',
     ]);
   });
 

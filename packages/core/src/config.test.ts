@@ -49,11 +49,11 @@ describe("pullkeeper.yaml", () => {
     expect(parseConfig(withRevoke).registries[2]?.revoke).toEqual({ afterSeconds: 21_600, whenInUse: "revoke" });
     const bad = valid.replace("secret: pullkeeper/dockerhub", 'secret: pullkeeper/dockerhub\n    revoke: { after: soon, whenInUse: never }');
     expect(problems(bad)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^registries\[2\]\.revoke\.after: expected a duration/), expect.stringMatching(/^registries\[2\]\.revoke\.whenInUse: expected "wait" or "revoke"/)]),
+      expect.arrayContaining([expect.stringMatching(/^pullkeeper\.yaml:19:22 registries\[2\]\.revoke\.after: expected a duration/), expect.stringMatching(/^pullkeeper\.yaml:19:39 registries\[2\]\.revoke\.whenInUse: expected "wait" or "revoke"/)]),
     );
   });
 
-  it("reports every problem with its path in the file, not only the first", () => {
+  it("reports every problem with its line, column and path in the file, not only the first", () => {
     const issues = problems(`
 registries:
   - id: prod-ecr
@@ -67,9 +67,9 @@ registries:
     source: { type: ecr-token, account: "123456789012", region: europe }
     secret: pullkeeper/other
 `);
-    expect(issues).toContain("registries[0].source.account: expected a 12-digit AWS account ID");
-    expect(issues).toContain("registries[1].id: expected lower-case letters, digits and dashes (at most 63)");
-    expect(issues).toContain("registries[1].source.region: expected an AWS region");
+    expect(issues).toContain("pullkeeper.yaml:6:41 registries[0].source.account: expected a 12-digit AWS account ID");
+    expect(issues).toContain("pullkeeper.yaml:8:9 registries[1].id: expected lower-case letters, digits and dashes (at most 63)");
+    expect(issues).toContain('pullkeeper.yaml:11:65 registries[1].source.region: expected an AWS region such as eu-west-1, got "europe"');
   });
 
   it("checks that an ECR host names the source's account and region", () => {
@@ -81,7 +81,7 @@ registries:
     source: { type: ecr-token, account: "210987654321", region: eu-west-1 }
     secret: pullkeeper/prod-ecr
 `);
-    expect(issues).toEqual(["registries[0].host: host names account 123456789012 in eu-west-1, but source says 210987654321 in eu-west-1"]);
+    expect(issues).toEqual(["pullkeeper.yaml:4:11 registries[0].host: host names account 123456789012 in eu-west-1, but source says 210987654321 in eu-west-1"]);
   });
 
   it("rejects unknown keys, duplicate ids, unknown source types and consumers of unknown registries", () => {
@@ -103,10 +103,12 @@ consumers:
     registry: nowhere
     target: { kind: webhook }
 `);
-    expect(issues.some((i) => i.startsWith("registries[0].source"))).toBe(true);
-    expect(issues.some((i) => i.startsWith("registries[0]") && i.includes("colour"))).toBe(true);
-    expect(issues).toContain('registries[1].id: duplicate id "a" (first at registries[0])');
-    expect(issues).toContain('consumers[0].registry: no registry with id "nowhere"');
+    expect(issues).toEqual([
+      'pullkeeper.yaml:6:21 registries[0].source.type: expected source.type to be one of "ecr-token", "managed-secret", "htpasswd"',
+      'pullkeeper.yaml:8:5 registries[0].colour: unknown key "colour"',
+      'pullkeeper.yaml:9:9 registries[1].id: duplicate id "a" (first at registries[0])',
+      'pullkeeper.yaml:16:15 consumers[0].registry: no registry with id "nowhere"',
+    ]);
   });
 
   it("takes the audit settings and a consumer's restart opt-in, naming bad values", () => {
@@ -115,15 +117,19 @@ consumers:
     expect(config.consumers[0]?.restart).toBe(true);
     expect(config.settings).toMatchObject({ auditSchedule: "rate(5 minutes)", clockSkewSeconds: 10 });
     const issues = problems(`${base}consumers:\n  - { id: c, registry: a, restart: "yes", target: { kind: webhook } }\nsettings: { auditSchedule: hourly, clockSkew: soon }\n`);
-    expect(issues).toEqual(expect.arrayContaining(["consumers[0].restart: expected true or false", expect.stringMatching(/^settings\.auditSchedule: expected rate/), expect.stringMatching(/^settings\.clockSkew: expected a duration/)]));
+    expect(issues).toEqual([
+      "pullkeeper.yaml:4:36 consumers[0].restart: expected true or false",
+      expect.stringMatching(/^pullkeeper\.yaml:5:28 settings\.auditSchedule: expected rate/),
+      expect.stringMatching(/^pullkeeper\.yaml:5:47 settings\.clockSkew: expected a duration/),
+    ]);
   });
 
-  it("reports YAML syntax errors with their line", () => {
-    expect(problems("registries:\n  - id: a\n   host: [unclosed\n")[0]).toMatch(/^line \d+:/);
+  it("reports YAML syntax errors with their line and column", () => {
+    expect(problems("registries:\n  - id: a\n   host: [unclosed\n")[0]).toBe("pullkeeper.yaml:3:1 Sequence item without - indicator");
   });
 
   it("rejects an empty file", () => {
-    expect(problems("")).toContain("registries: Invalid input: expected array, received undefined");
+    expect(problems("")).toEqual(['pullkeeper.yaml:1:1 registries: missing key "registries" (expected array)']);
   });
 });
 

@@ -9,22 +9,16 @@ export type TargetSchemas = ReadonlyMap<string, Pick<DeliveryTarget, "schema">>;
 
 /**
  * Checks the `target` of every consumer in `consumers` (the raw list from the document) with its
- * kind's schema; also duplicate consumer ids. Entries that are not objects are left to the
- * document's schema. Returns the parsed targets by index, and the issues.
+ * kind's schema. Entries that are not objects, and ids, are left to the document's check.
+ * Returns the parsed targets by index, and the issues.
  */
 export function consumerTargetIssues(consumers: unknown, targets: TargetSchemas): { readonly issues: PathIssue[]; readonly parsed: Map<number, Consumer["target"]> } {
   const issues: PathIssue[] = [];
   const parsed = new Map<number, Consumer["target"]>();
   if (!Array.isArray(consumers)) return { issues, parsed };
-  const seen = new Map<string, number>();
   consumers.forEach((c: unknown, i) => {
     if (c === null || typeof c !== "object") return;
-    const { id, target } = c as { id?: unknown; target?: unknown };
-    if (typeof id === "string") {
-      const first = seen.get(id);
-      if (first !== undefined) issues.push({ path: ["consumers", i, "id"], message: `duplicate id "${id}" (first at consumers[${first}])` });
-      else seen.set(id, i);
-    }
+    const { target } = c as { target?: unknown };
     const kind = (target as { kind?: unknown } | null | undefined)?.kind;
     if (typeof kind !== "string") return;
     const schema = targets.get(kind)?.schema;

@@ -4,14 +4,14 @@ import { AWS_PARTITIONS, AWS_SDK_VERSION } from "./aws-regions.generated.js";
 
 /**
  * The known word `given` is most likely a typo of, or undefined when none is close: at most 2
- * edits, and fewer than half of the word (so "id" is not "did you mean 'kind'?").
+ * edits, and at most half of the word (so "ghrc" is "ghcr", but "id" is not "kind").
  */
 export function nearest(given: string, known: Iterable<string>): string | undefined {
   const candidates = [...known];
   if (candidates.length === 0 || given === "") return undefined;
   const best = closest(given, candidates);
   const edits = distance(given, best);
-  return edits <= 2 && edits < Math.max(given.length, best.length) / 2 ? best : undefined;
+  return edits <= 2 && edits * 2 <= given.length ? best : undefined;
 }
 
 /** ` (did you mean "path"?)`, or "" when nothing is close. */
