@@ -64,7 +64,7 @@ function jsonSchemaOf(schema: z.ZodType): Json {
       if (def.type === "default" && !("default" in json)) json["x-default"] = def.defaultValue;
       if (json.type === "string" && json.pattern === undefined && json.enum === undefined && json.format === undefined) {
         // The duration schema is a transform JSON Schema cannot show; recognise it by what it does.
-        const probe = (zodSchema as z.ZodType).safeParse("90s");
+        const probe = (zodSchema as unknown as z.ZodType).safeParse("90s");
         if (probe.success && probe.data === 90) json["x-duration"] = true;
       }
     },
@@ -152,13 +152,9 @@ function flatten(node: Json, root: Json): Json {
   const resolved = resolve(node, root);
   if (!resolved.allOf) return resolved;
   const parts = resolved.allOf.map((p) => flatten(p, root));
-  return {
-    ...resolved,
-    allOf: undefined,
-    type: "object",
-    properties: Object.assign({}, resolved.properties, ...parts.map((p) => p.properties ?? {})),
-    required: [...(resolved.required ?? []), ...parts.flatMap((p) => p.required ?? [])],
-  } as Json;
+  const { allOf: _parts, ...rest } = resolved;
+  const properties: Record<string, Json> = Object.assign({}, resolved.properties, ...parts.map((p) => p.properties ?? {}));
+  return { ...rest, type: "object", properties, required: [...(resolved.required ?? []), ...parts.flatMap((p) => p.required ?? [])] };
 }
 
 const branchesOf = (node: Json): Json[] | undefined => node.oneOf ?? node.anyOf;

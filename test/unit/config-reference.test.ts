@@ -51,6 +51,17 @@ describe("the configuration reference", () => {
     expect(result.unused).toContain("targets: codebuild-project.project");
   });
 
+  it("renders shapes the current schemas do not use yet: intersections, dates, records of objects", () => {
+    const schema = z.intersection(
+      z.strictObject({ kind: z.literal("mixed"), when: z.date().optional() }),
+      z.strictObject({ hooks: z.record(z.string(), z.strictObject({ url: z.url() })).default({}), every: z.string().transform(Number).default(60 as never) }),
+    );
+    const result = buildReference({ descriptions: { config: readDescriptions().config, targets: {} }, targets: new Map([["mixed", { schema: schema as never }]]) });
+    expect(result.missing).toEqual(["targets: mixed.kind", "targets: mixed.when", "targets: mixed.hooks", "targets: mixed.every"]);
+    expect(result.markdown).toContain("| `consumers[].target.hooks` | map of string to object | optional |");
+    expect(result.markdown).toContain("| `consumers[].target.every` | string | default `60` |");
+  });
+
   it("opens with an example that the real schemas accept", () => {
     const config = parseConfig(EXAMPLE_CONFIG, "example");
     expect(() => consumersFromConfig(config, deliveryTargets(), "example")).not.toThrow();
