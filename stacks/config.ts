@@ -19,6 +19,8 @@ export interface DeployConfig {
   readonly file: string;
   /** The same file relative to the app root (SST `copyFiles` resolves `from` against the root). */
   readonly relativeFile: string;
+  /** The file's text, so deploy-time checks (rotationPlan) place their issues at a line and column. */
+  readonly text?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: str
     const code = (error as { code?: string }).code ?? String(error);
     throw new Error(`cannot read the pullkeeper config ${relativeFile} (${code}); set PULLKEEPER_CONFIG to its path relative to ${root}`);
   }
-  return { config: checkConfigFile(text, relativeFile, targets).config, file, relativeFile };
+  return { config: checkConfigFile(text, relativeFile, targets).config, file, relativeFile, text };
 }
 
 /** An IAM statement as SST's `FunctionPermissionArgs` takes it (effect defaults to allow). */

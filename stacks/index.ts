@@ -16,7 +16,7 @@ export function deploy() {
   // PULLKEEPER_AUDIT_READERS / PULLKEEPER_AUDIT_OPERATORS, fails the deploy before anything is declared.
   const deployConfig = loadDeployConfig();
   validateConsumers(deployConfig);
-  const rotated = rotationPlan(deployConfig.config, deployConfig.relativeFile);
+  const rotated = rotationPlan(deployConfig.config, deployConfig.relativeFile, deployConfig.text);
   const principals = apiPrincipals(deployConfig.config, process.env, deployConfig.relativeFile);
   const store = storage();
   const refreshFlow = refresh(deployConfig, store);

@@ -1,5 +1,5 @@
 import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config.js";
-import { InvalidInputError } from "../packages/core/src/errors.js";
+import { type PathIssue, throwConfigIssues } from "../packages/core/src/config-issues.js";
 import type { HtpasswdEfs, HtpasswdSource, Registry } from "../packages/core/src/model.js";
 import { sameSecret } from "../packages/core/src/secret-id.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
@@ -76,19 +76,23 @@ function loopbackEndpoint(endpoint: string | undefined): boolean {
  * runtime serves (`source.serve`), and any whose host or verify.endpoint is the loopback (on AWS
  * that is the function's own sandbox, where no registry listens).
  */
-export function awsReachabilityIssues(config: PullkeeperConfig): string[] {
-  const issues: string[] = [];
+export function awsReachabilityIssues(config: PullkeeperConfig): PathIssue[] {
+  const issues: PathIssue[] = [];
   config.registries.forEach((registry, index) => {
-    const at = `registries[${index}]`;
+    const at = (...path: string[]) => ["registries", index, ...path];
     const name = `registry "${registry.id}"`;
     if (registry.source.type === "htpasswd" && registry.source.serve !== undefined) {
-      issues.push(
-        `${at}.source.serve: ${name} is served by the embedded runtime (pullkeeper dev) on ${registry.host}, which nothing on AWS can reach; deploy a config without it (PULLKEEPER_CONFIG names the file to deploy)`,
-      );
+      issues.push({
+        path: at("source", "serve"),
+        message: `${name} is served by the embedded runtime (pullkeeper dev) on ${registry.host}, which nothing on AWS can reach; deploy a config without it (PULLKEEPER_CONFIG names the file to deploy)`,
+      });
     } else if (isLoopback(registry.host)) {
-      issues.push(`${at}.host: ${name} is at ${registry.host}, the loopback: on AWS that is the function's own sandbox, where no registry listens; name a host the functions reach`);
+      issues.push({ path: at("host"), message: `${name} is at ${registry.host}, the loopback: on AWS that is the function's own sandbox, where no registry listens; name a host the functions reach` });
     } else if (loopbackEndpoint(registry.verify.endpoint)) {
-      issues.push(`${at}.verify.endpoint: ${name} is verified at ${registry.verify.endpoint ?? ""}, the loopback: on AWS no registry listens there; name an endpoint the functions reach, or leave it out to use the host`);
+      issues.push({
+        path: at("verify", "endpoint"),
+        message: `${name} is verified at ${registry.verify.endpoint ?? ""}, the loopback: on AWS no registry listens there; name an endpoint the functions reach, or leave it out to use the host`,
+      });
     }
   });
   return issues;
@@ -168,36 +172,42 @@ const sameEfs = (a: HtpasswdEfs, b: HtpasswdEfs): boolean => {
 /**
  * The rotation stack's plan: undefined when no registry is rotated on AWS (nothing is deployed);
  * otherwise the registries and the one EFS placement. Throws, naming every problem by its path
- * in `file`, when the config cannot be rotated on AWS.
+ * in `file` (and its line and column, given the file's `text`), when the config cannot be
+ * deployed or rotated on AWS.
  */
-export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml"): RotationPlan | undefined {
+export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml", text?: string): RotationPlan | undefined {
   const issues = awsReachabilityIssues(config);
   const registries: RotatedRegistryPlan[] = [];
   let efs: { readonly value: HtpasswdEfs; readonly index: number } | undefined;
   config.registries.forEach((registry, index) => {
     if (!rotatedOnAws(registry)) return;
-    const at = `registries[${index}]`;
+    const at = (...path: string[]) => ["registries", index, ...path];
     const { source } = registry;
     if (source.efs === undefined) {
-      issues.push(
-        `${at}.source.efs: registry "${registry.id}" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below ${HTPASSWD_EFS_MOUNT_PATH}/ (README, "Deploy to AWS")`,
-      );
+      issues.push({
+        path: at("source", "efs"),
+        message: `registry "${registry.id}" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below ${HTPASSWD_EFS_MOUNT_PATH}/ (README, "Deploy to AWS")`,
+      });
     } else if (efs === undefined) {
       efs = { value: source.efs, index };
     } else if (!sameEfs(efs.value, source.efs)) {
-      issues.push(
-        `${at}.source.efs: differs from registries[${efs.index}].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
-      );
+      issues.push({
+        path: at("source", "efs"),
+        message: `differs from registries[${efs.index}].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
+      });
     }
     const scheduleIssue = secretsManagerScheduleIssue(source.rotation);
-    if (scheduleIssue !== undefined) issues.push(`${at}.source.rotation: "${source.rotation}": ${scheduleIssue}`);
+    if (scheduleIssue !== undefined) issues.push({ path: at("source", "rotation"), message: `"${source.rotation}": ${scheduleIssue}` });
     const shared = registries.find((r) => sameSecret(r.secret, registry.secret));
     if (shared) {
-      issues.push(`${at}.secret: registries[${shared.index}] (${shared.id}) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`);
+      issues.push({
+        path: at("secret"),
+        message: `registries[${shared.index}] (${shared.id}) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`,
+      });
     }
     registries.push({ index, id: registry.id, secret: registry.secret, schedule: source.rotation });
   });
-  if (issues.length > 0) throw new InvalidInputError(`${file} is not valid:\n  ${issues.join("\n  ")}`, issues);
+  if (issues.length > 0) throwConfigIssues(file, issues, text);
   if (registries.length === 0 || efs === undefined) return undefined;
   return { registries, efs: efs.value };
 }

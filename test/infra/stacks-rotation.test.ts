@@ -133,16 +133,16 @@ describe("the rotation plan (pure)", () => {
 });
 
 describe("a config the AWS deploy cannot rotate", () => {
-  it("fails the deploy naming every problem by its path in the file, and declares nothing", () => {
+  it("fails the deploy naming every problem by its line, column and path in the file, and declares nothing", () => {
     expect(undeployable).toBeInstanceOf(SstRunError);
     const { message, declared } = undeployable as SstRunError;
     expect(message.split("\n")).toEqual([
       `${UNDEPLOYABLE} is not valid:`,
-      `  registries[1].source.efs: registry "no-efs" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below /mnt/htpasswd/ (README, "Deploy to AWS")`,
-      `  registries[2].source.rotation: "rate(2 hours)": Secrets Manager rotates at most every 4 hours: use rate(N hours) with N ≥ 4, or rate(N days)`,
-      `  registries[3].source.rotation: "cron(30 4 * * ? *)": Secrets Manager opens rotation windows on the hour: the Minutes field must be 0`,
-      `  registries[4].source.efs: differs from registries[0].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
-      `  registries[5].secret: registries[0] (first) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`,
+      `  ${UNDEPLOYABLE}:20:13 registries[1].source.efs: registry "no-efs" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below /mnt/htpasswd/ (README, "Deploy to AWS")`,
+      `  ${UNDEPLOYABLE}:25:78 registries[2].source.rotation: "rate(2 hours)": Secrets Manager rotates at most every 4 hours: use rate(N hours) with N ≥ 4, or rate(N days)`,
+      `  ${UNDEPLOYABLE}:30:81 registries[3].source.rotation: "cron(30 4 * * ? *)": Secrets Manager opens rotation windows on the hour: the Minutes field must be 0`,
+      `  ${UNDEPLOYABLE}:39:9 registries[4].source.efs: differs from registries[0].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
+      `  ${UNDEPLOYABLE}:48:13 registries[5].secret: registries[0] (first) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`,
     ]);
     expect(declared.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });

@@ -1,4 +1,4 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InvalidInputError } from "./errors.js";
 import { didYouMean, nearest } from "./suggest.js";
@@ -137,6 +137,19 @@ function withoutImpliedMissing(issues: PathIssue[]): PathIssue[] {
   const parent = (path: readonly (string | number)[]) => JSON.stringify(path.slice(0, -1));
   const suggested = new Set(issues.filter((i) => i.suggests !== undefined).map((i) => `${parent(i.path)}#${i.suggests}`));
   return issues.filter((i) => !(i.missing === true && suggested.has(`${parent(i.path)}#${String(i.path[i.path.length - 1])}`)));
+}
+
+/** Places issues found on the parsed config (deploy-time checks) in the file's text it came from. */
+export function locateInText(text: string, issues: readonly PathIssue[]): ConfigIssue[] {
+  const lines = new LineCounter();
+  return locateIssues(issues, parseDocument(text, { lineCounter: lines }), lines);
+}
+
+/** Throws the issues found on a checked config: at their line and column when the file's text is given, else by path. */
+export function throwConfigIssues(file: string, issues: readonly PathIssue[], text?: string): never {
+  if (text !== undefined) throw new ConfigError(file, locateInText(text, issues));
+  const lines = issues.map((issue) => formatConfigIssue(issue, file));
+  throw new InvalidInputError(`${file} is not valid:\n  ${lines.join("\n  ")}`, lines);
 }
 
 /**
