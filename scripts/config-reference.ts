@@ -510,7 +510,8 @@ const TEMPLATE_HEAD = `# Configuration reference: \`pullkeeper.yaml\`
 
 pullkeeper reads one file: \`pullkeeper.yaml\` in the working directory, or the file \`--config\` /
 \`PULLKEEPER_CONFIG\` names. The embedded runtime (\`pullkeeper dev\`) reads it at start and again when
-it changes (or on \`SIGHUP\`); a file that does not validate is refused and the running config kept.
+it changes (or on \`SIGHUP\`): new and changed consumers and settings apply at once, a file that
+does not validate is not applied (the running config is kept), and registry changes wait for a restart.
 On AWS the stack reads it **at deploy time**, validates it with the same schemas and ships it inside
 the function bundles; IAM is derived from it (exactly the secrets and roles it names). Check a file
 with \`pullkeeper validate pullkeeper.yaml\`: every problem at once, each with its path in the file
@@ -546,7 +547,7 @@ ${EXAMPLE_CONFIG}\`\`\`
   epoch: \`rate(1 hour)\` fires on the hour). An htpasswd registry's \`source.rotation\` is handed to
   Secrets Manager, which is narrower: \`rate(N hours)\` with N ≥ 4 or \`rate(N days)\`; \`cron(0 …)\` with
   minute 0, year \`*\` and runs at least 4 hours apart.
-- Keys not listed below are refused, except inside a consumer (reserved for its kind).
+- Keys not listed below are refused, everywhere (a consumer's \`target\` by its kind's own schema).
 
 In the tables, *allowed* shows what the schema enforces; rules across keys (a consumer names a
 declared registry, ids are unique, an ECR host matches \`source.account\` and \`source.region\`, every
