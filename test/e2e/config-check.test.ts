@@ -48,7 +48,7 @@ const CASES: [string, string, string[]][] = [
     "a region eu-westt-1",
     registry("eu-westt-1") + consumer("    target: { kind: docker-config, path: /home/me/.docker/config.json }\n"),
     [
-      `pullkeeper.yaml:5:65 registries[0].source.region: unknown AWS region "eu-westt-1" (did you mean "eu-west-1"?): not a region of AWS SDK ${AWS_SDK_VERSION} (a region opened since needs a newer SDK: update @aws-sdk/* and run node scripts/generate-aws-regions.mjs)`,
+      `pullkeeper.yaml:5:65 registries[0].source.region: unknown AWS region "eu-westt-1" (did you mean "eu-west-1"?): not a region of AWS SDK ${AWS_SDK_VERSION} (a region opened since needs a newer SDK: update @aws-sdk/* and run npx tsx scripts/generate-aws-regions.ts)`,
     ],
   ],
   [

@@ -27,7 +27,7 @@ export const KNOWN_AWS_REGIONS: ReadonlySet<string> = new Set(AWS_PARTITIONS.fla
  * Why `region` is not accepted, or undefined when it is.
  *
  * Decision: a region is accepted only when the AWS SDK's partitions list it (generated from the
- * installed SDK by scripts/generate-aws-regions.mjs, checked by a test). A name that merely
+ * installed SDK by scripts/generate-aws-regions.ts, checked by a test). A name that merely
  * matches a partition's pattern is refused too: "eu-westt-1" matches aws's pattern as well as a
  * region AWS opens tomorrow, and a typo that deploys fails at 03:00 in a function nobody watches.
  * The cost is that a region newer than the SDK is refused until the SDK is updated and the list
@@ -37,7 +37,7 @@ export function awsRegionIssue(region: string): string | undefined {
   if (KNOWN_AWS_REGIONS.has(region)) return undefined;
   const suggestion = didYouMean(region, KNOWN_AWS_REGIONS);
   if (AWS_PARTITIONS.some((p) => new RegExp(p.regionRegex).test(region))) {
-    return `unknown AWS region "${region}"${suggestion}: not a region of AWS SDK ${AWS_SDK_VERSION} (a region opened since needs a newer SDK: update @aws-sdk/* and run node scripts/generate-aws-regions.mjs)`;
+    return `unknown AWS region "${region}"${suggestion}: not a region of AWS SDK ${AWS_SDK_VERSION} (a region opened since needs a newer SDK: update @aws-sdk/* and run npx tsx scripts/generate-aws-regions.ts)`;
   }
   return `expected an AWS region such as eu-west-1, got "${region}"${suggestion}`;
 }
