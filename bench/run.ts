@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { freePort } from "../packages/local/src/net.js";
+import { cliStatus } from "./cli-status.js";
 import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
@@ -118,6 +119,21 @@ async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean>
 }
 
 
+/** Issue 12: `pullkeeper status --json` against a running runtime, bounded by a bare node start plus 300 ms. */
+async function cliResults(): Promise<Result[]> {
+  const cli = await cliStatus(RUNS);
+  return [result("cli.bare-node-ms", cli.bareMs, "ms"), result("cli.status-ms", cli.statusMs, "ms", Math.round(cli.bareMs + 300))];
+}
+
+// `tsx bench/run.ts cli`: only those figures, printed; bench/results.json keeps the last full run's.
+const ONLY: Record<string, () => Promise<Result[]>> = { cli: cliResults };
+if (process.argv[2] !== undefined) {
+  const only = ONLY[process.argv[2]];
+  if (!only) throw new Error(`bench/run.ts: no bench named ${JSON.stringify(process.argv[2])}; name one of ${Object.keys(ONLY).join(", ")}, or none for all`);
+  process.stdout.write(`${JSON.stringify(await only(), null, 2)}\n`);
+  process.exit(0);
+}
+
 mkdirSync(OUT, { recursive: true });
 const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 const results: Result[] = [];
@@ -171,6 +187,7 @@ for (const file of functions) {
 }
 
 results.push(...(await embeddedStartup()));
+results.push(...(await cliResults()));
 
 // The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s. Measured in a child process,
 // since the embedded runtime logs to stdout as Lambda does.

@@ -6,7 +6,8 @@
 // seconds instead of a fraction of one, but never a CLI older than the code next to it. The notice
 // goes to stderr so --json output stays clean. PULLKEEPER_CLI_SOURCES=1 runs the sources on purpose.
 import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { fileURLToPath, URL } from "node:url";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const dist = new URL("../dist/", import.meta.url);

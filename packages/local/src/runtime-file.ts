@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { requestJson } from "./local-http.js";
 
 /**
  * `<stateDir>/runtime.json`: where a running `pullkeeper dev` listens, so the CLI finds it whatever
@@ -79,10 +80,8 @@ export function isAlive(pid: number): boolean {
 
 /** True when a pullkeeper answers /healthz on `port` for this very state directory. */
 async function servesStateDir(port: number, stateDir: string): Promise<boolean> {
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })
-    .then(async (r) => (r.ok ? ((await r.json()) as { stateDir?: unknown }) : undefined))
-    .catch(() => undefined);
-  return health?.stateDir === stateDir;
+  const health = await requestJson("GET", `http://127.0.0.1:${port}/healthz`, { timeoutMs: 1_000 }).catch(() => undefined);
+  return health?.status === 200 && (health.body as { stateDir?: unknown } | undefined)?.stateDir === stateDir;
 }
 
 /**

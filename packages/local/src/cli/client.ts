@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { requestJson } from "../local-http.js";
 import { DEFAULT_PORT, findRunningRuntime, isAlive, readRuntimeFile } from "../runtime-file.js";
 
 export interface ApiClient {
@@ -28,10 +29,7 @@ export async function connect(options: ClientOptions): Promise<ApiClient> {
     const { url, adminToken } = running;
     return {
       where: `running runtime at ${url}`,
-      request: async (method, path) => {
-        const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}` } });
-        return { status: response.status, body: await response.json() };
-      },
+      request: (method, path) => requestJson(method, `${url}${path}`, { headers: { authorization: `Bearer ${adminToken}` } }),
       close: async () => undefined,
     };
   }

@@ -2,6 +2,7 @@ import { InvalidInputError } from "@pullkeeper/core";
 import { type Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { requestJson } from "../local-http.js";
 import { DEFAULT_PORT, findRunningRuntime, stateHolder } from "../runtime-file.js";
 import type { CommandContext } from "./audit-commands.js";
 import { table } from "./format.js";
@@ -122,14 +123,13 @@ export function addSecretCommands(program: Command, ctx: CommandContext): void {
       let answer: PutAnswer;
       let where: string;
       if (running !== undefined) {
-        const response = await fetch(`${running.url}/local/v1/secrets/${encodeURIComponent(name)}`, {
-          method: "PUT",
+        const response = await requestJson("PUT", `${running.url}/local/v1/secrets/${encodeURIComponent(name)}`, {
           headers: { authorization: `Bearer ${running.adminToken}`, "content-type": "application/json" },
           body: JSON.stringify({ username, password: value }),
         });
-        const body = (await response.json().catch(() => ({}))) as Partial<PutAnswer> & { message?: string };
+        const body = (response.body ?? {}) as Partial<PutAnswer> & { message?: string };
         if (response.status === 404) throw new Error(`the runtime at ${running.url} does not take secret writes (it predates them): restart it, then run this again`);
-        if (!response.ok) throw new Error(body.message ?? `the runtime at ${running.url} answered HTTP ${response.status}`);
+        if (response.status !== 200) throw new Error(body.message ?? `the runtime at ${running.url} answered HTTP ${response.status}`);
         answer = body as PutAnswer;
         where = `through the runtime at ${running.url}`;
       } else {
