@@ -14,7 +14,8 @@ afterEach(async () => {
 });
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 });
+  // The sources, not a bundle that may predate them.
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, PULLKEEPER_CLI_SOURCES: "1", ...env }, timeout: 60_000 });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -32,14 +33,18 @@ describe("pullkeeper CLI", () => {
       const run = cli([...command, "--help"]);
       expect(run.code, command.join(" ")).toBe(0);
       expect(run.stdout).toMatch(/^Usage: pullkeeper/);
+      // --json is a global option: every command's help says it is there.
+      expect(run.stdout, command.join(" ")).toMatch(/^ {2}--json +machine-readable output/m);
     }
-  });
+  }, 120_000);
 
   it("validates a good file, for people and for scripts", async () => {
     const ws = await workspace();
     dirs.push(ws.dir);
-    expect(cli(["validate", ws.configPath])).toMatchObject({ code: 0, stdout: expect.stringMatching(/is valid: 1 registries, 0 consumers/) });
-    expect(JSON.parse(cli(["validate", ws.configPath, "--json"]).stdout)).toEqual({ valid: true, registries: 1, consumers: 0 });
+    expect(cli(["validate", ws.configPath])).toMatchObject({ code: 0, stdout: expect.stringMatching(/is valid: 1 registry, 0 consumers\n$/) });
+    const json = cli(["validate", ws.configPath, "--json"]).stdout;
+    expect(JSON.parse(json)).toEqual({ valid: true, registries: 1, consumers: 0 });
+    expect(json.endsWith("}\n")).toBe(true);
   });
 
   for (const [name, text, expected] of BAD_CONFIGS) {
@@ -64,7 +69,7 @@ describe("pullkeeper CLI", () => {
     const ws = await workspace();
     dirs.push(ws.dir);
     const port = await freePort();
-    const env = { ...process.env, PULLKEEPER_PORT: String(port), PULLKEEPER_CONFIG: ws.configPath, PULLKEEPER_STATE_DIR: ws.stateDir };
+    const env = { ...process.env, PULLKEEPER_CLI_SOURCES: "1", PULLKEEPER_PORT: String(port), PULLKEEPER_CONFIG: ws.configPath, PULLKEEPER_STATE_DIR: ws.stateDir };
     const dev = spawn(process.execPath, [BIN, "dev"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -73,6 +78,8 @@ describe("pullkeeper CLI", () => {
     const exited = new Promise<number | null>((r) => dev.once("exit", (code) => r(code)));
     try {
       await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined), 30_000, "/healthz");
+      // The server answers before the lines about it reach this process.
+      await eventually(async () => (stdout.includes("dashboard:") ? true : undefined), 10_000, "the startup lines");
       expect(stdout).toContain(`admin token: ${join(ws.stateDir, "admin-token")}`);
       const status = await eventually(async () => {
         const run = cli(["status", "--json"], env as Record<string, string>);
@@ -86,11 +93,35 @@ describe("pullkeeper CLI", () => {
       expect(after[0]?.current.versionId).not.toBe(status[0]?.current?.versionId);
       const table = cli(["status"], env as Record<string, string>);
       expect(table.stdout).toMatch(/registry .* source .* current version .* expires in .* last verified/);
-      expect(table.stdout).toMatch(/local .* htpasswd .* ok/);
+      // An htpasswd user has no expiry: said in words, as the dashboard says it.
+      expect(table.stdout).toMatch(/local .* htpasswd .* does not expire .* ok/);
+
+      // Progress for each registry refreshed; off a terminal, one line each on stderr.
+      const forced = cli(["refresh", "--force"], env as Record<string, string>);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stderr).toContain("refreshing local (1 of 1 registry)");
+      expect(forced.stdout).toMatch(/^local: rotated to /m);
+
+      // Every --json answer is one JSON document ending with a newline, so `jq` and `read` get a whole line.
+      for (const args of [["status"], ["history", "local"], ["audit"], ["consumers"], ["versions", "local"], ["refresh"]]) {
+        const run = cli([...args, "--json"], env as Record<string, string>);
+        expect(run.stdout.endsWith("\n"), args.join(" ")).toBe(true);
+        expect(() => JSON.parse(run.stdout), args.join(" ")).not.toThrow();
+      }
+
+      // history fits a 100-column terminal, ids shortened, times with their zone.
+      const history = cli(["history", "local"], env as Record<string, string>);
+      expect(history.code, history.stderr).toBe(0);
+      expect(history.stdout).toMatch(/when \(UTC\)/);
+      expect(history.stdout).toMatch(/rotated +│ version [0-9a-f]{8} /);
+      for (const line of history.stdout.trimEnd().split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
+      const unknown = cli(["history", "lcoal"], env as Record<string, string>);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('no registry "lcoal"; the config declares 1 registry: local');
     } finally {
       dev.kill("SIGTERM");
     }
     expect(await exited, stderr).toBe(0);
     expect(stdout).toContain("pullkeeper stopped");
-  });
+  }, 240_000);
 });

@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { basicStatus, eventually, freePort, workspace } from "./support/harness.js";
@@ -20,12 +22,26 @@ afterEach(async () => {
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PULLKEEPER_CLI_SOURCES: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.once("exit", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs the CLI with stderr on a terminal (util-linux `script` makes one): what a person at a terminal
+ * sees, stdout apart. Asynchronous: the runtime answering it lives in this process.
+ */
+function onTerminal(args: string[], env: Record<string, string>, stdoutFile: string): Promise<{ code: number | null; terminal: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  return new Promise((done) => {
+    const child = spawn("script", ["-qec", `${[process.execPath, BIN, ...args].map(quote).join(" ")} >${quote(stdoutFile)}`, "/dev/null"], { env: { ...process.env, PULLKEEPER_CLI_SOURCES: "1", ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    let terminal = "";
+    child.stdout.on("data", (c: Buffer) => (terminal += c.toString()));
+    child.once("exit", (code) => done({ code, terminal }));
   });
 }
 
@@ -85,5 +101,25 @@ describe("pullkeeper versions, status, rollback", () => {
     expect(unknown.code).toBe(1);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ status: 404, code: "not_found" });
     expect(unknown.stdout + unknown.stderr + rollback.stdout + status.stdout).not.toContain(one.password.reveal());
+
+    // `consumers`: the consumer that cannot be written to, failed for good, with its cause and when reconcile tries again.
+    const consumers = await cli(["consumers"], env);
+    expect(consumers.code, consumers.stderr).toBe(0);
+    expect(consumers.stdout).toMatch(/docker-login +│ failed for good/);
+    const cells = consumers.stdout.replace(/[│\s]+/g, " ");
+    // Cells wrap within their column, so their lines interleave: each piece is looked for on its own.
+    for (const piece of [/fix the cause;/, /reconcile retries in/, /\d+m \d+s \(\d\d:\d\d UTC\)/, /invalid_target:/]) expect(cells).toMatch(piece);
+    for (const line of consumers.stdout.trimEnd().split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
+
+    // propagate on a terminal: the bar fills with the consumers the wait is over for (here the one that failed for
+    // good), the same count the summary gives, so a finished run never leaves the bar short.
+    if (existsSync("/usr/bin/script")) {
+      const stdoutFile = join(ws.dir, "propagate.out");
+      const propagate = await onTerminal(["propagate", "--registry", "local", "--timeout", "60"], env, stdoutFile);
+      expect(propagate.code).toBe(1);
+      const frames = propagate.terminal.split("\u001b[1G").map((f) => stripVTControlCharacters(f).trim()).filter((f) => / done \| /.test(f));
+      expect(frames.at(-1), propagate.terminal).toMatch(/ 1\/1 done \| 0\/1 hold [0-9a-f]{8}, 1 failed for good$/);
+      expect(await readFile(stdoutFile, "utf8")).toMatch(/^local: 0\/1 hold [0-9a-f]{8}, 1 failed for good \(version [0-9a-f-]{36}\); failed for good: docker-login \(invalid_target: /);
+    }
   });
 });

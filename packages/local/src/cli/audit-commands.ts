@@ -2,7 +2,7 @@ import { InvalidInputError, VERDICTS } from "@pullkeeper/core";
 import { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import type { ApiClient } from "./client.js";
-import { table, until } from "./format.js";
+import { at, clock, fit, inTime, plural, shortId, table, until } from "./format.js";
 
 /** `audit`, `history` and `propagate`: the on-call questions, answered from the audit API. */
 
@@ -49,6 +49,35 @@ export function standing(row: ConsumerRow, versionId: string): Standing {
   if (d?.versionId === versionId && d.state === "failed") return "failed";
   if (d?.versionId === versionId && d.state === "retrying") return "retrying";
   return "delivering";
+}
+
+export interface Tally {
+  readonly holds: number;
+  readonly failed: number;
+  readonly retrying: number;
+  readonly delivering: number;
+  /** Consumers the wait is over for: they hold the version or failed for good. */
+  readonly settled: number;
+  readonly total: number;
+}
+
+export function tally(rows: readonly ConsumerRow[], versionId: string): Tally {
+  const n = { holds: 0, failed: 0, retrying: 0, delivering: 0 };
+  for (const row of rows) n[standing(row, versionId)] += 1;
+  return { ...n, settled: n.holds + n.failed, total: rows.length };
+}
+
+/**
+ * The one description of where a propagation stands: the progress bar, the per-change lines and
+ * the final summary all use it, so they cannot disagree. The bar fills with `settled`, the same
+ * count the wait ends on (a consumer that failed for good is done with, not outstanding).
+ */
+export function tallyText(t: Tally, versionId: string): string {
+  const parts = [`${t.holds}/${t.total} hold ${shortId(versionId)}`];
+  if (t.failed > 0) parts.push(`${t.failed} failed for good`);
+  if (t.retrying > 0) parts.push(`${t.retrying} retrying`);
+  if (t.delivering > 0) parts.push(`${t.delivering} being delivered`);
+  return parts.join(", ");
 }
 
 /** "unauthorized: GitHub rejected the token (401)", cut short for one line. */
@@ -122,11 +151,17 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
     }))
     .action(async (registry: string, opts: { limit: number }, cmd: Command) =>
       withClient(ctx, cmd, async (client) => {
-        const body = await ok(client, "GET", `/v1/registries/${encodeURIComponent(registry)}/history?limit=${opts.limit}`);
-        const items = body.items as Record<string, unknown>[];
+        const response = await client.request("GET", `/v1/registries/${encodeURIComponent(registry)}/history?limit=${opts.limit}`);
+        if (response.status === 404) {
+          // A typo is the likely cause: name the registries there are.
+          const known = (await all<{ id: string }>(client, "/v1/registries")).map((r) => r.id);
+          throw new InvalidInputError(`no registry ${JSON.stringify(registry)}; ${known.length === 0 ? "the config declares no registries" : `the config declares ${plural(known.length, "registry", "registries")}: ${known.join(", ")}`}`);
+        }
+        if (response.status >= 400) throw new Error((response.body as { message?: string }).message ?? `HTTP ${response.status}`);
+        const items = (response.body as { items: Record<string, unknown>[] }).items;
         if (ctx.json(cmd)) return ctx.out(JSON.stringify(items));
         if (items.length === 0) return ctx.out(`registry ${registry} has no history yet`);
-        ctx.out(table(["at", "what", "detail"], items.map((e) => [String(e.at), String(e.type), describe(e)])));
+        ctx.out(table(["when (UTC)", "what", "detail"], items.map((e) => [at(String(e.at)).replace(/ UTC$/, ""), EVENT[String(e.type)] ?? String(e.type), describe(e)]), fit([21, 21, null])));
       }),
     );
 
@@ -141,11 +176,11 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
         const rows = (await all<ConsumerRow & { registry: string; kind: string }>(client, `/v1/consumers${query.size > 0 ? `?${query}` : ""}`)).filter((c) => c.declared);
         if (ctx.json(cmd)) return ctx.out(JSON.stringify(rows));
         if (rows.length === 0) return ctx.out(`no consumers${opts.state ? ` in state ${opts.state}` : ""}`);
-        const next = (d: ConsumerRow["delivery"]) => (d?.state === "retrying" ? `next attempt ${d.nextAttemptAt ?? "soon"}` : d?.state === "failed" ? `reconcile retries ${d.redriveAt ?? "later"}` : "");
         ctx.out(
           table(
-            ["consumer", "registry", "kind", "state", "version", "holds", "attempts", "next", "last cause"],
-            rows.map((c) => [c.id, c.registry, c.kind, c.delivery?.state ?? "never", c.delivery?.versionId ?? "—", c.delivery?.deliveredVersionId ?? "—", String(c.delivery?.attempts ?? 0), next(c.delivery), c.delivery?.lastError ? cause(c.delivery) : ""]),
+            ["consumer", "state", "holds", "next", "last cause"],
+            rows.map((c) => [`${c.id}\n${c.registry}, ${c.kind}`, stateCell(c.delivery), shortId(c.delivery?.deliveredVersionId), nextCell(c.delivery), c.delivery?.lastError ? cause(c.delivery) : "—"]),
+            fit([22, 17, 10, 24, null]),
           ),
         );
       }),
@@ -170,26 +205,21 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
         if (plan.requested === 0 && !ctx.json(cmd)) ctx.err(`${opts.registry}: nothing new to deliver: ${String(plan.reason)}`);
 
         const read = async () => (await all<ConsumerRow>(client, `/v1/consumers?registry=${registry}`)).filter((c) => c.declared);
-        const count = (rows: ConsumerRow[]) => {
-          const n = { holds: 0, failed: 0, retrying: 0, delivering: 0 };
-          for (const row of rows) n[standing(row, version)] += 1;
-          return n;
-        };
         // Done when every consumer holds the version or failed for good; retrying ones are waited for.
-        const done = (rows: ConsumerRow[]) => rows.every((c) => ["holds", "failed"].includes(standing(c, version)));
+        const done = (rows: ConsumerRow[]) => { const t = tally(rows, version); return t.settled === t.total; };
         let rows = await read();
         // Progress on stderr, so --json output on stdout stays clean: a bar on a terminal, a line per change elsewhere.
         const tty = !ctx.json(cmd) && process.stderr.isTTY === true;
-        const bar = tty ? new SingleBar({ format: `{bar} {value}/{total} consumers hold ${version} | {retrying} retrying | {failed} failed`, stream: process.stderr, hideCursor: true }) : undefined;
+        const bar = tty ? new SingleBar({ format: `{bar} {value}/{total} done | {text}`, stream: process.stderr, hideCursor: true }) : undefined;
         let last = "";
         const progress = () => {
-          const n = count(rows);
-          if (bar) return bar.update(n.holds, { retrying: n.retrying, failed: n.failed });
-          const line = `${opts.registry}: ${n.holds}/${rows.length} hold ${version}, ${n.delivering} being delivered, ${n.retrying} retrying, ${n.failed} failed`;
+          const t = tally(rows, version);
+          if (bar) return bar.update(t.settled, { text: tallyText(t, version) });
+          const line = `${opts.registry}: ${tallyText(t, version)}`;
           if (!ctx.json(cmd) && line !== last) ctx.err(line);
           last = line;
         };
-        bar?.start(rows.length, count(rows).holds, { retrying: count(rows).retrying, failed: count(rows).failed });
+        bar?.start(rows.length, tally(rows, version).settled, { text: tallyText(tally(rows, version), version) });
         progress();
         const deadline = Date.now() + timeoutMs;
         while (!done(rows) && Date.now() < deadline) {
@@ -221,7 +251,7 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
             }),
           );
         } else {
-          const parts = [`${opts.registry}: ${by("holds").length}/${rows.length} consumers hold ${version}`];
+          const parts = [`${opts.registry}: ${tallyText(tally(rows, version), version)} (version ${version})`];
           if (failed.length > 0) parts.push(`failed for good: ${failed.map((c) => `${c.id} (${cause(c.delivery)})`).join(", ")}${opts.force ? "" : " — fix the cause, then --force redelivers now (reconcile also tries again by itself)"}`);
           if (retrying.length > 0) parts.push(`still retrying: ${retrying.map((c) => `${c.id} (next attempt ${c.delivery?.nextAttemptAt ?? "soon"}; ${cause(c.delivery)})`).join(", ")}`);
           if (delivering.length > 0) parts.push(`still being delivered: ${delivering.map((c) => c.id).join(", ")}`);
@@ -234,21 +264,50 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
     );
 }
 
+/** History event types in a narrow column. */
+const EVENT: Readonly<Record<string, string>> = {
+  "delivery-failed": "delivery failed",
+  "discovery-failed": "discovery failed",
+  "environment-verdict": "verdict",
+  "environment-restarted": "restarted",
+  "verification-failed": "verification failed",
+  "refresh-failed": "refresh failed",
+  "rolled-back": "rolled back",
+};
+
+function stateCell(d: ConsumerRow["delivery"]): string {
+  if (!d) return "never delivered";
+  const attempts = d.attempts > 1 ? ` (${plural(d.attempts, "attempt")})` : "";
+  return `${d.state === "failed" ? "failed for good" : d.state}${attempts}${d.state !== "delivered" && d.state !== "verified" ? `\nof ${shortId(d.versionId)}` : ""}`;
+}
+
+function nextCell(d: ConsumerRow["delivery"]): string {
+  if (d?.state === "retrying") return d.nextAttemptAt ? `next attempt ${inTime(d.nextAttemptAt)} (${clock(d.nextAttemptAt)})` : "next attempt soon";
+  if (d?.state === "failed") return `fix the cause; reconcile retries ${d.redriveAt ? `${inTime(d.redriveAt)} (${clock(d.redriveAt)})` : "later"}`;
+  if (d?.state === "pending") return "being delivered";
+  return "—";
+}
+
 function describe(e: Record<string, unknown>): string {
+  const v = (x: unknown) => shortId(String(x));
   switch (e.type) {
     case "rotated":
-      return `version ${String(e.versionId)}${e.expiresAt ? `, expires ${String(e.expiresAt)}` : ""}`;
+      return `version ${v(e.versionId)}${e.expiresAt ? `, expires ${at(String(e.expiresAt))}` : ""}`;
     case "delivered":
-      return `${String(e.consumerId)} got ${String(e.versionId)} (${String(e.status)})`;
+      return `${String(e.consumerId)} got ${v(e.versionId)} (${String(e.status)})`;
     case "delivery-failed":
-      return `${String(e.consumerId)} did not get ${String(e.versionId)}: ${String(e.code)}: ${String(e.message)}`;
+      return `${String(e.consumerId)} did not get ${v(e.versionId)}: ${String(e.code)}: ${String(e.message)}`;
     case "environment-verdict":
       return `${String(e.name)} (${String(e.consumerId)}): ${String(e.from ?? "new")} → ${String(e.to)}`;
     case "discovery-failed":
       return `${String(e.consumerId)}: ${String(e.code)}: ${String(e.message)}`;
     case "environment-restarted":
       return `${String(e.name)} (${String(e.consumerId)}): ${String(e.detail)}`;
+    case "revoked":
+      return `version ${v(e.versionId)} (${String(e.reason)}): ${String(e.detail)}`;
+    case "rolled-back":
+      return `from ${v(e.fromVersionId)} to ${v(e.restoredVersionId)}'s credential, now ${v(e.versionId)}`;
     default:
-      return [e.code, e.status, e.detail, e.message].filter((x) => x !== undefined).map(String).join(": ");
+      return [e.versionId === undefined ? undefined : v(e.versionId), e.code, e.status, e.detail, e.message].filter((x) => x !== undefined).map(String).join(": ");
   }
 }

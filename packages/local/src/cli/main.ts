@@ -7,7 +7,8 @@ import { addAuditCommands, type CommandContext } from "./audit-commands.js";
 import { addLifecycleCommands } from "./lifecycle-commands.js";
 import { addSecretCommands } from "./secret-commands.js";
 import { connect } from "./client.js";
-import { table, until } from "./format.js";
+import { SingleBar } from "cli-progress";
+import { expiresIn, plural, table, until } from "./format.js";
 
 /** The `pullkeeper` command: tables for people, --json for scripts, non-zero exit on failure. */
 
@@ -50,6 +51,8 @@ export function buildCli(): Command {
     .addOption(new Option("--state-dir <dir>", "where the embedded runtime keeps its state").env("PULLKEEPER_STATE_DIR").default(".pullkeeper"))
     .option("--json", "machine-readable output", false)
     .showHelpAfterError()
+    // Every command's --help lists --json, --config and --state-dir too (subcommands inherit this).
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const globals = (cmd: Command): Globals => cmd.optsWithGlobals<Globals>();
@@ -110,7 +113,7 @@ export function buildCli(): Command {
         const { parseConfig } = await import("@pullkeeper/core");
         const config = parseConfig(text, file);
         if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
-        else out(`${file} is valid: ${config.registries.length} registries, ${config.consumers.length} consumers`);
+        else out(`${file} is valid: ${plural(config.registries.length, "registry", "registries")}, ${plural(config.consumers.length, "consumer")}`);
       } catch (error) {
         if (!(error instanceof InvalidInputError) || !g.json) throw error;
         out(JSON.stringify({ valid: false, issues: error.issues }));
@@ -130,14 +133,22 @@ export function buildCli(): Command {
         const list = await client.request("GET", "/v1/registries?limit=100");
         const ids = opts.registry ? [opts.registry] : (list.body as { items: RegistryRow[] }).items.filter((r) => r.source !== "managed-secret").map((r) => r.id);
         const results: { registry: string; status: number; body: unknown }[] = [];
-        for (const id of ids) {
+        const line = (r: (typeof results)[number]) => `${r.registry}: ${r.status === 200 ? summary(r.body) : `${(r.body as { message?: string }).message ?? `HTTP ${r.status}`}`}`;
+        // A rotation takes seconds per registry: progress on stderr (a bar on a terminal), each result as it comes elsewhere.
+        const bar = !g.json && ids.length > 0 && process.stderr.isTTY === true ? new SingleBar({ format: "{bar} {value}/{total} registries | {registry}", stream: process.stderr, hideCursor: true }) : undefined;
+        bar?.start(ids.length, 0, { registry: ids[0] });
+        for (const [i, id] of ids.entries()) {
+          if (!g.json && !bar) err(`refreshing ${id} (${i + 1} of ${plural(ids.length, "registry", "registries")})`);
           const response = await client.request("POST", `/v1/registries/${encodeURIComponent(id)}/refresh?force=${opts.force}`);
           results.push({ registry: id, ...response });
+          bar?.update(i + 1, { registry: ids[i + 1] ?? "done" });
+          if (!g.json && !bar) out(line({ registry: id, ...response }));
         }
+        bar?.stop();
         const failed = results.filter((r) => r.status !== 200 || JSON.stringify(r.body).includes('"outcome":"failed"'));
         if (g.json) out(JSON.stringify(results));
         else {
-          for (const r of results) out(`${r.registry}: ${r.status === 200 ? summary(r.body) : `${(r.body as { message?: string }).message ?? `HTTP ${r.status}`}`}`);
+          if (bar) for (const r of results) out(line(r));
           if (results.length === 0) out("nothing to refresh: no registry is minted or rotated by pullkeeper");
         }
         if (failed.length > 0) process.exitCode = 1;
@@ -167,7 +178,7 @@ export function buildCli(): Command {
               r.id,
               r.source,
               r.current?.versionId ?? "—",
-              r.current ? until(r.current.expiresAt) : "—",
+              expiresIn(r.current),
               r.current ? `${r.current.verification.status} ${until(r.current.verification.checkedAt).replace(/^expired (.*) ago$/, "$1 ago")}` : "never",
               previousCell(r),
             ]),
