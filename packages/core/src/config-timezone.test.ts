@@ -31,11 +31,11 @@ describe("settings.timezone (the cron() schedules' time zone on AWS)", () => {
   });
 
   it.each([
-    ["Mars/Olympus_Mons", /^settings\.timezone: expected an IANA time zone such as "UTC" or "Europe\/Berlin", got "Mars\/Olympus_Mons"$/],
-    ["+01:00", /^settings\.timezone: expected an IANA time zone/],
-    ["", /^settings\.timezone: expected an IANA time zone/],
-    [" UTC", /^settings\.timezone: expected an IANA time zone/],
-    ["europe/berlin", /^settings\.timezone: write the time zone as "Europe\/Berlin"$/],
+    ["Mars/Olympus_Mons", /(?:^| )settings\.timezone: expected an IANA time zone such as "UTC" or "Europe\/Berlin", got "Mars\/Olympus_Mons"$/],
+    ["+01:00", /(?:^| )settings\.timezone: expected an IANA time zone/],
+    ["", /(?:^| )settings\.timezone: expected an IANA time zone/],
+    [" UTC", /(?:^| )settings\.timezone: expected an IANA time zone/],
+    ["europe/berlin", /(?:^| )settings\.timezone: write the time zone as "Europe\/Berlin"$/],
   ])("rejects %j with the setting named", (timezone, expected) => {
     const found = issues(withTimezone(timezone));
     expect(found).toHaveLength(1);
