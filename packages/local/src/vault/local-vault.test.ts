@@ -233,6 +233,40 @@ describe("LocalVault semantics beyond the contract", () => {
     expect(await vault.describe(arn)).toEqual(before);
   });
 
+  it("list: every secret's name, ARN and versions with their labels and times, sorted by name, never a value", async () => {
+    const dir = await freshDir();
+    const vault = new LocalVault({ dir });
+    // An empty vault lists nothing and creates nothing, not even its key.
+    expect(await vault.list()).toEqual([]);
+    expect(await readdir(dir).catch(() => [])).toEqual([]);
+    const hub = await vault.createSecret("team/hub", LOGIN);
+    await vault.putValue(hub, credential(USER, `${PASSWORD}-2`));
+    await vault.beginRotation(hub, token(7));
+    await vault.createSecret("github/token");
+    const listed = await vault.list();
+    expect(listed.map((s) => s.name)).toEqual(["github/token", "team/hub"]);
+    expect(listed[0]?.versions).toEqual([]);
+    expect(listed[1]).toMatchObject({ name: "team/hub", arn: hub });
+    expect(listed[1]?.versions.map((v) => [v.stages, v.hasValue])).toEqual([
+      [["AWSPREVIOUS"], true],
+      [["AWSCURRENT"], true],
+      [["AWSPENDING"], false],
+    ]);
+    for (const v of listed[1]?.versions ?? []) expect(Number.isNaN(Date.parse(v.createdAt))).toBe(false);
+    expect(JSON.stringify(listed)).not.toContain(PASSWORD);
+  });
+
+  it("list refuses a file that holds another secret than its name says, like read does", async () => {
+    const dir = await freshDir();
+    const vault = new LocalVault({ dir });
+    await vault.createSecret("team/a", LOGIN);
+    await vault.createSecret("team/b", LOGIN);
+    const [a, b] = (await readdir(join(dir, "secrets"))).sort();
+    // The AAD is the file's name: a copy under another name fails authentication.
+    await writeFile(join(dir, "secrets", b as string), await readFile(join(dir, "secrets", a as string)));
+    await expect(vault.list()).rejects.toMatchObject({ code: "vault_corrupt" });
+  });
+
   it("stamps each version's createdAt with its clock", async () => {
     const at = new Date("2026-03-01T12:00:00.250Z");
     const vault = new LocalVault({ dir: await freshDir(), clock: { now: () => at } });
