@@ -37,7 +37,7 @@ async function world(consumerPath?: string) {
 
 function cliEnv(w: { configPath: string; stateDir: string }) {
   // No PULLKEEPER_PORT: the runtime, when there is one, is found through its runtime.json.
-  const env = { ...process.env, PULLKEEPER_CONFIG: w.configPath, PULLKEEPER_STATE_DIR: w.stateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, PULLKEEPER_CONFIG: w.configPath, PULLKEEPER_STATE_DIR: w.stateDir };
   delete env.PULLKEEPER_PORT;
   return env;
 }
