@@ -219,6 +219,17 @@ describe("the app as a whole", () => {
     });
   });
 
+  it("runs every function on nodejs22.x, the Node major that package.json's engines names and npm test runs the suite on", () => {
+    const functions = run.ofType("aws:lambda/function:Function");
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect(input(fn, "runtime"), fn.name).toBe("nodejs22.x");
+    for (const build of run.builds) expect(build.runtime, build.functionID).toBe("nodejs22.x");
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { engines: { node: string }; scripts: Record<string, string> };
+    expect(pkg.engines.node.split("||").map((range) => range.trim())).toEqual(["^20.19.0", "^22.12.0"]);
+    expect(pkg.scripts.test).toMatch(/&& npm run test:node22$/);
+    expect(readFileSync(path.join(REPO_ROOT, "scripts", "test-node22.mjs"), "utf8")).toMatch(/^const LAMBDA_MAJOR = 22;$/m);
+  });
+
   it("grants no wildcard action and no `*` resource beyond the token and tracing APIs, in any role", () => {
     const roles = run.ofType("aws:iam/role:Role");
     expect(roles.map((r) => r.name).sort()).toEqual([
