@@ -109,14 +109,16 @@ export function buildCli(): Command {
         throw new InvalidInputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       }
       try {
-        // The config schema loads zod and yaml: only the commands that read a config pay for them.
-        const { parseConfig } = await import("@pullkeeper/core");
-        const config = parseConfig(text, file);
+        // The config check loads zod, yaml and every consumer kind's schema: only the commands that read a config pay for them.
+        const [{ checkConfigFile }, { deliveryTargets }] = await Promise.all([import("@pullkeeper/core"), import("@pullkeeper/aws/lambda")]);
+        // The same check and the same targets as `pullkeeper dev` and the deploy; no credential reader: checking reads no secret.
+        const { config } = checkConfigFile(text, file, deliveryTargets());
         if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
         else out(`${file} is valid: ${plural(config.registries.length, "registry", "registries")}, ${plural(config.consumers.length, "consumer")}`);
       } catch (error) {
         if (!(error instanceof InvalidInputError) || !g.json) throw error;
-        out(JSON.stringify({ valid: false, issues: error.issues }));
+        // `located`: the same issues as {path, message, line, column}, for editors and scripts.
+        out(JSON.stringify({ valid: false, issues: error.issues, ...("located" in error && { located: error.located }) }));
         process.exitCode = 1;
       }
     });
