@@ -126,6 +126,9 @@ consumers:
 
   it("reports YAML syntax errors with their line and column", () => {
     expect(problems("registries:\n  - id: a\n   host: [unclosed\n")[0]).toBe("pullkeeper.yaml:3:1 Sequence item without - indicator");
+    // One bad bracket makes every later token "unexpected": the first three say it.
+    const cascade = `registries:\n  - { id: a, source: { type: x }\n${"    key: value\n".repeat(30)}`;
+    expect(problems(cascade).length).toBe(3);
   });
 
   it("rejects an empty file", () => {

@@ -376,7 +376,9 @@ function checkText(text: string, file: string, targets?: TargetSchemas): { confi
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   if (doc.errors.length > 0) {
-    const located: ConfigIssue[] = doc.errors.map((e) => ({ path: [], message: (e.message.split("\n")[0] ?? e.code).replace(/ at line \d+, column \d+:?$/, ""), line: e.linePos?.[0]?.line ?? 1, column: e.linePos?.[0]?.col ?? 1 }));
+    // The first errors only: the parser's later ones mostly echo the first (a bad indent or
+    // bracket turns every later token into an "unexpected" one).
+    const located: ConfigIssue[] = doc.errors.slice(0, 3).map((e) => ({ path: [], message: (e.message.split("\n")[0] ?? e.code).replace(/ at line \d+, column \d+:?$/, ""), line: e.linePos?.[0]?.line ?? 1, column: e.linePos?.[0]?.col ?? 1 }));
     const issues = located.map((issue) => `${file}:${issue.line}:${issue.column} ${issue.message}`);
     throw new InvalidInputError(`${file} is not valid YAML:\n  ${issues.join("\n  ")}`, issues);
   }
