@@ -176,6 +176,21 @@ describe("pullkeeper secret", () => {
     });
   }
 
+  it("put refuses the secret of a registry pullkeeper rotates or mints: its value would not open the registry", async () => {
+    const w = await world();
+    await writeFile(
+      w.configPath,
+      `registries:\n  - { id: local, host: "127.0.0.1:5000", kind: generic, source: { type: htpasswd, file: htpasswd }, secret: team/local }\n  - { id: prod, host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com, kind: ecr, source: { type: ecr-token, account: "123456789012", region: eu-west-1 }, secret: team/prod }\n`,
+    );
+    const rotated = cli(["secret", "put", "team/local", "--username", "robot", "--password-stdin"], w, PASSWORD);
+    expect(rotated.code).toBe(1);
+    expect(rotated.stderr).toMatch(/secret team\/local is registry local's, whose login pullkeeper rotates \(source htpasswd\).*pullkeeper refresh --registry local/);
+    const minted = cli(["secret", "put", "team/prod", "--value-stdin"], w, TOKEN);
+    expect(minted.code).toBe(1);
+    expect(minted.stderr).toMatch(/secret team\/prod is registry prod's, whose login pullkeeper mints \(source ecr-token\)/);
+    expect(existsSync(w.stateDir)).toBe(false);
+  });
+
   it("put refuses a bad name and bad input next to existing secrets, changing none of them", async () => {
     const w = await world();
     expect(cli(["secret", "put", "team/hub", "--value-stdin"], w, TOKEN).code).toBe(0);

@@ -23,6 +23,7 @@ import { table } from "./format.js";
  */
 
 interface Globals {
+  config: string;
   stateDir: string;
 }
 
@@ -43,6 +44,31 @@ function fallbackPort(): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1 || value > 65535) throw new InvalidInputError(`PULLKEEPER_PORT: expected a port number, got ${JSON.stringify(raw)}`);
   return value;
+}
+
+/**
+ * A registry pullkeeper mints or rotates owns its secret: a value put there would not be the one
+ * the htpasswd file or ECR knows, and consumers would get a login that does not open the registry.
+ * Without a readable config there is nothing to check against (`dev` would not start either).
+ */
+async function refuseOwnedSecret(configPath: string, name: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(resolve(configPath), "utf8");
+  } catch {
+    return;
+  }
+  const { parseConfig, sameSecret } = await import("@pullkeeper/core");
+  let registries;
+  try {
+    registries = parseConfig(text, configPath).registries;
+  } catch {
+    return;
+  }
+  const owner = registries.find((r) => sameSecret(r.secret, name) && r.source.type !== "managed-secret");
+  if (owner === undefined) return;
+  const does = owner.source.type === "ecr-token" ? "mints" : "rotates";
+  throw new InvalidInputError(`secret ${name} is registry ${owner.id}'s, whose login pullkeeper ${does} (source ${owner.source.type}): a value put there would not open the registry. For a new login now: pullkeeper refresh --registry ${owner.id}`);
 }
 
 /** Exactly one value source, and --username where it means something; checked before any read. */
@@ -101,10 +127,11 @@ export function addSecretCommands(program: Command, ctx: CommandContext): void {
     .addOption(new Option("--from-file <path>", "read the value from a file instead: a password with --username, a token or key without"))
     .allowExcessArguments(false)
     .action(async (name: string, opts: PutOptions, cmd: Command) => {
-      const { stateDir } = cmd.optsWithGlobals<Globals>();
+      const { config, stateDir } = cmd.optsWithGlobals<Globals>();
       const mode = checkPutOptions(opts);
       const { checkSecretName } = await import("../vault/local-vault.js");
       checkSecretName(name);
+      await refuseOwnedSecret(config, name);
       let bytes: Buffer;
       if (mode.source === "file") {
         try {
