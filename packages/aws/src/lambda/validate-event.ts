@@ -37,21 +37,25 @@ function schedulerInputSchema(schedule: ScheduleName) {
  * the errors of the shape it claims to be, not a mix of both.
  */
 export function scheduledInvocationSchema<S extends z.ZodType>(schedule: ScheduleName, envelope: S) {
-  const fromScheduler = schedulerInputSchema(schedule)
-    .transform((input) => {
-      const [, region, account] = SCHEDULE_ARN.exec(input.scheduleArn) ?? [];
-      return { version: "0", id: input.executionId, "detail-type": "Scheduled Event", source: "aws.scheduler", account, time: input.scheduledTime, region, resources: [input.scheduleArn], detail: {} };
-    })
-    .pipe(envelope);
+  const fromScheduler = schedulerInputSchema(schedule);
+  const fail = (ctx: z.RefinementCtx, issues: readonly z.core.$ZodIssue[]) => {
+    for (const issue of issues) ctx.addIssue({ code: "custom", path: [...issue.path], message: issue.message });
+    return z.NEVER;
+  };
   return z.unknown().transform((event, ctx): z.output<S> => {
     const isObject = typeof event === "object" && event !== null && !Array.isArray(event);
     if (!isObject) {
       ctx.addIssue({ code: "custom", message: `expected an EventBridge event or the "${SCHEDULER_SOURCE}" input of the ${schedule} schedule, got ${event === null ? "null" : Array.isArray(event) ? "an array" : typeof event}` });
       return z.NEVER;
     }
-    const parsed = ((event as { source?: unknown }).source === SCHEDULER_SOURCE ? fromScheduler : envelope).safeParse(event);
-    if (parsed.success) return parsed.data as z.output<S>;
-    for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
-    return z.NEVER;
+    let candidate: unknown = event;
+    if ((event as { source?: unknown }).source === SCHEDULER_SOURCE) {
+      const input = fromScheduler.safeParse(event);
+      if (!input.success) return fail(ctx, input.error.issues);
+      const [, region, account] = SCHEDULE_ARN.exec(input.data.scheduleArn) ?? [];
+      candidate = { version: "0", id: input.data.executionId, "detail-type": "Scheduled Event", source: "aws.scheduler", account, time: input.data.scheduledTime, region, resources: [input.data.scheduleArn], detail: {} };
+    }
+    const parsed = envelope.safeParse(candidate);
+    return parsed.success ? (parsed.data as z.output<S>) : fail(ctx, parsed.error.issues);
   });
 }
