@@ -90,6 +90,27 @@ describe("config reload in the embedded runtime", () => {
     await eventually(() => heldPassword(dockerConfig("second")), 5_000, "the second consumer's docker config");
   });
 
+  it("a removed consumer is gone for requests and deliveries that start after the switch; new settings rearm the schedules", async () => {
+    const { ws, runtime, lines, dockerConfig } = await setup(false);
+    await eventually(() => heldPassword(dockerConfig("first")), 30_000, "the first consumer's docker config");
+    const before = runtime.propagation;
+    const request = { consumerId: "first", registryId: "local", secretArn: (await runtime.vault.describe("pullkeeper/local")).arn, versionId: "v", versionCreatedAt: new Date() };
+    const health = async () => (await (await fetch(`${runtime.server?.url}/healthz`)).json()) as { schedules: Record<string, string | null> };
+    const reconcileAt = (await health()).schedules.reconcile;
+
+    const text = (await readFile(ws.configPath, "utf8")).replace(/consumers:\n[\s\S]*$/, `consumers:\n${dockerConsumer("second", dockerConfig("second"))}settings:\n  reconcileSchedule: rate(1 minute)\n`);
+    await writeFile(ws.configPath, text);
+    expect(await runtime.reload()).toMatchObject({ applied: true, added: ["second"], removed: ["first"], changed: [] });
+    expect(lines).toContainEqual("config: reloaded: consumers added second; removed first");
+    // A delivery of the removed consumer that starts now is skipped; the previous generation still knew it.
+    expect(await runtime.propagation.deliver(request)).toEqual({ outcome: "skipped", reason: "unknown-consumer" });
+    expect(runtime.propagation).not.toBe(before);
+    const next = (await health()).schedules.reconcile;
+    expect(next).not.toBe(reconcileAt);
+    expect(new Date(next ?? 0).getTime() - Date.now()).toBeLessThanOrEqual(60_000);
+    await eventually(() => heldPassword(dockerConfig("second")), 5_000, "the second consumer's docker config");
+  });
+
   it("registry changes wait for a restart, said once; the consumers and settings in the same edit apply", async () => {
     const { ws, runtime, lines, dockerConfig } = await setup(false);
     await eventually(() => heldPassword(dockerConfig("first")), 30_000, "the first consumer's docker config");

@@ -541,7 +541,7 @@ export class EmbeddedRuntime {
 
         const { added, changed, removed } = consumerChanges(previous.consumers, nextConsumers);
         const said = [added.length > 0 && `added ${added.join(", ")}`, changed.length > 0 && `changed ${changed.join(", ")}`, removed.length > 0 && `removed ${removed.join(", ")}`].filter(Boolean);
-        log(`config: reloaded${said.length > 0 ? `: consumers ${said.join("; ")}` : " (settings)"}`);
+        log(`config: reloaded${said.length > 0 ? `: consumers ${said.join("; ")}` : ""}`);
         // New consumers, and those delivered elsewhere now, get the current version at once rather than at the next reconcile.
         const due = new Set([...added, ...changed]);
         for (const registryId of new Set(nextConsumers.filter((c) => due.has(c.id)).map((c) => c.registryId))) {
