@@ -533,7 +533,14 @@ export class EmbeddedRuntime {
           if (registryChange === undefined) log("config: reloaded, nothing changed");
           return { applied: false, reason: "nothing changed" };
         }
-        const generation = build(next, nextConsumers, false);
+        let generation: Generation;
+        try {
+          generation = build(next, nextConsumers, false);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          log(`config: not reloaded, still running the previous one: ${reason}`);
+          return { applied: false, reason };
+        }
         current = generation;
         if (options.schedule !== false) generation.scheduler.start();
         const retired = previous.scheduler.stop().finally(() => retiring.delete(retired));
