@@ -24,9 +24,9 @@ export interface ApiDependencies {
  *   dashboard), `GET /v1/{proxy+}` (reads), `POST /v1/{proxy+}` (refresh, redeliver, restart,
  *   scan). One function serves them all; each route only adds an integration.
  * - Two roles hold `execute-api:Invoke`: the on-call reader on GET, the operator on GET and
- *   POST (stacks/api-access.ts). Who may assume them comes from PULLKEEPER_AUDIT_READERS /
- *   PULLKEEPER_AUDIT_OPERATORS at deploy time, default the deploy account's root (the decision
- *   and why: stacks/api-access.ts and README, "Audit API access").
+ *   POST (stacks/api-access.ts). Who may assume them comes from pullkeeper.yaml's
+ *   settings.api (readers, operators), default the deploy account's root (the decision and
+ *   why: stacks/api-access.ts).
  * - The function's IAM: apiPermissions (stacks/audit-permissions.ts), derived from the config.
  * - With the rotation stack, PULLKEEPER_REVOKE_FUNCTION names the revoke function, which
  *   POST /v1/registries/{id}/rollback invokes synchronously; without it, rollback answers 501.
