@@ -2,22 +2,40 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildCli } from "../../packages/local/src/cli/main.js";
 
 /**
  * The README is the first hour of a new user: a manual, short enough to read (150 lines), and
- * every relative link in it and in docs/ leads somewhere. Links inside code are not links. Every
- * dependency is listed with why (docs/dependencies.md).
+ * every relative link in it and in docs/ leads somewhere (links inside code are not links), every
+ * `pullkeeper …` command and option they show exists, and every dependency is listed with why
+ * (docs/dependencies.md).
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const README_MAX_LINES = 150;
 
+/** A document's fenced code blocks (with their language) and the prose around them. */
+function splitFences(markdown: string): { prose: string; blocks: { lang: string; text: string }[] } {
+  const prose: string[] = [];
+  const blocks: { lang: string; text: string }[] = [];
+  let open: { fence: string; lang: string; lines: string[] } | undefined;
+  for (const line of markdown.split("\n")) {
+    const fence = /^\s*(`{3,}|~{3,})\s*([\w-]*)/.exec(line);
+    if (open === undefined && fence) open = { fence: fence[1] as string, lang: fence[2] as string, lines: [] };
+    else if (open !== undefined && fence && (fence[1] as string).startsWith(open.fence) && fence[2] === "") {
+      blocks.push({ lang: open.lang, text: open.lines.join("\n") });
+      open = undefined;
+    } else if (open !== undefined) open.lines.push(line);
+    else prose.push(line);
+  }
+  return { prose: prose.join("\n"), blocks };
+}
+
 /** Markdown link and image targets of a document, without fenced code blocks and inline code. */
 function linkTargets(markdown: string): string[] {
-  const prose = markdown
-    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "")
-    .replace(/`+[^`\n]*`+/g, "");
+  const prose = splitFences(markdown).prose.replace(/`+[^`\n]*`+/g, "");
   const targets: string[] = [];
   for (const match of prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) targets.push(match[1] as string);
   for (const match of prose.matchAll(/^\s*\[[^\]]+\]:\s*(\S+)/gm)) targets.push(match[1] as string);
@@ -61,6 +79,64 @@ describe("the README and docs/", () => {
       return names.filter((name) => !name.startsWith("@pullkeeper/") && !listed.includes(`\`${name}\``)).map((name) => `${file}: ${name}`);
     });
     expect(missing, "add each, with why, to docs/dependencies.md").toEqual([]);
+  });
+});
+
+const INVOCATION = /(?:^|\|\s*|&&\s*|;\s*|\$\(\s*|\$\s+)(?:npx\s+|npm run (?:-s )?)?pullkeeper(?: --)?((?: [a-z][a-z-]*)+)([^\n|;&)#]*)/g;
+
+/**
+ * `pullkeeper <command> [<subcommand>] … --option` as the docs write it: inline code that starts
+ * with it, and shell code blocks (comments dropped), at a line's start or after a pipe or `&&`.
+ */
+function cliMentions(markdown: string): { words: string[]; options: string[]; text: string }[] {
+  const { prose, blocks } = splitFences(markdown);
+  const shell = blocks
+    .filter((b) => ["sh", "bash", "shell", "console"].includes(b.lang) || (b.lang === "" && !/^\s*[\w-]+:/m.test(b.text)))
+    .flatMap((b) => b.text.split("\n").map((line) => line.replace(/(?:^|\s)#\s.*$/, "")));
+  const inline = [...prose.matchAll(/`([^`\n]+)`/g)]
+    .map((m) => m[1] as string)
+    .filter((code) => /(?:^|\|\s*)(?:npx\s+|npm run (?:-s )?)?pullkeeper /.test(code));
+  return [...shell, ...inline].flatMap((code) =>
+    [...code.matchAll(INVOCATION)].map((m) => ({
+      words: (m[1] as string).trim().split(" "),
+      options: [...((m[1] as string) + (m[2] as string)).matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((o) => o[1] as string),
+      text: m[0].trim(),
+    })),
+  );
+}
+
+/** What is wrong with one mention: an unknown command, or an option neither it nor the program has. */
+function cliProblem(program: Command, mention: { words: string[]; options: string[] }): string | undefined {
+  let command = program;
+  for (const word of mention.words) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    command = sub;
+  }
+  if (command === program) return `no command "${mention.words[0]}"`;
+  const known = new Set([...command.options, ...program.options].map((o) => o.long).concat("--help"));
+  const unknown = mention.options.filter((o) => !known.has(o));
+  return unknown.length > 0 ? `${command.name()} has no ${unknown.join(", ")}` : undefined;
+}
+
+describe("the CLI as the docs write it", () => {
+  it("names only commands and options the CLI has", () => {
+    const program = buildCli();
+    const problems = documents.flatMap((file) =>
+      cliMentions(readFileSync(file, "utf8")).flatMap((mention) => {
+        const problem = cliProblem(program, mention);
+        return problem === undefined ? [] : [`${relative(ROOT, file)}: ${mention.text}: ${problem}`];
+      }),
+    );
+    expect(problems).toEqual([]);
+    // Not vacuous: the README's tour is made of commands.
+    expect(cliMentions(readFileSync(join(ROOT, "README.md"), "utf8")).map((m) => m.words[0])).toEqual(expect.arrayContaining(["dev", "validate", "secret", "refresh", "status", "consumers", "propagate", "versions", "audit", "history"]));
+  });
+
+  it("catches a command or an option that does not exist", () => {
+    const program = buildCli();
+    const mentions = cliMentions("Run `pullkeeper rotate-now` or\n```sh\nnpm run pullkeeper -- refresh --registry x --now\n```\nand `npx pullkeeper audit --scan`.");
+    expect(mentions.map((m) => cliProblem(program, m)).sort()).toEqual(['no command "rotate-now"', "refresh has no --now", undefined].sort());
   });
 });
 
