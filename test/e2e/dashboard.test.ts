@@ -31,6 +31,16 @@ const CONFIG = `registries:
     secret: pullkeeper/quay
 `;
 
+/** Consumers with delivery records seeded below; nothing is ever written to their paths (no schedule runs). */
+const consumersYaml = (dir: string) => `consumers:
+${[
+  ["ci", "hub"],
+  ["web", "hub"],
+  ["robot", "quay"],
+]
+  .map(([id, registry]) => `  - id: ${id}\n    registry: ${registry}\n    target: { kind: docker-config, path: ${join(dir, "never-written", id as string, "config.json")} }\n`)
+  .join("")}`;
+
 let dir: string;
 let runtime: EmbeddedRuntime;
 let url: string;
@@ -75,12 +85,23 @@ async function seed(rt: EmbeddedRuntime): Promise<void> {
   await ledger.putEnvironment(environment("build-stale-7", "stale", new Date(now - 2 * HOUR), "v-old"));
   await ledger.putEnvironment(environment("build-current-8", "current", new Date(now - HOUR), "v-new"));
   await ledger.recordAuditSummary({ registryId: "hub", at: new Date(now - 60_000), counts: { current: 1, stale: 1, expired: 0, doomed: 0 }, discoveryFailures: 0 });
+  // Deliveries: web holds v-new, ci failed for good (401), robot is retrying q-2.
+  const request = (consumerId: string, registryId: string, versionId: string, created: number) => ({ consumerId, registryId, secretArn: `pullkeeper/${registryId}`, versionId, versionCreatedAt: new Date(created) });
+  const web = request("web", "hub", "v-new", now - 3 * HOUR);
+  await ledger.markPending(web, new Date(now - 2 * HOUR));
+  await ledger.recordDelivered(web, { status: "verified", detail: "written and read back" }, new Date(now - 2 * HOUR + 60_000));
+  const ci = request("ci", "hub", "v-new", now - 3 * HOUR);
+  await ledger.markPending(ci, new Date(now - 2 * HOUR));
+  await ledger.recordAttemptFailed(ci, { code: "unauthorized", message: "the provider answered 401" }, true, new Date(now - 10 * 60_000));
+  const robot = request("robot", "quay", "q-2", now - HOUR);
+  await ledger.markPending(robot, new Date(now - HOUR));
+  await ledger.recordAttemptFailed(robot, { code: "throttled", message: "429 Too Many Requests" }, false, new Date(now - 60_000), { nextAttemptAt: new Date(now + 3 * 60_000), counted: true });
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "pullkeeper-dashboard-"));
   const configPath = join(dir, "pullkeeper.yaml");
-  await writeFile(configPath, CONFIG);
+  await writeFile(configPath, CONFIG + consumersYaml(dir));
   runtime = await EmbeddedRuntime.start({ configPath, stateDir: join(dir, ".pullkeeper"), port: await freePort(), serve: true, schedule: false, log: () => undefined });
   url = runtime.server?.url ?? "";
   token = (await readFile(runtime.adminTokenPath, "utf8")).trim();
@@ -183,6 +204,89 @@ describe("dashboard in Chromium", () => {
       // Chromium reports the refused request itself; nothing else went wrong.
       expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     });
+  }, 120_000);
+
+  it("lists every consumer: version held, failed with its cause and when reconcile tries again, retrying with its next attempt", async () => {
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, timezoneId: "UTC" });
+      const { errors } = watch(page);
+      await page.goto(`${url}/#token=${token}`);
+      const rows = page.locator('[data-testid="delivery"]');
+      await rows.first().waitFor({ timeout: 15_000 });
+      // Failed first, then retrying, then those done.
+      expect(await rows.evaluateAll((els) => els.map((e) => `${e.getAttribute("data-consumer-id")}:${e.getAttribute("data-state")}`))).toEqual(["ci:failed", "robot:retrying", "web:verified"]);
+      const ci = page.locator('[data-testid="delivery"][data-consumer-id="ci"]');
+      expect(await ci.locator('[data-testid="cause"]').innerText()).toBe("unauthorized: the provider answered 401");
+      expect(await ci.locator('[data-testid="next"]').innerText()).toMatch(/^fix the cause and redeliver; reconcile tries again in \d+ min\n\d+ \w+, \d\d:\d\d UTC$/);
+      expect(await ci.locator('[data-testid="held"]').innerText()).toMatch(/^none\s+asked for v-new$/);
+      const robot = page.locator('[data-testid="delivery"][data-consumer-id="robot"]');
+      expect(await robot.locator('[data-testid="next"]').innerText()).toMatch(/^next attempt in (2|3) min/);
+      expect(await robot.locator('[data-testid="cause"]').innerText()).toBe("throttled: 429 Too Many Requests");
+      const web = page.locator('[data-testid="delivery"][data-consumer-id="web"]');
+      expect(await web.locator('[data-testid="held"]').innerText()).toBe("v-new (current)");
+      expect(await web.locator('[data-testid="cause"]').innerText()).toBe("—");
+      expect(errors).toEqual([]);
+    });
+  }, 120_000);
+
+  it("gives every time its zone, in the browser's zone", async () => {
+    await withBrowser(async (browser) => {
+      for (const [timezoneId, zone] of [["UTC", "UTC"], ["Asia/Tokyo", "GMT+9"]] as const) {
+        const page = await browser.newPage({ timezoneId, locale: "en-US" });
+        await page.goto(`${url}/#token=${token}`);
+        await page.locator('[data-testid="timeline-entry"]').first().waitFor({ timeout: 15_000 });
+        const times = await page.locator("time").allInnerTexts();
+        expect(times.length).toBeGreaterThan(3);
+        for (const t of times) expect(t, timezoneId).toMatch(new RegExp(`^\\d{1,2} \\w{3}, \\d\\d:\\d\\d ${zone.replace("+", "\\+")}$`));
+        expect(await page.getByTestId("status").innerText()).toMatch(new RegExp(`^updated \\d\\d:\\d\\d:\\d\\d ${zone.replace("+", "\\+")} · every 30 s$`));
+        await page.close();
+      }
+    });
+  }, 120_000);
+
+  it("draws each registry's versions on a time line: an element per version, failures marked", async () => {
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const { errors } = watch(page);
+      await page.goto(`${url}/#token=${token}`);
+      const hub = page.locator('[data-testid="registry-line"][data-registry-id="hub"]');
+      await hub.locator('[data-testid="version-span"]').first().waitFor({ timeout: 15_000 });
+      expect(await hub.locator('[data-testid="version-span"]').evaluateAll((els) => els.map((e) => `${e.getAttribute("data-version-id")}:${e.getAttribute("data-role")}`))).toEqual(["v-new:current"]);
+      // One failed delivery on hub's line; its expiry, 9 h out, is marked.
+      expect(await hub.locator('[data-testid="failure-mark"]').count()).toBe(1);
+      expect(await hub.locator('[data-testid="expiry-mark"]').count()).toBe(1);
+      expect(await hub.locator('[data-testid="line-stale"]').innerText()).toBe("1 stale, 0 expired, 0 doomed");
+      const quay = page.locator('[data-testid="registry-line"][data-registry-id="quay"]');
+      expect(await quay.locator('[data-testid="version-span"]').evaluateAll((els) => els.map((e) => `${e.getAttribute("data-version-id")}:${e.getAttribute("data-role")}`))).toEqual(["q-1:previous", "q-2:current"]);
+      expect(await quay.innerText()).toContain("not scanned yet");
+      // Each bar spans its time: q-1 (30 h before q-2) is the wider one.
+      const widths = await quay.locator('[data-testid="version-span"] rect').evaluateAll((els) => els.map((e) => Number(e.getAttribute("width"))));
+      expect(widths[0]).toBeGreaterThan(widths[1] ?? Infinity);
+      expect(errors).toEqual([]);
+    });
+  }, 120_000);
+
+  it("before any scan says 'not scanned yet', not that every environment holds the current credential", async () => {
+    const fresh = await mkdtemp(join(tmpdir(), "pullkeeper-dashboard-fresh-"));
+    const configPath = join(fresh, "pullkeeper.yaml");
+    await writeFile(configPath, CONFIG);
+    const rt = await EmbeddedRuntime.start({ configPath, stateDir: join(fresh, ".pullkeeper"), port: await freePort(), serve: true, schedule: false, log: () => undefined });
+    try {
+      const freshToken = (await readFile(rt.adminTokenPath, "utf8")).trim();
+      await withBrowser(async (browser) => {
+        const page = await browser.newPage();
+        await page.goto(`${rt.server?.url}/#token=${freshToken}`);
+        const empty = page.getByTestId("environments-empty");
+        await empty.waitFor({ timeout: 15_000 });
+        expect(await empty.innerText()).toMatch(/^not scanned yet/);
+        expect(await empty.innerText()).not.toContain("holds the current credential");
+        expect(await page.locator('[data-testid="registry-line"]').count()).toBe(2);
+        expect(await page.locator('[data-testid="version-span"]').count()).toBe(0);
+      });
+    } finally {
+      await rt.stop();
+      await rm(fresh, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("without a token asks for one; an API error shows its code and message", async () => {

@@ -106,9 +106,11 @@ describe("pullkeeper versions, status, rollback", () => {
     const consumers = await cli(["consumers"], env);
     expect(consumers.code, consumers.stderr).toBe(0);
     expect(consumers.stdout).toMatch(/docker-login +│ failed for good/);
-    const cells = consumers.stdout.replace(/[│\s]+/g, " ");
-    // Cells wrap within their column, so their lines interleave: each piece is looked for on its own.
-    for (const piece of [/fix the cause;/, /reconcile retries in/, /\d+m \d+s \(\d\d:\d\d UTC\)/, /invalid_target:/]) expect(cells).toMatch(piece);
+    // Cells wrap within their column: read each column's text down the table.
+    const column = (i: number) => consumers.stdout.split("\n").filter((l) => l.startsWith("│")).map((l) => l.split("│")[i + 1]?.trim()).join(" ");
+    expect(column(1)).toMatch(/failed for good of [0-9a-f]{8}/);
+    expect(column(3)).toMatch(/fix the cause; reconcile retries \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in \d+m \d+s\)/);
+    expect(column(4)).toMatch(/invalid_target: docker config/);
     for (const line of consumers.stdout.trimEnd().split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
 
     // propagate on a terminal: the bar fills with the consumers the wait is over for (here the one that failed for
@@ -118,8 +120,8 @@ describe("pullkeeper versions, status, rollback", () => {
       const propagate = await onTerminal(["propagate", "--registry", "local", "--timeout", "60"], env, stdoutFile);
       expect(propagate.code).toBe(1);
       const frames = propagate.terminal.split("\u001b[1G").map((f) => stripVTControlCharacters(f).trim()).filter((f) => / done \| /.test(f));
-      expect(frames.at(-1), propagate.terminal).toMatch(/ 1\/1 done \| 0\/1 hold [0-9a-f]{8}, 1 failed for good$/);
-      expect(await readFile(stdoutFile, "utf8")).toMatch(/^local: 0\/1 hold [0-9a-f]{8}, 1 failed for good \(version [0-9a-f-]{36}\); failed for good: docker-login \(invalid_target: /);
+      expect(frames.at(-1), propagate.terminal).toMatch(/ 1\/1 done \| 0\/1 consumers hold [0-9a-f]{8}, 1 failed for good$/);
+      expect(await readFile(stdoutFile, "utf8")).toMatch(/^local: 0\/1 consumers hold [0-9a-f-]{36}, 1 failed for good; failed for good: docker-login \(invalid_target: /);
     }
   });
 });

@@ -1,11 +1,13 @@
-import { describeEntry, expiryOf, formatDuration, mergeTimeline, nextStep, openDeliveries, safeUrl, tokenFromHash } from "./format.js";
-import type { ApiErrorBody, ConsumerView, DeliveryView, EnvironmentView, HistoryView, ListBody, RegistryView } from "./views.js";
+import { consumerRows, describeEntry, expiryOf, formatDuration, formatTime, mergeTimeline, nextStep, plural, safeUrl, tokenFromHash, type VersionSpan, versionSpans } from "./format.js";
+import type { ApiErrorBody, ConsumerView, EnvironmentView, HistoryView, ListBody, RegistryView, VersionsBody } from "./views.js";
 
 /**
- * The dashboard's script: reads the audit API (/v1) like any client and draws four things —
- * registries with time to expiry and verdict counts, the deliveries not done yet (failed for good,
- * retrying with their next attempt, under way), the environments that hold an old credential,
- * and a timeline of rotations and failures. Plain DOM; every value goes in as text, never as HTML.
+ * The dashboard's script: reads the audit API (/v1) like any client and draws five things —
+ * registries with time to expiry and verdict counts, each registry's versions on a time line (an
+ * inline SVG: when each was current, delivered to how many, failures, expiry), every consumer's
+ * delivery (failed for good, retrying with their next attempt, under way, done), the environments
+ * that hold an old credential, and a list of rotations and failures. Plain DOM; every value goes in
+ * as text, never as HTML.
  */
 
 const TOKEN_KEY = "pullkeeper.token";
@@ -84,24 +86,31 @@ async function pages<T>(path: string): Promise<{ items: T[]; more: boolean }> {
 
 interface Snapshot {
   readonly registries: { items: RegistryView[]; more: boolean };
-  readonly deliveries: { items: (ConsumerView & { delivery: DeliveryView })[]; more: boolean };
+  readonly consumers: { items: ConsumerView[]; more: boolean };
   readonly environments: { items: EnvironmentView[]; more: boolean };
   readonly timeline: HistoryView[];
+  /** Per registry (same order): its history and versions, for its time line. */
+  readonly histories: HistoryView[][];
+  readonly versions: (VersionsBody | null)[];
 }
 
 async function fetchSnapshot(): Promise<Snapshot> {
   const registries = await pages<RegistryView>("v1/registries?limit=100");
-  const [byVerdict, histories, consumers] = await Promise.all([
+  const [byVerdict, histories, consumers, versions] = await Promise.all([
     Promise.all(VERDICTS.map((v) => pages<EnvironmentView>(`v1/environments?verdict=${v}&limit=100`))),
-    Promise.all(registries.items.map((r) => getJson<ListBody<HistoryView>>(`v1/registries/${encodeURIComponent(r.id)}/history?limit=25`).then((b) => b.items))),
+    Promise.all(registries.items.map((r) => getJson<ListBody<HistoryView>>(`v1/registries/${encodeURIComponent(r.id)}/history?limit=50`).then((b) => [...b.items]))),
     pages<ConsumerView>("v1/consumers?limit=100"),
+    // A registry whose versions cannot be read still gets its line from its history.
+    Promise.all(registries.items.map((r) => getJson<VersionsBody>(`v1/registries/${encodeURIComponent(r.id)}/versions`).catch(() => null))),
   ]);
   const environments = byVerdict.flatMap((p) => p.items).sort((a, b) => (RANK[a.verdict] ?? 3) - (RANK[b.verdict] ?? 3) || b.forSeconds - a.forSeconds);
   return {
     registries,
-    deliveries: { items: openDeliveries(consumers.items), more: consumers.more },
+    consumers: { items: consumerRows(consumers.items), more: consumers.more },
     environments: { items: environments, more: byVerdict.some((p) => p.more) },
     timeline: mergeTimeline(histories),
+    histories,
+    versions,
   };
 }
 
@@ -120,7 +129,7 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 
 function time(iso: string | null): Node {
   if (iso === null) return h("span", { class: "muted" }, "—");
-  return h("time", { datetime: iso, title: iso }, new Date(iso).toLocaleString());
+  return h("time", { datetime: iso, title: iso }, formatTime(iso));
 }
 
 function expiryCell(r: RegistryView, now: Date): HTMLTableCellElement {
@@ -156,7 +165,7 @@ function registryRow(r: RegistryView, now: Date): HTMLTableRowElement {
     ? h("td", {}, h("code", { title: r.current.versionId }, r.current.versionId), " ", h("span", { class: "muted" }, `verified: ${r.current.verification.status}`), previousLine(r))
     : h("td", { class: "muted" }, "none yet");
   const scan = r.environments
-    ? h("td", {}, time(r.environments.scannedAt), r.environments.discoveryFailures > 0 && h("div", { class: "muted" }, `${r.environments.discoveryFailures} discovery failure(s)`))
+    ? h("td", {}, time(r.environments.scannedAt), r.environments.discoveryFailures > 0 && h("div", { class: "muted" }, plural(r.environments.discoveryFailures, "discovery failure")))
     : h("td", { class: "muted" }, "—");
   return h(
     "tr",
@@ -187,40 +196,138 @@ function environmentRow(e: EnvironmentView): HTMLTableRowElement {
   );
 }
 
-function deliveryRow(c: ConsumerView & { delivery: DeliveryView }, now: Date): HTMLTableRowElement {
+/** A version id short enough for a cell; the whole id is in its title. */
+function versionCode(versionId: string | null, current: string | undefined): Node {
+  if (versionId === null) return h("span", { class: "muted" }, "none");
+  const short = /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(versionId) ? versionId.slice(0, 8) : versionId;
+  return h("span", {}, h("code", { title: versionId }, short), versionId === current ? h("span", { class: "muted" }, " (current)") : current !== undefined && h("span", { class: "muted" }, " (old)"));
+}
+
+function consumerRow(c: ConsumerView, currentOf: ReadonlyMap<string, string>, now: Date): HTMLTableRowElement {
   const d = c.delivery;
-  const when = d.state === "retrying" ? d.nextAttemptAt : d.state === "failed" ? d.redriveAt : null;
+  const current = currentOf.get(c.registry);
+  const open = d !== null && (d.state === "failed" || d.state === "retrying" || d.state === "pending");
+  const when = d?.state === "retrying" ? d.nextAttemptAt : d?.state === "failed" ? d.redriveAt : null;
+  const state = d === null ? "never" : d.state;
   return h(
     "tr",
-    { "data-testid": "delivery", "data-state": d.state, "data-consumer-id": c.id },
+    { "data-testid": "delivery", "data-state": state, "data-consumer-id": c.id },
     h("th", { scope: "row" }, c.id),
     h("td", {}, c.registry),
     h("td", {}, c.kind),
-    h("td", {}, h("span", { class: `state ${d.state}` }, d.state === "failed" ? "failed for good" : d.state), h("div", { class: "muted" }, `${d.attempts} attempt(s)`)),
-    h("td", {}, h("code", { title: d.versionId }, d.versionId)),
-    h("td", { "data-testid": "next" }, nextStep(d, now), when !== null && h("div", {}, time(when))),
-    h("td", { "data-testid": "cause" }, d.lastError ? `${d.lastError.code}: ${d.lastError.message}` : h("span", { class: "muted" }, "—")),
+    h(
+      "td",
+      {},
+      h("span", { class: `state ${state}` }, state === "failed" ? "failed for good" : state === "never" ? "never delivered" : state),
+      d !== null && d.attempts > 1 && h("div", { class: "muted" }, `${d.attempts} attempts`),
+    ),
+    h("td", { "data-testid": "held" }, versionCode(d?.deliveredVersionId ?? null, current), open && d !== null && h("div", { class: "muted" }, "asked for ", versionCode(d.versionId, undefined))),
+    h("td", { "data-testid": "next" }, open && d !== null ? nextStep(d, now) : d?.deliveredAt ? h("span", { class: "muted" }, "delivered ", time(d.deliveredAt)) : h("span", { class: "muted" }, "—"), when != null && h("div", {}, time(when))),
+    h("td", { "data-testid": "cause" }, d?.lastError && open ? `${d.lastError.code}: ${d.lastError.message}` : h("span", { class: "muted" }, "—")),
   );
 }
 
+// ---- the versions' time line: inline SVG, drawn here (no chart library for a few rectangles) ----
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number | undefined> = {}, ...children: (Node | string | false | null | undefined)[]): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) if (value !== undefined) el.setAttribute(name, String(value));
+  for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(child);
+  return el;
+}
+
+const shortVersion = (id: string) => (/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(id) ? id.slice(0, 8) : id);
+
+/**
+ * One registry's line: a bar per version while it was current (the current one up to now, then a
+ * dashed run to its expiry), a red mark per failed delivery, ticks at both ends with their zone.
+ */
+function versionLine(r: RegistryView, spans: readonly VersionSpan[], history: readonly HistoryView[], now: Date, width: number): HTMLElement {
+  // Drawn at the width it is shown at (not stretched), so its text keeps its shape.
+  const W = Math.max(320, Math.round(width));
+  const H = 64;
+  const top = 8;
+  const barH = 26;
+  const nowMs = now.getTime();
+  const failures = history.filter((e) => e.type === "delivery-failed" || e.type === "refresh-failed" || e.type === "verification-failed");
+  const expiry = spans.find((x) => x.role === "current")?.expiresAt ?? null;
+  // The window fits what there is to show (half a minute at least, thirty days at most), so a day-old
+  // rotation and one from a minute ago are both visible; then room up to the current version's expiry.
+  const earliest = Math.min(nowMs - 30_000, ...spans.map((x) => x.start), ...failures.map((e) => Date.parse(e.at)));
+  const past = Math.min(nowMs - earliest, 30 * 86_400_000);
+  const from = nowMs - past * 1.03;
+  const to = Math.max(nowMs + past * 0.12, expiry !== null ? Math.min(expiry, nowMs + Math.max(past, 86_400_000)) : 0);
+  const x = (t: number) => Math.round(Math.min(W, Math.max(0, ((t - from) / (to - from)) * W)) * 10) / 10;
+  const label = `${r.id}: ${plural(spans.length, "version")} from ${formatTime(new Date(from).toISOString())} to now`;
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": label, "data-testid": "version-line" });
+  svg.append(s("rect", { x: 0, y: top, width: W, height: barH, class: "track" }));
+  for (const span of spans) {
+    const x0 = x(span.start);
+    const x1 = x(span.end ?? nowMs);
+    const title = `version ${span.versionId} (${span.role}${span.revoked ? ", revoked" : ""}): from ${formatTime(new Date(span.start).toISOString())}${span.end !== null ? ` to ${formatTime(new Date(span.end).toISOString())}` : " until now"}${span.deliveredTo ? `; delivered to ${span.deliveredTo.consumers} of ${plural(span.deliveredTo.of, "consumer")}` : ""}${span.heldBy !== null ? `; held by ${plural(span.heldBy, "running environment")}` : ""}${span.expiresAt !== null ? `; expires ${formatTime(new Date(span.expiresAt).toISOString())}` : ""}`;
+    const g = s("g", { "data-testid": "version-span", "data-version-id": span.versionId, "data-role": span.role }, s("title", {}, title));
+    g.append(s("rect", { x: x0, y: top, width: Math.max(2, x1 - x0), height: barH, class: `span ${span.role}${span.revoked ? " revoked" : ""}` }));
+    const text = `${shortVersion(span.versionId)}${span.deliveredTo ? ` · ${span.deliveredTo.consumers}/${span.deliveredTo.of} hold it` : ""}`;
+    // A label only where it fits (about 6 units a character at this size).
+    if (x1 - x0 > text.length * 6.5 + 8) g.append(s("text", { x: x0 + 4, y: top + barH / 2 + 4, class: "span-label" }, text));
+    svg.append(g);
+    if (span.role === "current" && span.expiresAt !== null && span.expiresAt > nowMs) {
+      svg.append(s("line", { x1: x(nowMs), x2: x(Math.min(span.expiresAt, to)), y1: top + barH / 2, y2: top + barH / 2, class: "to-expiry" }, s("title", {}, `expires ${formatTime(new Date(span.expiresAt).toISOString())}`)));
+      if (span.expiresAt <= to) svg.append(s("line", { x1: x(span.expiresAt), x2: x(span.expiresAt), y1: top - 4, y2: top + barH + 4, class: "expiry", "data-testid": "expiry-mark" }));
+    }
+  }
+  for (const e of failures) {
+    const fx = x(Date.parse(e.at));
+    svg.append(s("path", { d: `M${fx - 5} ${top + barH + 10} L${fx + 5} ${top + barH + 10} L${fx} ${top + barH + 2} Z`, class: "failure-mark", "data-testid": "failure-mark" }, s("title", {}, `${formatTime(e.at)}: ${describeEntry(e, (iso) => formatTime(iso)).text}`)));
+  }
+  svg.append(s("line", { x1: x(nowMs), x2: x(nowMs), y1: top - 6, y2: top + barH + 6, class: "now" }));
+  svg.append(s("text", { x: 2, y: H - 2, class: "axis" }, formatTime(new Date(from).toISOString())));
+  svg.append(s("text", { x: Math.min(x(nowMs), W - 2), y: H - 2, class: "axis", "text-anchor": x(nowMs) > W - 150 ? "end" : "middle" }, `now ${formatTime(now.toISOString(), { date: false })}`));
+  const counts = r.environments?.counts;
+  const legend = h(
+    "div",
+    { class: "line-legend" },
+    h("strong", {}, r.id),
+    " ",
+    spans.length === 0 ? h("span", { class: "muted" }, "no version yet") : h("span", { class: "muted" }, plural(spans.length, "version")),
+    " · ",
+    counts ? h("span", { class: counts.stale + counts.expired + counts.doomed > 0 ? "hot" : "muted", "data-testid": "line-stale" }, `${counts.stale} stale, ${counts.expired} expired, ${counts.doomed} doomed`) : h("span", { class: "muted" }, "not scanned yet"),
+    failures.length > 0 && h("span", { class: "hot" }, ` · ${plural(failures.length, "failure")}`),
+  );
+  return h("div", { class: "line", "data-testid": "registry-line", "data-registry-id": r.id }, legend, svg);
+}
+
 function timelineItem(entry: HistoryView): HTMLLIElement {
-  const { text, failure } = describeEntry(entry, (iso) => new Date(iso).toLocaleString());
+  const { text, failure } = describeEntry(entry, (iso) => formatTime(iso));
   return h("li", { "data-testid": "timeline-entry", "data-type": entry.type, class: failure ? "failure" : undefined }, time(entry.at), h("span", { class: "registry-tag" }, entry.registryId), h("span", { class: "what" }, text));
 }
 
 function render(snapshot: Snapshot, now: Date): void {
-  const { registries, deliveries, environments, timeline } = snapshot;
+  const { registries, consumers, environments, timeline } = snapshot;
   const registryRows = registries.items.map((r) => registryRow(r, now));
   if (registryRows.length === 0) registryRows.push(h("tr", {}, h("td", { colspan: "9", class: "muted" }, "No registries in the config.")));
   byId("registries-body").replaceChildren(...registryRows);
 
-  const deliveryRows = deliveries.items.map((c) => deliveryRow(c, now));
-  if (deliveryRows.length === 0) deliveryRows.push(h("tr", { "data-testid": "deliveries-empty" }, h("td", { colspan: "7", class: "muted" }, "None: every consumer holds what it was last asked to.")));
-  if (deliveries.more) deliveryRows.push(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "More consumers than shown here: GET /v1/consumers pages through all.")));
-  byId("deliveries-body").replaceChildren(...deliveryRows);
+  byId("lines").replaceChildren(
+    ...registries.items.map((r, i) => versionLine(r, versionSpans(snapshot.histories[i] ?? [], snapshot.versions[i] ?? null), snapshot.histories[i] ?? [], now, byId("lines").clientWidth || 1000)),
+  );
+
+  const currentOf = new Map(registries.items.flatMap((r) => (r.current ? [[r.id, r.current.versionId] as const] : [])));
+  const consumerTableRows = consumers.items.map((c) => consumerRow(c, currentOf, now));
+  if (consumerTableRows.length === 0) consumerTableRows.push(h("tr", { "data-testid": "deliveries-empty" }, h("td", { colspan: "7", class: "muted" }, "No consumers in the config.")));
+  if (consumers.more) consumerTableRows.push(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "More consumers than shown here: GET /v1/consumers pages through all.")));
+  byId("deliveries-body").replaceChildren(...consumerTableRows);
 
   const envRows = environments.items.map(environmentRow);
-  if (envRows.length === 0) envRows.push(h("tr", { "data-testid": "environments-empty" }, h("td", { colspan: "8", class: "muted" }, "None: every environment the audit saw holds the current credential.")));
+  // "None" is only true of what was looked at: before the first scan there is nothing to say yet.
+  const unscanned = registries.items.filter((r) => r.environments === null).map((r) => r.id);
+  const emptyText =
+    registries.items.length > 0 && unscanned.length === registries.items.length
+      ? "not scanned yet: the audit has not looked at running environments (it runs on its schedule; pullkeeper audit --scan looks now)"
+      : `None: every environment the audit saw holds the current credential.${unscanned.length > 0 ? ` Not scanned yet: ${unscanned.join(", ")}.` : ""}`;
+  if (envRows.length === 0) envRows.push(h("tr", { "data-testid": "environments-empty" }, h("td", { colspan: "8", class: "muted" }, emptyText)));
   if (environments.more) envRows.push(h("tr", {}, h("td", { colspan: "8", class: "muted" }, "More than shown here: GET /v1/environments?verdict=… pages through all.")));
   byId("environments-body").replaceChildren(...envRows);
 
@@ -259,7 +366,7 @@ async function load(): Promise<void> {
     byId("auth").hidden = true;
     byId("forget").hidden = token() === undefined;
     showError(undefined);
-    byId("status").textContent = `updated ${now.toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`;
+    byId("status").textContent = `updated ${formatTime(now.toISOString(), { date: false, seconds: true })} · every ${REFRESH_MS / 1000} s`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       waitingForToken = true;

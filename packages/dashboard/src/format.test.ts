@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEntry, expiryOf, formatDuration, mergeTimeline, nextStep, openDeliveries, safeUrl, tokenFromHash } from "./format.js";
+import { consumerRows, describeEntry, expiryOf, formatDuration, formatTime, mergeTimeline, nextStep, openDeliveries, plural, safeUrl, tokenFromHash, versionSpans } from "./format.js";
 import type { ConsumerView, HistoryView } from "./views.js";
 
 describe("dashboard formatting", () => {
@@ -91,5 +91,58 @@ describe("dashboard formatting", () => {
       "next attempt in 3 min",
       "being delivered",
     ]);
+  });
+});
+
+describe("dashboard times, consumers and version lines", () => {
+  it("writes every time with its zone", () => {
+    expect(formatTime("2030-01-02T06:12:40Z", { timeZone: "UTC" })).toBe("2 Jan, 06:12 UTC");
+    expect(formatTime("2030-01-02T06:12:40Z", { timeZone: "UTC", date: false, seconds: true })).toBe("06:12:40 UTC");
+    expect(formatTime("2030-01-02T06:12:40Z", { timeZone: "Asia/Tokyo" })).toBe("2 Jan, 15:12 GMT+9");
+    expect(formatTime("not a time")).toBe("not a time");
+  });
+
+  it("counts with the right plural", () => {
+    expect(plural(1, "version")).toBe("1 version");
+    expect(plural(3, "failure")).toBe("3 failures");
+  });
+
+  it("lists every declared consumer, those needing attention first", () => {
+    const consumer = (id: string, state: string | null): ConsumerView =>
+      ({ id, registry: "hub", kind: "docker-config", declared: true, restart: false, discovery: null, delivery: state === null ? null : { state, versionId: "v2", deliveredVersionId: null, deliveredAt: null, attempts: 1, lastError: null, nextAttemptAt: null, redriveAt: null, failures: 0, updatedAt: "2030-01-01T00:00:00Z" } }) as ConsumerView;
+    const undeclared = { ...consumer("found", null), declared: false } as ConsumerView;
+    expect(consumerRows([consumer("ok", "verified"), consumer("new", null), undeclared, consumer("bad", "failed"), consumer("slow", "retrying")]).map((c) => c.id)).toEqual(["bad", "slow", "new", "ok"]);
+  });
+
+  it("makes a span per version from the rotations and the versions' lifecycle, each ending when the next began", () => {
+    const history: HistoryView[] = [
+      { type: "delivery-failed", registryId: "r", at: "2030-01-01T05:00:00.000Z", consumerId: "c", versionId: "v3", code: "x", message: "y" },
+      { type: "rotated", registryId: "r", at: "2030-01-01T04:00:00.000Z", secretArn: "s", versionId: "v3", expiresAt: "2030-01-01T16:00:00.000Z" },
+      { type: "rotated", registryId: "r", at: "2030-01-01T02:00:00.000Z", secretArn: "s", versionId: "v2" },
+      { type: "rotated", registryId: "r", at: "2030-01-01T01:00:00.000Z", secretArn: "s", versionId: "v1" },
+    ];
+    const version = (versionId: string, role: "current" | "previous", promotedAt: string, supersededAt: string | null) => ({
+      role,
+      versionId,
+      secretArn: "s",
+      fingerprint: "f",
+      createdAt: promotedAt,
+      expiresAt: null,
+      verification: { status: "ok" as const, detail: "", checkedAt: promotedAt },
+      promotedAt,
+      supersededAt,
+      revoked: null,
+      deliveredTo: { consumers: 1, of: 2 },
+      heldBy: { environments: 0 },
+    });
+    const spans = versionSpans(history, { registry: "r", items: [version("v3", "current", "2030-01-01T04:00:30.000Z", null), version("v2", "previous", "2030-01-01T02:00:00.000Z", "2030-01-01T04:00:30.000Z")] });
+    expect(spans.map((x) => [x.versionId, x.role, new Date(x.start).toISOString().slice(11, 16), x.end === null ? null : new Date(x.end).toISOString().slice(11, 16)])).toEqual([
+      ["v1", "older", "01:00", "02:00"],
+      ["v2", "previous", "02:00", "04:00"],
+      ["v3", "current", "04:00", null],
+    ]);
+    expect(spans[2]?.expiresAt).toBe(Date.parse("2030-01-01T16:00:00.000Z"));
+    expect(spans[2]?.deliveredTo).toEqual({ consumers: 1, of: 2 });
+    expect(versionSpans([], null)).toEqual([]);
   });
 });

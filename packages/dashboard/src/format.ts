@@ -1,4 +1,4 @@
-import type { ConsumerView, DeliveryView, HistoryView, RegistryView } from "./views.js";
+import type { ConsumerView, DeliveryView, HistoryView, RegistryView, VersionsBody } from "./views.js";
 
 /** Pure helpers of the dashboard: no DOM, so they are unit-tested in Node. */
 
@@ -122,8 +122,89 @@ export function nextStep(delivery: DeliveryView, now: Date): string {
     case "retrying":
       return delivery.nextAttemptAt === null ? "next attempt soon" : `next attempt ${inText(delivery.nextAttemptAt)}`;
     case "failed":
-      return delivery.redriveAt === null ? "redeliver once the cause is fixed" : `fix the cause and redeliver; reconcile tries again ${inText(delivery.redriveAt)}`;
+      if (delivery.redriveAt === null) return "redeliver once the cause is fixed";
+      return `fix the cause and redeliver; reconcile tries again ${Date.parse(delivery.redriveAt) <= now.getTime() ? "at its next run" : inText(delivery.redriveAt)}`;
     default:
       return "being delivered";
   }
+}
+
+/** Every declared consumer, the ones needing attention first: failed, retrying, under way, never delivered, then those done. */
+export function consumerRows(consumers: readonly ConsumerView[]): ConsumerView[] {
+  const order = ["failed", "retrying", "pending", "never", "delivered", "verified"];
+  const rank = (c: ConsumerView) => order.indexOf(c.delivery?.state ?? "never");
+  return consumers.filter((c) => c.declared).sort((a, b) => rank(a) - rank(b) || a.registry.localeCompare(b.registry) || a.id.localeCompare(b.id));
+}
+
+/**
+ * "2 Dec, 06:12 UTC": every time on the page in one form, with its zone (the browser's, or the one
+ * given), so nobody has to guess whether 06:12 is theirs or the server's.
+ */
+export function formatTime(iso: string, options: { readonly timeZone?: string; readonly locale?: string; readonly seconds?: boolean; readonly date?: boolean } = {}): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(options.locale ?? "en-GB", {
+    ...(options.date !== false && { day: "numeric", month: "short" }),
+    hour: "2-digit",
+    minute: "2-digit",
+    ...(options.seconds === true && { second: "2-digit" }),
+    hour12: false,
+    timeZoneName: "short",
+    ...(options.timeZone !== undefined && { timeZone: options.timeZone }),
+  }).format(date);
+}
+
+/** One version's time as current (or previous) on a registry's timeline. */
+export interface VersionSpan {
+  readonly versionId: string;
+  readonly start: number;
+  /** When another version took over; null while it is current. */
+  readonly end: number | null;
+  readonly expiresAt: number | null;
+  readonly role: "current" | "previous" | "older";
+  readonly revoked: boolean;
+  readonly deliveredTo: { readonly consumers: number; readonly of: number } | null;
+  readonly heldBy: number | null;
+}
+
+/**
+ * A registry's versions as spans of time, oldest first: from the rotations (and rollbacks) in its
+ * history and the current and previous versions' own lifecycle. A version starts when it was
+ * promoted (else when the rotation was recorded, else when it was made) and ends when the next one started.
+ */
+export function versionSpans(history: readonly HistoryView[], versions: VersionsBody | null): VersionSpan[] {
+  const lifecycle = new Map((versions?.items ?? []).map((v) => [v.versionId, v]));
+  const starts = new Map<string, number>();
+  for (const e of history) {
+    if (e.type !== "rotated" && e.type !== "rolled-back") continue;
+    const at = Date.parse(e.at);
+    starts.set(e.versionId, Math.min(at, starts.get(e.versionId) ?? at));
+  }
+  for (const v of lifecycle.values()) {
+    const promoted = v.promotedAt === null ? undefined : Date.parse(v.promotedAt);
+    starts.set(v.versionId, promoted ?? starts.get(v.versionId) ?? Date.parse(v.createdAt));
+  }
+  const ordered = [...starts.entries()].sort((a, b) => a[1] - b[1]);
+  return ordered.map(([versionId, start], i) => {
+    const v = lifecycle.get(versionId);
+    const next = ordered[i + 1]?.[1];
+    const superseded = v?.supersededAt ? Date.parse(v.supersededAt) : undefined;
+    const rotatedExpiry = history.find((e) => e.type === "rotated" && e.versionId === versionId && e.expiresAt);
+    const expires = v?.expiresAt ?? (rotatedExpiry?.type === "rotated" ? rotatedExpiry.expiresAt : undefined) ?? null;
+    return {
+      versionId,
+      start,
+      end: v?.role === "current" ? null : (superseded ?? next ?? null),
+      expiresAt: expires === null ? null : Date.parse(expires),
+      role: v?.role ?? (next === undefined ? "current" : "older"),
+      revoked: v?.revoked != null,
+      deliveredTo: v?.deliveredTo ?? null,
+      heldBy: v?.heldBy.environments ?? null,
+    };
+  });
+}
+
+/** "1 version", "3 versions", "1 running environment". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -1,4 +1,4 @@
-import type { consumerView, environmentView, historyView, registryView } from "@pullkeeper/core";
+import type { consumerView, environmentView, historyView, registryView, versionView } from "@pullkeeper/core";
 
 /**
  * The audit API's JSON as the dashboard reads it, typed from the core's view functions (types
@@ -14,6 +14,16 @@ export type DeliveryView = NonNullable<ConsumerView["delivery"]>;
 /** What JSON.stringify makes of a view: a Date left in one arrives as its ISO string. */
 type Json<T> = T extends Date ? string : T extends readonly (infer U)[] ? Json<U>[] : T extends object ? { readonly [K in keyof T]: Json<T[K]> } : T;
 export type VerdictCounts = NonNullable<RegistryView["environments"]>["counts"];
+
+/** GET /v1/registries/{id}/versions: the current and previous versions with their lifecycle. */
+export interface VersionsBody {
+  readonly registry: string;
+  readonly items: readonly (NonNullable<Json<ReturnType<typeof versionView>>> & {
+    readonly role: "current" | "previous";
+    readonly deliveredTo: { readonly consumers: number; readonly of: number };
+    readonly heldBy: { readonly environments: number };
+  })[];
+}
 
 export interface ListBody<T> {
   readonly items: readonly T[];

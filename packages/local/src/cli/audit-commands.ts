@@ -2,7 +2,7 @@ import { InvalidInputError, VERDICTS } from "@pullkeeper/core";
 import { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import type { ApiClient } from "./client.js";
-import { at, clock, fit, inTime, plural, shortId, table, until } from "./format.js";
+import { at, fit, inTime, plural, shortId, table, until } from "./format.js";
 
 /** `audit`, `history` and `propagate`: the on-call questions, answered from the audit API. */
 
@@ -72,8 +72,8 @@ export function tally(rows: readonly ConsumerRow[], versionId: string): Tally {
  * the final summary all use it, so they cannot disagree. The bar fills with `settled`, the same
  * count the wait ends on (a consumer that failed for good is done with, not outstanding).
  */
-export function tallyText(t: Tally, versionId: string): string {
-  const parts = [`${t.holds}/${t.total} hold ${shortId(versionId)}`];
+export function tallyText(t: Tally, version: string): string {
+  const parts = [`${t.holds}/${t.total} consumers hold ${version}`];
   if (t.failed > 0) parts.push(`${t.failed} failed for good`);
   if (t.retrying > 0) parts.push(`${t.retrying} retrying`);
   if (t.delivering > 0) parts.push(`${t.delivering} being delivered`);
@@ -180,7 +180,7 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
           table(
             ["consumer", "state", "holds", "next", "last cause"],
             rows.map((c) => [`${c.id}\n${c.registry}, ${c.kind}`, stateCell(c.delivery), shortId(c.delivery?.deliveredVersionId), nextCell(c.delivery), c.delivery?.lastError ? cause(c.delivery) : "—"]),
-            fit([22, 17, 10, 24, null]),
+            fit([22, 17, 10, 26, null]),
           ),
         );
       }),
@@ -214,12 +214,12 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
         let last = "";
         const progress = () => {
           const t = tally(rows, version);
-          if (bar) return bar.update(t.settled, { text: tallyText(t, version) });
+          if (bar) return bar.update(t.settled, { text: tallyText(t, shortId(version)) });
           const line = `${opts.registry}: ${tallyText(t, version)}`;
           if (!ctx.json(cmd) && line !== last) ctx.err(line);
           last = line;
         };
-        bar?.start(rows.length, tally(rows, version).settled, { text: tallyText(tally(rows, version), version) });
+        bar?.start(rows.length, tally(rows, version).settled, { text: tallyText(tally(rows, version), shortId(version)) });
         progress();
         const deadline = Date.now() + timeoutMs;
         while (!done(rows) && Date.now() < deadline) {
@@ -251,7 +251,7 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
             }),
           );
         } else {
-          const parts = [`${opts.registry}: ${tallyText(tally(rows, version), version)} (version ${version})`];
+          const parts = [`${opts.registry}: ${tallyText(tally(rows, version), version)}`];
           if (failed.length > 0) parts.push(`failed for good: ${failed.map((c) => `${c.id} (${cause(c.delivery)})`).join(", ")}${opts.force ? "" : " — fix the cause, then --force redelivers now (reconcile also tries again by itself)"}`);
           if (retrying.length > 0) parts.push(`still retrying: ${retrying.map((c) => `${c.id} (next attempt ${c.delivery?.nextAttemptAt ?? "soon"}; ${cause(c.delivery)})`).join(", ")}`);
           if (delivering.length > 0) parts.push(`still being delivered: ${delivering.map((c) => c.id).join(", ")}`);
@@ -282,8 +282,8 @@ function stateCell(d: ConsumerRow["delivery"]): string {
 }
 
 function nextCell(d: ConsumerRow["delivery"]): string {
-  if (d?.state === "retrying") return d.nextAttemptAt ? `next attempt ${inTime(d.nextAttemptAt)} (${clock(d.nextAttemptAt)})` : "next attempt soon";
-  if (d?.state === "failed") return `fix the cause; reconcile retries ${d.redriveAt ? `${inTime(d.redriveAt)} (${clock(d.redriveAt)})` : "later"}`;
+  if (d?.state === "retrying") return d.nextAttemptAt ? `next attempt ${at(d.nextAttemptAt)} (${inTime(d.nextAttemptAt)})` : "next attempt soon";
+  if (d?.state === "failed") return `fix the cause; reconcile retries ${d.redriveAt ? `${at(d.redriveAt)} (${inTime(d.redriveAt)})` : "later"}`;
   if (d?.state === "pending") return "being delivered";
   return "—";
 }

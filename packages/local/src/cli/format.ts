@@ -38,13 +38,6 @@ export function at(iso: string | null | undefined): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** "09:56 UTC" today, "12-03 09:56 UTC" on another day: a time in a narrow cell, with its zone. */
-export function clock(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return "—";
-  const text = at(iso);
-  return text.slice(0, 10) === at(new Date(now).toISOString()).slice(0, 10) ? text.slice(11, 16) + " UTC" : `${text.slice(5, 16)} UTC`;
-}
-
 /** "in 3h 12m" (or "now" once due). */
 export function inTime(iso: string, now = Date.now()): string {
   const text = until(iso, now);
