@@ -118,6 +118,11 @@ describe("pullkeeper CLI", () => {
       const unknown = cli(["history", "lcoal"], env as Record<string, string>);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('no registry "lcoal"; the config declares 1 registry: local');
+      // With --json a failure is a JSON line on stdout too.
+      const unknownJson = cli(["history", "lcoal", "--json"], env as Record<string, string>);
+      expect(unknownJson.code).toBe(1);
+      expect(unknownJson.stdout.endsWith("\n")).toBe(true);
+      expect(JSON.parse(unknownJson.stdout)).toEqual({ error: { code: "not_found", message: 'no registry "lcoal"; the config declares 1 registry: local' } });
     } finally {
       dev.kill("SIGTERM");
     }

@@ -1,4 +1,4 @@
-import { InvalidInputError, VERDICTS } from "@pullkeeper/core";
+import { InvalidInputError, PullkeeperError, VERDICTS } from "@pullkeeper/core";
 import { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import type { ApiClient } from "./client.js";
@@ -155,7 +155,7 @@ export function addAuditCommands(program: Command, ctx: CommandContext): void {
         if (response.status === 404) {
           // A typo is the likely cause: name the registries there are.
           const known = (await all<{ id: string }>(client, "/v1/registries")).map((r) => r.id);
-          throw new InvalidInputError(`no registry ${JSON.stringify(registry)}; ${known.length === 0 ? "the config declares no registries" : `the config declares ${plural(known.length, "registry", "registries")}: ${known.join(", ")}`}`);
+          throw new PullkeeperError("not_found", `no registry ${JSON.stringify(registry)}; ${known.length === 0 ? "the config declares no registries" : `the config declares ${plural(known.length, "registry", "registries")}: ${known.join(", ")}`}`);
         }
         if (response.status >= 400) throw new Error((response.body as { message?: string }).message ?? `HTTP ${response.status}`);
         const items = (response.body as { items: Record<string, unknown>[] }).items;

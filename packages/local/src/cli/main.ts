@@ -219,7 +219,13 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (error) {
-    err(`pullkeeper: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    err(`pullkeeper: ${message}`);
+    // A script asked for JSON: it gets a JSON line on stdout for a failure too, not an empty stdout to parse.
+    if (argv.includes("--json")) {
+      const code = (error as { code?: unknown }).code;
+      out(JSON.stringify({ error: { code: typeof code === "string" ? code : "error", message } }));
+    }
     process.exitCode = 1;
   }
 }
