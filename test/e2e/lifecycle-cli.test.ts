@@ -77,10 +77,15 @@ describe("pullkeeper versions, status, rollback", () => {
     expect(versions.revocation?.reason).toMatch(/0 of 1 consumers hold the current version; waiting for docker-login/);
     expect(await basicStatus(ws.registryUrl, one.username, one.password.reveal())).toBe(200);
     const status = await cli(["status"], env);
-    expect(status.stdout).toMatch(new RegExp(`${v1} kept: 0 of 1 consumers`));
+    // The status table fits 100 columns: the previous version's cell wraps, so it is read down its column.
+    const previousColumn = status.stdout.split("\n").filter((l) => l.startsWith("│")).map((l) => l.split("│")[6]?.trim()).join(" ");
+    expect(previousColumn).toContain(`${v1.slice(0, 8)} kept: 0 of 1 consumers`);
+    for (const line of status.stdout.trimEnd().split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
     const table = await cli(["versions", "local"], env);
     expect(table.stdout).toMatch(/role .* version .* verified .* promoted .* delivered .* held by .* revoked/);
     expect(table.stdout).toMatch(/previous .* no/);
+    // The table fits 100 columns (the sentence under it wraps where the terminal wraps it).
+    for (const line of table.stdout.split("\n").filter((l) => /^[┌│├└]/.test(l))) expect(line.length, line).toBeLessThanOrEqual(100);
 
     const rollback = await cli(["rollback", "--registry", "local"], env);
     expect(rollback.code, rollback.stderr).toBe(0);

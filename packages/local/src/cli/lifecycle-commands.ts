@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { CommandContext } from "./audit-commands.js";
-import { table } from "./format.js";
+import { at, fit, shortId, table } from "./format.js";
 
 /** `rollback` and `versions`: on-call's way back from a credential that broke something, and what each version's life looks like. */
 
@@ -55,13 +55,15 @@ export function addLifecycleCommands(program: Command, ctx: CommandContext): voi
             ["role", "version", "verified", "promoted", "delivered", "held by", "revoked"],
             (body.items ?? []).map((v) => [
               v.role,
-              v.versionId,
+              shortId(v.versionId),
               v.verification.status,
-              v.promotedAt ?? "—",
+              at(v.promotedAt),
               `${v.deliveredTo.consumers}/${v.deliveredTo.of}`,
               String(v.heldBy.environments),
-              v.revoked ? `${v.revoked.at} (${v.revoked.reason})` : "no",
+              v.revoked ? `${at(v.revoked.at)} (${v.revoked.reason})` : "no",
             ]),
+            // 100 columns; --json has the whole ids.
+            fit([10, 10, 10, 25, 11, 9, null]),
           ),
         );
         if (body.revocation) ctx.out(`revocation of ${registry}'s previous version: ${body.revocation.state}: ${body.revocation.reason}`);

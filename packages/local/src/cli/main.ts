@@ -8,7 +8,7 @@ import { addLifecycleCommands } from "./lifecycle-commands.js";
 import { addSecretCommands } from "./secret-commands.js";
 import { connect } from "./client.js";
 import { SingleBar } from "cli-progress";
-import { expiresIn, plural, table, until } from "./format.js";
+import { expiresIn, fit, plural, shortId, table, until } from "./format.js";
 
 /** The `pullkeeper` command: tables for people, --json for scripts, non-zero exit on failure. */
 
@@ -29,8 +29,9 @@ interface RegistryRow {
 /** The previous version and where its revocation stands, in a table cell. */
 function previousCell(r: RegistryRow): string {
   if (!r.previous) return "—";
-  if (r.revocation?.versionId !== r.previous.versionId) return `${r.previous.versionId} (not checked yet)`;
-  return r.revocation.state === "revoked" ? `${r.previous.versionId} revoked` : `${r.previous.versionId} kept: ${r.revocation.reason}`;
+  const id = shortId(r.previous.versionId);
+  if (r.revocation?.versionId !== r.previous.versionId) return `${id} (not checked yet)`;
+  return r.revocation.state === "revoked" ? `${id} revoked` : `${id} kept: ${r.revocation.reason}`;
 }
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -179,11 +180,13 @@ export function buildCli(): Command {
             items.map((r) => [
               r.id,
               r.source,
-              r.current?.versionId ?? "—",
+              shortId(r.current?.versionId),
               expiresIn(r.current),
               r.current ? `${r.current.verification.status} ${until(r.current.verification.checkedAt).replace(/^expired (.*) ago$/, "$1 ago")}` : "never",
               previousCell(r),
             ]),
+            // 100 columns: ids shortened (--json and `versions` have them whole), the reason a previous version is kept wraps.
+            fit([12, 15, 17, 17, 16, null]),
           ),
         );
       } finally {
