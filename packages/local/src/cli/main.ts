@@ -185,7 +185,7 @@ export function buildCli(): Command {
               r.current ? `${r.current.verification.status} ${until(r.current.verification.checkedAt).replace(/^expired (.*) ago$/, "$1 ago")}` : "never",
               previousCell(r),
             ]),
-            // 100 columns: ids shortened (--json and `versions` have them whole), the reason a previous version is kept wraps.
+            // 100 columns: ids shortened (--json has them whole), the reason a previous version is kept wraps.
             fit([12, 15, 17, 17, 16, null]),
           ),
         );
