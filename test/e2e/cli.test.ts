@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually, freePort, workspace } from "./support/harness.js";
 
@@ -101,6 +102,15 @@ describe("pullkeeper CLI", () => {
       expect(forced.code, forced.stderr).toBe(0);
       expect(forced.stderr).toContain("refreshing local (1 of 1 registry)");
       expect(forced.stdout).toMatch(/^local: rotated to /m);
+      // On a terminal, a bar instead (util-linux `script` gives the command one), the results after it on stdout.
+      if (existsSync("/usr/bin/script")) {
+        const stdoutFile = join(ws.dir, "refresh.out");
+        const quote = (x: string) => `'${x.replace(/'/g, "'\\''")}'`;
+        const onTerminal = spawnSync("script", ["-qec", `${[process.execPath, BIN, "refresh", "--force"].map(quote).join(" ")} >${quote(stdoutFile)}`, "/dev/null"], { encoding: "utf8", env: { ...env, PULLKEEPER_CLI_SOURCES: "1" }, timeout: 60_000 });
+        expect(onTerminal.status, onTerminal.stdout).toBe(0);
+        expect(stripVTControlCharacters(onTerminal.stdout)).toMatch(/1\/1 registries \| done/);
+        expect(await readFile(stdoutFile, "utf8")).toMatch(/^local: rotated to /);
+      }
 
       // Every --json answer is one JSON document ending with a newline, so `jq` and `read` get a whole line.
       for (const args of [["status"], ["history", "local"], ["audit"], ["consumers"], ["versions", "local"], ["refresh"]]) {
