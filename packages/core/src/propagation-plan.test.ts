@@ -64,6 +64,8 @@ describe("why nothing was planned", () => {
   it("says every consumer holds the version, or who is in flight, retrying or failed for good", () => {
     const held = new Map(["a", "b"].map((id) => [id, state(id, { versionId: "v2", versionCreatedAt: t(0), deliveredVersionId: "v2" })]));
     expect(describeStanding(planStanding(current, [consumer("a"), consumer("b")], held), "v2")).toBe("all 2 consumers already hold version v2");
+    const one = new Map([["a", state("a", { versionId: "v2", versionCreatedAt: t(0), deliveredVersionId: "v2" })]]);
+    expect(describeStanding(planStanding(current, [consumer("a")], one), "v2")).toBe("its one consumer already holds version v2");
 
     const mixed = new Map<string, ConsumerDelivery>([
       ["a", state("a", { versionId: "v2", versionCreatedAt: t(0), deliveredVersionId: "v2" })],

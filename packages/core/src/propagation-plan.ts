@@ -173,7 +173,7 @@ export function planStanding(current: CurrentVersion, consumers: readonly Consum
 /** For people: why a plan queued nothing. */
 export function describeStanding(standing: PlanStanding, versionId: string): string {
   if (standing.consumers > 0 && standing.holding === standing.consumers) {
-    return `all ${standing.consumers} consumers already hold version ${versionId}`;
+    return `${standing.consumers === 1 ? "its one consumer already holds" : `all ${standing.consumers} consumers already hold`} version ${versionId}`;
   }
   const parts = [`${standing.holding} of ${standing.consumers} consumers hold version ${versionId}`];
   if (standing.inFlight > 0) parts.push(`${standing.inFlight} being delivered`);

@@ -38,7 +38,8 @@ describe("decideRevocation", () => {
     expect(decide([holding("a", { deliveredAt: 100 })])).toMatchObject({ action: "wait", reason: expect.stringMatching(/no audit scan has looked/) });
     expect(decide([holding("a", { deliveredAt: 100, scannedAt: 90 })])).toMatchObject({ action: "wait", reason: expect.stringMatching(/no audit scan of a since/) });
     expect(decide([holding("a", { deliveredAt: 100, scannedAt: 104 })])).toMatchObject({ action: "wait" });
-    expect(decide([holding("a", { deliveredAt: 100, scannedAt: 105 })])).toMatchObject({ action: "revoke", reason: "unused" });
+    expect(decide([holding("a", { deliveredAt: 100, scannedAt: 105 })])).toMatchObject({ action: "revoke", reason: "unused", detail: expect.stringMatching(/^its one consumer holds the current version;/) });
+    expect(decide([holding("a", { deliveredAt: 100, scannedAt: 105 }), holding("b", { deliveredAt: 100, scannedAt: 105 })])).toMatchObject({ detail: expect.stringMatching(/^all 2 consumers hold the current version;/) });
     expect(decide([holding("a", { deliveredAt: 100, scannedAt: 200, ok: false })])).toMatchObject({ action: "wait", reason: expect.stringMatching(/could not list a's environments \(unavailable\)/) });
     expect(decide([holding("a", { deliveredAt: 100, scannedAt: 200, environmentsOnPrevious: 2 })])).toMatchObject({ action: "wait", reason: "2 running environment(s) of a still hold the previous version" });
   });

@@ -61,6 +61,6 @@ export function decideRevocation(input: RevocationInput): RevocationDecision {
   return {
     action: "revoke",
     reason: "unused",
-    detail: `all ${input.consumers.length} consumers hold the current version; ${seen} scanned after delivery with nothing running on the previous one`,
+    detail: `${input.consumers.length === 1 ? "its one consumer holds" : `all ${input.consumers.length} consumers hold`} the current version; ${seen} scanned after delivery with nothing running on the previous one`,
   };
 }
