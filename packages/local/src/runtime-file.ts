@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import { requestJson } from "./local-http.js";
 
 /**
@@ -28,25 +28,14 @@ export interface RunningRuntime {
 }
 
 /**
- * Writes the record atomically (temp file with mode 0600, then rename) and returns the function that
- * removes it — only if it is still this process's record, so a stop never deletes a successor's.
+ * Writes the record atomically (temp file with mode 0600, fsync, rename: a CLI reading it sees the
+ * old record or the new one) and returns the function that removes it — only if it is still this
+ * process's record, so a stop never deletes a successor's.
  */
 export async function writeRuntimeFile(stateDir: string, server: { readonly url: string; readonly port: number }): Promise<() => Promise<void>> {
   const path = join(stateDir, RUNTIME_FILE);
   const record: RuntimeRecord = { url: server.url, port: server.port, pid: process.pid, startedAt: new Date().toISOString() };
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(record)}\n`);
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
   return async () => {
     if ((await readRuntimeFile(stateDir))?.pid === process.pid) await rm(path, { force: true });
   };

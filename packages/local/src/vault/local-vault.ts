@@ -557,7 +557,12 @@ async function writeNew(path: string, data: Buffer): Promise<void> {
   }
 }
 
-/** Replaces `path` with `data` all at once: temp file, fsync, rename, fsync of the directory. */
+/**
+ * Replaces `path` with `data` all at once: temp file, fsync, rename, fsync of the directory.
+ * Not write-file-atomic (which runtime-file.ts uses): it neither fsyncs the directory nor names its
+ * temp files the way sweepStaleTemps finds them after a crash, its node:fs calls are out of reach
+ * of the tests that fail a rename mid-write, and the key needs writeNew's exclusive create anyway.
+ */
 async function writeAtomic(path: string, data: Buffer): Promise<void> {
   const temp = tempPathFor(path);
   try {

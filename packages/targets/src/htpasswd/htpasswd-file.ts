@@ -80,6 +80,9 @@ export class HtpasswdFile implements RegistryAccounts {
     return entries;
   }
 
+  // Not write-file-atomic: the mtime has to be set on the temp file after its last write and before
+  // the rename (a crash in between must not leave new entries under the old mtime), and the library
+  // has no hook there.
   async #write(entries: Map<string, string>): Promise<void> {
     await mkdir(dirname(this.#path), { recursive: true });
     const previous = await stat(this.#path).catch(() => undefined);
