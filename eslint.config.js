@@ -17,8 +17,15 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["@aws-sdk/*", "node:fs*", "node:http*", "node:net", "fs", "fs/*", "http", "https", "net", "@pullkeeper/aws", "@pullkeeper/targets"] },
+        { patterns: ["@aws-sdk/*", "node:fs*", "node:http*", "node:net", "fs", "fs/*", "http", "https", "net", "@pullkeeper/aws", "@pullkeeper/targets", "@pullkeeper/registry"] },
       ],
+    },
+  },
+  {
+    // The registry side stays light: refresh and rotation load it without any target's client.
+    files: ["packages/registry/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pullkeeper/targets", "@pullkeeper/aws", "@pullkeeper/local", "@pullkeeper/dashboard"] }],
     },
   },
   {

@@ -5,9 +5,14 @@ import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbr
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { EcrTokenSource } from "@pullkeeper/aws";
-import { awsAdapters, lazy, observability, readConfigFile, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
+// Module by module, not the @pullkeeper/aws/lambda index: that reaches the delivery targets' clients.
+import { awsAdapters } from "@pullkeeper/aws/lambda/adapters";
+import { readConfigFile } from "@pullkeeper/aws/lambda/config-file";
+import { lazy } from "@pullkeeper/aws/lambda/lazy";
+import { observability } from "@pullkeeper/aws/lambda/observability";
+import { scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda/validate-event";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
-import { RegistryV2Verifier } from "@pullkeeper/targets";
+import { RegistryV2Verifier } from "@pullkeeper/registry";
 import type { z } from "zod";
 
 /**

@@ -3,7 +3,11 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
-import { lazy, lifecycleFromEnvironment, observability, validateEvent } from "@pullkeeper/aws/lambda";
+// Module by module, not the @pullkeeper/aws/lambda index: that reaches the delivery targets' clients.
+import { lazy } from "@pullkeeper/aws/lambda/lazy";
+import { observability } from "@pullkeeper/aws/lambda/observability";
+import { rotationFromEnvironment } from "@pullkeeper/aws/lambda/rotation-runtime";
+import { validateEvent } from "@pullkeeper/aws/lambda/validate-event";
 import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret, whenUnlocked } from "@pullkeeper/core";
 import { z } from "zod";
 
@@ -30,7 +34,7 @@ const { logger, metrics, tracer } = observability("pullkeeper-rotate");
 
 export async function runtimeFromEnvironment(): Promise<RotateRuntime> {
   // On AWS the htpasswd file is on a file system the registry shares with this function (EFS).
-  const { config, rotation } = await lifecycleFromEnvironment(tracer);
+  const { config, rotation } = await rotationFromEnvironment(tracer);
   return { config, service: rotation };
 }
 

@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
 import { parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
+import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -12,7 +12,7 @@ import {
   type RotationStep,
   systemClock,
 } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
+import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

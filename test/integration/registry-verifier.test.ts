@@ -1,5 +1,5 @@
 import { credential, type Verification, type VerifyRequest } from "@pullkeeper/core";
-import { RegistryV2Verifier } from "@pullkeeper/targets";
+import { RegistryV2Verifier } from "@pullkeeper/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 

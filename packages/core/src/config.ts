@@ -1,7 +1,7 @@
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue, formatConfigIssue, locateIssues, type PathIssue, zodIssues } from "./config-issues.js";
-import { consumerTargetIssues, type TargetSchemas } from "./consumers.js";
+import { type ConsumerEntry, consumerTargetIssues, type TargetSchemas } from "./consumers.js";
 import type { Consumer } from "./delivery.js";
 import { parseDuration } from "./duration.js";
 import { InvalidInputError } from "./errors.js";
@@ -255,7 +255,7 @@ function crossReferenceIssues(doc: unknown): PathIssue[] {
 
 export interface PullkeeperConfig {
   readonly registries: readonly Registry[];
-  readonly consumers: readonly { readonly id: string; readonly registry: string; readonly target: { readonly kind: string } & Record<string, unknown>; readonly restart?: boolean | undefined }[];
+  readonly consumers: readonly ConsumerEntry[];
   readonly settings: {
     readonly refreshSchedule: string;
     readonly reconcileSchedule: string;

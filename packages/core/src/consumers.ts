@@ -1,8 +1,15 @@
-import type { PullkeeperConfig } from "./config.js";
 import { formatConfigIssue, type PathIssue, zodIssues } from "./config-issues.js";
 import type { Consumer, DeliveryTarget } from "./delivery.js";
 import { InvalidInputError } from "./errors.js";
 import { didYouMean } from "./suggest.js";
+
+/** A consumer as the config file writes it (PullkeeperConfig's `consumers`), before its target is checked. */
+export interface ConsumerEntry {
+  readonly id: string;
+  readonly registry: string;
+  readonly target: { readonly kind: string } & Record<string, unknown>;
+  readonly restart?: boolean | undefined;
+}
 
 /** Each consumer kind's schema for its `target`: the delivery targets, or just their schemas. */
 export type TargetSchemas = ReadonlyMap<string, Pick<DeliveryTarget, "schema">>;
@@ -40,7 +47,7 @@ export function consumerTargetIssues(consumers: unknown, targets: TargetSchemas)
  * own check (checkConfigFile) runs the same checks with line and column; this one serves a
  * config that was already checked (the functions on AWS).
  */
-export function consumersFromConfig(config: PullkeeperConfig, targets: TargetSchemas, source = "pullkeeper.yaml"): Consumer[] {
+export function consumersFromConfig(config: { readonly consumers: readonly ConsumerEntry[] }, targets: TargetSchemas, source = "pullkeeper.yaml"): Consumer[] {
   const { issues, parsed } = consumerTargetIssues(config.consumers, targets);
   if (issues.length > 0) {
     const lines = issues.map((issue) => formatConfigIssue(issue, source));

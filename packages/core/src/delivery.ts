@@ -4,18 +4,9 @@ import type { Credential } from "./credential.js";
 import { PullkeeperError } from "./errors.js";
 import type { Registry } from "./model.js";
 import type { DiscoveredEnvironment, EnvironmentDiscovery, RestartOutcome } from "./environments.js";
+import type { Consumer } from "./consumer.js";
 
-/**
- * Where a registry's credential must live (a subscription). `target` is kind-specific and
- * validated by that kind's schema (consumer-targets.ts).
- */
-export interface Consumer {
-  readonly id: string;
-  readonly registryId: string;
-  /** Opt-in: POST /v1/environments/{id}/restart may stop or roll this consumer's stale environments. */
-  readonly restart?: boolean;
-  readonly target: { readonly kind: string } & Readonly<Record<string, unknown>>;
-}
+export type { Consumer } from "./consumer.js";
 
 /** What one delivery is about: the value is read by VersionId at send time, never queued. */
 export interface DeliveryRequest {

@@ -1,4 +1,4 @@
-import type { Consumer } from "./delivery.js";
+import type { Consumer } from "./consumer.js";
 
 /**
  * Environments: the running things that loaded a consumer's credential when they started and

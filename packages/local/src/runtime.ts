@@ -24,7 +24,7 @@ import {
   systemClock,
 } from "@pullkeeper/core";
 import { dashboardAssets } from "@pullkeeper/dashboard";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/targets";
+import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import type { Context } from "aws-lambda";
 import { randomUUID } from "node:crypto";
 import { access, mkdir, writeFile } from "node:fs/promises";

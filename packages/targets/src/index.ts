@@ -1,7 +1,3 @@
-export * from "./registry/challenge.js";
-export * from "./registry/verifier.js";
-export * from "./htpasswd/htpasswd-file.js";
-export * from "./htpasswd/random-passwords.js";
 export * from "./gitpod/schema.js";
 export * from "./gitpod/gitpod-target.js";
 export * from "./gitpod/environments.js";

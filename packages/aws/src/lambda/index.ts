@@ -12,3 +12,4 @@ export * from "./audit-runtime.js";
 export * from "./audit-actions.js";
 export * from "./scheduled-event.js";
 export * from "./lifecycle-runtime.js";
+export * from "./rotation-runtime.js";

@@ -1,0 +1,4 @@
+export * from "./verifier/challenge.js";
+export * from "./verifier/verifier.js";
+export * from "./htpasswd/htpasswd-file.js";
+export * from "./htpasswd/random-passwords.js";

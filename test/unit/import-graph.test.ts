@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { cruise, type ICruiseResult, type IModule } from "dependency-cruiser";
+import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * The import graph of every TypeScript source in the repository, as dependency-cruiser reads it:
+ * relative imports, the @pullkeeper/* workspaces (resolved through their `exports` to
+ * packages/<name>/src) and dynamic import() alike; node_modules are leaves.
+ *
+ * Type-only imports count: a cycle through types is still two modules that cannot be read, moved
+ * or split one without the other (`core/delivery.ts` ↔ `core/environments.ts` was one).
+ */
+const ROOT = resolve(import.meta.dirname, "../..");
+const SOURCES = ["packages", "functions", "stacks", "test", "bench", "scripts", "sst.config.ts"];
+
+async function importGraph(sources: readonly string[], baseDir: string): Promise<ICruiseResult> {
+  const { output } = await cruise(
+    [...sources],
+    {
+      baseDir,
+      tsPreCompilationDeps: true,
+      exclude: { path: "(^|/)(node_modules|dist|\\.sst|bench/out|test-output)/" },
+      doNotFollow: { path: "node_modules" },
+      tsConfig: { fileName: join(ROOT, "tsconfig.json") },
+      enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "default"], mainFields: ["module", "main"] },
+      validate: true,
+      ruleSet: { forbidden: [{ name: "no-circular", severity: "error", from: {}, to: { circular: true } }] },
+    },
+    {},
+    { tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")) },
+  );
+  return output as ICruiseResult;
+}
+
+/** Each cycle as "a.ts -> b.ts -> a.ts". */
+function cycles(graph: ICruiseResult): string[] {
+  return graph.summary.violations.filter((v) => v.cycle).map((v) => [v.from, ...(v.cycle ?? []).map((step) => step.name)].join(" -> "));
+}
+
+/** Every module `entry` reaches, each with the chain of imports that first got there. */
+function reachable(graph: ICruiseResult, entry: string): Map<string, string[]> {
+  const modules = new Map<string, IModule>(graph.modules.map((m) => [m.source, m]));
+  const seen = new Map<string, string[]>([[entry, [entry]]]);
+  const queue = [entry];
+  for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
+    for (const dependency of modules.get(at)?.dependencies ?? []) {
+      if (seen.has(dependency.resolved)) continue;
+      seen.set(dependency.resolved, [...(seen.get(at) ?? []), dependency.resolved]);
+      queue.push(dependency.resolved);
+    }
+  }
+  return seen;
+}
+
+describe("the import graph", () => {
+  let graph: ICruiseResult;
+  beforeAll(async () => {
+    graph = await importGraph(SOURCES, ROOT);
+  }, 120_000);
+
+  it("reads the whole repository, the workspaces resolved to their sources", () => {
+    const sources = graph.modules.map((m) => m.source);
+    expect(sources.filter((s) => s.startsWith("packages/")).length).toBeGreaterThan(150);
+    expect(sources).toEqual(expect.arrayContaining(["functions/refresh.ts", "packages/core/src/index.ts", "packages/registry/src/index.ts", "packages/targets/src/index.ts"]));
+    const refresh = graph.modules.find((m) => m.source === "functions/refresh.ts");
+    expect(refresh?.dependencies.find((d) => d.module === "@pullkeeper/core")?.resolved).toBe("packages/core/src/index.ts");
+  });
+
+  it("has no import cycle, type-only imports included", () => {
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  // The registry side (verifier, htpasswd, passwords) is its own package so that these two do
+  // not ship the targets' clients (Octokit, libsodium, the Kubernetes client), not even as chunks.
+  it.each(["functions/refresh.ts", "functions/rotate.ts"])("%s does not import the delivery targets package", (entry) => {
+    const reached = reachable(graph, entry);
+    expect(reached.has("packages/registry/src/index.ts"), "reaches the registry package").toBe(true);
+    const targets = [...reached].filter(([source]) => source.startsWith("packages/targets/")).map(([, chain]) => chain.join(" -> "));
+    expect(targets.slice(0, 1)).toEqual([]);
+  });
+});
+
+describe("the cycle check", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "pullkeeper-cycle-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds a cycle, also one made of type-only imports", async () => {
+    writeFileSync(join(dir, "a.ts"), 'import { b } from "./b.js";\nexport const a = () => b;\n');
+    writeFileSync(join(dir, "b.ts"), 'import { a } from "./a.js";\nexport const b = () => a;\n');
+    writeFileSync(join(dir, "c.ts"), 'import type { D } from "./d.js";\nexport interface C { d?: D }\n');
+    writeFileSync(join(dir, "d.ts"), 'import type { C } from "./c.js";\nexport interface D { c?: C }\n');
+    writeFileSync(join(dir, "e.ts"), 'import { a } from "./a.js";\nexport const e = a;\n');
+    const found = cycles(await importGraph(["."], dir)).map((cycle) => [...new Set(cycle.split(" -> "))].sort().join(" "));
+    expect(found.sort()).toEqual(["a.ts b.ts", "c.ts d.ts"]);
+  });
+});
