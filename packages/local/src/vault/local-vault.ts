@@ -15,31 +15,24 @@ import {
   systemClock,
   type Vault,
 } from "@pullkeeper/core";
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { randomInt, randomUUID } from "node:crypto";
+import { corrupt, EncryptedFileStore } from "./encrypted-file-store.js";
+import { addVersion, attach, decodeDoc, FORMAT, holder, notPending, prune, type SecretDoc } from "./secret-document.js";
+
+export { MAX_UNLABELLED_VERSIONS } from "./secret-document.js";
 
 /**
  * The Vault port on local files, for the embedded runtime: Secrets Manager's semantics
- * (versions, staging labels, idempotent request tokens) without an AWS account.
- *
- * Layout of `dir`:
- *   vault.key                   32 random bytes, the AES-256-GCM key, mode 0600, created on first use
- *   secrets/<sha256(name)>.enc  one encrypted file per secret, mode 0600
+ * (versions, staging labels, idempotent request tokens) without an AWS account. The bytes on disk
+ * (key file, encryption, atomic writes) are EncryptedFileStore's; each secret is one JSON document
+ * there, holding its name, ARN and versions.
  *
  * Why one file per secret rather than one file for all: no operation of the port spans two
  * secrets, so a single file would buy an atomicity nobody needs and cost a rewrite of every secret
  * on each write. Per secret, a write touches only that secret, a damaged or tampered file takes
  * only that secret with it, and two processes that write different secrets cannot lose each
- * other's writes. The file name is a hash because names hold "/" and need not be revealed; the
- * name and ARN live inside the encrypted document.
+ * other's writes.
  *
- * Each file: "PKV1" | 12-byte IV | 16-byte GCM tag | ciphertext. The IV is fresh for every write;
- * the file's own name is the additional authenticated data, so a file copied over another
- * secret's fails authentication like a flipped byte does.
- *
- * Writes go to a temp file in the same directory, are fsynced, then renamed over the old file
- * (and the directory fsynced): a reader sees the old document or the new one, never half of one.
  * Mutations are serialized per directory within this process through a promise chain, and each
  * re-reads the file inside the chain, so concurrent calls never lose a write. Across processes
  * there is no lock: two processes writing the same secret at the same instant can lose one write.
@@ -47,23 +40,6 @@ import { basename, dirname, join, resolve } from "node:path";
 
 export const LOCAL_ARN_PREFIX = "arn:aws:secretsmanager:local:000000000000:secret:";
 
-/**
- * Old versions are pruned the way Secrets Manager deprecates them, scaled down to a laptop:
- * every version that carries a staging label is kept; of the versions without one, the
- * MAX_UNLABELLED_VERSIONS newest are kept and older ones are dropped at the next write of that
- * secret. (Secrets Manager keeps about 100 and nothing younger than 24 hours.) A retried request
- * token whose version was pruned creates the version again.
- */
-export const MAX_UNLABELLED_VERSIONS = 10;
-
-const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const MAGIC = Buffer.from("PKV1", "ascii");
-const HEADER_BYTES = MAGIC.length + IV_BYTES + TAG_BYTES;
-const FORMAT = 1;
-/** A temp file older than this belongs to a writer that died; the first write of an instance removes it. */
-const STALE_TEMP_MS = 10 * 60_000;
 /** Secrets Manager's rules for names and ClientRequestToken. */
 const NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 
@@ -74,26 +50,6 @@ export function checkSecretName(name: string): void {
   }
 }
 const ARN_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-interface VersionDoc {
-  readonly id: string;
-  /**
-   * The SecretString, as Secrets Manager holds it (not necessarily a registry login). Absent on
-   * the version beginRotation labels AWSPENDING before createSecret gives it a value (as
-   * RotateSecret does): it is listed by describe() but not found by read().
-   */
-  value?: string;
-  stages: string[];
-  readonly createdAt: string;
-}
-
-interface SecretDoc {
-  readonly format: typeof FORMAT;
-  readonly name: string;
-  readonly arn: string;
-  readonly createdAt: string;
-  versions: VersionDoc[];
-}
 
 export interface LocalVaultOptions {
   /** The directory holding vault.key and secrets/; created (mode 0700) if missing. */
@@ -136,17 +92,11 @@ export interface PutValueResult {
 const chains = new Map<string, Promise<unknown>>();
 
 export class LocalVault implements Vault {
-  readonly #dir: string;
-  readonly #secretsDir: string;
-  readonly #keyPath: string;
+  readonly #store: EncryptedFileStore;
   readonly #clock: Clock;
-  #key: Promise<Buffer> | undefined;
-  #tempsSwept = false;
 
   constructor(options: LocalVaultOptions) {
-    this.#dir = resolve(options.dir);
-    this.#secretsDir = join(this.#dir, "secrets");
-    this.#keyPath = join(this.#dir, "vault.key");
+    this.#store = new EncryptedFileStore(options.dir);
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -180,7 +130,7 @@ export class LocalVault implements Vault {
           return { arn: doc.arn, versionId: current.id, outcome: "unchanged" };
         }
       }
-      this.#addVersion(doc, requestToken, serializeCredential(value), ["AWSPENDING"]);
+      addVersion(doc, requestToken, serializeCredential(value), ["AWSPENDING"], this.#clock);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };
     });
@@ -205,7 +155,7 @@ export class LocalVault implements Vault {
       if (pending !== undefined && !pending.stages.includes("AWSCURRENT")) {
         throw new PullkeeperError("rotation_in_progress", `secret ${secretId}: a previous rotation (version ${pending.id}, labelled AWSPENDING) is not finished`);
       }
-      this.#addVersion(doc, token, undefined, ["AWSPENDING"]);
+      addVersion(doc, token, undefined, ["AWSPENDING"], this.#clock);
       await this.#save(doc);
       return token;
     });
@@ -242,7 +192,7 @@ export class LocalVault implements Vault {
       const found = await this.#load(name);
       if (found !== undefined) return found.arn;
       const doc: SecretDoc = { format: FORMAT, name, arn: `${LOCAL_ARN_PREFIX}${name}-${arnSuffix()}`, createdAt: new Date().toISOString(), versions: [] };
-      if (value !== undefined) this.#addVersion(doc, randomUUID(), typeof value === "string" ? value : serializeCredential(value), ["AWSCURRENT"]);
+      if (value !== undefined) addVersion(doc, randomUUID(), typeof value === "string" ? value : serializeCredential(value), ["AWSCURRENT"], this.#clock);
       await this.#save(doc);
       return doc.arn;
     });
@@ -260,23 +210,10 @@ export class LocalVault implements Vault {
    * lists nothing and creates nothing, not even the key.
    */
   async list(): Promise<SecretListing[]> {
-    const files = (await readdir(this.#secretsDir).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [] as string[];
-      throw ioError(`cannot list ${this.#secretsDir}`, error);
-    })).filter((f) => /^[0-9a-f]{64}\.enc$/.test(f));
-    if (files.length === 0) return [];
-    const key = await this.#getKey();
     const listings: SecretListing[] = [];
-    for (const file of files) {
-      const path = join(this.#secretsDir, file);
-      const bytes = await readFile(path).catch((error: unknown) => {
-        // Replaced or removed between readdir and here: it is listed under its new name, or gone.
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw ioError(`cannot read ${path}`, error);
-      });
-      if (bytes === undefined) continue;
-      const doc = decodeDoc(path, this.#decrypt(path, bytes, key));
-      if (this.#pathOf(doc.name) !== path) throw corrupt(path, "holds another secret than its name says");
+    for await (const { path, plaintext } of this.#store.entries()) {
+      const doc = decodeDoc(path, plaintext);
+      if (this.#store.pathOf(doc.name) !== path) throw corrupt(path, "holds another secret than its name says");
       listings.push({
         name: doc.name,
         arn: doc.arn,
@@ -305,32 +242,17 @@ export class LocalVault implements Vault {
         if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
       }
-      this.#addVersion(doc, requestToken, serializeCredential(value), stages);
+      addVersion(doc, requestToken, serializeCredential(value), stages, this.#clock);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };
     });
   }
 
-  /**
-   * PutSecretValue's effect on the document: a new version (or the value of a rotation's
-   * valueless version with that id) and its labels. The first value of a secret gets AWSCURRENT
-   * whatever `stages` says; a version without a value gets only what it is given.
-   */
-  #addVersion(doc: SecretDoc, id: string, value: string | undefined, stages: readonly string[]): void {
-    const first = value !== undefined && !doc.versions.some((v) => v.value !== undefined);
-    let version = doc.versions.find((v) => v.id === id);
-    if (version === undefined) {
-      version = { id, stages: [], createdAt: this.#clock.now().toISOString() };
-      doc.versions.push(version);
-    }
-    if (value !== undefined) version.value = value;
-    for (const stage of first && !stages.includes("AWSCURRENT") ? ["AWSCURRENT", ...stages] : stages) attach(doc, stage, version);
-  }
-
   #mutate<T>(fn: () => Promise<T>): Promise<T> {
-    const run = (chains.get(this.#dir) ?? Promise.resolve()).then(fn);
+    const dir = this.#store.dir;
+    const run = (chains.get(dir) ?? Promise.resolve()).then(fn);
     chains.set(
-      this.#dir,
+      dir,
       run.catch(() => undefined),
     );
     return run;
@@ -351,91 +273,17 @@ export class LocalVault implements Vault {
       name = match[1] as string;
     }
     if (!NAME_PATTERN.test(name)) return undefined;
-    const path = this.#pathOf(name);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw ioError(`cannot read ${path}`, error);
-    }
-    const doc = decodeDoc(path, this.#decrypt(path, bytes, await this.#getKey()));
-    if (doc.name !== name) throw corrupt(path, "holds another secret than its name says");
+    const file = await this.#store.read(name);
+    if (file === undefined) return undefined;
+    const doc = decodeDoc(file.path, file.plaintext);
+    if (doc.name !== name) throw corrupt(file.path, "holds another secret than its name says");
     if (secretId !== name && doc.arn !== secretId) return undefined;
     return doc;
   }
 
   async #save(doc: SecretDoc): Promise<void> {
     prune(doc);
-    const key = await this.#getKey();
-    await mkdir(this.#secretsDir, { recursive: true, mode: 0o700 });
-    if (!this.#tempsSwept) {
-      this.#tempsSwept = true;
-      await sweepStaleTemps(this.#secretsDir);
-    }
-    const path = this.#pathOf(doc.name);
-    await writeAtomic(path, this.#encrypt(path, Buffer.from(JSON.stringify(doc), "utf8"), key));
-  }
-
-  #pathOf(name: string): string {
-    return join(this.#secretsDir, `${createHash("sha256").update(name, "utf8").digest("hex")}.enc`);
-  }
-
-  #encrypt(path: string, plaintext: Buffer, key: Buffer): Buffer {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(aad(path));
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return Buffer.concat([MAGIC, iv, cipher.getAuthTag(), body]);
-  }
-
-  #decrypt(path: string, bytes: Buffer, key: Buffer): Buffer {
-    if (bytes.length < HEADER_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-      throw corrupt(path, "is not a pullkeeper vault file (bad header)");
-    }
-    const iv = bytes.subarray(MAGIC.length, MAGIC.length + IV_BYTES);
-    const tag = bytes.subarray(MAGIC.length + IV_BYTES, HEADER_BYTES);
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", key, iv);
-      decipher.setAAD(aad(path));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(bytes.subarray(HEADER_BYTES)), decipher.final()]);
-    } catch (error) {
-      throw corrupt(path, `failed authentication: it was modified or damaged, or it was not encrypted with ${this.#keyPath}`, error);
-    }
-  }
-
-  /** The vault key: read (and its mode checked) once, created on first use. */
-  #getKey(): Promise<Buffer> {
-    this.#key ??= this.#loadOrCreateKey().catch((error: unknown) => {
-      this.#key = undefined;
-      throw error;
-    });
-    return this.#key;
-  }
-
-  async #loadOrCreateKey(): Promise<Buffer> {
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    const existing = await readKey(this.#keyPath);
-    if (existing !== undefined) return existing;
-    // The key is written to a private temp file (mode 0600, flag wx) and published with link(),
-    // which fails with EEXIST if another process got there first: whoever loses reads the
-    // winner's key, and no process ever reads a half-written key file.
-    const temp = tempPathFor(this.#keyPath);
-    try {
-      await writeNew(temp, randomBytes(KEY_BYTES));
-      try {
-        await link(temp, this.#keyPath);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw ioError(`cannot create ${this.#keyPath}`, error);
-      }
-    } finally {
-      await rm(temp, { force: true });
-    }
-    await syncDir(this.#dir);
-    const created = await readKey(this.#keyPath);
-    if (created === undefined) throw new PullkeeperError("vault_io", `local vault: ${this.#keyPath} vanished right after it was created`);
-    return created;
+    await this.#store.write(doc.name, Buffer.from(JSON.stringify(doc), "utf8"));
   }
 }
 
@@ -445,159 +293,7 @@ function checkRequestToken(token: string): void {
   }
 }
 
-
-function holder(doc: SecretDoc, stage: string): VersionDoc | undefined {
-  return doc.versions.find((v) => v.stages.includes(stage));
-}
-
-/** A label sits on one version at a time; AWSPREVIOUS follows AWSCURRENT when it moves. */
-function attach(doc: SecretDoc, stage: string, target: VersionDoc): void {
-  for (const version of doc.versions) {
-    if (version === target || !version.stages.includes(stage)) continue;
-    version.stages = version.stages.filter((s) => s !== stage);
-    if (stage === "AWSCURRENT") attach(doc, "AWSPREVIOUS", version);
-  }
-  if (!target.stages.includes(stage)) target.stages.push(stage);
-}
-
-function notPending(secretId: string, version: VersionDoc): PullkeeperError {
-  return new PullkeeperError(
-    "version_not_pending",
-    `secret ${secretId} version ${version.id} exists without a value and is no longer labelled AWSPENDING (labels: ${version.stages.join(", ") || "none"}); start a new rotation`,
-  );
-}
-
-/** See MAX_UNLABELLED_VERSIONS. Versions are kept in creation order, so the newest are last. */
-function prune(doc: SecretDoc): void {
-  let unlabelledKept = 0;
-  const keep = new Set<VersionDoc>();
-  for (let i = doc.versions.length - 1; i >= 0; i--) {
-    const version = doc.versions[i] as VersionDoc;
-    if (version.stages.length > 0 || unlabelledKept++ < MAX_UNLABELLED_VERSIONS) keep.add(version);
-  }
-  doc.versions = doc.versions.filter((v) => keep.has(v));
-}
-
-function decodeDoc(path: string, plaintext: Buffer): SecretDoc {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(plaintext.toString("utf8"));
-  } catch {
-    // JSON.parse's message quotes the text, which holds credentials.
-    throw corrupt(path, "decrypted to something that is not a vault document");
-  }
-  const d = doc as Partial<SecretDoc> | null;
-  const ok =
-    typeof d === "object" &&
-    d !== null &&
-    d.format === FORMAT &&
-    typeof d.name === "string" &&
-    typeof d.arn === "string" &&
-    Array.isArray(d.versions) &&
-    d.versions.every((v) => typeof v?.id === "string" && (v.value === undefined || typeof v.value === "string") && Array.isArray(v.stages));
-  if (!ok) throw corrupt(path, `is not a vault document of format ${FORMAT}`);
-  return d as SecretDoc;
-}
-
-function aad(path: string): Buffer {
-  return Buffer.from(`pullkeeper-local-vault/${FORMAT}/${basename(path)}`, "utf8");
-}
-
 function arnSuffix(): string {
   return Array.from({ length: 6 }, () => ARN_SUFFIX_CHARS[randomInt(ARN_SUFFIX_CHARS.length)]).join("");
 }
 
-function corrupt(path: string, what: string, cause?: unknown): PullkeeperError {
-  return new PullkeeperError("vault_corrupt", `local vault file ${path} ${what}; refusing to use it`, cause === undefined ? undefined : { cause });
-}
-
-function ioError(what: string, cause: unknown): PullkeeperError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? "unknown error";
-  return new PullkeeperError("vault_io", `local vault: ${what} (${code})`, { cause });
-}
-
-async function readKey(path: string): Promise<Buffer | undefined> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw ioError(`cannot open ${path}`, error);
-  }
-  try {
-    const { mode } = await handle.stat();
-    if (process.platform !== "win32" && (mode & 0o077) !== 0) {
-      throw new PullkeeperError(
-        "vault_key_insecure",
-        `local vault key ${path} is accessible to group or others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-      );
-    }
-    const key = await handle.readFile();
-    if (key.length !== KEY_BYTES) {
-      throw new PullkeeperError("vault_key_invalid", `local vault key ${path} holds ${key.length} bytes, expected ${KEY_BYTES}`);
-    }
-    return key;
-  } finally {
-    await handle.close();
-  }
-}
-
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-}
-
-/** Creates `path` (which must not exist) with mode 0600 and `data`, flushed to disk. */
-async function writeNew(path: string, data: Buffer): Promise<void> {
-  const handle = await open(path, "wx", 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Replaces `path` with `data` all at once: temp file, fsync, rename, fsync of the directory.
- * Not write-file-atomic (which runtime-file.ts uses): it neither fsyncs the directory nor names its
- * temp files the way sweepStaleTemps finds them after a crash, its node:fs calls are out of reach
- * of the tests that fail a rename mid-write, and the key needs writeNew's exclusive create anyway.
- */
-async function writeAtomic(path: string, data: Buffer): Promise<void> {
-  const temp = tempPathFor(path);
-  try {
-    await writeNew(temp, data);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw ioError(`cannot write ${path}`, error);
-  }
-  await syncDir(dirname(path));
-}
-
-/** Makes a rename durable. Not every platform can open a directory (Windows): best effort. */
-async function syncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Durability of the rename is best effort; atomicity does not depend on it.
-  } finally {
-    await handle?.close();
-  }
-}
-
-async function sweepStaleTemps(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const now = Date.now();
-  await Promise.all(
-    names
-      .filter((n) => n.startsWith(".") && n.endsWith(".tmp"))
-      .map(async (n) => {
-        const path = join(dir, n);
-        const info = await stat(path).catch(() => undefined);
-        if (info !== undefined && now - info.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
-      }),
-  );
-}
