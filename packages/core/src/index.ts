@@ -22,6 +22,7 @@ export * from "./propagation.js";
 export * from "./propagation-plan.js";
 export * from "./delivery-message.js";
 export * from "./rate-limits.js";
+export * from "./gcra.js";
 export * from "./secret-change.js";
 export * from "./environments.js";
 export * from "./verdict.js";
