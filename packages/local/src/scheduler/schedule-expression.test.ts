@@ -100,6 +100,10 @@ describe("cron()", () => {
     expect(upcoming("cron(5/20 * * * ? *)", from, 3)).toEqual(["2024-02-10T10:25:00.000Z", "2024-02-10T10:45:00.000Z", "2024-02-10T11:05:00.000Z"]);
   });
 
+  it("cron(0 0 31 * ? *): only the months that have a 31st, never a rolled-over date", () => {
+    expect(upcoming("cron(0 0 31 * ? *)", from, 3)).toEqual(["2024-03-31T00:00:00.000Z", "2024-05-31T00:00:00.000Z", "2024-07-31T00:00:00.000Z"]);
+  });
+
   it("cron(0 8 1 * ? *): 08:00 on the first of each month", () => {
     expect(upcoming("cron(0 8 1 * ? *)", from, 3)).toEqual(["2024-03-01T08:00:00.000Z", "2024-04-01T08:00:00.000Z", "2024-05-01T08:00:00.000Z"]);
   });

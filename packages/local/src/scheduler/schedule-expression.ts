@@ -1,3 +1,15 @@
+// Why not a library: aws-cron-parser 1.1.12 (npm, MIT, last release December 2024) was evaluated
+// against schedule-expression.test.ts (issue 13) and kept out: 31 of the 61 tests passed. Next
+// dates it got wrong (expected → its answer):
+//   cron(0 0 29 2 ? *)  after 2024-02-29: 2028-02-29 → 2025-03-01 (a missing day rolls into March)
+//   cron(0 0 31 * ? *)  after 2024-02-10: 2024-03-31 → 2024-03-02 (Feb "31st"), then 2024-05-01
+//   cron(0 0 31W * ? *) after 2024-04-01: 2024-05-31 → 2024-04-30 (leaves the missing day for the 30th)
+//   cron(0 0 ? * L *)   (L = Saturday):   2024-02-17 → throws "iter > 10"
+//   cron(0 0 LW * ? *)  after 2024-03-01: 2024-03-29 → throws "getDaysOfMonthForW - should not happen"
+// It also validates little ("cron is assumed to be validated by AWS already"): it accepts
+// cron(0 0 ? FOO * *), ? * FUNDAY, L in Minutes, both day fields *, FRI-MON, 2#6, 1,,2 and 30 February,
+// so a validation layer of ours would have stayed nearly as long as this file. It does count days
+// of week 1 = SUN and handles # and <day>L correctly, but computes weekdays in local time.
 import { InvalidInputError } from "@pullkeeper/core";
 import { CronExpressionParser } from "cron-parser";
 
