@@ -1,48 +1,7 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { clientOptions, DynamoLedger } from "@pullkeeper/aws";
-import { auditActionsFromEnvironment, CONSUMER_SCHEMAS, lazy, observability, readConfigFile } from "@pullkeeper/aws/lambda";
-import { AuditApi, consumersFromConfig } from "@pullkeeper/core";
+import { apiFromEnvironment, createApiHandler } from "@pullkeeper/aws/lambda/handlers/api";
 import { dashboardAssets } from "@pullkeeper/dashboard";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
-/**
- * The audit API behind API Gateway (HTTP API, IAM-authorized). The embedded runtime's HTTP
- * server builds the same event shape and calls this same handler.
- */
+/** The audit API behind API Gateway; the handler itself is in @pullkeeper/aws/lambda/handlers/api. */
+export * from "@pullkeeper/aws/lambda/handlers/api";
 
-const { logger, tracer } = observability("pullkeeper-api");
-
-export function apiFromEnvironment(): AuditApi {
-  const tableName = process.env.PULLKEEPER_TABLE;
-  if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
-  const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
-  const config = readConfigFile();
-  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(() => config), dashboard: dashboardAssets });
-}
-
-export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {
-  const ready = lazy(api);
-  const serve = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    try {
-      const response = await (
-        await ready()
-      ).handle({
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        query: event.queryStringParameters ?? {},
-      });
-      if (response.contentType !== undefined) return { statusCode: response.status, headers: { "content-type": response.contentType }, body: String(response.body) };
-      return { statusCode: response.status, headers: { "content-type": "application/json" }, body: JSON.stringify(response.body) };
-    } catch (error) {
-      // Unexpected failures are logged in full; the caller learns only that it was ours.
-      logger.error("audit API request failed", { error: error as Error, path: event.rawPath });
-      return { statusCode: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error; see the function's logs" }) };
-    }
-  };
-  return middy(serve).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { clearState: true }));
-}
-
-export const handler = createApiHandler(apiFromEnvironment);
+export const handler = createApiHandler(() => apiFromEnvironment(dashboardAssets));

@@ -1,60 +1,7 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
-import { auditScanFromEnvironment, lazy, observability, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
-import type { AuditReport, AuditScanService } from "@pullkeeper/core";
-import { z } from "zod";
+import { auditScanFromEnvironment } from "@pullkeeper/aws/lambda/audit-runtime";
+import { createAuditScanHandler } from "@pullkeeper/aws/lambda/handlers/audit-scan";
 
-/**
- * The audit scan: on schedule (its EventBridge Scheduler input) and on demand (POST
- * /v1/environments/scan invokes it with an EventBridge envelope). Discovers environments per consumer, judges them, records verdicts, and
- * emits the numbers the alarms watch.
- */
-
-export const AuditScanEventSchema = scheduledInvocationSchema(
-  "audit-scan",
-  EventBridgeSchema.extend({
-    detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
-  }),
-);
-export type AuditScanEvent = z.infer<typeof AuditScanEventSchema>;
-
-const { logger, metrics, tracer } = observability("pullkeeper-audit-scan");
-
-/** Service-level totals (the alarms' metrics) and the same counts per registry, for dashboards. */
-function emit(report: AuditReport): void {
-  metrics.addMetric("StaleEnvironments", MetricUnit.Count, report.totals.stale);
-  metrics.addMetric("ExpiredEnvironments", MetricUnit.Count, report.totals.expired);
-  metrics.addMetric("DoomedEnvironments", MetricUnit.Count, report.totals.doomed);
-  metrics.addMetric("DiscoveryFailures", MetricUnit.Count, report.discoveryFailures);
-  if (report.minutesToEarliestExpiry !== undefined) metrics.addMetric("MinutesToEarliestExpiry", MetricUnit.Count, Math.max(0, report.minutesToEarliestExpiry));
-  for (const r of report.registries) {
-    for (const [name, value] of [["StaleEnvironments", r.counts.stale], ["ExpiredEnvironments", r.counts.expired], ["DoomedEnvironments", r.counts.doomed]] as const) {
-      // A single metric publishes at once and drops its dimensions: one per value, or the rest would land on the alarms' totals.
-      const perRegistry = metrics.singleMetric();
-      perRegistry.addDimension("registry", r.registryId);
-      perRegistry.addMetric(name, MetricUnit.Count, value);
-    }
-  }
-}
-
-export function createAuditScanHandler(runtime: () => Promise<AuditScanService>) {
-  const ready = lazy(runtime);
-  const scan = async (raw: unknown) => {
-    const event = raw as AuditScanEvent;
-    const report = await (await ready()).scan(event.detail.registryIds ? { registryIds: event.detail.registryIds } : {});
-    emit(report);
-    logger.info("audit scan finished", { totals: report.totals, discoveryFailures: report.discoveryFailures, minutesToEarliestExpiry: report.minutesToEarliestExpiry });
-    return report;
-  };
-  return middy(scan)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics))
-    .use(validateEvent(AuditScanEventSchema, "audit scan event"));
-}
+/** The audit scan; the handler itself is in @pullkeeper/aws/lambda/handlers/audit-scan. */
+export * from "@pullkeeper/aws/lambda/handlers/audit-scan";
 
 export const handler = createAuditScanHandler(() => auditScanFromEnvironment());

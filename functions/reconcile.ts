@@ -1,45 +1,7 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
-import { lazy, observability, plannerFromEnvironment, scheduledInvocationSchema, validateEvent } from "@pullkeeper/aws/lambda";
-import type { PropagationService } from "@pullkeeper/core";
+import { createReconcileHandler } from "@pullkeeper/aws/lambda/handlers/reconcile";
+import { plannerFromEnvironment } from "@pullkeeper/aws/lambda/planner-runtime";
 
-/**
- * Scheduled reconcile: EventBridge delivery is best effort, so every consumer's delivered
- * version is compared with the current one and whatever is behind is queued again — also a
- * consumer that failed for good once its backoff is over (1 h, doubling, at most 24 h), and a
- * pending or retrying one whose message was lost.
- */
-
-/** The reconcile schedule's input (EventBridge Scheduler) or an EventBridge envelope; either way a full run. */
-export const ReconcileEventSchema = scheduledInvocationSchema("reconcile", EventBridgeSchema);
-
-const { logger, metrics, tracer } = observability("pullkeeper-reconcile");
-
-export function createReconcileHandler(runtime: () => Promise<PropagationService>) {
-  const ready = lazy(runtime);
-  const reconcile = async () => {
-    const results = await (await ready()).reconcile();
-    const requested = results.reduce((n, r) => n + r.requested, 0);
-    metrics.addMetric("ReconcileRequested", MetricUnit.Count, requested);
-    for (const r of results) {
-      if (r.reason?.startsWith("failed")) logger.error("reconcile failed for a registry", { registryId: r.registryId, reason: r.reason });
-      // What is still not done after this run: failed-for-good consumers wait for their backoff, retrying ones for their next attempt.
-      else if (r.requested > 0 || (r.standing?.failed ?? 0) > 0 || (r.standing?.retrying ?? 0) > 0) {
-        logger.info("registry reconciled", { registryId: r.registryId, versionId: r.versionId, requested: r.requested, failed: r.standing?.failed ?? 0, retrying: r.standing?.retrying ?? 0, reason: r.reason });
-      }
-    }
-    logger.info("reconcile finished", { registries: results.length, requested });
-    return results;
-  };
-  return middy(reconcile)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics))
-    .use(validateEvent(ReconcileEventSchema, "reconcile event"));
-}
+/** Scheduled reconcile; the handler itself is in @pullkeeper/aws/lambda/handlers/reconcile. */
+export * from "@pullkeeper/aws/lambda/handlers/reconcile";
 
 export const handler = createReconcileHandler(plannerFromEnvironment);

@@ -1,67 +1,7 @@
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
-// Module by module, not the @pullkeeper/aws/lambda index: that reaches the delivery targets' clients.
-import { lazy } from "@pullkeeper/aws/lambda/lazy";
-import { observability } from "@pullkeeper/aws/lambda/observability";
-import { rotationFromEnvironment } from "@pullkeeper/aws/lambda/rotation-runtime";
-import { validateEvent } from "@pullkeeper/aws/lambda/validate-event";
-import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret, whenUnlocked } from "@pullkeeper/core";
-import { z } from "zod";
+// The handler module itself, not the @pullkeeper/aws/lambda index: that reaches the delivery targets' clients.
+import { createRotateHandler, runtimeFromEnvironment } from "@pullkeeper/aws/lambda/handlers/rotate";
 
-/**
- * The Secrets Manager rotation-Lambda protocol for registries whose password pullkeeper mints
- * (htpasswd first): one step per invocation, as Secrets Manager calls it.
- */
-
-// Unknown keys are allowed: Secrets Manager has added fields (RotationToken) before.
-export const RotationEventSchema = z.looseObject({
-  SecretId: z.string().min(1),
-  ClientRequestToken: z.string().min(32).max(64),
-  Step: z.enum(ROTATION_STEPS),
-  RotationToken: z.string().optional(),
-});
-export type RotationEvent = z.infer<typeof RotationEventSchema>;
-
-export interface RotateRuntime {
-  readonly config: PullkeeperConfig;
-  readonly service: RotationService;
-}
-
-const { logger, metrics, tracer } = observability("pullkeeper-rotate");
-
-export async function runtimeFromEnvironment(): Promise<RotateRuntime> {
-  // On AWS the htpasswd file is on a file system the registry shares with this function (EFS).
-  const { config, rotation } = await rotationFromEnvironment(tracer);
-  return { config, service: rotation };
-}
-
-export function registryForSecret(config: PullkeeperConfig, secretId: string): RotatedRegistry {
-  const registry = config.registries.find((r) => sameSecret(r.secret, secretId));
-  if (!registry) throw new InvalidInputError(`no registry in the config uses secret ${secretId}`);
-  if (!isRotated(registry)) throw new InvalidInputError(`registry ${registry.id} has source ${registry.source.type}; pullkeeper rotates only htpasswd registries`);
-  return registry;
-}
-
-export function createRotateHandler(runtime: () => Promise<RotateRuntime>) {
-  const ready = lazy(runtime);
-  const rotate = async (raw: unknown) => {
-    const event = raw as RotationEvent;
-    const { config, service } = await ready();
-    const registry = registryForSecret(config, event.SecretId);
-    logger.appendKeys({ registryId: registry.id, step: event.Step, versionId: event.ClientRequestToken });
-    // A revocation check holds the registry's lock for a moment: wait for it instead of failing the rotation.
-    await whenUnlocked(() => service.step(event.Step, registry, event.ClientRequestToken, event.RotationToken === undefined ? {} : { rotationToken: event.RotationToken }));
-    metrics.addMetric("RotationStepsCompleted", MetricUnit.Count, 1);
-    logger.info("rotation step done");
-  };
-  return middy(rotate)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { clearState: true }))
-    .use(logMetrics(metrics))
-    .use(validateEvent(RotationEventSchema, "rotation event"));
-}
+/** The Secrets Manager rotation function; the handler itself is in @pullkeeper/aws/lambda/handlers/rotate. */
+export * from "@pullkeeper/aws/lambda/handlers/rotate";
 
 export const handler = createRotateHandler(runtimeFromEnvironment);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cruise, type ICruiseResult, type IModule } from "dependency-cruiser";
@@ -27,7 +27,13 @@ async function importGraph(sources: readonly string[], baseDir: string): Promise
       tsConfig: { fileName: join(ROOT, "tsconfig.json") },
       enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "default"], mainFields: ["module", "main"] },
       validate: true,
-      ruleSet: { forbidden: [{ name: "no-circular", severity: "error", from: {}, to: { circular: true } }] },
+      ruleSet: {
+        forbidden: [
+          { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
+          // functions/ holds the Lambda entry points only; the packages (the embedded runtime too) share the handlers in packages/aws.
+          { name: "packages-not-functions", severity: "error", from: { path: "^packages/" }, to: { path: "^functions/" } },
+        ],
+      },
     },
     {},
     { tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")) },
@@ -38,6 +44,11 @@ async function importGraph(sources: readonly string[], baseDir: string): Promise
 /** Each cycle as "a.ts -> b.ts -> a.ts". */
 function cycles(graph: ICruiseResult): string[] {
   return graph.summary.violations.filter((v) => v.cycle).map((v) => [v.from, ...(v.cycle ?? []).map((step) => step.name)].join(" -> "));
+}
+
+/** Each import from packages/ into functions/ as "from -> to". */
+function packagesIntoFunctions(graph: ICruiseResult): string[] {
+  return graph.summary.violations.filter((v) => v.rule.name === "packages-not-functions").map((v) => `${v.from} -> ${v.to}`);
 }
 
 /** Every module `entry` reaches, each with the chain of imports that first got there. */
@@ -66,11 +77,17 @@ describe("the import graph", () => {
     expect(sources.filter((s) => s.startsWith("packages/")).length).toBeGreaterThan(150);
     expect(sources).toEqual(expect.arrayContaining(["functions/refresh.ts", "packages/core/src/index.ts", "packages/registry/src/index.ts", "packages/targets/src/index.ts"]));
     const refresh = graph.modules.find((m) => m.source === "functions/refresh.ts");
-    expect(refresh?.dependencies.find((d) => d.module === "@pullkeeper/core")?.resolved).toBe("packages/core/src/index.ts");
+    expect(refresh?.dependencies.find((d) => d.module === "@pullkeeper/aws/lambda/handlers/refresh")?.resolved).toBe("packages/aws/src/lambda/handlers/refresh.ts");
+    const handler = graph.modules.find((m) => m.source === "packages/aws/src/lambda/handlers/refresh.ts");
+    expect(handler?.dependencies.find((d) => d.module === "@pullkeeper/core")?.resolved).toBe("packages/core/src/index.ts");
   });
 
   it("has no import cycle, type-only imports included", () => {
     expect(cycles(graph)).toEqual([]);
+  });
+
+  it("has nothing under packages/ importing from functions/", () => {
+    expect(packagesIntoFunctions(graph)).toEqual([]);
   });
 
   // The registry side (verifier, htpasswd, passwords) is its own package so that these two do
@@ -98,5 +115,18 @@ describe("the cycle check", () => {
     writeFileSync(join(dir, "e.ts"), 'import { a } from "./a.js";\nexport const e = a;\n');
     const found = cycles(await importGraph(["."], dir)).map((cycle) => [...new Set(cycle.split(" -> "))].sort().join(" "));
     expect(found.sort()).toEqual(["a.ts b.ts", "c.ts d.ts"]);
+  });
+
+  it("finds an import from packages/ into functions/, also a type-only one", async () => {
+    mkdirSync(join(dir, "packages/local/src"), { recursive: true });
+    mkdirSync(join(dir, "functions"), { recursive: true });
+    writeFileSync(join(dir, "functions/refresh.ts"), "export interface RefreshEvent { detail: object }\nexport const handler = () => 1;\n");
+    writeFileSync(join(dir, "packages/local/src/runtime.ts"), 'import { handler } from "../../../functions/refresh.js";\nexport const run = handler;\n');
+    writeFileSync(join(dir, "packages/local/src/types.ts"), 'import type { RefreshEvent } from "../../../functions/refresh.js";\nexport type E = RefreshEvent;\n');
+    writeFileSync(join(dir, "functions/rotate.ts"), 'import { run } from "../packages/local/src/runtime.js";\nexport const handler = run;\n');
+    expect(packagesIntoFunctions(await importGraph(["packages", "functions"], dir)).sort()).toEqual([
+      "packages/local/src/runtime.ts -> functions/refresh.ts",
+      "packages/local/src/types.ts -> functions/refresh.ts",
+    ]);
   });
 });

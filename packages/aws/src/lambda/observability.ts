@@ -1,7 +1,12 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogItem } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import { localLogFormat, prettyLogLine } from "./log-format.js";
 import { redactCredentials } from "./redaction.js";
 
@@ -36,4 +41,25 @@ export function observability(serviceName: string): Observability {
     metrics: new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "Pullkeeper" }),
     tracer: new Tracer({ serviceName }),
   };
+}
+
+export interface ObservedOptions {
+  /** Flush the invocation's metrics when it ends (the default); the audit API emits none. */
+  readonly metrics?: boolean;
+  readonly captureColdStartMetric?: boolean;
+}
+
+/**
+ * The handler wrapped in the middlewares every function runs with, in this order: the trace,
+ * the logger's Lambda context (cleared between invocations), then the metrics flush. Further
+ * middlewares (event validation) go on the result with `.use`.
+ */
+export function withObservability<TEvent, TResult>(
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+  { logger, metrics, tracer }: Observability,
+  options: ObservedOptions = {},
+) {
+  const observed = middy(handler).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { clearState: true }));
+  if (options.metrics === false) return observed;
+  return observed.use(options.captureColdStartMetric ? logMetrics(metrics, { captureColdStartMetric: true }) : logMetrics(metrics));
 }
