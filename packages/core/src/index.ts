@@ -25,6 +25,7 @@ export * from "./rate-limits.js";
 export * from "./gcra.js";
 export * from "./secret-change.js";
 export * from "./environments.js";
+export * from "./target-module.js";
 export * from "./verdict.js";
 export * from "./environment-ledger.js";
 export * from "./audit-scan.js";

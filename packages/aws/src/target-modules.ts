@@ -1,0 +1,29 @@
+import type { TargetModule } from "@pullkeeper/core";
+import { dockerConfigModule } from "@pullkeeper/targets/docker-config/module";
+import { codespacesSecretModule, dependabotSecretModule, githubActionsSecretModule } from "@pullkeeper/targets/github/module";
+import { gitpodSecretModule } from "@pullkeeper/targets/gitpod/module";
+import { kubernetesSecretModule } from "@pullkeeper/targets/kubernetes/module";
+import { webhookModule } from "@pullkeeper/targets/webhook/module";
+import { codeBuildProjectModule } from "./consumers/codebuild/module.js";
+import { ecsTaskDefinitionModule } from "./consumers/ecs/module.js";
+
+/**
+ * Every target kind this deployment knows, one line each: the one list the planners' schemas, the
+ * delivery worker's targets and the stacks' permissions derive from (docs/adding-a-target.md).
+ * Light on purpose: each module imports only its schema, so the stacks and the planners can load
+ * this without the SDK, Octokit or Kubernetes clients.
+ */
+export const TARGET_MODULES: readonly TargetModule[] = [
+  codeBuildProjectModule,
+  ecsTaskDefinitionModule,
+  codespacesSecretModule,
+  githubActionsSecretModule,
+  dependabotSecretModule,
+  gitpodSecretModule,
+  kubernetesSecretModule,
+  dockerConfigModule,
+  webhookModule,
+];
+
+/** The module of each kind, for lookups by a consumer's `target.kind`. */
+export const TARGET_MODULES_BY_KIND: ReadonlyMap<string, TargetModule> = new Map(TARGET_MODULES.map((m) => [m.kind, m]));
