@@ -17,7 +17,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["@aws-sdk/*", "node:fs*", "node:http*", "node:net", "fs", "fs/*", "http", "https", "net", "@pullkeeper/aws", "@pullkeeper/targets", "@pullkeeper/registry"] },
+        { patterns: ["@aws-sdk/*", "node:fs*", "node:http*", "node:net", "fs", "fs/*", "http", "https", "net", "@pullkeeper/aws", "@pullkeeper/targets", "@pullkeeper/registry", "@pullkeeper/api"] },
       ],
     },
   },

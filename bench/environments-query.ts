@@ -2,7 +2,8 @@ import { BatchWriteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { DynamoLedger, ensureLedgerTable, toEnvironmentItem, verdictIndexKey } from "@pullkeeper/aws";
-import { AuditApi, type Consumer, environmentId, type EnvironmentRecord, type Registry, type Verdict } from "@pullkeeper/core";
+import { AuditApi } from "@pullkeeper/api";
+import { type Consumer, environmentId, type EnvironmentRecord, type Registry, type Verdict } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import dynalite from "dynalite";
 import type { AddressInfo } from "node:net";

@@ -1,7 +1,8 @@
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient, TooManyRequestsException } from "@aws-sdk/client-lambda";
 import { InvalidRequestException, ResourceNotFoundException, RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { auditActionsFromEnvironment, type RollbackAnswer } from "@pullkeeper/aws/lambda";
-import { AuditApi, InvalidInputError, parseConfig, PullkeeperError, type RollbackResult } from "@pullkeeper/core";
+import { AuditApi } from "@pullkeeper/api";
+import { InvalidInputError, parseConfig, PullkeeperError, type RollbackResult } from "@pullkeeper/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 

@@ -1,6 +1,7 @@
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { auditActionsFromEnvironment, scheduledEvent } from "@pullkeeper/aws/lambda";
-import { AuditApi, parseConfig, PullkeeperError, type Registry, type RevocationService, type RollbackResult } from "@pullkeeper/core";
+import { AuditApi } from "@pullkeeper/api";
+import { parseConfig, PullkeeperError, type Registry, type RevocationService, type RollbackResult } from "@pullkeeper/core";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";

@@ -1,5 +1,6 @@
 import { DynamoLedger } from "@pullkeeper/aws";
-import { AuditApi, parseConfig } from "@pullkeeper/core";
+import { AuditApi } from "@pullkeeper/api";
+import { parseConfig } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../functions/api.js";

@@ -1,6 +1,6 @@
 import { DynamoLedger } from "@pullkeeper/aws";
+import { AuditApi } from "@pullkeeper/api";
 import {
-  AuditApi,
   AuditScanService,
   type Consumer,
   type DiscoveredEnvironment,

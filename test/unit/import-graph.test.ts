@@ -32,6 +32,12 @@ async function importGraph(sources: readonly string[], baseDir: string): Promise
           { name: "no-circular", severity: "error", from: {}, to: { circular: true } },
           // functions/ holds the Lambda entry points only; the packages (the embedded runtime too) share the handlers in packages/aws.
           { name: "packages-not-functions", severity: "error", from: { path: "^packages/" }, to: { path: "^functions/" } },
+          // Core decides and does no I/O: of node's builtins it may hash (crypto: fingerprints of
+          // discovered environments) and inspect (util, in its tests); files, sockets, HTTP and
+          // processes belong to the adapters.
+          { name: "core-no-io-builtins", severity: "error", from: { path: "^packages/core/" }, to: { dependencyTypes: ["core"], pathNot: "^(crypto|util)$" } },
+          // Core depends on no other workspace and nothing else in the repository; npm libraries are fine.
+          { name: "core-only-core", severity: "error", from: { path: "^packages/core/" }, to: { dependencyTypesNot: ["core"], pathNot: "^(packages/core/|node_modules/)" } },
         ],
       },
     },
@@ -49,6 +55,11 @@ function cycles(graph: ICruiseResult): string[] {
 /** Each import from packages/ into functions/ as "from -> to". */
 function packagesIntoFunctions(graph: ICruiseResult): string[] {
   return graph.summary.violations.filter((v) => v.rule.name === "packages-not-functions").map((v) => `${v.from} -> ${v.to}`);
+}
+
+/** Each import that breaks the named rule as "from -> to". */
+function violationsOf(graph: ICruiseResult, rule: string): string[] {
+  return graph.summary.violations.filter((v) => v.rule.name === rule).map((v) => `${v.from} -> ${v.to}`);
 }
 
 /** Every module `entry` reaches, each with the chain of imports that first got there. */
@@ -90,6 +101,11 @@ describe("the import graph", () => {
     expect(packagesIntoFunctions(graph)).toEqual([]);
   });
 
+  it("keeps core free of I/O builtins and of every other workspace", () => {
+    expect(violationsOf(graph, "core-no-io-builtins")).toEqual([]);
+    expect(violationsOf(graph, "core-only-core")).toEqual([]);
+  });
+
   // The registry side (verifier, htpasswd, passwords) is its own package so that these two do
   // not ship the targets' clients (Octokit, libsodium, the Kubernetes client), not even as chunks.
   it.each(["functions/refresh.ts", "functions/rotate.ts"])("%s does not import the delivery targets package", (entry) => {
@@ -128,5 +144,23 @@ describe("the cycle check", () => {
       "packages/local/src/runtime.ts -> functions/refresh.ts",
       "packages/local/src/types.ts -> functions/refresh.ts",
     ]);
+  });
+
+  it("finds core importing an I/O builtin or anything outside core, and lets it hash", async () => {
+    mkdirSync(join(dir, "packages/core/src"), { recursive: true });
+    mkdirSync(join(dir, "packages/api/src"), { recursive: true });
+    writeFileSync(join(dir, "packages/api/src/routes.ts"), "export const status = 404;\n");
+    writeFileSync(join(dir, "packages/core/src/hash.ts"), 'import { createHash } from "node:crypto";\nexport const hash = (s: string) => createHash("sha256").update(s).digest("hex");\n');
+    writeFileSync(join(dir, "packages/core/src/server.ts"), 'import { createServer } from "node:http";\nimport type { Socket } from "node:net";\nexport type S = Socket;\nexport const s = createServer;\n');
+    writeFileSync(join(dir, "packages/core/src/files.ts"), 'import { readFile } from "node:fs/promises";\nimport { spawn } from "child_process";\nexport const f = [readFile, spawn];\n');
+    writeFileSync(join(dir, "packages/core/src/reach.ts"), 'import { status } from "../../api/src/routes.js";\nexport const r = status;\n');
+    const graph = await importGraph(["packages/core", "packages/api"], dir);
+    expect(violationsOf(graph, "core-no-io-builtins").sort()).toEqual([
+      "packages/core/src/files.ts -> child_process",
+      "packages/core/src/files.ts -> fs/promises",
+      "packages/core/src/server.ts -> http",
+      "packages/core/src/server.ts -> net",
+    ]);
+    expect(violationsOf(graph, "core-only-core")).toEqual(["packages/core/src/reach.ts -> packages/api/src/routes.ts"]);
   });
 });

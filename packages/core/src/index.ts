@@ -15,7 +15,7 @@ export * from "./validation.js";
 export * from "./schedule-input.js";
 export * from "./rotation.js";
 export * from "./secret-id.js";
-export * from "./audit-api.js";
+export * from "./audit-actions.js";
 export * from "./delivery.js";
 export * from "./consumers.js";
 export * from "./propagation.js";

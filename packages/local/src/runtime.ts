@@ -1,7 +1,7 @@
 import { DynamoLedger, DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
 import { deliveryTargets, rateLimits, readCheckedConfigFile, scheduledEvent } from "@pullkeeper/aws/lambda";
+import { AuditApi } from "@pullkeeper/api";
 import {
-  AuditApi,
   AuditScanService,
   type Consumer,
   type DeliveryRequest,

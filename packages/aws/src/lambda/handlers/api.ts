@@ -5,7 +5,8 @@ import { readConfigFile } from "../config-file.js";
 import { CONSUMER_SCHEMAS } from "../consumer-schemas.js";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
-import { AuditApi, consumersFromConfig, type DashboardAssets } from "@pullkeeper/core";
+import { AuditApi, type DashboardAssets } from "@pullkeeper/api";
+import { consumersFromConfig } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
 /**

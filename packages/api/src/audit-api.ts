@@ -1,15 +1,30 @@
-import { listEnvironments } from "./audit-environments.js";
-import { limitOf, offsetCursor, offsetOf, type Query } from "./audit-paging.js";
-import { versionLifecycles } from "./audit-versions.js";
-import { consumerView, historyView, registryView, undeclaredView } from "./audit-views.js";
-import { type Consumer, type ConsumerDelivery, DELIVERY_STATES } from "./delivery.js";
-import type { DiscoveryRecord, EnvironmentLedger, EnvironmentRecord, UndeclaredRecord } from "./environment-ledger.js";
-import type { RestartOutcome } from "./environments.js";
-import { InvalidInputError, NotFoundError, PullkeeperError } from "./errors.js";
-import type { Registry } from "./model.js";
-import { parseDuration } from "./duration.js";
-import { allPages } from "./pages.js";
-import type { Clock, Ledger } from "./ports.js";
+import {
+  allPages,
+  type AuditActions,
+  type Clock,
+  type Consumer,
+  type ConsumerDelivery,
+  consumerView,
+  DELIVERY_STATES,
+  type DiscoveryRecord,
+  type EnvironmentLedger,
+  historyView,
+  InvalidInputError,
+  type Ledger,
+  limitOf,
+  listEnvironments,
+  NotFoundError,
+  offsetCursor,
+  offsetOf,
+  parseDuration,
+  PullkeeperError,
+  type Query,
+  type Registry,
+  registryView,
+  type UndeclaredRecord,
+  undeclaredView,
+  versionLifecycles,
+} from "@pullkeeper/core";
 
 /**
  * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
@@ -28,22 +43,6 @@ export interface ApiResponse {
   /** JSON-able, or the text of a page when `contentType` is set. */
   readonly body: unknown;
   readonly contentType?: string;
-}
-
-/** What the API can set in motion; where one is absent its route answers 501. */
-export interface AuditActions {
-  /** Refresh (minted tokens) or rotate (htpasswd) one registry now; resolves with a JSON-able result. */
-  refresh(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
-  /** Queue a delivery of the registry's current version to one consumer, whatever its state. */
-  redeliver?(consumer: Consumer): Promise<unknown>;
-  /** Stop or roll one environment through its target (the consumer opted in; the API checked). */
-  restart?(consumer: Consumer, environment: EnvironmentRecord): Promise<RestartOutcome>;
-  /** Queue the registry's current version to every consumer that does not hold it (force: to all). */
-  propagate?(registry: Registry, options: { readonly force: boolean }): Promise<unknown>;
-  /** Run the audit scan now (all registries, or these). */
-  scan?(registryIds: readonly string[] | undefined): Promise<unknown>;
-  /** Put the previous credential back as current (not revoked, still opens the registry) and propagate it. */
-  rollback?(registry: Registry): Promise<unknown>;
 }
 
 /** The dashboard: one page and one bundled script, served at / and /dashboard.js. */
