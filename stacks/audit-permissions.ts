@@ -1,3 +1,4 @@
+import { TARGET_MODULES } from "../packages/aws/src/target-modules.js";
 import type { PullkeeperConfig } from "../packages/core/src/config.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 import { consumerResources, deliveryPlanningPermissions } from "./propagation-permissions";
@@ -63,11 +64,14 @@ export interface ApiPermissionContext extends Pick<RefreshPermissionContext, "pa
   readonly rotation?: { readonly plan: RotationPlan; readonly rotateFunctionArn: string; readonly revokeFunctionArn: string };
 }
 
-/** Consumer kinds outside AWS whose environments the scan lists with a token from Secrets Manager. */
-export const DISCOVERING_KINDS: ReadonlySet<string> = new Set(["codespaces-secret", "gitpod-secret", "kubernetes-secret"]);
+/**
+ * Consumer kinds whose environments the scan lists (each module's capabilities); those outside
+ * AWS read a token from Secrets Manager to do it (the module's secretsRead).
+ */
+export const DISCOVERING_KINDS: ReadonlySet<string> = new Set(TARGET_MODULES.filter((m) => m.capabilities.discoverEnvironments).map((m) => m.kind));
 
 /** Consumer kinds whose environments can be restarted (`restart: true`); a CodeBuild build, a webhook or a file cannot. */
-export const RESTARTABLE_KINDS: ReadonlySet<string> = new Set(["ecs-task-definition", "codespaces-secret", "gitpod-secret", "kubernetes-secret"]);
+export const RESTARTABLE_KINDS: ReadonlySet<string> = new Set(TARGET_MODULES.filter((m) => m.capabilities.restart).map((m) => m.kind));
 
 const LEDGER_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 

@@ -2,6 +2,7 @@ import { codeBuildProjectTargetSchema } from "../packages/aws/src/consumers/code
 import { ecsTaskDefinitionTargetSchema } from "../packages/aws/src/consumers/ecs/schema.js";
 import type { PullkeeperConfig } from "../packages/core/src/config.js";
 import { formatPath } from "../packages/core/src/validation.js";
+import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import type { z } from "zod";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 import { trackedSecrets } from "./propagation-config";
@@ -67,14 +68,11 @@ export function consumerResources(config: PullkeeperConfig, ctx: Pick<RefreshPer
   // The clusters rollServices names, as ARNs; and the regions the ecs-task-definition consumers live in.
   const clusters: string[] = [];
   const ecsRegions: string[] = [];
-  // GitHub and Gitpod tokens, webhook signing keys: secrets the targets read at send time.
+  // GitHub and Gitpod tokens, webhook signing keys: secrets the targets read at send time (each module's secretsRead).
   const targetSecrets: string[] = [];
   let ecs = false;
   config.consumers.forEach((consumer, i) => {
-    for (const field of ["tokenSecret", "signingSecret"] as const) {
-      const value = (consumer.target as Record<string, unknown>)[field];
-      if (typeof value === "string") targetSecrets.push(value);
-    }
+    targetSecrets.push(...(TARGET_MODULES_BY_KIND.get(consumer.target.kind)?.secretsRead(consumer.target) ?? []));
     const registry = config.registries.find((r) => r.id === consumer.registry);
     // Where a consumer that names no region lives: the region of the registry's secret ARN, else the deploy region.
     const fallbackRegion = (registry && arnParts(registry.secret)?.region) || ctx.region;

@@ -4,13 +4,18 @@ function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
-function urlProblem(value: string): string | undefined {
-  let url: URL;
+// No `URL` annotation: the stacks compile this schema against SST's Node.js types, whose URL differs from the repo's.
+function parsedUrl(value: string) {
   try {
-    url = new URL(value);
+    return new URL(value);
   } catch {
-    return "expected an absolute URL";
+    return undefined;
   }
+}
+
+function urlProblem(value: string): string | undefined {
+  const url = parsedUrl(value);
+  if (url === undefined) return "expected an absolute URL";
   if (url.username !== "" || url.password !== "") return "must not carry credentials (user:password@); the signature authenticates the sender";
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:") return isLoopback(url.hostname) ? undefined : "http is allowed only for localhost / 127.0.0.1 / [::1]; use https";
