@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { configSchema } from "../packages/core/src/config.js";
 import type { DeliveryTarget } from "../packages/core/src/delivery.js";
-import { deliveryTargets } from "../stacks/delivery-targets.js";
+import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 
 /**
  * npm run docs:config: writes docs/configuration.md from the schemas pullkeeper validates with —
@@ -350,7 +350,7 @@ export interface Reference {
 /** The whole page, with what is missing from docs/configuration.descriptions.yaml. */
 export function buildReference(options: { descriptions?: DescriptionFile; targets?: ReadonlyMap<string, Pick<DeliveryTarget, "schema">> } = {}): Reference {
   const descriptions = options.descriptions ?? readDescriptions();
-  const targets = options.targets ?? deliveryTargets();
+  const targets = options.targets ?? TARGET_MODULES_BY_KIND;
   const kinds = [...targets.keys()].sort();
 
   const configDescriber = new Describer(descriptions.config, "config");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config.js";
 import type { TargetSchemas } from "../packages/core/src/consumers.js";
-import { deliveryTargets } from "./delivery-targets.js";
+import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 
 /**
  * Deploy-time config: read and validate `pullkeeper.yaml` once, then derive infrastructure
@@ -30,7 +30,7 @@ export interface DeployConfig {
  * `sst deploy` with every issue at its line and column (for example
  * `pullkeeper.yaml is not valid:\n  pullkeeper.yaml:4:11 registries[0].host: ...`).
  */
-export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd(), targets: TargetSchemas = deliveryTargets()): DeployConfig {
+export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: string = process.cwd(), targets: TargetSchemas = TARGET_MODULES_BY_KIND): DeployConfig {
   const given = env.PULLKEEPER_CONFIG?.trim() || "pullkeeper.yaml";
   const file = path.resolve(root, given);
   const relativeFile = path.relative(root, file);

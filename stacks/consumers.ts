@@ -1,15 +1,16 @@
-import { deliveryTargets } from "./delivery-targets.js";
+import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import { consumersFromConfig } from "../packages/core/src/consumers.js";
 import type { Consumer } from "../packages/core/src/delivery.js";
 import type { DeployConfig } from "./config";
 
 /**
  * Validates every consumer's target with the delivery targets the functions register
- * (`deliveryTargets()`, the same list propagationFromEnvironment uses at run time), so a bad
+ * (the target modules' schemas: the very objects the targets propagationFromEnvironment
+ * registers validate with, without their clients), so a bad
  * consumer fails `sst deploy` with its path in the file
  * (`pullkeeper.yaml is not valid:\n  consumers[0].target.project: ...`) instead of failing
  * every delivery at 03:00. Nothing here uses SST globals.
  */
 export function validateConsumers(deployConfig: DeployConfig): Consumer[] {
-  return consumersFromConfig(deployConfig.config, deliveryTargets(), deployConfig.relativeFile);
+  return consumersFromConfig(deployConfig.config, TARGET_MODULES_BY_KIND, deployConfig.relativeFile);
 }

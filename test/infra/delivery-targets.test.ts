@@ -4,15 +4,8 @@ import { describe, expect, it } from "vitest";
 import { deliveryTargets as runtimeTargets } from "../../packages/aws/src/lambda/propagation-runtime.js";
 import { parseConfig } from "../../packages/core/src/config.js";
 import { validateConsumers } from "../../stacks/consumers.js";
-import { deliveryTargets } from "../../stacks/delivery-targets.js";
+import { TARGET_MODULES_BY_KIND } from "../../packages/aws/src/target-modules.js";
 import { REPO_ROOT } from "./sst-harness";
-
-/**
- * stacks/delivery-targets.js hands the runtime's deliveryTargets to the stacks behind a
- * declaration (see its comment). The repo-wide typecheck compiles this file: the assignment
- * below fails it if the runtime's function no longer fits the declaration.
- */
-const declared: typeof deliveryTargets = runtimeTargets;
 
 const load = (file: string) => {
   const config = parseConfig(readFileSync(path.join(REPO_ROOT, file), "utf8"), file);
@@ -20,10 +13,11 @@ const load = (file: string) => {
 };
 
 describe("the delivery targets the stacks validate consumers with", () => {
-  it("are the functions' own (the same function object, not a copy)", () => {
-    expect(deliveryTargets).toBe(runtimeTargets);
-    expect(declared).toBe(runtimeTargets);
-    expect([...deliveryTargets().keys()]).toEqual(expect.arrayContaining(["codebuild-project", "ecs-task-definition"]));
+  it("are the target modules' schemas, the very objects the functions' targets validate with", () => {
+    const runtime = runtimeTargets();
+    expect([...TARGET_MODULES_BY_KIND.keys()].sort()).toEqual([...runtime.keys()].sort());
+    for (const [kind, target] of runtime) expect(TARGET_MODULES_BY_KIND.get(kind)?.schema, kind).toBe(target.schema);
+    expect([...TARGET_MODULES_BY_KIND.keys()]).toEqual(expect.arrayContaining(["codebuild-project", "ecs-task-definition"]));
   });
 
   it("validateConsumers accepts the fixture's consumers and applies the targets' defaults", () => {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { consumersFromConfig } from "../../packages/core/src/consumers.js";
 import { parseConfig } from "../../packages/core/src/config.js";
 import { buildReference, DESCRIPTIONS_PATH, EXAMPLE_CONFIG, readDescriptions, REFERENCE_PATH } from "../../scripts/config-reference.js";
-import { deliveryTargets } from "../../stacks/delivery-targets.js";
+import { deliveryTargets } from "../../packages/aws/src/lambda/propagation-runtime.js";
 
 /**
  * docs/configuration.md is generated from the schemas (scripts/config-reference.ts). These fail
