@@ -34,7 +34,7 @@ async function deliverTo(original: string): Promise<string> {
 describe("DockerConfigTarget's edit of the file text", () => {
   it("keeps a single-line file on one line", async () => {
     expect(await deliverTo('{"auths":{"quay.io":{"auth":"cXVheTpxdWF5"}},"credsStore":"pass"}')).toBe(
-      `{"auths":{"quay.io":{"auth":"cXVheTpxdWF5"},"ghcr.io": {"auth":"${AUTH}"}},"credsStore":"pass"}`,
+      `{"auths":{"quay.io":{"auth":"cXVheTpxdWF5"},"ghcr.io":{"auth":"${AUTH}"}},"credsStore":"pass"}`,
     );
   });
 
@@ -42,8 +42,10 @@ describe("DockerConfigTarget's edit of the file text", () => {
     expect(await deliverTo('{"auths": null, "x": 1.0}\n')).toBe(`{"auths": {"ghcr.io":{"auth":"${AUTH}"}}, "x": 1.0}\n`);
   });
 
-  it("rewrites the whole file when keys are duplicated (docker reads the last, an in-place edit would change the first)", async () => {
-    const after = await deliverTo('{\n  "auths": {"ghcr.io": {"auth": "b2xk"}},\n  "auths": {"quay.io": {"auth": "cXVheTpxdWF5"}}\n}\n');
-    expect(after).toBe(`{\n  "auths": {\n    "quay.io": {\n      "auth": "cXVheTpxdWF5"\n    },\n    "ghcr.io": {\n      "auth": "${AUTH}"\n    }\n  }\n}\n`);
+  it("edits the last of duplicated keys (docker, like JSON.parse, reads the last), leaving the rest of the bytes", async () => {
+    const before = '{\n  "auths": {"ghcr.io": {"auth": "b2xk"}},\n  "auths": {"quay.io": {"auth": "cXVheTpxdWF5"}}\n}\n';
+    const after = await deliverTo(before);
+    expect((JSON.parse(after) as { auths: Record<string, { auth: string }> }).auths).toEqual({ "quay.io": { auth: "cXVheTpxdWF5" }, "ghcr.io": { auth: AUTH } });
+    expect(after.startsWith('{\n  "auths": {"ghcr.io": {"auth": "b2xk"}},\n  "auths": {"quay.io": {"auth": "cXVheTpxdWF5"}')).toBe(true);
   });
 });

@@ -3,8 +3,7 @@ import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { isDeepStrictEqual } from "node:util";
-import { applyEdits, type ModificationOptions, modify } from "jsonc-parser";
+import { newDocument, reserialize, spliceMember } from "./json-splice.js";
 import { dockerConfigTargetSchema } from "./schema.js";
 
 const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
@@ -36,7 +35,7 @@ function serialized<T>(key: string, run: () => Promise<T>): Promise<T> {
 /**
  * `docker-config`: the `auths["<registry host>"]` entry of one docker config.json, as
  * `{ "auth": base64("user:pass") }` (what `docker login` writes). Every other key and registry
- * is kept byte-for-byte (see withEntry), and so is the file's mode. The write is atomic: a
+ * is kept byte-for-byte (see json-splice.ts), and so is the file's mode. The write is atomic: a
  * temp file in the same directory is written, fsynced and given the file's mode, then renamed
  * over the file, and the directory is fsynced; a failure at any point leaves the old file as it
  * was and removes the temp file. A symlinked config.json is followed, so the link survives.
@@ -74,8 +73,7 @@ export class DockerConfigTarget implements DeliveryTarget {
     let owner: { uid: number; gid: number } | undefined;
     let notes: string[] = [];
     if (before === undefined) {
-      // As docker writes a new one: tab-indented, no final newline.
-      after = JSON.stringify({ auths: { [key]: entry } }, null, "\t");
+      after = newDocument({ auths: { [key]: entry } });
       mode = 0o600;
       await io(dirname(real), "creating the directory", () => fs.mkdir(dirname(real), { recursive: true, mode: 0o700 }));
     } else {
@@ -84,7 +82,7 @@ export class DockerConfigTarget implements DeliveryTarget {
       mode = stat.mode & 0o7777;
       owner = { uid: stat.uid, gid: stat.gid };
       notes = helperNotes(doc, key);
-      after = withEntry(before, doc, key, entry);
+      after = spliceMember(before, doc, "auths", key, entry) ?? reserialize(before, { ...doc, auths: { ...(doc.auths as Record<string, unknown> | null), [key]: entry } });
     }
 
     const where = `docker config ${real}`;
@@ -100,8 +98,6 @@ export class DockerConfigTarget implements DeliveryTarget {
     };
   }
 
-  // Not write-file-atomic: its writes go through node:fs directly, and this target's file
-  // operations are injected (DockerConfigFs) so tests can fail the open, write or rename mid-way.
   async #writeAtomically(path: string, text: string, mode: number, owner: { uid: number; gid: number } | undefined): Promise<void> {
     const fs = this.#fs;
     const dir = dirname(path);
@@ -142,35 +138,6 @@ export class DockerConfigTarget implements DeliveryTarget {
 export function dockerConfigKey(registry: Registry): string {
   if (registry.kind === "dockerhub" || DOCKER_HUB_HOSTS.has(registry.host.toLowerCase())) return "https://index.docker.io/v1/";
   return registry.host;
-}
-
-/**
- * `text` with `auths[key] = entry` and no other byte changed.
- *
- * Why an in-place edit rather than parse → modify → JSON.stringify: re-serializing a docker
- * config.json rewrites whatever the writer chose — `\u` escapes, number spellings (`1.0`, `1e3`),
- * spacing inside arrays, CRLF line ends, a trailing newline — and the file is shared with docker,
- * credential helpers and people. jsonc-parser replaces (or appends) the one member, laid out with
- * the file's indentation. The result is parsed and compared with the intended document; if they
- * differ (duplicate keys: JSON.parse keeps the last, the editor edits the first), the whole
- * document is re-serialized in the file's style, which is still correct, just less polite.
- */
-function withEntry(text: string, doc: Record<string, unknown>, key: string, entry: unknown): string {
-  const newline = text.includes("\r\n") ? "\r\n" : "\n";
-  const indent = /\{[ \t]*\r?\n([ \t]+)["}]/.exec(text)?.[1] ?? "";
-  const auths = doc.auths as Record<string, unknown> | null | undefined;
-  const expected = { ...doc, auths: { ...auths, [key]: entry } };
-  // A single-line file stays on one line: no formatting, the member is written compactly.
-  const options: ModificationOptions = indent === "" ? {} : { formattingOptions: { insertSpaces: !indent.startsWith("\t"), tabSize: indent.length, eol: newline } };
-  try {
-    const edits = auths === null ? modify(text, ["auths"], { [key]: entry }, options) : modify(text, ["auths", key], entry, options);
-    const edited = applyEdits(text, edits);
-    if (isDeepStrictEqual(JSON.parse(edited), expected)) return edited;
-  } catch {
-    // a layout the editor does not handle: re-serialized below
-  }
-  const body = indent === "" ? JSON.stringify(expected) : JSON.stringify(expected, null, indent).split("\n").join(newline);
-  return body + (/\r?\n\s*$/.test(text) ? newline : "");
 }
 
 /** JSON.parse's message quotes the text (which holds logins): the error names the file only. */
