@@ -111,9 +111,9 @@ export function buildCli(): Command {
       }
       try {
         // The config check loads zod, yaml and every consumer kind's schema: only the commands that read a config pay for them.
-        const [{ checkConfigFile }, { deliveryTargets }] = await Promise.all([import("@pullkeeper/core"), import("@pullkeeper/aws/lambda")]);
-        // The same check and the same targets as `pullkeeper dev` and the deploy; no credential reader: checking reads no secret.
-        const { config } = checkConfigFile(text, file, deliveryTargets());
+        // The target modules' schemas (the objects `dev`'s targets and the deploy check with), without the targets' clients.
+        const [{ checkConfigFile }, { CONSUMER_SCHEMAS }] = await Promise.all([import("@pullkeeper/core"), import("@pullkeeper/aws/lambda/consumer-schemas")]);
+        const { config } = checkConfigFile(text, file, CONSUMER_SCHEMAS);
         if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
         else out(`${file} is valid: ${plural(config.registries.length, "registry", "registries")}, ${plural(config.consumers.length, "consumer")}`);
       } catch (error) {
