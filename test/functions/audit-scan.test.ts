@@ -1,15 +1,15 @@
 import { DynamoLedger } from "@pullkeeper/aws";
 import { AuditScanService, type Registry } from "@pullkeeper/core";
-import type { Context } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createAuditScanHandler } from "../../functions/audit-scan.js";
 import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
 import { fixture } from "../support/fixtures.js";
 import { ScriptedTarget } from "../support/scripted-target.js";
+import { lambdaContext } from "../support/lambda.js";
 
 /** functions/audit-scan.ts: its middy chain, event validation and the metrics the alarms watch. */
 
-const context = { functionName: "pullkeeper-audit-scan", awsRequestId: "req-1", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("pullkeeper-audit-scan", { awsRequestId: "req-1" });
 const scheduled = fixture<Record<string, unknown>>("aws-events-scheduler/scheduled-event.aws-lambda-docs.verbatim.json");
 
 const registries: Registry[] = [

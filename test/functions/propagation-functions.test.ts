@@ -1,4 +1,4 @@
-import type { Context, SQSEvent } from "aws-lambda";
+import type { SQSEvent } from "aws-lambda";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -22,8 +22,9 @@ import { createDeliverHandler, sqsBackoff } from "../../functions/deliver.js";
 import { createOnSecretChangeHandler } from "../../functions/on-secret-change.js";
 import { createReconcileHandler } from "../../functions/reconcile.js";
 import { fixture } from "../support/fixtures.js";
+import { lambdaContext } from "../support/lambda.js";
 
-const context = { functionName: "f", awsRequestId: "r", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("f", { awsRequestId: "r" });
 const DIR = join(import.meta.dirname, "../fixtures/secretsmanager");
 const load = (name: string) => JSON.parse(readFileSync(join(DIR, name), "utf8")) as unknown;
 

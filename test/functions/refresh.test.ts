@@ -1,5 +1,4 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +11,7 @@ import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
 import { fixture } from "../support/fixtures.js";
 import { type LocalServer, startServer } from "../support/http.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
+import { lambdaContext } from "../support/lambda.js";
 
 /**
  * The refresh function end to end: its own middy chain and adapters, built from the environment
@@ -23,7 +23,7 @@ const HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 const SECRET = "pullkeeper/prod-ecr";
 const scheduled = fixture<Record<string, unknown>>("aws-events-scheduler/scheduled-event.aws-lambda-docs.verbatim.json");
 const scheduledGo = fixture<Record<string, unknown>>("aws-events-scheduler/scheduled-event.aws-lambda-go-test.verbatim.json");
-const context = { functionName: "refresh", awsRequestId: "req-1", invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:refresh", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("refresh", { awsRequestId: "req-1", invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:refresh" });
 
 let dynamo: EmbeddedDynamo;
 let registry: TestRegistry;

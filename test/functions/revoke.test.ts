@@ -2,14 +2,14 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { auditActionsFromEnvironment, scheduledEvent } from "@pullkeeper/aws/lambda";
 import { AuditApi } from "@pullkeeper/api";
 import { parseConfig, PullkeeperError, type Registry, type RevocationService, type RollbackResult } from "@pullkeeper/core";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRevokeHandler, type RollbackRuntime } from "../../functions/revoke.js";
+import { lambdaContext } from "../support/lambda.js";
 
 /** functions/revoke: the scheduled revocation, and the rollback the audit API asks for synchronously. */
 
-const context = { functionName: "revoke", awsRequestId: "req", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("revoke");
 
 const config = parseConfig(`
 registries:

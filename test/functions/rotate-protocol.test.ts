@@ -1,16 +1,12 @@
-import type { Context } from "aws-lambda";
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
 import { parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
+import { RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createRotateHandler } from "../../functions/rotate.js";
-import { type RunningRegistry, startDockerRegistry } from "../../packages/local/src/registry/docker-registry.js";
-import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
 import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
+import { BLUE, GREEN, useHtpasswdRegistry } from "../support/htpasswd-registry.js";
+import { lambdaContext } from "../support/lambda.js";
 
 /**
  * The rotation function driven the way Secrets Manager drives it after RotateSecret: the
@@ -20,31 +16,11 @@ import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
  * ledger is DynamoDB (dynalite).
  */
 
-const context = { functionName: "rotate", awsRequestId: "req", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("rotate");
 const SECRET = "pullkeeper/local-registry";
-const BLUE = "pullkeeper-blue";
-const GREEN = "pullkeeper-green";
 const BLUE_PASSWORD = "blue-Initial-Password-6d2e";
 
-let dir: string;
-let registry: RunningRegistry;
-let htpasswd: HtpasswdFile;
-let dynamo: EmbeddedDynamo;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pullkeeper-rotate-protocol-"));
-  await writeFile(join(dir, "htpasswd"), "", { mode: 0o600 });
-  htpasswd = new HtpasswdFile(join(dir, "htpasswd"), { cost: 5 });
-  registry = await startDockerRegistry({ dir: join(dir, "registry"), htpasswdPath: htpasswd.path });
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await Promise.all([registry.stop(), dynamo.stop()]);
-  await rm(dir, { recursive: true, force: true });
-});
-
-const basic = async (username: string, password: string) =>
-  (await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } })).status;
+const world = useHtpasswdRegistry("pullkeeper-rotate-protocol-");
 
 let sm: FakeSecretsManager;
 let arn: string;
@@ -52,28 +28,20 @@ let events: PullkeeperEvent[];
 let handler: ReturnType<typeof createRotateHandler>;
 
 beforeEach(async () => {
-  await htpasswd.setPassword(BLUE, new SecretValue(BLUE_PASSWORD));
+  await world.htpasswd.setPassword(BLUE, new SecretValue(BLUE_PASSWORD));
   sm = new FakeSecretsManager();
   arn = sm.seed(SECRET, JSON.stringify({ username: BLUE, password: BLUE_PASSWORD }));
   events = [];
-  const config = parseConfig(`
-registries:
-  - id: local
-    host: ${registry.host}
-    kind: generic
-    source: { type: htpasswd, file: ${htpasswd.path}, users: [${BLUE}, ${GREEN}], rotation: rate(1 day) }
-    secret: ${SECRET}
-    verify: { endpoint: "${registry.url}" }
-`);
+  const config = parseConfig(`registries:\n${world.registryYaml("local", SECRET)}`);
   const service = new RotationService({
     vault: new SecretsManagerVault(sm.client),
     verifier: new RegistryV2Verifier(),
-    ledger: new DynamoLedger({ client: dynamo.client, tableName: await dynamo.createLedgerTable() }),
+    ledger: new DynamoLedger({ client: world.dynamo.client, tableName: await world.dynamo.createLedgerTable() }),
     bus: { publish: async (e) => void events.push(...e) },
     fingerprints: new HmacFingerprinter(Buffer.alloc(32, 7)),
     clock: systemClock,
     passwords: new RandomPasswords(),
-    accounts: () => htpasswd,
+    accounts: () => world.htpasswd,
     newToken: randomUUID,
   });
   handler = createRotateHandler(async () => ({ config, service }));
@@ -103,7 +71,7 @@ describe("functions/rotate under Secrets Manager's rotation protocol", () => {
     const current = await new SecretsManagerVault(sm.client).read(SECRET, { stage: "AWSCURRENT" });
     expect(current.versionId).toBe(token);
     expect(current.credential.password.equals(pending.credential.password)).toBe(true);
-    expect(await basic(GREEN, current.credential.password.reveal())).toBe(200);
+    expect(await world.basic(GREEN, current.credential.password.reveal())).toBe(200);
     // One value written, once, with the rotation's token; the rest were label moves.
     expect(sm.writes.filter((w) => w.command === "PutSecretValue")).toEqual([{ command: "PutSecretValue", secretId: SECRET, versionId: token, rotationToken }]);
     expect(events.map((e) => e.type)).toEqual(["Credential Rotated"]);
@@ -121,7 +89,7 @@ describe("functions/rotate under Secrets Manager's rotation protocol", () => {
     expect(sm.stages(SECRET)).toEqual({ [oldId]: ["AWSPREVIOUS"], [token]: ["AWSCURRENT"] });
     const current = await new SecretsManagerVault(sm.client).read(SECRET, { stage: "AWSCURRENT" });
     expect(current.credential.username).toBe(GREEN);
-    expect(await basic(GREEN, current.credential.password.reveal())).toBe(200);
+    expect(await world.basic(GREEN, current.credential.password.reveal())).toBe(200);
   });
 
   it("fails createSecret, writing nothing, when the event's RotationToken is not the rotation's", async () => {

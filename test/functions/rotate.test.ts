@@ -1,10 +1,10 @@
-import type { Context } from "aws-lambda";
 import { parseConfig, type RotatedRegistry, RotationService, type RotationStep } from "@pullkeeper/core";
 import { describe, expect, it, vi } from "vitest";
 import { createRotateHandler, registryForSecret } from "../../functions/rotate.js";
 import { fixture } from "../support/fixtures.js";
+import { lambdaContext } from "../support/lambda.js";
 
-const context = { functionName: "rotate", awsRequestId: "req", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("rotate");
 const withToken = fixture<Record<string, unknown>>("aws-rotation-lambda/rotation-invocation.createSecret.with-RotationToken.aws-lambda-go.verbatim.json");
 const powertools = fixture<Record<string, unknown>>("aws-rotation-lambda/rotation-invocation.createSecret.powertools.verbatim.json");
 

@@ -1,12 +1,12 @@
 import { scheduledEvent, SCHEDULER_SOURCE, schedulerInput, type ScheduleName } from "@pullkeeper/aws/lambda";
 import { parseConfig, type AuditScanService, type PropagationService, type RefreshService, type RevocationService } from "@pullkeeper/core";
-import type { Context } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { createAuditScanHandler } from "../../functions/audit-scan.js";
 import { createReconcileHandler } from "../../functions/reconcile.js";
 import { createRefreshHandler } from "../../functions/refresh.js";
 import { createRevokeHandler } from "../../functions/revoke.js";
 import { fixture } from "../support/fixtures.js";
+import { lambdaContext } from "../support/lambda.js";
 
 /**
  * What starts the four scheduled functions: the input their EventBridge Scheduler schedule sends
@@ -14,7 +14,7 @@ import { fixture } from "../support/fixtures.js";
  * embedded runtime send (and schedule rules of earlier deploys did), and nothing else.
  */
 
-const context = { functionName: "scheduled", awsRequestId: "req", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const context = lambdaContext("scheduled");
 const SCHEDULE_ARN = (name: string) => `arn:aws:scheduler:eu-west-1:123456789012:schedule/default/pullkeeper-test-${name}`;
 const ruleEvent = fixture<Record<string, unknown>>("aws-events-scheduler/scheduled-event.aws-lambda-docs.verbatim.json");
 

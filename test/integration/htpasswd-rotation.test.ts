@@ -12,15 +12,11 @@ import {
   type RotationStep,
   systemClock,
 } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
+import { RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type RunningRegistry, startDockerRegistry } from "../../packages/local/src/registry/docker-registry.js";
-import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
+import { useHtpasswdRegistry } from "../support/htpasswd-registry.js";
 
 /**
  * The credential lifecycle of a real docker-registry's htpasswd login: rotation through the four
@@ -28,25 +24,7 @@ import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
  * after a crash inside finishSecret, and rollback.
  */
 
-let dir: string;
-let registry: RunningRegistry;
-let dynamo: EmbeddedDynamo;
-let htpasswd: HtpasswdFile;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pullkeeper-rotation-"));
-  await writeFile(join(dir, "htpasswd"), "", { mode: 0o600 });
-  htpasswd = new HtpasswdFile(join(dir, "htpasswd"), { cost: 5 });
-  registry = await startDockerRegistry({ dir: join(dir, "registry"), htpasswdPath: htpasswd.path });
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await Promise.all([registry.stop(), dynamo.stop()]);
-  await rm(dir, { recursive: true, force: true });
-});
-
-const basic = async (username: string, password: string) =>
-  (await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } })).status;
+const world = useHtpasswdRegistry("pullkeeper-rotation-");
 
 let sm: FakeSecretsManager;
 let events: PullkeeperEvent[];
@@ -59,20 +37,20 @@ beforeEach(async () => {
   secret = `pullkeeper/local-${randomUUID()}`;
   sm.seed(secret);
   events = [];
-  tableName = await dynamo.createLedgerTable();
+  tableName = await world.dynamo.createLedgerTable();
   // Each test starts with no users, changed the way the registry notices (never truncated in place).
-  for (const user of await htpasswd.users()) await htpasswd.retire(user);
+  for (const user of await world.htpasswd.users()) await world.htpasswd.retire(user);
   target = {
     id: "local",
-    host: registry.host,
+    host: world.registry.host,
     kind: "generic",
-    source: { type: "htpasswd", file: htpasswd.path, users: ["pullkeeper-blue", "pullkeeper-green"], rotation: "rate(1 day)" },
+    source: { type: "htpasswd", file: world.htpasswd.path, users: ["pullkeeper-blue", "pullkeeper-green"], rotation: "rate(1 day)" },
     secret,
-    verify: { endpoint: registry.url },
+    verify: { endpoint: world.registry.url },
   };
 });
 
-const ledger = () => new DynamoLedger({ client: dynamo.client, tableName });
+const ledger = () => new DynamoLedger({ client: world.dynamo.client, tableName });
 const vault = () => new SecretsManagerVault(sm.client);
 const adapters = () => ({
   vault: vault(),
@@ -83,13 +61,13 @@ const adapters = () => ({
   clock: systemClock,
 });
 const revocation = (reg: RotatedRegistry = target) =>
-  new RevocationService({ ...adapters(), registries: [reg], consumers: [], targets: new Map(), revoker: () => htpasswdRevoker(htpasswd), repair: new LedgerRepair(adapters()) });
+  new RevocationService({ ...adapters(), registries: [reg], consumers: [], targets: new Map(), revoker: () => htpasswdRevoker(world.htpasswd), repair: new LedgerRepair(adapters()) });
 
 function service(options: { afterStep?: (step: RotationStep, token: string) => void | Promise<void>; afterPromote?: () => void; accounts?: RegistryAccounts } = {}) {
   return new RotationService({
     ...adapters(),
     passwords: new RandomPasswords(),
-    accounts: () => options.accounts ?? htpasswd,
+    accounts: () => options.accounts ?? world.htpasswd,
     revocation: revocation(),
     newToken: randomUUID,
     ...(options.afterStep && { afterStep: options.afterStep }),
@@ -99,7 +77,7 @@ function service(options: { afterStep?: (step: RotationStep, token: string) => v
 
 const versions = () => Object.keys(sm.stages(secret)).length;
 const current = async () => (await vault().read(secret, { stage: "AWSCURRENT" })).credential;
-const opens = async (c: Awaited<ReturnType<typeof current>>) => basic(c.username, c.password.reveal());
+const opens = async (c: Awaited<ReturnType<typeof current>>) => world.basic(c.username, c.password.reveal());
 
 describe("htpasswd rotation against a real docker-registry", () => {
   it("alternates users; the previous login keeps working until revocation retires it, once", async () => {
@@ -115,7 +93,7 @@ describe("htpasswd rotation against a real docker-registry", () => {
     expect(await opens(two)).toBe(200);
     // Whoever loaded the previous credential can still pull: nothing is revoked at finishSecret.
     expect(await opens(one)).toBe(200);
-    expect(await htpasswd.users()).toEqual(["pullkeeper-blue", "pullkeeper-green"]);
+    expect(await world.htpasswd.users()).toEqual(["pullkeeper-blue", "pullkeeper-green"]);
 
     // No consumers and nothing running: the previous user goes at the first check, and only once.
     const result = await revocation().check(target);
@@ -271,7 +249,7 @@ describe("htpasswd rotation against a real docker-registry", () => {
     await service().rotate(target);
     const blue = await current();
     await service().rotate(target);
-    await htpasswd.retire(blue.username);
+    await world.htpasswd.retire(blue.username);
     const before = (await vault().read(secret, { stage: "AWSCURRENT" })).versionId;
     await expect(new RollbackService({ ...adapters(), newToken: randomUUID }).rollback(target)).rejects.toMatchObject({ code: "rollback_unverified" });
     expect((await vault().read(secret, { stage: "AWSCURRENT" })).versionId).toBe(before);
