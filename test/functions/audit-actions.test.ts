@@ -5,19 +5,12 @@ import { AuditApi } from "@pullkeeper/api";
 import { InvalidInputError, parseConfig, PullkeeperError, type RollbackResult } from "@pullkeeper/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { REGISTRY_YAML } from "../support/aws-registries.js";
 
 /** What POST refresh / scan / restart / rollback do on AWS: the right functions invoked the right way, refusals named. */
 
-const config = parseConfig(`
-registries:
-  - { id: prod, host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com, kind: ecr, source: { type: ecr-token, account: "123456789012", region: eu-west-1 }, secret: pullkeeper/prod }
-  - id: harbor
-    host: harbor.internal.example.com
-    kind: generic
-    source: { type: htpasswd, file: /mnt/htpasswd/harbor/htpasswd, rotation: rate(1 day), efs: { fileSystem: fs-0123456789abcdef0, accessPoint: "arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0", subnets: [subnet-0aaaaaaaaaaaaaaa1], securityGroups: [sg-0ccccccccccccccc3] } }
-    secret: pullkeeper/harbor
-  - { id: local, host: "127.0.0.1:5055", kind: generic, source: { type: htpasswd, file: .pullkeeper/registries/local/htpasswd, rotation: rate(1 day), serve: { port: 5055 } }, secret: pullkeeper/local }
-consumers:
+const config = parseConfig(`registries:
+${REGISTRY_YAML.prod}${REGISTRY_YAML.harbor}${REGISTRY_YAML.local}consumers:
   - { id: hook, registry: prod, restart: true, target: { kind: webhook, url: "https://ci.example.com/hook", signingSecret: pullkeeper/webhook-key } }
 `);
 type ConfiguredRegistry = (typeof config.registries)[number];

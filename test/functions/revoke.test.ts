@@ -5,22 +5,15 @@ import { parseConfig, PullkeeperError, type Registry, type RevocationService, ty
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRevokeHandler, type RollbackRuntime } from "../../functions/revoke.js";
+import { REGISTRY_YAML } from "../support/aws-registries.js";
 import { lambdaContext } from "../support/lambda.js";
 
 /** functions/revoke: the scheduled revocation, and the rollback the audit API asks for synchronously. */
 
 const context = lambdaContext("revoke");
 
-const config = parseConfig(`
-registries:
-  - id: harbor
-    host: harbor.internal.example.com
-    kind: generic
-    source: { type: htpasswd, file: /mnt/htpasswd/harbor/htpasswd, rotation: rate(1 day), efs: { fileSystem: fs-0123456789abcdef0, accessPoint: "arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0123456789abcdef0", subnets: [subnet-0aaaaaaaaaaaaaaa1], securityGroups: [sg-0ccccccccccccccc3] } }
-    secret: pullkeeper/harbor
-  - { id: local, host: "127.0.0.1:5055", kind: generic, source: { type: htpasswd, file: .pullkeeper/registries/local/htpasswd, rotation: rate(1 day), serve: { port: 5055 } }, secret: pullkeeper/local }
-  - { id: prod, host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com, kind: ecr, source: { type: ecr-token, account: "123456789012", region: eu-west-1 }, secret: pullkeeper/prod }
-`);
+const config = parseConfig(`registries:
+${REGISTRY_YAML.harbor}${REGISTRY_YAML.local}${REGISTRY_YAML.prod}`);
 
 const rolledBack: RollbackResult = { registryId: "harbor", outcome: "rolled-back", versionId: "v3", restoredVersionId: "v1", fromVersionId: "v2" };
 
