@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config.js";
 import type { TargetSchemas } from "../packages/core/src/consumers.js";
+import { SOURCE_MODULES, sourceCapabilities } from "../packages/core/src/source-modules.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 
 /**
@@ -74,20 +75,18 @@ function unique(values: Iterable<string>): string[] {
 
 /**
  * The refresh function's IAM statements, derived from the config. Only what refresh uses:
- * - the credential secrets of `ecr-token` registries (read, write a pending version, promote it);
+ * - the credential secrets of the registries whose source mints (read, write a pending version,
+ *   promote it);
  * - the fingerprint HMAC key secret (read, and write it once on first use);
- * - `sts:AssumeRole` on exactly the roles named by `ecr-token` sources;
- * - ECR / ECR Public token calls, only when some token is minted with the function's own role
- *   (a source with `roleArn` mints with the assumed role's credentials instead). These APIs do
- *   not support resource-level permissions, so their resource is `*`;
+ * - what each minting source's module asks for its registries (`awsPermissions.refresh`: for ECR
+ *   tokens, `sts:AssumeRole` on the roles the sources name and the token calls);
  * - the ledger table and its indexes; `PutEvents` on the pullkeeper bus.
  */
 export function refreshPermissions(config: PullkeeperConfig, ctx: RefreshPermissionContext): PermissionStatement[] {
-  const minted = config.registries.flatMap((r) => (r.source.type === "ecr-token" ? [{ registry: r, source: r.source }] : []));
-  const ownRole = minted.filter((m) => m.source.roleArn === undefined);
+  const minted = config.registries.filter((r) => sourceCapabilities(r).mints);
   const statements: PermissionStatement[] = [];
 
-  const credentialSecrets = unique(minted.map((m) => secretArn(m.registry.secret, ctx)));
+  const credentialSecrets = unique(minted.map((r) => secretArn(r.secret, ctx)));
   if (credentialSecrets.length > 0) {
     statements.push({
       actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
@@ -99,14 +98,9 @@ export function refreshPermissions(config: PullkeeperConfig, ctx: RefreshPermiss
     resources: [ctx.fingerprintKeySecretArn],
   });
 
-  const roles = unique(minted.flatMap((m) => (m.source.roleArn === undefined ? [] : [m.source.roleArn])));
-  if (roles.length > 0) statements.push({ actions: ["sts:AssumeRole"], resources: roles });
-
-  if (ownRole.some((m) => m.registry.kind === "ecr")) {
-    statements.push({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] });
-  }
-  if (ownRole.some((m) => m.registry.kind === "ecr-public")) {
-    statements.push({ actions: ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"], resources: ["*"] });
+  for (const module of SOURCE_MODULES) {
+    const registries = minted.filter((r) => r.source.type === module.type);
+    if (registries.length > 0) statements.push(...(module.awsPermissions?.refresh?.(registries) ?? []));
   }
 
   statements.push({

@@ -1,6 +1,8 @@
 import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config.js";
 import { type PathIssue, throwConfigIssues } from "../packages/core/src/config-issues.js";
-import type { HtpasswdEfs, HtpasswdSource, Registry } from "../packages/core/src/model.js";
+import type { Registry } from "../packages/core/src/model.js";
+import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation.js";
+import type { HtpasswdEfs } from "../packages/core/src/sources/htpasswd/module.js";
 import { sameSecret } from "../packages/core/src/secret-id.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 
@@ -46,13 +48,9 @@ export interface RotationPlan {
   readonly efs: HtpasswdEfs;
 }
 
-type HtpasswdRegistry = Registry & { readonly source: HtpasswdSource };
-
-const isHtpasswd = (r: Registry): r is HtpasswdRegistry => r.source.type === "htpasswd";
-
 /** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
-export function rotatedOnAws(registry: Registry): registry is HtpasswdRegistry {
-  return isHtpasswd(registry) && registry.source.serve === undefined;
+export function rotatedOnAws(registry: Registry): registry is RotatedRegistry {
+  return isRotated(registry) && registry.source.serve === undefined;
 }
 
 /** localhost, 127.0.0.0/8 or ::1, with or without a port: this machine, wherever it runs. */
@@ -81,7 +79,7 @@ export function awsReachabilityIssues(config: PullkeeperConfig): PathIssue[] {
   config.registries.forEach((registry, index) => {
     const at = (...path: string[]) => ["registries", index, ...path];
     const name = `registry "${registry.id}"`;
-    if (registry.source.type === "htpasswd" && registry.source.serve !== undefined) {
+    if (isRotated(registry) && registry.source.serve !== undefined) {
       issues.push({
         path: at("source", "serve"),
         message: `${name} is served by the embedded runtime (pullkeeper dev) on ${registry.host}, which nothing on AWS can reach; deploy a config without it (PULLKEEPER_CONFIG names the file to deploy)`,

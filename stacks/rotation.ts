@@ -1,4 +1,4 @@
-import type { HtpasswdEfs } from "../packages/core/src/model.js";
+import type { HtpasswdEfs } from "../packages/core/src/sources/htpasswd/module.js";
 import { scheduleExpression, secretArn, type DeployConfig } from "./config";
 import { functionBase, lambdaTransform, scheduledInvocation } from "./lambda";
 import { HTPASSWD_EFS_MOUNT_PATH, revokePermissions, rotatePermissions, type RotationPlan } from "./rotation-permissions";

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config.js";
+import { isRotated } from "../../packages/core/src/rotation.js";
 import { schedulerInput } from "../../packages/core/src/schedule-input.js";
 import { apiPermissions } from "../../stacks/audit-permissions.js";
 import { loadDeployConfig } from "../../stacks/config.js";
@@ -197,7 +198,7 @@ describe("the rotate function", () => {
     expect(input(fn, "fileSystemConfig")).toEqual({ arn: ACCESS_POINT, localMountPath: "/mnt/htpasswd" });
     // Every rotated registry's file is below the mount.
     for (const r of config.registries.filter((r) => plan.registries.some((p) => p.id === r.id))) {
-      expect(r.source.type === "htpasswd" && r.source.file.startsWith("/mnt/htpasswd/")).toBe(true);
+      expect(isRotated(r) && r.source.file.startsWith("/mnt/htpasswd/")).toBe(true);
     }
   });
 

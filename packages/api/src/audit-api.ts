@@ -21,6 +21,7 @@ import {
   type Query,
   type Registry,
   registryView,
+  sourceCapabilities,
   type UndeclaredRecord,
   undeclaredView,
   versionLifecycles,
@@ -159,7 +160,7 @@ export class AuditApi {
 
   async #refresh(id: string, query: Query): Promise<ApiResponse> {
     const registry = this.#find(id);
-    if (registry.source.type === "managed-secret") throw new InvalidInputError(`registry ${id}: its source is managed-secret; pullkeeper does not mint or rotate it`);
+    if (sourceCapabilities(registry).managedElsewhere) throw new InvalidInputError(`registry ${id}: its source is ${registry.source.type}; pullkeeper does not mint or rotate it`);
     if (query.force !== undefined && query.force !== "true" && query.force !== "false") throw new InvalidInputError("force: expected true or false");
     if (!this.#deps.actions) return notWired("refresh on demand");
     return { status: 200, body: await this.#deps.actions.refresh(registry, { force: query.force === "true" }) };

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
+import { duration, SCHEDULE, SCHEDULE_MESSAGE } from "./config-fields.js";
 import { REGISTRY_KINDS, revokePolicy } from "./model.js";
-import { awsRegion } from "./suggest.js";
+import { SOURCE_MODULES, SOURCE_MODULES_BY_TYPE } from "./source-modules.js";
 
 /**
  * The shape of `pullkeeper.yaml` as zod schemas: registries and their sources, consumers and
@@ -9,37 +9,10 @@ import { awsRegion } from "./suggest.js";
  * text becomes a PullkeeperConfig, is config.ts.
  */
 
-const ACCOUNT_ID = /^\d{12}$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
 const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
-const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const HTPASSWD_USER = /^[A-Za-z0-9._@-]{1,64}$/;
-
-const duration = z.string().transform((text, ctx) => {
-  const seconds = parseDuration(text);
-  if (seconds === undefined || seconds <= 0) {
-    ctx.addIssue({ code: "custom", message: 'expected a duration such as "90s", "30m", "6h" or "1d"' });
-    return z.NEVER;
-  }
-  return seconds;
-});
-
-const ecrTokenSource = z.strictObject({
-  type: z.literal("ecr-token"),
-  account: z.string().regex(ACCOUNT_ID, "expected a 12-digit AWS account ID"),
-  region: awsRegion,
-  roleArn: z.string().regex(ROLE_ARN, "expected an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
-  externalId: z.string().min(2).max(1224).optional(),
-  margin: duration.optional(),
-});
-
-const managedSecretSource = z.strictObject({ type: z.literal("managed-secret") });
-
-const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
-const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
 
 /**
  * An IANA time zone name as EventBridge Scheduler takes it (`scheduleExpressionTimezone`): one the
@@ -57,44 +30,14 @@ const timeZone = z.string().superRefine((name, ctx) => {
   else if (resolved !== name && resolved.toLowerCase() === name.toLowerCase()) ctx.addIssue({ code: "custom", message: `write the time zone as "${resolved}"` });
 });
 
-/** Where the rotation and revoke functions mount an htpasswd registry's EFS access point on AWS (Lambda mounts under /mnt/). */
-export const HTPASSWD_EFS_MOUNT_PATH = "/mnt/htpasswd";
+export { HTPASSWD_EFS_MOUNT_PATH, underHtpasswdMount } from "./sources/htpasswd/module.js";
 
-/** A file the functions reach through the mount: an absolute path below it, without "." or ".." segments. */
-export function underHtpasswdMount(file: string): boolean {
-  const rest = file.startsWith(`${HTPASSWD_EFS_MOUNT_PATH}/`) ? file.slice(HTPASSWD_EFS_MOUNT_PATH.length + 1) : undefined;
-  return rest !== undefined && rest.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
-}
-
-const htpasswdEfs = z.strictObject({
-  fileSystem: z.string().regex(/^fs-[0-9a-f]{8,40}$/, "expected an EFS file system ID such as fs-0123456789abcdef0"),
-  accessPoint: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:elasticfilesystem:[a-z0-9-]+:\d{12}:access-point\/fsap-[0-9a-f]{8,40}$/, "expected an EFS access point ARN (arn:aws:elasticfilesystem:<region>:<account>:access-point/fsap-...)"),
-  // Lambda takes up to 16 subnets and 5 security groups.
-  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet ID such as subnet-0123456789abcdef0")).min(1, "expected the subnets the functions reach the mount targets from").max(16, "expected at most 16 subnets (a Lambda limit)"),
-  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "expected a security group ID such as sg-0123456789abcdef0")).min(1, "expected the functions' security groups").max(5, "expected at most 5 security groups (a Lambda limit)"),
-});
-
-const htpasswdSource = z.strictObject({
-  type: z.literal("htpasswd"),
-  file: z.string().min(1, "expected the path of the registry's htpasswd file"),
-  users: z
-    .tuple([z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces"), z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces")])
-    .refine(([a, b]) => a !== b, "expected two different users to alternate between")
-    .default(["pullkeeper-blue", "pullkeeper-green"]),
-  rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(1 day)"),
-  serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
-  /** AWS: the EFS access point the functions mount at HTPASSWD_EFS_MOUNT_PATH; `file` is then a path below it. */
-  efs: htpasswdEfs.optional(),
-}).superRefine((s, ctx) => {
-  if (s.efs !== undefined && !underHtpasswdMount(s.file)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["file"],
-      message: `with source.efs, expected a path below ${HTPASSWD_EFS_MOUNT_PATH}/ (where the functions mount the access point), such as ${HTPASSWD_EFS_MOUNT_PATH}/<registry>/htpasswd`,
-    });
-  }
+/**
+ * A registry's `source`: one of the registered sources' schemas, told apart by `type`; an unknown
+ * type is named with the list (and the nearest, by config-issues.ts).
+ */
+const source = z.discriminatedUnion("type", SOURCE_MODULES.map((m) => m.schema) as unknown as [z.ZodObject, ...z.ZodObject[]], {
+  error: `expected source.type to be one of ${SOURCE_MODULES.map((m) => `"${m.type}"`).join(", ")}`,
 });
 
 /** Default maximum overlap of two credentials: a day, long enough for a nightly build or a weekday codespace. */
@@ -114,9 +57,7 @@ const registry = z
     id: z.string().regex(ID, "expected lower-case letters, digits and dashes (at most 63)"),
     host: z.string().regex(HOST, "expected a registry host name, optionally with :port"),
     kind: z.enum(REGISTRY_KINDS),
-    source: z.discriminatedUnion("type", [ecrTokenSource, managedSecretSource, htpasswdSource], {
-      error: 'expected source.type to be one of "ecr-token", "managed-secret", "htpasswd"',
-    }),
+    source,
     secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
     /**
      * When the previous credential is revoked (sources that can revoke: htpasswd). It goes as soon
@@ -138,21 +79,8 @@ const registry = z
       .default({}),
   })
   .superRefine((r, ctx) => {
-    if (r.source.type !== "ecr-token") return;
-    if (r.kind !== "ecr" && r.kind !== "ecr-public") {
-      ctx.addIssue({ code: "custom", path: ["source", "type"], message: `"ecr-token" mints tokens for kind "ecr" or "ecr-public", not "${r.kind}"` });
-    }
-    if (r.kind === "ecr") {
-      const match = ECR_HOST.exec(r.host);
-      if (!match) {
-        ctx.addIssue({ code: "custom", path: ["host"], message: "expected an ECR host <account>.dkr.ecr.<region>.amazonaws.com" });
-      } else if (match[1] !== r.source.account || match[2] !== r.source.region) {
-        ctx.addIssue({ code: "custom", path: ["host"], message: `host names account ${match[1]} in ${match[2]}, but source says ${r.source.account} in ${r.source.region}` });
-      }
-    }
-    if (r.kind === "ecr-public" && r.source.region !== "us-east-1") {
-      ctx.addIssue({ code: "custom", path: ["source", "region"], message: "ECR Public issues tokens only in us-east-1" });
-    }
+    const issue = (path: readonly (string | number)[], message: string) => ctx.addIssue({ code: "custom", path: [...path], message });
+    SOURCE_MODULES_BY_TYPE.get(r.source.type as string)?.checkRegistry?.({ kind: r.kind, host: r.host, source: r.source as never }, issue);
   });
 
 // Strict, so a misspelt `restart` is an error rather than a consumer that silently never restarts;

@@ -6,6 +6,8 @@ import { type ConsumerEntry, consumerTargetIssues, type TargetSchemas } from "./
 import type { Consumer } from "./delivery.js";
 import { InvalidInputError } from "./errors.js";
 import type { Registry } from "./model.js";
+import type { SourceModule } from "./source-module.js";
+import { SOURCE_MODULES_BY_TYPE } from "./source-modules.js";
 import { didYouMean } from "./suggest.js";
 
 export { configSchema, DEFAULT_REVOKE_AFTER_SECONDS, HTPASSWD_EFS_MOUNT_PATH, PRINCIPAL_ARN, principalIssue, underHtpasswdMount } from "./config-schema.js";
@@ -94,26 +96,8 @@ function checkDocument(doc: unknown, targets?: TargetSchemas): DocumentCheck {
 function toConfig({ registries, consumers, settings: s }: z.output<typeof configSchema>): PullkeeperConfig {
   return {
     registries: registries.map((r): Registry => {
-      const source =
-        r.source.type === "ecr-token"
-          ? {
-              type: "ecr-token" as const,
-              account: r.source.account,
-              region: r.source.region,
-              ...(r.source.roleArn !== undefined && { roleArn: r.source.roleArn }),
-              ...(r.source.externalId !== undefined && { externalId: r.source.externalId }),
-              ...(r.source.margin !== undefined && { marginSeconds: r.source.margin }),
-            }
-          : r.source.type === "htpasswd"
-            ? {
-                type: "htpasswd" as const,
-                file: r.source.file,
-                users: r.source.users,
-                rotation: r.source.rotation,
-                ...(r.source.serve !== undefined && { serve: r.source.serve }),
-                ...(r.source.efs !== undefined && { efs: r.source.efs }),
-              }
-            : { type: "managed-secret" as const };
+      // The schema's union only lets registered types through, so the module is there.
+      const source = (SOURCE_MODULES_BY_TYPE.get(r.source.type as string) as SourceModule).toSource(r.source as { type: string });
       return {
         id: r.id,
         host: r.host,

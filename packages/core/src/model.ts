@@ -3,50 +3,16 @@ import type { Credential } from "./credential.js";
 export const REGISTRY_KINDS = ["ecr", "ecr-public", "dockerhub", "ghcr", "gitlab", "quay", "acr", "generic"] as const;
 export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 
-/** How an ECR token is minted: which principal, in which account and region. */
-export interface EcrTokenSource {
-  readonly type: "ecr-token";
-  readonly account: string;
-  readonly region: string;
-  /** Role to assume first: another account, or a pull-only role the token then acts as. */
-  readonly roleArn?: string;
-  readonly externalId?: string;
-  /** Refresh this long before expiry; default half the token's lifetime. */
-  readonly marginSeconds?: number;
-}
-
-/** Someone else changes the secret; pullkeeper only propagates it. */
-export interface ManagedSecretSource {
-  readonly type: "managed-secret";
-}
-
 /**
- * A self-hosted registry that authenticates from an htpasswd file: pullkeeper rotates its
- * password by alternating two users, so the old login keeps working until the new one is live.
+ * A registry's `source`: how its credential comes to be. Each source type's own fields and schema
+ * are in its folder (sources/<type>/module.ts); what pullkeeper does with it is the module's
+ * capabilities (sourceCapabilities in source-modules.ts), never a test of `type`.
  */
-export interface HtpasswdSource {
-  readonly type: "htpasswd";
-  readonly file: string;
-  readonly users: readonly [string, string];
-  /** Rotation schedule, rate(...) or cron(...). */
-  readonly rotation: string;
-  /** Embedded runtime only: start a docker-registry on 127.0.0.1:<port> serving this htpasswd. */
-  readonly serve?: { readonly port: number };
-  /** AWS only: the EFS access point the rotation and revoke functions mount (at HTPASSWD_EFS_MOUNT_PATH) to write `file`. */
-  readonly efs?: HtpasswdEfs;
+export interface RegistrySource {
+  /** The config's `source.type`: the SourceModule that parsed it. */
+  readonly type: string;
+  readonly [setting: string]: unknown;
 }
-
-/** Where the htpasswd file lives on AWS: an EFS access point, reached from these subnets with these security groups. */
-export interface HtpasswdEfs {
-  /** File system ID (fs-...): the IAM resource of the functions' mount and write. */
-  readonly fileSystem: string;
-  /** Access point ARN (arn:<partition>:elasticfilesystem:<region>:<account>:access-point/fsap-...). */
-  readonly accessPoint: string;
-  readonly subnets: readonly string[];
-  readonly securityGroups: readonly string[];
-}
-
-export type RegistrySource = EcrTokenSource | ManagedSecretSource | HtpasswdSource;
 
 export interface CanaryImage {
   readonly repository: string;

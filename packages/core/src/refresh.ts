@@ -1,8 +1,10 @@
 import pLimit from "p-limit";
 import { PullkeeperError } from "./errors.js";
 import type { CredentialRotated } from "./events.js";
-import type { CredentialVersion, EcrTokenSource, MintedToken, Registry, TokenScope } from "./model.js";
+import type { CredentialVersion, MintedToken, Registry, TokenScope } from "./model.js";
 import { tokenScopeKey } from "./model.js";
+import { sourceCapabilities } from "./source-modules.js";
+import type { EcrTokenSource } from "./sources/ecr-token/module.js";
 import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryRecord, RegistryVerifier, TokenSource, Vault } from "./ports.js";
 import { verifyRequest } from "./verify-request.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
@@ -105,7 +107,7 @@ export class RefreshService {
     const startedAt = this.#deps.clock.now();
     const wanted = request.registryIds === undefined ? undefined : new Set(request.registryIds);
     const minted = registries.filter(
-      (r): r is MintedRegistry => r.source.type === "ecr-token" && (wanted === undefined || wanted.has(r.id)),
+      (r): r is MintedRegistry => sourceCapabilities(r).mints && (wanted === undefined || wanted.has(r.id)),
     );
 
     const results: RegistryRefreshResult[] = [];

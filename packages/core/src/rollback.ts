@@ -3,6 +3,7 @@ import type { CredentialRotated } from "./events.js";
 import type { CredentialVersion, Registry } from "./model.js";
 import type { Clock, EventBus, Fingerprinter, Ledger, RegistryVerifier, Vault } from "./ports.js";
 import { withRegistryLock } from "./registry-lock.js";
+import { sourceCapabilities } from "./source-modules.js";
 import { readIfPresent } from "./vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
 
@@ -49,7 +50,7 @@ export class RollbackService {
 
   async #rollback(registry: Registry, token: string): Promise<RollbackResult> {
     const { vault, verifier, ledger, bus, fingerprints, clock } = this.#deps;
-    if (registry.source.type === "managed-secret") throw new PullkeeperError("rollback_unsupported", `registry ${registry.id}: its source is managed-secret; roll back where the secret is managed`);
+    if (sourceCapabilities(registry).managedElsewhere) throw new PullkeeperError("rollback_unsupported", `registry ${registry.id}: its source is ${registry.source.type}; roll back where the secret is managed`);
     const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
     const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!current || !previous) throw new PullkeeperError("no_previous_version", `registry ${registry.id}: there is no previous version to roll back to`);

@@ -1,7 +1,9 @@
 import { credential } from "./credential.js";
 import { NotFoundError, PullkeeperError } from "./errors.js";
-import type { CredentialVersion, HtpasswdSource, Registry } from "./model.js";
+import type { CredentialVersion, Registry } from "./model.js";
 import { revokePolicy } from "./model.js";
+import { sourceCapabilities } from "./source-modules.js";
+import type { HtpasswdSource } from "./sources/htpasswd/module.js";
 import type { Clock, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "./ports.js";
 import { lockRegistry } from "./registry-lock.js";
 import { readIfPresent } from "./vault-reads.js";
@@ -14,8 +16,9 @@ export type RotationStep = (typeof ROTATION_STEPS)[number];
 
 export type RotatedRegistry = Registry & { readonly source: HtpasswdSource };
 
+/** A registry whose credential pullkeeper rotates (its source module's `rotates`). */
 export function isRotated(registry: Registry): registry is RotatedRegistry {
-  return registry.source.type === "htpasswd";
+  return sourceCapabilities(registry).rotates;
 }
 
 export interface RotationDependencies {

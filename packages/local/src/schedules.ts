@@ -1,5 +1,5 @@
 import type { Consumer, DeliveryTarget, LedgerRepair, PullkeeperConfig, RotatedRegistry, RotationResult, RotationService } from "@pullkeeper/core";
-import { isRotated } from "@pullkeeper/core";
+import { isRotated, sourceCapabilities } from "@pullkeeper/core";
 import type { DynamoLedger } from "@pullkeeper/aws";
 import { parseSchedule } from "./scheduler/schedule-expression.js";
 import { Scheduler } from "./scheduler/scheduler.js";
@@ -34,7 +34,7 @@ export function scheduleJobs(context: ScheduleContext, jobs: ScheduledJobs): Sch
     // Also at start: a crash may have swallowed the event (or the queued deliveries) of a rotation.
     scheduler.add("reconcile", config.settings.reconcileSchedule, jobs.reconcile, atStart);
   }
-  const minted = config.registries.filter((r) => r.source.type === "ecr-token");
+  const minted = config.registries.filter((r) => sourceCapabilities(r).mints);
   if (minted.length > 0) {
     scheduler.add("refresh", config.settings.refreshSchedule, jobs.refresh, atStart);
   }

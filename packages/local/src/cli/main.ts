@@ -1,4 +1,4 @@
-import { InvalidInputError } from "@pullkeeper/core";
+import { InvalidInputError, sourceCapabilities } from "@pullkeeper/core";
 import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -134,7 +134,7 @@ export function buildCli(): Command {
       const client = await connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
       try {
         const list = await client.request("GET", "/v1/registries?limit=100");
-        const ids = opts.registry ? [opts.registry] : (list.body as { items: RegistryRow[] }).items.filter((r) => r.source !== "managed-secret").map((r) => r.id);
+        const ids = opts.registry ? [opts.registry] : (list.body as { items: RegistryRow[] }).items.filter((r) => !sourceCapabilities({ source: { type: r.source } }).managedElsewhere).map((r) => r.id);
         const results: { registry: string; status: number; body: unknown }[] = [];
         const line = (r: (typeof results)[number]) => `${r.registry}: ${r.status === 200 ? summary(r.body) : `${(r.body as { message?: string }).message ?? `HTTP ${r.status}`}`}`;
         // A rotation takes seconds per registry: progress on stderr (a bar on a terminal), each result as it comes elsewhere.

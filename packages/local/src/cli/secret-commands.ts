@@ -58,16 +58,16 @@ async function refuseOwnedSecret(configPath: string, name: string): Promise<void
   } catch {
     return;
   }
-  const { parseConfig, sameSecret } = await import("@pullkeeper/core");
+  const { parseConfig, sameSecret, sourceCapabilities } = await import("@pullkeeper/core");
   let registries;
   try {
     registries = parseConfig(text, configPath).registries;
   } catch {
     return;
   }
-  const owner = registries.find((r) => sameSecret(r.secret, name) && r.source.type !== "managed-secret");
+  const owner = registries.find((r) => sameSecret(r.secret, name) && !sourceCapabilities(r).managedElsewhere);
   if (owner === undefined) return;
-  const does = owner.source.type === "ecr-token" ? "mints" : "rotates";
+  const does = sourceCapabilities(owner).mints ? "mints" : "rotates";
   throw new InvalidInputError(`secret ${name} is registry ${owner.id}'s, whose login pullkeeper ${does} (source ${owner.source.type}): a value put there would not open the registry. For a new login now: pullkeeper refresh --registry ${owner.id}`);
 }
 

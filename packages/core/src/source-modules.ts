@@ -1,0 +1,26 @@
+import type { Registry } from "./model.js";
+import type { SourceCapabilities, SourceModule } from "./source-module.js";
+import { ecrTokenModule } from "./sources/ecr-token/module.js";
+import { htpasswdModule } from "./sources/htpasswd/module.js";
+import { managedSecretModule } from "./sources/managed-secret/module.js";
+
+/**
+ * Every source type pullkeeper knows, one line each (docs/adding-a-source.md): the config's
+ * `source` union, the list its error names (in this order), the capabilities the services branch
+ * on and the stacks' source permissions all derive from it.
+ */
+export const SOURCE_MODULES: readonly SourceModule[] = [
+  ecrTokenModule,
+  managedSecretModule,
+  htpasswdModule,
+];
+
+/** The module of each source type, for lookups by a registry's `source.type`. */
+export const SOURCE_MODULES_BY_TYPE: ReadonlyMap<string, SourceModule> = new Map(SOURCE_MODULES.map((m) => [m.type, m]));
+
+const NONE: SourceCapabilities = { mints: false, rotates: false, managedElsewhere: false, expires: false };
+
+/** What pullkeeper does with this registry's credential: its source module's capabilities (none for a type no module registers). */
+export function sourceCapabilities(registry: Pick<Registry, "source">): SourceCapabilities {
+  return SOURCE_MODULES_BY_TYPE.get(registry.source.type)?.capabilities ?? NONE;
+}

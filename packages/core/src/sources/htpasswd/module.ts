@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { SCHEDULE, SCHEDULE_MESSAGE } from "../../config-fields.js";
+import type { RegistrySource } from "../../model.js";
+import type { SourceModule } from "../../source-module.js";
+
+/**
+ * A self-hosted registry that authenticates from an htpasswd file: pullkeeper rotates its
+ * password by alternating two users, so the old login keeps working until the new one is live.
+ */
+export interface HtpasswdSource extends RegistrySource {
+  readonly type: "htpasswd";
+  readonly file: string;
+  readonly users: readonly [string, string];
+  /** Rotation schedule, rate(...) or cron(...). */
+  readonly rotation: string;
+  /** Embedded runtime only: start a docker-registry on 127.0.0.1:<port> serving this htpasswd. */
+  readonly serve?: { readonly port: number };
+  /** AWS only: the EFS access point the rotation and revoke functions mount (at HTPASSWD_EFS_MOUNT_PATH) to write `file`. */
+  readonly efs?: HtpasswdEfs;
+}
+
+/** Where the htpasswd file lives on AWS: an EFS access point, reached from these subnets with these security groups. */
+export interface HtpasswdEfs {
+  /** File system ID (fs-...): the IAM resource of the functions' mount and write. */
+  readonly fileSystem: string;
+  /** Access point ARN (arn:<partition>:elasticfilesystem:<region>:<account>:access-point/fsap-...). */
+  readonly accessPoint: string;
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+}
+
+/** Where the rotation and revoke functions mount an htpasswd registry's EFS access point on AWS (Lambda mounts under /mnt/). */
+export const HTPASSWD_EFS_MOUNT_PATH = "/mnt/htpasswd";
+
+/** A file the functions reach through the mount: an absolute path below it, without "." or ".." segments. */
+export function underHtpasswdMount(file: string): boolean {
+  const rest = file.startsWith(`${HTPASSWD_EFS_MOUNT_PATH}/`) ? file.slice(HTPASSWD_EFS_MOUNT_PATH.length + 1) : undefined;
+  return rest !== undefined && rest.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+const HTPASSWD_USER = /^[A-Za-z0-9._@-]{1,64}$/;
+
+const htpasswdEfs = z.strictObject({
+  fileSystem: z.string().regex(/^fs-[0-9a-f]{8,40}$/, "expected an EFS file system ID such as fs-0123456789abcdef0"),
+  accessPoint: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:elasticfilesystem:[a-z0-9-]+:\d{12}:access-point\/fsap-[0-9a-f]{8,40}$/, "expected an EFS access point ARN (arn:aws:elasticfilesystem:<region>:<account>:access-point/fsap-...)"),
+  // Lambda takes up to 16 subnets and 5 security groups.
+  subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet ID such as subnet-0123456789abcdef0")).min(1, "expected the subnets the functions reach the mount targets from").max(16, "expected at most 16 subnets (a Lambda limit)"),
+  securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "expected a security group ID such as sg-0123456789abcdef0")).min(1, "expected the functions' security groups").max(5, "expected at most 5 security groups (a Lambda limit)"),
+});
+
+const htpasswdSchema = z.strictObject({
+  type: z.literal("htpasswd"),
+  file: z.string().min(1, "expected the path of the registry's htpasswd file"),
+  users: z
+    .tuple([z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces"), z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces")])
+    .refine(([a, b]) => a !== b, "expected two different users to alternate between")
+    .default(["pullkeeper-blue", "pullkeeper-green"]),
+  rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(1 day)"),
+  serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
+  /** AWS: the EFS access point the functions mount at HTPASSWD_EFS_MOUNT_PATH; `file` is then a path below it. */
+  efs: htpasswdEfs.optional(),
+}).superRefine((s, ctx) => {
+  if (s.efs !== undefined && !underHtpasswdMount(s.file)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["file"],
+      message: `with source.efs, expected a path below ${HTPASSWD_EFS_MOUNT_PATH}/ (where the functions mount the access point), such as ${HTPASSWD_EFS_MOUNT_PATH}/<registry>/htpasswd`,
+    });
+  }
+});
+
+/**
+ * A registry that reads its logins from an htpasswd file pullkeeper can write: two users take turns
+ * (the rotation function sets the idle one's password; the revoke function retires the previous).
+ */
+export const htpasswdModule: SourceModule<typeof htpasswdSchema> = {
+  type: "htpasswd",
+  schema: htpasswdSchema,
+  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: false },
+  toSource: (s): HtpasswdSource => ({
+    type: s.type,
+    file: s.file,
+    users: s.users,
+    rotation: s.rotation,
+    ...(s.serve !== undefined && { serve: s.serve }),
+    ...(s.efs !== undefined && { efs: s.efs }),
+  }),
+};
