@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config.js";
 import type { TargetSchemas } from "../packages/core/src/consumers.js";
-import { SOURCE_MODULES, sourceCapabilities } from "../packages/core/src/source-modules.js";
+import { sourceCapabilities, sourcePermissions } from "../packages/core/src/source-modules.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 
 /**
@@ -98,10 +98,7 @@ export function refreshPermissions(config: PullkeeperConfig, ctx: RefreshPermiss
     resources: [ctx.fingerprintKeySecretArn],
   });
 
-  for (const module of SOURCE_MODULES) {
-    const registries = minted.filter((r) => r.source.type === module.type);
-    if (registries.length > 0) statements.push(...(module.awsPermissions?.refresh?.(registries) ?? []));
-  }
+  statements.push(...sourcePermissions(minted, "refresh"));
 
   statements.push({
     actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],

@@ -2,6 +2,7 @@ import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core
 import { type PathIssue, throwConfigIssues } from "../packages/core/src/config-issues.js";
 import type { Registry } from "../packages/core/src/model.js";
 import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation.js";
+import { sourcePermissions } from "../packages/core/src/source-modules.js";
 import type { HtpasswdEfs } from "../packages/core/src/sources/htpasswd/module.js";
 import { sameSecret } from "../packages/core/src/secret-id.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
@@ -46,6 +47,8 @@ export interface RotatedRegistryPlan {
 export interface RotationPlan {
   readonly registries: readonly RotatedRegistryPlan[];
   readonly efs: HtpasswdEfs;
+  /** What the rotated registries' source modules ask of both functions (`awsPermissions.rotation`: the htpasswd file on EFS). */
+  readonly sourcePermissions: readonly PermissionStatement[];
 }
 
 /** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
@@ -176,6 +179,7 @@ const sameEfs = (a: HtpasswdEfs, b: HtpasswdEfs): boolean => {
 export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml", text?: string): RotationPlan | undefined {
   const issues = awsReachabilityIssues(config);
   const registries: RotatedRegistryPlan[] = [];
+  const rotated: Registry[] = [];
   let efs: { readonly value: HtpasswdEfs; readonly index: number } | undefined;
   config.registries.forEach((registry, index) => {
     if (!rotatedOnAws(registry)) return;
@@ -204,10 +208,11 @@ export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml",
       });
     }
     registries.push({ index, id: registry.id, secret: registry.secret, schedule: source.rotation });
+    rotated.push(registry);
   });
   if (issues.length > 0) throwConfigIssues(file, issues, text);
   if (registries.length === 0 || efs === undefined) return undefined;
-  return { registries, efs: efs.value };
+  return { registries, efs: efs.value, sourcePermissions: sourcePermissions(rotated, "rotation") };
 }
 
 export type RotationPermissionContext = Pick<RefreshPermissionContext, "partition" | "region" | "account" | "tableArn" | "busArn" | "fingerprintKeySecretArn">;
@@ -225,19 +230,7 @@ export interface RevokePermissionContext extends RotationPermissionContext {
  */
 export const LIFECYCLE_LEDGER_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"];
 
-/** The EFS file system of the access point: same partition, region and account as the access point's ARN. */
-export function fileSystemArn(efs: HtpasswdEfs): string {
-  const [, partition, , region, account] = efs.accessPoint.split(":");
-  return `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${efs.fileSystem}`;
-}
-
-/**
- * Mounting the access point and writing through it (what AmazonElasticFileSystemClientReadWriteAccess
- * grants, on the one file system). ClientMount and ClientWrite authorise on the file system.
- */
-export function efsPermissions(efs: HtpasswdEfs): PermissionStatement[] {
-  return [{ actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], resources: [fileSystemArn(efs)] }];
-}
+export { fileSystemArn } from "../packages/core/src/sources/htpasswd/module.js";
 
 /**
  * What Lambda needs to attach a function to the subnets, with the function's role: the EC2
@@ -280,7 +273,7 @@ export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionCon
     fingerprintKey(ctx),
     { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
     { actions: ["events:PutEvents"], resources: [ctx.busArn] },
-    ...efsPermissions(plan.efs),
+    ...plan.sourcePermissions,
     ...vpcPermissions(plan.efs, ctx),
     ...TRACING_PERMISSIONS,
   ]);

@@ -29,6 +29,8 @@ export interface SourcePermission {
 export interface SourceAwsPermissions {
   /** The refresh function's, for a source that mints (e.g. ecr:GetAuthorizationToken, sts:AssumeRole). */
   refresh?(registries: readonly Registry[]): SourcePermission[];
+  /** The rotation and revoke functions', for a source that rotates (htpasswd: mounting and writing its file on EFS). */
+  rotation?(registries: readonly Registry[]): SourcePermission[];
 }
 
 /** A registry entry as the config schema parsed it, for checks across its fields. */

@@ -1,5 +1,5 @@
 import type { Registry } from "./model.js";
-import type { SourceCapabilities, SourceModule } from "./source-module.js";
+import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission } from "./source-module.js";
 import { ecrTokenModule } from "./sources/ecr-token/module.js";
 import { htpasswdModule } from "./sources/htpasswd/module.js";
 import { managedSecretModule } from "./sources/managed-secret/module.js";
@@ -23,4 +23,16 @@ const NONE: SourceCapabilities = { mints: false, rotates: false, managedElsewher
 /** What pullkeeper does with this registry's credential: its source module's capabilities (none for a type no module registers). */
 export function sourceCapabilities(registry: Pick<Registry, "source">): SourceCapabilities {
   return SOURCE_MODULES_BY_TYPE.get(registry.source.type)?.capabilities ?? NONE;
+}
+
+/**
+ * What the sources ask of one function for these registries: each module's `awsPermissions[fn]`
+ * with its own registries, in the registry's order of modules (the stacks add them to the
+ * function's role).
+ */
+export function sourcePermissions(registries: readonly Registry[], fn: keyof SourceAwsPermissions): SourcePermission[] {
+  return SOURCE_MODULES.flatMap((module) => {
+    const own = registries.filter((r) => r.source.type === module.type);
+    return own.length > 0 ? (module.awsPermissions?.[fn]?.(own) ?? []) : [];
+  });
 }

@@ -38,6 +38,12 @@ export function underHtpasswdMount(file: string): boolean {
   return rest !== undefined && rest.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
 }
 
+/** The EFS file system of the access point: same partition, region and account as the access point's ARN. */
+export function fileSystemArn(efs: HtpasswdEfs): string {
+  const [, partition, , region, account] = efs.accessPoint.split(":");
+  return `arn:${partition}:elasticfilesystem:${region}:${account}:file-system/${efs.fileSystem}`;
+}
+
 const HTPASSWD_USER = /^[A-Za-z0-9._@-]{1,64}$/;
 
 const htpasswdEfs = z.strictObject({
@@ -87,4 +93,14 @@ export const htpasswdModule: SourceModule<typeof htpasswdSchema> = {
     ...(s.serve !== undefined && { serve: s.serve }),
     ...(s.efs !== undefined && { efs: s.efs }),
   }),
+  awsPermissions: {
+    /**
+     * Mounting the access point and writing through it (what AmazonElasticFileSystemClientReadWriteAccess
+     * grants, on the file system only). ClientMount and ClientWrite authorise on the file system.
+     */
+    rotation(registries) {
+      const fileSystems = new Set(registries.flatMap((r) => ((r.source as HtpasswdSource).efs ?? [])).map(fileSystemArn));
+      return fileSystems.size > 0 ? [{ actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], resources: [...fileSystems] }] : [];
+    },
+  },
 };
