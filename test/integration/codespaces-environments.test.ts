@@ -6,6 +6,7 @@ import { githubTargets, RUNNING_CODESPACE_STATES } from "../../packages/targets/
 import { deliveryFailure } from "../support/delivery.js";
 import { CODESPACES_FIXTURE, codespacePayload, FakeGitHub, secondaryRateLimit } from "../support/fake-github.js";
 import { fixture } from "../support/fixtures.js";
+import { captureOutput } from "../support/output.js";
 
 const TOKEN = "ghp_CodespacesAuditTOKEN0123456789abcdefXYZ";
 const TOKEN_SECRET = "pullkeeper/github-token";
@@ -44,11 +45,7 @@ const calls = () => fake.requests.map((r) => `${r.method} ${r.path}`);
 
 beforeEach(async () => {
   fake = await FakeGitHub.start({ token: TOKEN });
-  output = [];
-  const capture = (chunk: unknown) => (output.push(String(chunk)), true);
-  vi.spyOn(process.stdout, "write").mockImplementation(capture);
-  vi.spyOn(process.stderr, "write").mockImplementation(capture);
-  for (const m of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void output.push(args.map(String).join(" ")));
+  output = captureOutput({ console: true });
 });
 
 afterEach(async () => {

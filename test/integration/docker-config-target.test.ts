@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DockerConfigTarget } from "../../packages/targets/src/docker-config/docker-config-target.js";
+import { captureOutput } from "../support/output.js";
 
 const PASSWORD = "dckr_pat_Zq8-Secret-Value-9vX";
 const USERNAME = "acme-ci";
@@ -65,10 +66,7 @@ const TAB_CONFIG = [
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "pullkeeper-docker-config-"));
   file = join(dir, "config.json");
-  output = [];
-  const capture = (chunk: unknown) => (output.push(String(chunk)), true);
-  vi.spyOn(process.stdout, "write").mockImplementation(capture);
-  vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  output = captureOutput();
 });
 
 afterEach(async () => {

@@ -1,5 +1,10 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { lateBound } from "./late-bound.js";
 
 /** The bearer token the fake API server accepts unless told another. */
 export const KUBE_TEST_TOKEN = "kube-bearer-token-123";
@@ -229,4 +234,37 @@ export function kubeconfigYaml(port: number, token: string = KUBE_TEST_TOKEN): s
     "current-context: local",
     "",
   ].join("\n");
+}
+
+/** What useFakeApiServer sets up; read its fields inside tests and hooks. */
+export interface FakeKubernetes {
+  /** A temporary directory for this file's kubeconfigs, removed after all tests. */
+  readonly dir: string;
+  /** A fresh fake API server per test. */
+  readonly api: FakeApiServer;
+  /** The path of a kubeconfig (mode 0600) whose current context is this test's `api`. */
+  readonly kubeconfig: string;
+}
+
+/** Registers hooks: a temporary directory (named with `prefix`) for the file, a started FakeApiServer and its kubeconfig for each test. */
+export function useFakeApiServer(prefix: string): FakeKubernetes {
+  const k8s = lateBound<FakeKubernetes>("useFakeApiServer");
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir !== "") await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    const api = new FakeApiServer();
+    await api.start();
+    const kubeconfig = join(dir, `kubeconfig-${api.port}`);
+    await writeFile(kubeconfig, kubeconfigYaml(api.port), { mode: 0o600 });
+    k8s.set({ dir, api, kubeconfig });
+  });
+  afterEach(async () => {
+    await k8s.view.api.stop();
+  });
+  return k8s.view;
 }

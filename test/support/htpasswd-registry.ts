@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { type RunningRegistry, startDockerRegistry } from "../../packages/local/src/registry/docker-registry.js";
 import { type EmbeddedDynamo, startDynalite } from "./dynalite.js";
+import { lateBound } from "./late-bound.js";
 
 /** The two users an htpasswd registry's rotation alternates between in these tests. */
 export const BLUE = "pullkeeper-blue";
@@ -29,11 +30,8 @@ export interface HtpasswdRegistryWorld {
  * fresh temporary directory (named with `prefix`), and dynalite for the ledger; removes them after.
  */
 export function useHtpasswdRegistry(prefix: string): HtpasswdRegistryWorld {
-  let started: Omit<HtpasswdRegistryWorld, "basic" | "registryYaml"> | undefined;
-  const get = () => {
-    if (started === undefined) throw new Error("useHtpasswdRegistry: read the world inside a test or hook, after beforeAll");
-    return started;
-  };
+  const world = lateBound<HtpasswdRegistryWorld>("useHtpasswdRegistry");
+  let started: { dir: string; registry: RunningRegistry; dynamo: EmbeddedDynamo } | undefined;
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), prefix));
     await writeFile(join(dir, "htpasswd"), "", { mode: 0o600 });
@@ -43,34 +41,27 @@ export function useHtpasswdRegistry(prefix: string): HtpasswdRegistryWorld {
       await registry.stop();
       throw error;
     });
-    started = { dir, htpasswd, registry, dynamo };
+    started = { dir, registry, dynamo };
+    world.set({
+      dir,
+      htpasswd,
+      registry,
+      dynamo,
+      basic: async (username, password) =>
+        (await fetch(`${registry.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } })).status,
+      registryYaml: (id, secret) => `  - id: ${id}
+    host: ${registry.host}
+    kind: generic
+    source: { type: htpasswd, file: ${htpasswd.path}, users: [${BLUE}, ${GREEN}], rotation: rate(1 day) }
+    secret: ${secret}
+    verify: { endpoint: "${registry.url}" }
+`,
+    });
   });
   afterAll(async () => {
     if (started === undefined) return;
     await Promise.all([started.registry.stop(), started.dynamo.stop()]);
     await rm(started.dir, { recursive: true, force: true });
   });
-  return {
-    get dir() {
-      return get().dir;
-    },
-    get htpasswd() {
-      return get().htpasswd;
-    },
-    get registry() {
-      return get().registry;
-    },
-    get dynamo() {
-      return get().dynamo;
-    },
-    basic: async (username, password) =>
-      (await fetch(`${get().registry.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}` } })).status,
-    registryYaml: (id, secret) => `  - id: ${id}
-    host: ${get().registry.host}
-    kind: generic
-    source: { type: htpasswd, file: ${get().htpasswd.path}, users: [${BLUE}, ${GREEN}], rotation: rate(1 day) }
-    secret: ${secret}
-    verify: { endpoint: "${get().registry.url}" }
-`,
-  };
+  return world.view;
 }
