@@ -1,13 +1,13 @@
-import { type Credential, PullkeeperError } from "@pullkeeper/core";
+import { type Credential, PullkeeperError, type SourceModule } from "@pullkeeper/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { capturingOutput, visibleText } from "./target-contract.js";
 
 /**
  * The contract every credential source passes with its fake: it returns a credential the
- * upstream holds, with an expiry or none as the source declares; it never shows the value (in
- * what it returns, an error or a log line); and the AWS-backed ones classify AWS's failures
- * alike. A source joins by one entry in the list given to `sourceContract`
- * (test/contract/sources.test.ts).
+ * upstream holds, with an expiry or none as its module declares (`capabilities.expires`); it never
+ * shows the value (in what it returns, an error or a log line); and the AWS-backed ones classify
+ * AWS's failures alike. The suite runs per registered source module (SOURCE_MODULES); a source
+ * joins by one entry in the list given to `sourceContract` (test/contract/sources.test.ts).
  */
 
 /** AWS's failures, as the SDK throws them after its own retries. */
@@ -37,8 +37,6 @@ export interface SourceContractEntry {
   readonly sourceType: string;
   /** Which variant of it, where one type covers several (ecr-token: ecr, ecr-public). */
   readonly variant?: string;
-  /** Whether what it returns expires (a minted token) or lives until rotated or changed. */
-  readonly expires: boolean;
   start(): Promise<SourceHarness>;
 }
 
@@ -60,54 +58,60 @@ function retryable(error: PullkeeperError): boolean {
   return (error as PullkeeperError & { retryable?: boolean }).retryable === true;
 }
 
-export function sourceContract(entries: readonly SourceContractEntry[]): void {
-  for (const entry of entries) {
-    const name = entry.variant === undefined ? entry.sourceType : `${entry.sourceType} (${entry.variant})`;
-    describe(`source contract: ${name}`, () => {
-      let harness: SourceHarness | undefined;
-      const start = async (): Promise<SourceHarness> => (harness = await entry.start());
-      afterEach(async () => {
-        await harness?.close();
-        harness = undefined;
-      });
-
-      it(`returns a credential the upstream holds, ${entry.expires ? "with an expiry in the future" : "without an expiry"}, and shows the value nowhere`, async () => {
-        const h = await start();
-        const before = Date.now();
-        const { settled, output } = await capturingOutput(() => h.obtain());
-        expect(settled.error, visibleText(settled.error)).toBeUndefined();
-        const obtained = settled.value as Obtained;
-        expect(await h.holds(obtained.credential)).toBe(true);
-        if (entry.expires) expect(obtained.expiresAt?.getTime()).toBeGreaterThan(before);
-        else expect(obtained.expiresAt).toBeUndefined();
-        expect(h.values()).toContain(obtained.credential.password.reveal());
-        expectHidden(`${visibleText(obtained)} ${String(obtained.credential.password)}`, h.values(), "what it returns");
-        expectHidden(output, h.values(), "the log");
-      });
-
-      it("refuses an unusable upstream answer with an error that does not show the value", async () => {
-        const h = await start();
-        await h.breakUpstream();
-        const { settled, output } = await capturingOutput(() => h.obtain());
-        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(Error);
-        expectHidden(visibleText(settled.error), h.values(), "the error");
-        expectHidden(output, h.values(), "the log");
-      });
-
-      for (const { fault, code, retryable: expected } of AWS_FAULTS) {
-        it(`classifies AWS ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
-          const h = await start();
-          if (h.failAws === undefined) return ctx.skip();
-          h.failAws(fault);
-          const { settled, output } = await capturingOutput(() => h.obtain());
-          expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
-          const error = settled.error as PullkeeperError;
-          expect(error.code, error.message).toBe(code);
-          expect(retryable(error), error.message).toBe(expected);
-          expectHidden(visibleText(error), h.values(), "the error");
-          expectHidden(output, h.values(), "the log");
-        });
-      }
-    });
+/** The contract of each registered source module, run with each of its entries (one per variant). */
+export function sourceContract(modules: readonly SourceModule[], entries: readonly SourceContractEntry[]): void {
+  for (const module of modules) {
+    for (const entry of entries.filter((e) => e.sourceType === module.type)) contractOf(module, entry);
   }
+}
+
+function contractOf(module: SourceModule, entry: SourceContractEntry): void {
+  const { expires } = module.capabilities;
+  const name = entry.variant === undefined ? entry.sourceType : `${entry.sourceType} (${entry.variant})`;
+  describe(`source contract: ${name}`, () => {
+    let harness: SourceHarness | undefined;
+    const start = async (): Promise<SourceHarness> => (harness = await entry.start());
+    afterEach(async () => {
+      await harness?.close();
+      harness = undefined;
+    });
+
+    it(`returns a credential the upstream holds, ${expires ? "with an expiry in the future" : "without an expiry"}, and shows the value nowhere`, async () => {
+      const h = await start();
+      const before = Date.now();
+      const { settled, output } = await capturingOutput(() => h.obtain());
+      expect(settled.error, visibleText(settled.error)).toBeUndefined();
+      const obtained = settled.value as Obtained;
+      expect(await h.holds(obtained.credential)).toBe(true);
+      if (expires) expect(obtained.expiresAt?.getTime()).toBeGreaterThan(before);
+      else expect(obtained.expiresAt).toBeUndefined();
+      expect(h.values()).toContain(obtained.credential.password.reveal());
+      expectHidden(`${visibleText(obtained)} ${String(obtained.credential.password)}`, h.values(), "what it returns");
+      expectHidden(output, h.values(), "the log");
+    });
+
+    it("refuses an unusable upstream answer with an error that does not show the value", async () => {
+      const h = await start();
+      await h.breakUpstream();
+      const { settled, output } = await capturingOutput(() => h.obtain());
+      expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(Error);
+      expectHidden(visibleText(settled.error), h.values(), "the error");
+      expectHidden(output, h.values(), "the log");
+    });
+
+    for (const { fault, code, retryable: expected } of AWS_FAULTS) {
+      it(`classifies AWS ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
+        const h = await start();
+        if (h.failAws === undefined) return ctx.skip();
+        h.failAws(fault);
+        const { settled, output } = await capturingOutput(() => h.obtain());
+        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
+        const error = settled.error as PullkeeperError;
+        expect(error.code, error.message).toBe(code);
+        expect(retryable(error), error.message).toBe(expected);
+        expectHidden(visibleText(error), h.values(), "the error");
+        expectHidden(output, h.values(), "the log");
+      });
+    }
+  });
 }

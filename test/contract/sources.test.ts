@@ -1,7 +1,7 @@
 import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { ECRPUBLICClient, GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand } from "@aws-sdk/client-ecr-public";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { configSchema, credential } from "@pullkeeper/core";
+import { configSchema, credential, SOURCE_MODULES } from "@pullkeeper/core";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +42,6 @@ function ecr(kind: "ecr" | "ecr-public"): SourceContractEntry {
   return {
     sourceType: "ecr-token",
     variant: kind,
-    expires: true,
     async start(): Promise<SourceHarness> {
       const password = `${CONTRACT_PASSWORD}-${kind}`;
       const token = ecrToken(password);
@@ -81,7 +80,6 @@ function ecr(kind: "ecr" | "ecr-public"): SourceContractEntry {
 
 const managedSecret: SourceContractEntry = {
   sourceType: "managed-secret",
-  expires: false,
   async start() {
     const sm = new FakeSecretsManager();
     const vault = new SecretsManagerVault(sm.client);
@@ -106,7 +104,6 @@ const managedSecret: SourceContractEntry = {
 
 const htpasswd: SourceContractEntry = {
   sourceType: "htpasswd",
-  expires: false,
   async start() {
     const dir = await mkdtemp(join(tmpdir(), "pullkeeper-contract-htpasswd-"));
     const passwords = new RandomPasswords();
@@ -132,7 +129,10 @@ const htpasswd: SourceContractEntry = {
   },
 };
 
-/** Every credential source, one line each (ecr-token once per token kind): a config source type without a line here fails below. */
+/**
+ * Every credential source, one line each (ecr-token once per token kind): the suite runs over the
+ * registered source modules (SOURCE_MODULES), and a registered type without a line here fails below.
+ */
 const ENTRIES: readonly SourceContractEntry[] = [ecr("ecr"), ecr("ecr-public"), managedSecret, htpasswd];
 
 /** The source types the config accepts, read from its schema (registries[].source's union). */
@@ -145,12 +145,19 @@ function configSourceTypes(): string[] {
 }
 
 describe("source contract coverage", () => {
-  it("has an entry for every source type the config accepts, and one per ECR token kind", () => {
-    const types = configSourceTypes();
-    expect(types.length).toBeGreaterThan(0);
-    expect([...new Set(ENTRIES.map((e) => e.sourceType))].sort()).toEqual([...types].sort());
+  it("has an entry for every registered source module, and none for a type no module registers", () => {
+    const registered = SOURCE_MODULES.map((m) => m.type).sort();
+    expect(registered.length).toBeGreaterThan(0);
+    expect([...new Set(ENTRIES.map((e) => e.sourceType))].sort()).toEqual(registered);
+  });
+
+  it("covers what the config accepts: its source union is the registered modules' schemas", () => {
+    expect(configSourceTypes()).toEqual(SOURCE_MODULES.map((m) => m.type));
+  });
+
+  it("has one entry per ECR token kind", () => {
     expect(ENTRIES.filter((e) => e.sourceType === "ecr-token").map((e) => e.variant)).toEqual(["ecr", "ecr-public"]);
   });
 });
 
-sourceContract(ENTRIES);
+sourceContract(SOURCE_MODULES, ENTRIES);
