@@ -1,7 +1,7 @@
 import { TARGET_MODULES } from "../packages/aws/src/target-modules.js";
 import type { PullkeeperConfig } from "../packages/core/src/config.js";
-import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
-import { consumerResources, deliveryPlanningPermissions } from "./propagation-permissions";
+import { type PermissionStatement, type RefreshPermissionContext, TRACING_PERMISSIONS } from "./config";
+import { combine, deliveryPlanningPermissions, kindStatements, targetSecretsStatements } from "./propagation-permissions";
 import { apiRotationPermissions, type RotationPlan } from "./rotation-permissions";
 
 /**
@@ -15,21 +15,15 @@ import { apiRotationPermissions, type RotationPlan } from "./rotation-permission
  * (Powertools' embedded metric format goes through the logs: no cloudwatch:PutMetricData):
  * - the ledger and its index: read, write and delete environment records (BatchWriteItem for a
  *   scan's records at once); PutEvents on the pullkeeper bus;
- * - CodeBuild consumers: ListBuildsForProject and BatchGetBuilds on exactly their projects;
- * - ECS consumers: ListClusters (no resource-level permission), then ListTasks and DescribeTasks
- *   with an `ecs:cluster` condition: the clusters of the deploy account in the consumers' regions.
- *   A consumer names a task-definition family, not where its tasks run, so discovery lists every
- *   cluster there; the condition keeps it to those regions;
- * - targets outside AWS whose environments it lists (Codespaces, Gitpod, Kubernetes: the
- *   DISCOVERING_KINDS): read the tokens their config names, derived exactly as for the deliver
- *   function (consumerResources in stacks/propagation-permissions.ts). A webhook or a GitHub
- *   Actions secret has no environments, so the scan never reads their signing key or token;
- * - the undeclared-consumer search: projects and task definitions that reference a registry's
- *   secret but are not in the config. By definition they are not named anywhere, so the search
- *   must list and read them all: ListProjects, ListTaskDefinitionFamilies and
- *   DescribeTaskDefinition have no resource-level permission (`*`); BatchGetProjects has one,
- *   so it is limited to the projects of the deploy account (`project/*`, any region). All four
- *   only read configuration; none reads a secret value.
+ * - the consumers of the kinds whose environments it lists (the DISCOVERING_KINDS): the tokens
+ *   their config names (each module's secretsRead, derived exactly as for the deliver function),
+ *   and what listing calls (each module's permissions.discover: CodeBuild's builds of exactly the
+ *   consumers' projects, ECS tasks on the clusters of the consumers' regions). A webhook or a
+ *   GitHub Actions secret has no environments, so the scan never reads their signing key or token;
+ * - the undeclared-consumer search: resources that reference a registry's secret but are not in
+ *   the config (each module's permissions.undeclaredSearch: CodeBuild projects, ECS task
+ *   definitions). By definition they are not named anywhere, so the search lists and reads them
+ *   all; it only reads configuration, never a secret value.
  * - its failure queue (asynchronous on-failure destination) and tracing.
  */
 
@@ -75,36 +69,17 @@ export const RESTARTABLE_KINDS: ReadonlySet<string> = new Set(TARGET_MODULES.fil
 
 const LEDGER_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
 
-/** The undeclared-consumer search (see above for why these resources). */
+/** The undeclared-consumer search (see above), whatever the config: each module's part. */
 export function undeclaredConsumerSearchPermissions(ctx: Location): PermissionStatement[] {
-  return [
-    { actions: ["codebuild:ListProjects", "ecs:ListTaskDefinitionFamilies", "ecs:DescribeTaskDefinition"], resources: ["*"] },
-    { actions: ["codebuild:BatchGetProjects"], resources: [`arn:${ctx.partition}:codebuild:*:${ctx.account}:project/*`] },
-  ];
+  return combine(TARGET_MODULES.flatMap((m) => m.permissions?.undeclaredSearch?.(ctx) ?? []));
 }
 
-const tokenSecrets = (secrets: readonly string[], ctx: Location): PermissionStatement[] =>
-  secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: secrets.map((s) => secretArn(s, ctx)) }] : [];
-
-const onCluster = (test: "ArnLike" | "ArnEquals", clusters: string[]): PermissionCondition[] => [{ test, variable: "ecs:cluster", values: clusters }];
-
 export function auditScanPermissions(config: PullkeeperConfig, ctx: AuditScanPermissionContext): ConditionalPermissionStatement[] {
-  const consumers = consumerResources(config, ctx);
-  const discovering = consumerResources({ ...config, consumers: config.consumers.filter((c) => DISCOVERING_KINDS.has(c.target.kind)) }, ctx);
-  const clustersIn = consumers.ecsRegions.map((region) => `arn:${ctx.partition}:ecs:${region}:${ctx.account}:cluster/*`);
   return clone([
     { actions: LEDGER_ACTIONS, resources: [ctx.tableArn, `${ctx.tableArn}/index/*`] },
     { actions: ["events:PutEvents"], resources: [ctx.busArn] },
-    ...tokenSecrets(discovering.targetSecrets, ctx),
-    ...(consumers.projects.length > 0 ? [{ actions: ["codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"], resources: consumers.projects }] : []),
-    ...(consumers.ecs
-      ? [
-          // ListClusters has no resource-level permission.
-          { actions: ["ecs:ListClusters"], resources: ["*"] },
-          // ListTasks authorises on container instances and DescribeTasks on tasks, both with the ecs:cluster condition key.
-          { actions: ["ecs:ListTasks", "ecs:DescribeTasks"], resources: ["*"], conditions: onCluster("ArnLike", clustersIn) },
-        ]
-      : []),
+    ...targetSecretsStatements(config, ctx, (c) => DISCOVERING_KINDS.has(c.target.kind)),
+    ...kindStatements(config, ctx, (p, m) => (m.capabilities.discoverEnvironments ? p.discover : undefined)),
     ...undeclaredConsumerSearchPermissions(ctx),
     { actions: ["sqs:SendMessage"], resources: [ctx.failuresQueueArn] },
     ...TRACING_PERMISSIONS,
@@ -112,36 +87,17 @@ export function auditScanPermissions(config: PullkeeperConfig, ctx: AuditScanPer
 }
 
 /**
- * What POST /v1/environments/{id}/restart needs, for the consumers that opt in with
- * `restart: true` only (none opted in, no statement):
- * - ecs-task-definition: the audit API finds the task's service (DescribeTasks) and forces a new
- *   deployment of it (UpdateService), on the clusters the consumer's `rollServices` names: the
- *   config names no other cluster, and a region's every service would be far more than a restart
- *   needs. A consumer with `restart: true` and no `rollServices` fails the deploy (below);
- * - codespaces-secret, gitpod-secret, kubernetes-secret: read the token their config names to
- *   stop the codespace / environment (a Kubernetes target authenticates with its kubeconfig and
- *   names no token today, so it gets nothing here).
+ * What POST /v1/environments/{id}/restart needs, for the consumers of the RESTARTABLE_KINDS that
+ * opt in with `restart: true` only (none opted in, no statement): what restarting calls (each
+ * module's permissions.restart: ECS finds the task's service and forces a new deployment of it,
+ * and fails the deploy for a consumer that names no service to roll), then the token the config
+ * names to stop a codespace or a Gitpod environment (secretsRead).
  * Other kinds have no restart; `restart: true` on them grants nothing.
  */
 export function restartPermissions(config: PullkeeperConfig, ctx: Location): ConditionalPermissionStatement[] {
-  const restartable = config.consumers.filter((c) => c.restart === true && RESTARTABLE_KINDS.has(c.target.kind));
-  config.consumers.forEach((c, i) => {
-    if (c.restart === true && c.target.kind === "ecs-task-definition" && !(Array.isArray(c.target.rollServices) && c.target.rollServices.length > 0)) {
-      throw new Error(
-        `consumers[${i}].restart: consumer "${c.id}" (ecs-task-definition) restarts through its ECS services: list them in target.rollServices (cluster and service), or remove restart`,
-      );
-    }
-  });
-  const consumers = consumerResources({ ...config, consumers: restartable }, ctx);
-  const services = consumers.clusters.map((cluster) => `${cluster.replace(/:cluster\//, ":service/")}/*`);
   return clone([
-    ...(consumers.clusters.length > 0
-      ? [
-          { actions: ["ecs:DescribeTasks"], resources: ["*"], conditions: onCluster("ArnEquals", consumers.clusters) },
-          { actions: ["ecs:UpdateService"], resources: services },
-        ]
-      : []),
-    ...tokenSecrets(consumers.targetSecrets, ctx),
+    ...kindStatements(config, ctx, (p, m) => (m.capabilities.restart ? p.restart : undefined), (c) => c.restart === true),
+    ...targetSecretsStatements(config, ctx, (c) => c.restart === true && RESTARTABLE_KINDS.has(c.target.kind)),
   ]);
 }
 

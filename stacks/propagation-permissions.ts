@@ -1,9 +1,6 @@
-import { codeBuildProjectTargetSchema } from "../packages/aws/src/consumers/codebuild/schema.js";
-import { ecsTaskDefinitionTargetSchema } from "../packages/aws/src/consumers/ecs/schema.js";
 import type { PullkeeperConfig } from "../packages/core/src/config.js";
-import { formatPath } from "../packages/core/src/validation.js";
-import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
-import type { z } from "zod";
+import type { DeployLocation, IamStatement, PermissionConsumer, TargetModule, TargetPermissions } from "../packages/core/src/target-module.js";
+import { TARGET_MODULES, TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 import { trackedSecrets } from "./propagation-config";
 
@@ -25,15 +22,11 @@ import { trackedSecrets } from "./propagation-config";
  * - All three load the fingerprint HMAC key (read, and write it once on first use) and trace.
  * - None queries an index: the ledger's index serves the audit API only.
  *
- * Consumers, for deliver only:
- * - codebuild-project: BatchGetProjects on each project; UpdateProject only where `fixWiring`;
- * - ecs-task-definition: DescribeTaskDefinition, which has no resource-level permission
- *   (resource `*`); UpdateService only on the services listed in `rollServices`;
- * - both: DescribeSecret on the registry's secret, and iam:SimulatePrincipalPolicy to check
- *   that the project's service role / the task's execution role may read it. That role is not
- *   in the config (it is read from the project or task definition at delivery time), so this is
- *   the one broad resource: every role of the deploy account, `arn:<partition>:iam::<account>:role/*`.
- *   SimulatePrincipalPolicy only evaluates policies; it changes nothing and reads no secret.
+ * Consumers, for deliver only: the secrets each target reads (its module's secretsRead), and what
+ * each kind's own API calls need (its module's permissions.deliver: the CodeBuild and ECS calls,
+ * and iam:SimulatePrincipalPolicy on the deploy account's roles to check that a project's service
+ * role / a task's execution role may read the registry's secret; DescribeSecret on that secret
+ * is deliver's own).
  */
 
 export interface PropagationPermissionContext extends Pick<RefreshPermissionContext, "partition" | "region" | "account" | "tableArn" | "busArn" | "fingerprintKeySecretArn"> {
@@ -52,71 +45,64 @@ const unique = (values: Iterable<string>): string[] => [...new Set(values)];
 
 const ARN = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$/;
 
-function arnParts(value: string): { partition: string; region: string; account: string; resource: string } | undefined {
-  const m = ARN.exec(value);
-  return m ? { partition: m[1] as string, region: m[3] as string, account: m[4] as string, resource: m[5] as string } : undefined;
+/** One config consumer as a module's permissions see it: where it lives when it names no region. */
+function permissionConsumers(config: PullkeeperConfig, ctx: DeployLocation): PermissionConsumer[] {
+  return config.consumers.map((consumer, index) => {
+    const registry = config.registries.find((r) => r.id === consumer.registry);
+    // Where a consumer that names no region lives: the region of the registry's secret ARN, else the deploy region.
+    const fallbackRegion = (registry && ARN.exec(registry.secret)?.[3]) || ctx.region;
+    return { index, id: consumer.id, target: consumer.target, ...(consumer.restart !== undefined && { restart: consumer.restart }), fallbackRegion };
+  });
 }
 
 /**
- * The consumers' AWS resources, as deliver addresses them (same region rules as the targets).
- * Also used by stacks/audit-permissions.ts (discovery and restart address the same resources).
+ * The secrets the given consumers' targets read at send time (GitHub and Gitpod tokens, webhook
+ * signing keys: each module's secretsRead), as ARNs.
  */
-export function consumerResources(config: PullkeeperConfig, ctx: Pick<RefreshPermissionContext, "partition" | "region" | "account">) {
-  const projects: string[] = [];
-  const fixedProjects: string[] = [];
-  const services: string[] = [];
-  // The clusters rollServices names, as ARNs; and the regions the ecs-task-definition consumers live in.
-  const clusters: string[] = [];
-  const ecsRegions: string[] = [];
-  // GitHub and Gitpod tokens, webhook signing keys: secrets the targets read at send time (each module's secretsRead).
-  const targetSecrets: string[] = [];
-  let ecs = false;
-  config.consumers.forEach((consumer, i) => {
-    targetSecrets.push(...(TARGET_MODULES_BY_KIND.get(consumer.target.kind)?.secretsRead(consumer.target) ?? []));
-    const registry = config.registries.find((r) => r.id === consumer.registry);
-    // Where a consumer that names no region lives: the region of the registry's secret ARN, else the deploy region.
-    const fallbackRegion = (registry && arnParts(registry.secret)?.region) || ctx.region;
-    if (consumer.target.kind === "codebuild-project") {
-      const target = parseTarget(codeBuildProjectTargetSchema, consumer.target, i);
-      const arn = arnParts(target.project) ? target.project : `arn:${ctx.partition}:codebuild:${target.region ?? fallbackRegion}:${ctx.account}:project/${target.project}`;
-      projects.push(arn);
-      if (target.fixWiring) fixedProjects.push(arn);
-    } else if (consumer.target.kind === "ecs-task-definition") {
-      const target = parseTarget(ecsTaskDefinitionTargetSchema, consumer.target, i);
-      ecs = true;
-      const region = target.region ?? fallbackRegion;
-      ecsRegions.push(region);
-      for (const { cluster, service } of target.rollServices ?? []) {
-        if (arnParts(service)) {
-          services.push(service);
-          continue;
-        }
-        // A cluster ARN says where the service is; a cluster name is in the consumer's region.
-        const clusterArn = arnParts(cluster);
-        const where = clusterArn ?? { partition: ctx.partition, region, account: ctx.account, resource: `cluster/${cluster}` };
-        const clusterName = where.resource.replace(/^cluster\//, "");
-        clusters.push(`arn:${where.partition}:ecs:${where.region}:${where.account}:cluster/${clusterName}`);
-        services.push(`arn:${where.partition}:ecs:${where.region}:${where.account}:service/${clusterName}/${service}`);
-      }
-    }
-  });
-  return {
-    projects: unique(projects),
-    fixedProjects: unique(fixedProjects),
-    services: unique(services),
-    clusters: unique(clusters),
-    ecsRegions: unique(ecsRegions),
-    targetSecrets: unique(targetSecrets),
-    ecs,
-  };
+export function targetSecretsStatements(config: PullkeeperConfig, ctx: DeployLocation, include: (consumer: PullkeeperConfig["consumers"][number]) => boolean = () => true): IamStatement[] {
+  const secrets = unique(config.consumers.filter(include).flatMap((c) => TARGET_MODULES_BY_KIND.get(c.target.kind)?.secretsRead(c.target) ?? []));
+  return secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: secrets.map((s) => secretArn(s, ctx)) }] : [];
 }
 
-/** The deploy validated every consumer already (stacks/consumers.ts); this applies the schema's defaults. */
-function parseTarget<S extends z.ZodType>(schema: S, target: unknown, index: number): z.output<S> {
-  const parsed = schema.safeParse(target);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => `${formatPath(["consumers", index, "target", ...issue.path])}: ${issue.message}`);
-  throw new Error(`consumers[${index}].target is not valid:\n  ${issues.join("\n  ")}`);
+/**
+ * What the consumers' kinds need for one function (a hook of their modules' permissions), in
+ * registry order, each kind called with its consumers (`include` picks them). A statement two
+ * kinds both need is granted once, after both; statements on `*` without conditions (actions
+ * without resource-level permissions) are one statement. Also used by stacks/audit-permissions.ts.
+ */
+export function kindStatements(
+  config: PullkeeperConfig,
+  ctx: DeployLocation,
+  hook: (permissions: TargetPermissions, module: TargetModule) => ((consumers: readonly PermissionConsumer[], at: DeployLocation) => IamStatement[]) | undefined,
+  include: (consumer: PermissionConsumer, module: TargetModule) => boolean = () => true,
+): IamStatement[] {
+  const consumers = permissionConsumers(config, ctx);
+  const statements = TARGET_MODULES.flatMap((m) => {
+    const grant = m.permissions && hook(m.permissions, m);
+    const mine = consumers.filter((c) => c.target.kind === m.kind && include(c, m));
+    return grant && mine.length > 0 ? grant(mine, ctx) : [];
+  });
+  return combine(statements);
+}
+
+/** See kindStatements: duplicates kept once (the last), unconditional `*` statements merged into the first. */
+export function combine(statements: readonly IamStatement[]): IamStatement[] {
+  const key = (s: IamStatement) => JSON.stringify(s);
+  const last = new Map(statements.map((s, i) => [key(s), i]));
+  const combined: IamStatement[] = [];
+  let anyResource: IamStatement | undefined;
+  statements.forEach((s, i) => {
+    if (last.get(key(s)) !== i) return;
+    const unconditionalAny = !s.conditions && s.resources.length === 1 && s.resources[0] === "*";
+    if (unconditionalAny && anyResource) {
+      anyResource.actions.push(...s.actions.filter((a) => !anyResource?.actions.includes(a)));
+      return;
+    }
+    const copy = { ...s, actions: [...s.actions], resources: [...s.resources] };
+    if (unconditionalAny) anyResource = copy;
+    combined.push(copy);
+  });
+  return combined;
 }
 
 const fingerprintKeyStatement = (ctx: Pick<PropagationPermissionContext, "fingerprintKeySecretArn">): PermissionStatement => ({
@@ -151,7 +137,6 @@ export function propagationPermissions(config: PullkeeperConfig, ctx: Propagatio
     ...TRACING_PERMISSIONS,
   ];
 
-  const consumers = consumerResources(config, ctx);
   const deliver: PermissionStatement[] = [
     ...(secrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources: secrets }] : []),
     fingerprintKey,
@@ -160,12 +145,8 @@ export function propagationPermissions(config: PullkeeperConfig, ctx: Propagatio
     // SendMessage: a retryable delivery is queued again with a delay for its next attempt (the engine's retries).
     { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:SendMessage"], resources: [ctx.deliveryQueueArn] },
     publish,
-    ...(consumers.targetSecrets.length > 0 ? [{ actions: ["secretsmanager:GetSecretValue"], resources: consumers.targetSecrets.map((s) => secretArn(s, ctx)) }] : []),
-    ...(consumers.projects.length > 0 ? [{ actions: ["codebuild:BatchGetProjects"], resources: consumers.projects }] : []),
-    ...(consumers.fixedProjects.length > 0 ? [{ actions: ["codebuild:UpdateProject"], resources: consumers.fixedProjects }] : []),
-    ...(consumers.ecs ? [{ actions: ["ecs:DescribeTaskDefinition"], resources: ["*"] }] : []),
-    ...(consumers.services.length > 0 ? [{ actions: ["ecs:UpdateService"], resources: consumers.services }] : []),
-    ...(consumers.projects.length > 0 || consumers.ecs ? [{ actions: ["iam:SimulatePrincipalPolicy"], resources: [`arn:${ctx.partition}:iam::${ctx.account}:role/*`] }] : []),
+    ...targetSecretsStatements(config, ctx),
+    ...kindStatements(config, ctx, (p) => p.deliver),
     ...TRACING_PERMISSIONS,
   ];
 

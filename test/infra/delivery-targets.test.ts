@@ -13,8 +13,8 @@ const load = (file: string) => {
 };
 
 describe("the delivery targets the stacks validate consumers with", () => {
-  it("are the target modules' schemas, the very objects the functions' targets validate with", () => {
-    const runtime = runtimeTargets();
+  it("are the target modules' schemas, the very objects the functions' targets validate with", async () => {
+    const runtime = await runtimeTargets();
     expect([...TARGET_MODULES_BY_KIND.keys()].sort()).toEqual([...runtime.keys()].sort());
     for (const [kind, target] of runtime) expect(TARGET_MODULES_BY_KIND.get(kind)?.schema, kind).toBe(target.schema);
     expect([...TARGET_MODULES_BY_KIND.keys()]).toEqual(expect.arrayContaining(["codebuild-project", "ecs-task-definition"]));
@@ -26,12 +26,12 @@ describe("the delivery targets the stacks validate consumers with", () => {
     expect(consumers[0]?.target).toEqual({ kind: "codebuild-project", project: "build-images", fixWiring: false });
   });
 
-  it("validateConsumers names every bad consumer by its path in the file, and the kinds the functions know", () => {
+  it("validateConsumers names every bad consumer by its path in the file, and the kinds the functions know", async () => {
     expect(() => validateConsumers(load("test/infra/fixtures/pullkeeper.invalid-consumer.yaml"))).toThrow(
       /^test\/infra\/fixtures\/pullkeeper\.invalid-consumer\.yaml is not valid:\n {2}consumers\[0\]\.target\.project: .*\n {2}consumers\[1\]\.target\.family: /,
     );
     const unknown = load("test/infra/fixtures/pullkeeper.invalid-consumer.yaml");
     const config = { ...unknown.config, consumers: [{ id: "x", registry: "hub", target: { kind: "carrier-pigeon" } }] };
-    expect(() => validateConsumers({ ...unknown, config })).toThrow(`consumers[0].target.kind: unknown kind "carrier-pigeon" (known: ${[...runtimeTargets().keys()].sort().join(", ")})`);
+    expect(() => validateConsumers({ ...unknown, config })).toThrow(`consumers[0].target.kind: unknown kind "carrier-pigeon" (known: ${[...(await runtimeTargets()).keys()].sort().join(", ")})`);
   });
 });

@@ -27,7 +27,7 @@ describe("the configuration reference", () => {
     expect(committed === reference.markdown, "docs/configuration.md is stale: run npm run docs:config and commit it").toBe(true);
   });
 
-  it("lists the keys that were missing from the hand-written reference", () => {
+  it("lists the keys that were missing from the hand-written reference", async () => {
     const row = (key: string) => reference.markdown.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
     expect(row("consumers[].restart")).toContain("boolean");
     expect(row("settings.auditSchedule")).toContain("default `rate(15 minutes)`");
@@ -38,7 +38,7 @@ describe("the configuration reference", () => {
     expect(userForm).toMatch(/\| `consumers\[\]\.target\.selectedRepositoryIds` \| list of integer \| required \|/);
     const orgForm = reference.markdown.split("`kind: codespaces-secret` with `scope: organization`")[1]?.split("\n#")[0] ?? "";
     expect(orgForm).toMatch(/\| `consumers\[\]\.target\.visibility` \| string \| required \| one of `all`, `private`, `selected`/);
-    for (const kind of deliveryTargets().keys()) expect(reference.markdown).toContain(`### \`kind: ${kind}\``);
+    for (const kind of (await deliveryTargets()).keys()) expect(reference.markdown).toContain(`### \`kind: ${kind}\``);
   });
 
   it("reports a key without a description, in the config and in a target kind", () => {
@@ -62,9 +62,10 @@ describe("the configuration reference", () => {
     expect(result.markdown).toContain("| `consumers[].target.every` | string | default `60` |");
   });
 
-  it("opens with an example that the real schemas accept", () => {
+  it("opens with an example that the real schemas accept", async () => {
     const config = parseConfig(EXAMPLE_CONFIG, "example");
-    expect(() => consumersFromConfig(config, deliveryTargets(), "example")).not.toThrow();
+    const targets = await deliveryTargets();
+    expect(() => consumersFromConfig(config, targets, "example")).not.toThrow();
     expect(reference.markdown).toContain(EXAMPLE_CONFIG);
   });
 });

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, posix, resolve } from "node:path";
 import { cruise, type ICruiseResult, type IModule } from "dependency-cruiser";
 import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +44,27 @@ async function importGraph(sources: readonly string[], baseDir: string): Promise
     {},
     { tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")) },
   );
-  return output as ICruiseResult;
+  return withLazyImports(output as ICruiseResult, baseDir);
+}
+
+/**
+ * A target module loads its implementation with `import("./x-target.js" as string)`
+ * (packages/core/src/target-module.ts, defineTargetModule): esbuild bundles it as a chunk, but
+ * neither tsc (on purpose: the stacks' program stays light) nor dependency-cruiser follows a
+ * non-literal argument. Such an import is an edge all the same: added here.
+ */
+function withLazyImports(graph: ICruiseResult, baseDir: string): ICruiseResult {
+  const known = new Set(graph.modules.map((m) => m.source));
+  for (const m of graph.modules) {
+    if (!m.source.endsWith("/module.ts") || m.source.includes("node_modules")) continue;
+    const text = readFileSync(join(baseDir, m.source), "utf8");
+    for (const [, specifier] of text.matchAll(/import\(\s*"(\.{1,2}\/[^"]+)"\s+as\s+string\s*\)/g)) {
+      const resolved = posix.join(dirname(m.source), (specifier as string).replace(/\.js$/, ".ts"));
+      if (!known.has(resolved)) throw new Error(`${m.source}: import("${specifier}" as string) resolves to nothing the graph holds`);
+      m.dependencies.push({ module: specifier as string, resolved, dependencyTypes: ["local", "dynamic-import"], dynamic: true } as IModule["dependencies"][number]);
+    }
+  }
+  return graph;
 }
 
 /** Each cycle as "a.ts -> b.ts -> a.ts". */
@@ -91,6 +111,11 @@ describe("the import graph", () => {
     expect(refresh?.dependencies.find((d) => d.module === "@pullkeeper/aws/lambda/handlers/refresh")?.resolved).toBe("packages/aws/src/lambda/handlers/refresh.ts");
     const handler = graph.modules.find((m) => m.source === "packages/aws/src/lambda/handlers/refresh.ts");
     expect(handler?.dependencies.find((d) => d.module === "@pullkeeper/core")?.resolved).toBe("packages/core/src/index.ts");
+  });
+
+  it("follows a target module's lazy import of its implementation", () => {
+    const chain = reachable(graph, "functions/deliver.ts").get("packages/targets/src/gitpod/gitpod-target.ts") ?? [];
+    expect(chain.slice(-2)).toEqual(["packages/targets/src/gitpod/module.ts", "packages/targets/src/gitpod/gitpod-target.ts"]);
   });
 
   it("has no import cycle, type-only imports included", () => {

@@ -1,4 +1,4 @@
-import type { TargetModule } from "@pullkeeper/core";
+import type { TargetModule, UndeclaredResourceSearch } from "@pullkeeper/core";
 import { dockerConfigModule } from "@pullkeeper/targets/docker-config/module";
 import { codespacesSecretModule, dependabotSecretModule, githubActionsSecretModule } from "@pullkeeper/targets/github/module";
 import { gitpodSecretModule } from "@pullkeeper/targets/gitpod/module";
@@ -9,9 +9,10 @@ import { ecsTaskDefinitionModule } from "./consumers/ecs/module.js";
 
 /**
  * Every target kind this deployment knows, one line each: the one list the planners' schemas, the
- * delivery worker's targets and the stacks' permissions derive from (docs/adding-a-target.md).
- * Light on purpose: each module imports only its schema, so the stacks and the planners can load
- * this without the SDK, Octokit or Kubernetes clients.
+ * delivery worker's targets, the default rate limits, the undeclared-consumer search and the
+ * stacks' permissions derive from (docs/adding-a-target.md). Light on purpose: each module imports
+ * only its schema and loads its target with import() when asked, so the stacks and the planners
+ * can load this without the SDK, Octokit or Kubernetes clients.
  */
 export const TARGET_MODULES: readonly TargetModule[] = [
   codeBuildProjectModule,
@@ -27,3 +28,13 @@ export const TARGET_MODULES: readonly TargetModule[] = [
 
 /** The module of each kind, for lookups by a consumer's `target.kind`. */
 export const TARGET_MODULES_BY_KIND: ReadonlyMap<string, TargetModule> = new Map(TARGET_MODULES.map((m) => [m.kind, m]));
+
+/** Default write budgets per provider, in writes per second (the modules' defaultRateLimit); settings.rateLimits overrides them. */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = Object.fromEntries(
+  TARGET_MODULES.flatMap((m) => (m.defaultRateLimit === undefined ? [] : [[m.provider, m.defaultRateLimit] as const])),
+);
+
+/** The undeclared-consumer search's parts, one per kind that has one (loaded with their clients). */
+export async function undeclaredSearches(): Promise<UndeclaredResourceSearch[]> {
+  return Promise.all(TARGET_MODULES.flatMap((m) => (m.loadUndeclaredSearch ? [m.loadUndeclaredSearch()] : [])));
+}

@@ -139,9 +139,10 @@ consumers:
 describe("rate limits", () => {
   it("falls back from a provider to its longest configured prefix, and overrides win", async () => {
     const { rateLimitFor } = await import("./rate-limits.js");
-    expect(rateLimitFor("aws:codebuild:eu-west-1")).toBe(10);
-    expect(rateLimitFor("github")).toBeCloseTo(80 / 60);
-    expect(rateLimitFor("aws:codebuild:eu-west-1", { "aws:codebuild:eu-west-1": 2 })).toBe(2);
-    expect(rateLimitFor("somewhere-else")).toBeUndefined();
+    const defaults = { "aws:codebuild": 10, github: 80 / 60 };
+    expect(rateLimitFor("aws:codebuild:eu-west-1", {}, defaults)).toBe(10);
+    expect(rateLimitFor("github", {}, defaults)).toBeCloseTo(80 / 60);
+    expect(rateLimitFor("aws:codebuild:eu-west-1", { "aws:codebuild:eu-west-1": 2 }, defaults)).toBe(2);
+    expect(rateLimitFor("somewhere-else", {}, defaults)).toBeUndefined();
   });
 });

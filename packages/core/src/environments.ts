@@ -53,7 +53,8 @@ export interface EnvironmentDiscovery {
  */
 export interface UndeclaredConsumer {
   readonly registryId: string;
-  readonly kind: "codebuild-project" | "ecs-task-definition";
+  /** The target kind a consumer of this resource would be declared with (each kind's UndeclaredResourceSearch). */
+  readonly kind: string;
   /** The resource's ARN (a task definition's is the latest ACTIVE revision's). */
   readonly resource: string;
   readonly name: string;

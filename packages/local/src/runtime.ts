@@ -110,7 +110,7 @@ export class EmbeddedRuntime {
     const log = options.log ?? ((line: string) => console.error(line));
     // Validated before anything is written; the reader is bound to the vault once it exists.
     let vaultForTargets: LocalVault | undefined;
-    const targets = deliveryTargets({
+    const targets = await deliveryTargets({
       extra: options.extraTargets ?? [],
       readCredential: async (id) => {
         if (!vaultForTargets) throw new Error("the vault is not open yet");

@@ -1,7 +1,3 @@
-import type { DeliveryTarget } from "@pullkeeper/core";
-import { CodeBuildTarget } from "./codebuild/codebuild-target.js";
-import { EcsTaskDefinitionTarget } from "./ecs/ecs-target.js";
-
 export { CodeBuildTarget, type CodeBuildTargetOptions } from "./codebuild/codebuild-target.js";
 export { type CodeBuildProjectTargetConfig, codeBuildProjectTargetSchema } from "./codebuild/schema.js";
 export { EcsTaskDefinitionTarget, type EcsTaskDefinitionTargetOptions, ROLL_FAILED } from "./ecs/ecs-target.js";
@@ -15,12 +11,3 @@ export { imageOnHost, isEcrHost, normalizeRegistryHost, parseImageReference, typ
 export { checkRoleSecretAccess, simulatePrincipalAccess, type AccessQuestion, type SimulatedAccess } from "./shared/principal-access.js";
 export { WiringCode, WiringError, type WiringFault } from "./shared/wiring.js";
 
-/**
- * The AWS delivery targets, one registration line each. Construction is cheap: clients are
- * built per region on first use. `registrySecret` lets discovery look in the region of the
- * registry's secret when a consumer names none, as delivery does.
- */
-export function awsTargets(options: { readonly registrySecret?: (registryId: string) => string | undefined } = {}): DeliveryTarget[] {
-  const shared = options.registrySecret ? { registrySecret: options.registrySecret } : {};
-  return [new CodeBuildTarget(shared), new EcsTaskDefinitionTarget(shared)];
-}

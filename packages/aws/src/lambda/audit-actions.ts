@@ -159,7 +159,7 @@ export function auditActionsFromEnvironment(config: () => PullkeeperConfig = rea
   const lambda = t.captureAWSv3Client(new LambdaClient(clientOptions()));
   let secrets: SecretsManagerClient | undefined;
   let rollbackLambda: LambdaClient | undefined;
-  let targets: Map<string, DeliveryTarget> | undefined;
+  let targets: Promise<Map<string, DeliveryTarget>> | undefined;
   const revokeFunction = process.env[REVOKE_FUNCTION_ENV] || undefined;
   return {
     refresh: async (registry, { force }) => {
@@ -177,9 +177,9 @@ export function auditActionsFromEnvironment(config: () => PullkeeperConfig = rea
     },
     propagate: async (registry, { force }) => (await plannerFromEnvironment()).propagate(registry.id, { force }),
     redeliver: async (consumer) => (await plannerFromEnvironment()).propagate(consumer.registryId, { force: true, consumerIds: [consumer.id] }),
-    restart: (consumer, environment) => {
+    restart: async (consumer, environment) => {
       targets ??= targetsReadingSecretsManager(t, config());
-      return restartThroughTarget(targets, consumer, environment);
+      return restartThroughTarget(await targets, consumer, environment);
     },
     ...(revokeFunction !== undefined && {
       rollback: async (registry: Registry) => {

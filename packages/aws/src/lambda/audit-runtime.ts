@@ -6,6 +6,7 @@ import { clientOptions } from "../clients.js";
 import { UndeclaredConsumerFinder, undeclaredSearchRegions } from "../consumers/index.js";
 import { DynamoLedger } from "../dynamo-ledger.js";
 import { EventBridgeBus } from "../eventbridge-bus.js";
+import { undeclaredSearches } from "../target-modules.js";
 import { required } from "./adapters.js";
 import { targetsReadingSecretsManager } from "./audit-targets.js";
 import { readConfigFile } from "./config-file.js";
@@ -17,7 +18,7 @@ let tracer: Tracer | undefined;
 export async function auditScanFromEnvironment(options: { readonly config?: PullkeeperConfig } = {}): Promise<AuditScanService> {
   tracer ??= observability("pullkeeper-audit-scan").tracer;
   const config = options.config ?? readConfigFile();
-  const targets = targetsReadingSecretsManager(tracer, config);
+  const targets = await targetsReadingSecretsManager(tracer, config);
   return new AuditScanService({
     registries: config.registries,
     consumers: consumersFromConfig(config, targets),
@@ -26,6 +27,6 @@ export async function auditScanFromEnvironment(options: { readonly config?: Pull
     bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
     clock: systemClock,
     clockSkewSeconds: config.settings.clockSkewSeconds,
-    undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config) }),
+    undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config), searches: undeclaredSearches }),
   });
 }

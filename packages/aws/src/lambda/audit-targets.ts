@@ -6,7 +6,7 @@ import { SecretsManagerVault } from "../secrets-manager-vault.js";
 import { deliveryTargets } from "./propagation-runtime.js";
 
 /** Every target, reading its own tokens (GitHub, Gitpod) from Secrets Manager; discovery defaults to the registry secret's region. */
-export function targetsReadingSecretsManager(tracer: Tracer, config: PullkeeperConfig): Map<string, DeliveryTarget> {
+export async function targetsReadingSecretsManager(tracer: Tracer, config: PullkeeperConfig): Promise<Map<string, DeliveryTarget>> {
   const vault = new SecretsManagerVault(tracer.captureAWSv3Client(new SecretsManagerClient(clientOptions())));
   return deliveryTargets({
     readCredential: async (id) => (await vault.read(id, { stage: "AWSCURRENT" })).credential,

@@ -23,7 +23,7 @@ export async function lifecycleFromEnvironment(tracer: Tracer, config: Pullkeepe
   const adapters = await awsAdapters(tracer);
   const verifier = new RegistryV2Verifier();
   // Only capabilities are read here (which kinds list environments): no target writes anything.
-  const targets = deliveryTargets();
+  const targets = await deliveryTargets();
   const repair = new LedgerRepair({ ...adapters, verifier });
   const revocation = new RevocationService({
     ...adapters,

@@ -5,15 +5,16 @@ import { consumersFromConfig, PropagationService, type PullkeeperConfig, rateLim
 import { clientOptions } from "../clients.js";
 import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
 import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
+import { DEFAULT_RATE_LIMITS } from "../target-modules.js";
 import { awsAdapters, required } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { CONSUMER_SCHEMAS } from "./consumer-schemas.js";
 import { observability } from "./observability.js";
 
-/** Provider budgets from the defaults and the config's settings.rateLimits. */
+/** Provider budgets from the target modules' defaults and the config's settings.rateLimits. */
 export function rateLimits(config: PullkeeperConfig) {
   return (provider: string) => {
-    const perSecond = rateLimitFor(provider, config.settings.rateLimits);
+    const perSecond = rateLimitFor(provider, config.settings.rateLimits, DEFAULT_RATE_LIMITS);
     return perSecond === undefined ? undefined : { perSecond };
   };
 }

@@ -1,12 +1,11 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService } from "@pullkeeper/core";
-import { DockerConfigTarget, GitpodSecretTarget, githubTargets, KubernetesSecretTarget, WebhookTarget } from "@pullkeeper/targets";
+import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService, type TargetDependencies } from "@pullkeeper/core";
 import { clientOptions } from "../clients.js";
-import { awsTargets } from "../consumers/index.js";
 import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
 import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
+import { TARGET_MODULES } from "../target-modules.js";
 import { awsAdapters, required } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
@@ -27,22 +26,22 @@ const noReader: CredentialReader = async (secretId) => {
 };
 
 /**
- * Every delivery target this deployment knows, one registration line per provider. Without a
- * reader the targets still validate config (the stack uses them at deploy time).
+ * Every delivery target this deployment knows: each registered module's (TARGET_MODULES), loaded
+ * with its clients, plus `extra`. Without a reader the targets still validate config.
  */
-export function deliveryTargets(options: DeliveryTargetsOptions = {}): Map<string, DeliveryTarget> {
-  const readCredential = options.readCredential ?? noReader;
-  return new Map(
-    [
-      ...awsTargets(options.registrySecret ? { registrySecret: options.registrySecret } : {}),
-      ...githubTargets({ readCredential }),
-      new GitpodSecretTarget({ readCredential }),
-      new KubernetesSecretTarget(),
-      new DockerConfigTarget(),
-      new WebhookTarget({ readCredential }),
-      ...(options.extra ?? []),
-    ].map((t) => [t.kind, t]),
-  );
+export async function deliveryTargets(options: DeliveryTargetsOptions = {}): Promise<Map<string, DeliveryTarget>> {
+  // One object for all: the GitHub kinds share one client per dependencies.
+  const dependencies: TargetDependencies = {
+    readCredential: options.readCredential ?? noReader,
+    ...(options.registrySecret && { registrySecret: options.registrySecret }),
+  };
+  const factories = await Promise.all(TARGET_MODULES.map(async (m) => ({ kind: m.kind, create: await m.load() })));
+  const targets = factories.map(({ kind, create }) => {
+    const target = create(dependencies);
+    if (target.kind !== kind) throw new Error(`target module ${kind} built a target of kind ${target.kind}`);
+    return target;
+  });
+  return new Map([...targets, ...(options.extra ?? [])].map((t) => [t.kind, t]));
 }
 
 let tracer: Tracer | undefined;
@@ -52,7 +51,7 @@ export async function propagationFromEnvironment(): Promise<PropagationService> 
   tracer ??= observability("pullkeeper-propagation").tracer;
   const config = readConfigFile();
   const adapters = await awsAdapters(tracer);
-  const targets = deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential });
+  const targets = await deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential });
   const consumers = consumersFromConfig(config, targets);
   return new PropagationService({
     ...adapters,

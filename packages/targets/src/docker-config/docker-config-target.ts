@@ -1,4 +1,4 @@
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, type Registry } from "@pullkeeper/core";
+import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, type Registry, type TargetFactory } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs/promises";
 import { homedir } from "node:os";
@@ -203,3 +203,7 @@ function expandHome(path: string, home: string): string {
 function octal(mode: number): string {
   return `0${mode.toString(8).padStart(3, "0")}`;
 }
+
+/** What the module loads (module.ts). */
+const createTarget: TargetFactory = () => new DockerConfigTarget();
+export default createTarget;

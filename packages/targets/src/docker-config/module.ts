@@ -1,10 +1,8 @@
-import type { TargetModule } from "@pullkeeper/core";
+import { defineTargetModule } from "@pullkeeper/core";
 import { dockerConfigTargetSchema } from "./schema.js";
 
-export const dockerConfigModule: TargetModule = {
+export const dockerConfigModule = defineTargetModule({
   kind: "docker-config",
   schema: dockerConfigTargetSchema,
-  provider: "docker-config",
-  capabilities: { discoverEnvironments: false, restart: false },
-  secretsRead: () => [],
-};
+  implementation: () => import("./docker-config-target.js" as string),
+});

@@ -1,27 +1,23 @@
-import type { TargetModule } from "@pullkeeper/core";
+import { defineTargetModule, type TargetModuleSpec } from "@pullkeeper/core";
 import { codespacesSecretTargetSchema, dependabotSecretTargetSchema, githubActionsSecretTargetSchema } from "./schema.js";
 
-export const codespacesSecretModule: TargetModule = {
+/** The three kinds share one client (targets.ts), one provider and its budget: GitHub's secondary limit, about 80 content-creating requests a minute. */
+const github = {
+  provider: "github",
+  defaultRateLimit: 80 / 60,
+  secretFields: ["tokenSecret"],
+  implementation: () => import("./targets.js" as string),
+} satisfies Partial<TargetModuleSpec>;
+
+export const codespacesSecretModule = defineTargetModule({
+  ...github,
   kind: "codespaces-secret",
   schema: codespacesSecretTargetSchema,
-  provider: "github",
   capabilities: { discoverEnvironments: true, restart: true },
   environmentKind: "codespace",
-  secretsRead: ({ tokenSecret }) => (typeof tokenSecret === "string" ? [tokenSecret] : []),
-};
+  factory: "createCodespacesSecretTarget",
+});
 
-export const githubActionsSecretModule: TargetModule = {
-  kind: "github-actions-secret",
-  schema: githubActionsSecretTargetSchema,
-  provider: "github",
-  capabilities: { discoverEnvironments: false, restart: false },
-  secretsRead: ({ tokenSecret }) => (typeof tokenSecret === "string" ? [tokenSecret] : []),
-};
+export const githubActionsSecretModule = defineTargetModule({ ...github, kind: "github-actions-secret", schema: githubActionsSecretTargetSchema, factory: "createGitHubActionsSecretTarget" });
 
-export const dependabotSecretModule: TargetModule = {
-  kind: "dependabot-secret",
-  schema: dependabotSecretTargetSchema,
-  provider: "github",
-  capabilities: { discoverEnvironments: false, restart: false },
-  secretsRead: ({ tokenSecret }) => (typeof tokenSecret === "string" ? [tokenSecret] : []),
-};
+export const dependabotSecretModule = defineTargetModule({ ...github, kind: "dependabot-secret", schema: dependabotSecretTargetSchema, factory: "createDependabotSecretTarget" });

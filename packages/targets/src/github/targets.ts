@@ -8,6 +8,8 @@ import {
   type EnvironmentDiscovery,
   parseTargetConfig,
   type RestartOutcome,
+  type TargetDependencies,
+  type TargetFactory,
 } from "@pullkeeper/core";
 import type { z } from "zod";
 import { GitHubSecretsClient, type GitHubClientOptions, type SecretLocation, type SecretWrite } from "./client.js";
@@ -204,3 +206,17 @@ export function githubTargets(options: GitHubTargetsOptions): [CodespacesSecretT
   const client = new GitHubSecretsClient(options);
   return [new CodespacesSecretTarget(client), new GitHubActionsSecretTarget(client), new DependabotSecretTarget(client)];
 }
+
+/** The client the three kinds built from one set of dependencies share (as githubTargets' do). */
+const clients = new WeakMap<TargetDependencies, GitHubSecretsClient>();
+
+function sharedClient(dependencies: TargetDependencies): GitHubSecretsClient {
+  let client = clients.get(dependencies);
+  if (!client) clients.set(dependencies, (client = new GitHubSecretsClient({ readCredential: dependencies.readCredential })));
+  return client;
+}
+
+/** The factories the modules load (module.ts). */
+export const createCodespacesSecretTarget: TargetFactory = (dependencies) => new CodespacesSecretTarget(sharedClient(dependencies));
+export const createGitHubActionsSecretTarget: TargetFactory = (dependencies) => new GitHubActionsSecretTarget(sharedClient(dependencies));
+export const createDependabotSecretTarget: TargetFactory = (dependencies) => new DependabotSecretTarget(sharedClient(dependencies));

@@ -7,10 +7,11 @@ import {
   type DeliveryTarget,
   type DiscoveredEnvironment,
   type EnvironmentDiscovery,
-  type Registry,
-  type RestartOutcome,
   parseTargetConfig,
   readTargetSecret,
+  type Registry,
+  type RestartOutcome,
+  type TargetFactory,
 } from "@pullkeeper/core";
 import { type ConnectCallOptions, connectCall } from "./connect.js";
 import { discoverGitpodEnvironments, stopGitpodEnvironment } from "./environments.js";
@@ -223,3 +224,7 @@ export class GitpodSecretTarget implements DeliveryTarget, EnvironmentDiscovery 
     }
   }
 }
+
+/** What the module loads (module.ts). */
+const createTarget: TargetFactory = ({ readCredential }) => new GitpodSecretTarget({ readCredential });
+export default createTarget;

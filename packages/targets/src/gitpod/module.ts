@@ -1,11 +1,13 @@
-import type { TargetModule } from "@pullkeeper/core";
+import { defineTargetModule } from "@pullkeeper/core";
 import { gitpodSecretTargetSchema } from "./schema.js";
 
-export const gitpodSecretModule: TargetModule = {
+export const gitpodSecretModule = defineTargetModule({
   kind: "gitpod-secret",
   schema: gitpodSecretTargetSchema,
   provider: "gitpod",
+  defaultRateLimit: 5,
   capabilities: { discoverEnvironments: true, restart: true },
   environmentKind: "gitpod-environment",
-  secretsRead: ({ tokenSecret }) => (typeof tokenSecret === "string" ? [tokenSecret] : []),
-};
+  secretFields: ["tokenSecret"],
+  implementation: () => import("./gitpod-target.js" as string),
+});

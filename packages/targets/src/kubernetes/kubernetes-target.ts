@@ -11,6 +11,7 @@ import {
   formatIssues,
   type Registry,
   type RestartOutcome,
+  type TargetFactory,
 } from "@pullkeeper/core";
 import { homedir } from "node:os";
 import { type ApiCall, callApi, type ClientNode, type LoadedCluster, loadCluster } from "./cluster.js";
@@ -205,3 +206,7 @@ function parseTarget(schema: typeof kubernetesSecretTargetSchema, consumer: Cons
 }
 
 export { retryAfterMs } from "./cluster.js";
+
+/** What the module loads (module.ts). */
+const createTarget: TargetFactory = () => new KubernetesSecretTarget();
+export default createTarget;

@@ -1,12 +1,13 @@
-import type { TargetModule } from "@pullkeeper/core";
+import { defineTargetModule } from "@pullkeeper/core";
 import { kubernetesSecretTargetSchema } from "./schema.js";
 
-export const kubernetesSecretModule: TargetModule = {
+export const kubernetesSecretModule = defineTargetModule({
   kind: "kubernetes-secret",
   schema: kubernetesSecretTargetSchema,
   provider: "kubernetes",
+  defaultRateLimit: 20,
   capabilities: { discoverEnvironments: true, restart: true },
   environmentKind: "kubernetes-pod",
-  // The cluster credentials come from the kubeconfig or the pod's service account, not a secret.
-  secretsRead: () => [],
-};
+  // No secretFields: the cluster credentials come from the kubeconfig or the pod's service account.
+  implementation: () => import("./kubernetes-target.js" as string),
+});

@@ -1,10 +1,9 @@
-import type { TargetModule } from "@pullkeeper/core";
+import { defineTargetModule } from "@pullkeeper/core";
 import { webhookTargetSchema } from "./schema.js";
 
-export const webhookModule: TargetModule = {
+export const webhookModule = defineTargetModule({
   kind: "webhook",
   schema: webhookTargetSchema,
-  provider: "webhook",
-  capabilities: { discoverEnvironments: false, restart: false },
-  secretsRead: ({ signingSecret }) => (typeof signingSecret === "string" ? [signingSecret] : []),
-};
+  secretFields: ["signingSecret"],
+  implementation: () => import("./webhook-target.js" as string),
+});

@@ -1,4 +1,4 @@
-import { type Consumer, type Credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, readTargetSecret } from "@pullkeeper/core";
+import { type Consumer, type Credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, readTargetSecret, type TargetFactory } from "@pullkeeper/core";
 import { type WebhookTargetConfig, webhookTargetSchema } from "./schema.js";
 import { WEBHOOK_DELIVERY_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, webhookSignatureHeader } from "./signature.js";
 
@@ -158,3 +158,7 @@ export class WebhookTarget implements DeliveryTarget {
     return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
   }
 }
+
+/** What the module loads (module.ts). */
+const createTarget: TargetFactory = ({ readCredential }) => new WebhookTarget({ readCredential });
+export default createTarget;

@@ -1,7 +1,7 @@
 import { BatchGetProjectsCommand, CodeBuildClient, type Project, type ProjectEnvironment, UpdateProjectCommand } from "@aws-sdk/client-codebuild";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, type DiscoveredEnvironment } from "@pullkeeper/core";
+import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, type DiscoveredEnvironment, type TargetFactory } from "@pullkeeper/core";
 import { clientOptions } from "../../clients.js";
 import { awsDeliveryError } from "../shared/aws-errors.js";
 import { ambientRegion, isEcrRegistry, newReadersNote, parseConsumerTarget, perRegion } from "../shared/common.js";
@@ -221,3 +221,7 @@ function projectName(project: string): string {
   const arn = parseArn(project);
   return arn === undefined ? project : arn.resource.replace(/^project\//, "");
 }
+
+/** What the module loads (module.ts): clients are built per region on first use. */
+const createTarget: TargetFactory = ({ registrySecret }) => new CodeBuildTarget(registrySecret ? { registrySecret } : {});
+export default createTarget;

@@ -1,12 +1,20 @@
-import type { TargetModule } from "@pullkeeper/core";
-import { codeBuildProjectTargetSchema } from "./schema.js";
+import { defineTargetModule } from "@pullkeeper/core";
+import { codeBuildProjectPermissions } from "./permissions.js";
+import { codeBuildProjectArnRegion, codeBuildProjectTargetSchema } from "./schema.js";
 
-export const codeBuildProjectModule: TargetModule = {
+export const codeBuildProjectModule = defineTargetModule({
   kind: "codebuild-project",
   schema: codeBuildProjectTargetSchema,
   provider: "aws:codebuild",
+  defaultRateLimit: 10,
   // Builds are found, but a build cannot be restarted in place and stopping one fails it.
-  capabilities: { discoverEnvironments: true, restart: false },
+  capabilities: { discoverEnvironments: true },
   environmentKind: "codebuild-build",
-  secretsRead: () => [],
-};
+  permissions: codeBuildProjectPermissions,
+  regionsNamed: (target) => {
+    const parsed = codeBuildProjectTargetSchema.safeParse(target);
+    return parsed.success ? [parsed.data.region ?? codeBuildProjectArnRegion(parsed.data.project)] : [];
+  },
+  implementation: () => import("./codebuild-target.js" as string),
+  undeclaredSearch: () => import("./undeclared.js" as string),
+});

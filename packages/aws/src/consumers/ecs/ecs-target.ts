@@ -9,6 +9,7 @@ import {
   type DeliveryTarget,
   type DiscoveredEnvironment,
   type RestartOutcome,
+  type TargetFactory,
 } from "@pullkeeper/core";
 import { clientOptions } from "../../clients.js";
 import { awsDeliveryError, awsErrorName } from "../shared/aws-errors.js";
@@ -219,3 +220,7 @@ function shortTaskDefinition(arn: string): string {
   const slash = arn.lastIndexOf("/");
   return slash >= 0 ? arn.slice(slash + 1) : arn;
 }
+
+/** What the module loads (module.ts): clients are built per region on first use. */
+const createTarget: TargetFactory = ({ registrySecret }) => new EcsTaskDefinitionTarget(registrySecret ? { registrySecret } : {});
+export default createTarget;

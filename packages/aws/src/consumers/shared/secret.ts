@@ -1,21 +1,9 @@
 import { DescribeSecretCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DeliveryError } from "@pullkeeper/core";
+import { parseArn } from "./arn.js";
 import { awsDeliveryError } from "./aws-errors.js";
 
-export interface ArnParts {
-  readonly partition: string;
-  readonly service: string;
-  readonly region: string;
-  readonly account: string;
-  readonly resource: string;
-}
-
-export function parseArn(arn: string): ArnParts | undefined {
-  const match = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$/.exec(arn);
-  if (!match) return undefined;
-  const [, partition, service, region, account, resource] = match as unknown as [string, string, string, string, string, string];
-  return { partition, service, region, account, resource };
-}
+export { type ArnParts, parseArn } from "./arn.js";
 
 /** Where a consumer (project, task definition) or a secret lives. */
 export interface AwsLocation {

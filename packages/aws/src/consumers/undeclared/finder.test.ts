@@ -13,6 +13,8 @@ import { type Consumer, DeliveryError, type TrackedSecret, type UndeclaredConsum
 import { type AwsStub, mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ACCOUNT, awsError, OTHER_ACCOUNT, PASSWORD, secretArn } from "../shared/testing.js";
+import { createUndeclaredSearch as createCodeBuildSearch } from "../codebuild/undeclared.js";
+import { createUndeclaredSearch as createEcsSearch } from "../ecs/undeclared.js";
 import { UndeclaredConsumerFinder } from "./finder.js";
 
 const HOME = "eu-west-1";
@@ -112,7 +114,8 @@ function serve(region: string, world: World, pageSize = 100): void {
 }
 
 function finder(regions = [HOME, EAST]): UndeclaredConsumerFinder {
-  return new UndeclaredConsumerFinder({ regions, codeBuild: (r) => codeBuild[r] as CodeBuildClient, ecs: (r) => ecs[r] as ECSClient, defaultRegion: HOME });
+  const searches = [createCodeBuildSearch({ codeBuild: (r) => codeBuild[r] as CodeBuildClient }), createEcsSearch({ ecs: (r) => ecs[r] as ECSClient })];
+  return new UndeclaredConsumerFinder({ regions, searches, defaultRegion: HOME });
 }
 
 function codeBuildConsumer(project: string, region?: string): Consumer {

@@ -1,6 +1,5 @@
-import { codeBuildProjectArnRegion, codeBuildProjectTargetSchema } from "../codebuild/schema.js";
-import { ecsTaskDefinitionTargetSchema } from "../ecs/schema.js";
-import { parseArn } from "../shared/secret.js";
+import { parseArn } from "../shared/arn.js";
+import { TARGET_MODULES_BY_KIND } from "../../target-modules.js";
 
 /** The parts of pullkeeper.yaml (or of the parsed registries and consumers) that name regions. */
 export interface RegionSources {
@@ -11,7 +10,7 @@ export interface RegionSources {
 /**
  * The regions worth searching for undeclared consumers: where the tracked secrets live (a
  * resource elsewhere must name them by ARN, and usually sits next to them), where the declared
- * AWS consumers live, and the deployment's own region, where a secret given by name lives.
+ * AWS consumers live (each module's regionsNamed), and the deployment's own region, where a secret given by name lives.
  * Sorted, each once.
  */
 export function undeclaredSearchRegions(config: RegionSources, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
@@ -20,18 +19,7 @@ export function undeclaredSearchRegions(config: RegionSources, env: Readonly<Rec
     if (region !== undefined && region !== "") regions.add(region);
   };
   for (const registry of config.registries) add(parseArn(registry.secret)?.region);
-  for (const consumer of config.consumers) {
-    const codeBuild = codeBuildProjectTargetSchema.safeParse(consumer.target);
-    if (codeBuild.success) {
-      add(codeBuild.data.region ?? codeBuildProjectArnRegion(codeBuild.data.project));
-      continue;
-    }
-    const ecs = ecsTaskDefinitionTargetSchema.safeParse(consumer.target);
-    if (ecs.success) {
-      add(ecs.data.region);
-      for (const s of ecs.data.rollServices ?? []) for (const ref of [s.cluster, s.service]) add(parseArn(ref)?.region);
-    }
-  }
+  for (const consumer of config.consumers) for (const region of TARGET_MODULES_BY_KIND.get(consumer.target.kind)?.regionsNamed?.(consumer.target) ?? []) add(region);
   add(env.AWS_REGION || env.AWS_DEFAULT_REGION);
   return [...regions].sort();
 }

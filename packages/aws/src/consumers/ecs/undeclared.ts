@@ -1,8 +1,31 @@
-import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionFamiliesCommand, type TaskDefinition } from "@aws-sdk/client-ecs";
+import { DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionFamiliesCommand, type TaskDefinition } from "@aws-sdk/client-ecs";
+import type { UndeclaredResourceReference as SecretReference, UndeclaredResourceSearch } from "@pullkeeper/core";
 import pLimit from "p-limit";
+import { clientOptions } from "../../clients.js";
 import { awsDeliveryError, awsErrorName } from "../shared/aws-errors.js";
+import { perRegion } from "../shared/common.js";
 import { parseArn } from "../shared/secret.js";
-import type { SecretReference } from "./references.js";
+import { ecsTaskDefinitionTargetSchema } from "./schema.js";
+
+const KIND = ecsTaskDefinitionTargetSchema.shape.kind.value;
+
+/**
+ * This kind's part of the undeclared-consumer search (consumers/undeclared/finder.ts): task
+ * definitions whose containers take their repositoryCredentials from a tracked secret. `ecs`: a
+ * client per region (tests); default real clients, built on first use.
+ */
+export function createUndeclaredSearch(options: { readonly ecs?: (region: string) => ECSClient; readonly describeConcurrency?: number } = {}): UndeclaredResourceSearch {
+  const client = options.ecs ?? perRegion((region) => new ECSClient(clientOptions(region)));
+  return {
+    kind: KIND,
+    // A task definition is named by family, in the consumer's region, else the fallback.
+    declared: (consumer, fallbackRegion) => {
+      const parsed = ecsTaskDefinitionTargetSchema.safeParse(consumer.target);
+      return parsed.success ? { name: parsed.data.family, region: parsed.data.region ?? fallbackRegion } : undefined;
+    },
+    references: (region, skip) => ecsReferences(client(region), region, skip, options.describeConcurrency),
+  };
+}
 
 /**
  * DescribeTaskDefinition is one call per family and ECS throttles it hard; a few calls in
@@ -60,7 +83,7 @@ function references(definition: TaskDefinition, region: string): SecretReference
     const reference = container.repositoryCredentials?.credentialsParameter;
     if (!reference) continue;
     found.push({
-      kind: "ecs-task-definition",
+      kind: KIND,
       resource: definition.taskDefinitionArn as string,
       name: definition.family,
       region: arn.region || region,

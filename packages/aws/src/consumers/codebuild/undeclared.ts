@@ -1,8 +1,33 @@
-import { BatchGetProjectsCommand, type CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
+import { BatchGetProjectsCommand, CodeBuildClient, ListProjectsCommand } from "@aws-sdk/client-codebuild";
+import type { UndeclaredResourceReference as SecretReference, UndeclaredResourceSearch } from "@pullkeeper/core";
+import { clientOptions } from "../../clients.js";
 import { awsDeliveryError } from "../shared/aws-errors.js";
 import { batches } from "../shared/batches.js";
+import { perRegion } from "../shared/common.js";
 import { parseArn } from "../shared/secret.js";
-import type { SecretReference } from "./references.js";
+import { codeBuildProjectArnRegion, codeBuildProjectTargetSchema } from "./schema.js";
+
+const KIND = codeBuildProjectTargetSchema.shape.kind.value;
+
+/**
+ * This kind's part of the undeclared-consumer search (consumers/undeclared/finder.ts): projects
+ * whose registry credential is a tracked secret. `codeBuild`: a client per region (tests); default
+ * real clients, built on first use.
+ */
+export function createUndeclaredSearch(options: { readonly codeBuild?: (region: string) => CodeBuildClient } = {}): UndeclaredResourceSearch {
+  const client = options.codeBuild ?? perRegion((region) => new CodeBuildClient(clientOptions(region)));
+  return {
+    kind: KIND,
+    // A project is named by name (in the consumer's region, else its ARN's, else the fallback) or by ARN.
+    declared: (consumer, fallbackRegion) => {
+      const parsed = codeBuildProjectTargetSchema.safeParse(consumer.target);
+      if (!parsed.success) return undefined;
+      const { project, region } = parsed.data;
+      return { name: project, region: region ?? codeBuildProjectArnRegion(project) ?? fallbackRegion };
+    },
+    references: (region) => codeBuildReferences(client(region), region),
+  };
+}
 
 const SECRETS_MANAGER = "SECRETS_MANAGER";
 
@@ -37,7 +62,7 @@ export async function codeBuildReferences(codeBuild: CodeBuildClient, region: st
       const arn = parseArn(project.arn ?? "");
       if (credential?.credentialProvider !== SECRETS_MANAGER || !credential.credential || project.name === undefined || arn === undefined) continue;
       found.push({
-        kind: "codebuild-project",
+        kind: KIND,
         resource: project.arn as string,
         name: project.name,
         region: arn.region || region,
