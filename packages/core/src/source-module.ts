@@ -52,6 +52,8 @@ export type SourceSchema = z.ZodType<{ type: string }>;
  * the services and the API branch on its capabilities, the stacks grant its permissions. One
  * folder per source exports one (packages/core/src/sources/<type>/module.ts) and one line
  * registers it (packages/core/src/source-modules.ts); docs/adding-a-source.md has the steps.
+ * It holds no runtime (no loader of the client that mints or rotates): core cannot import the
+ * packages those live in, so the functions pick theirs by capability (docs/adding-a-source.md).
  */
 export interface SourceModule<Schema extends SourceSchema = SourceSchema> {
   /** The config's `source.type`. */
@@ -64,10 +66,4 @@ export interface SourceModule<Schema extends SourceSchema = SourceSchema> {
   /** Checks across the registry entry (its kind and host against the source), reported with their paths. */
   checkRegistry?(registry: ParsedRegistryEntry<z.output<Schema>>, issue: SourceIssue): void;
   readonly awsPermissions?: SourceAwsPermissions;
-  /**
-   * The runtime implementation (what mints or rotates), loaded on demand so that the config, the
-   * stacks and the planners never load its clients. None yet for the built-in sources: their
-   * runtimes (packages/aws, packages/registry) are out of core's reach (docs/adding-a-source.md).
-   */
-  load?(): Promise<unknown>;
 }
