@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { exampleWorld, GITHUB_TOKEN, GITPOD_PROJECT_ID, GITPOD_TOKEN, KUBE_TOKEN, WEBHOOK_KEY } from "./support/example-world.js";
 import { eventually } from "./support/harness.js";
+import { captureOutput } from "../support/output.js";
 
 /**
  * examples/every-target.yaml, rendered against local servers, run by the embedded runtime: a
@@ -28,14 +29,7 @@ function decodeAuth(auth: string | undefined): string {
 
 describe("examples/every-target.yaml in the embedded runtime", () => {
   it("delivers each rotation to one consumer of every kind, and GET /v1/consumers shows each one delivered", async () => {
-    let output = "";
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream);
-      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        output += String(chunk);
-        return write(chunk as string, ...(rest as []));
-      });
-    }
+    const output = captureOutput({ echo: true });
 
     const world = await exampleWorld();
     cleanups.push(() => world.close());
@@ -157,6 +151,6 @@ describe("examples/every-target.yaml in the embedded runtime", () => {
     expect(gitpod.secrets).toHaveLength(1); // updated in place, not created twice
 
     await runtime.bus.drain();
-    for (const secret of [first.password, second.password, GITHUB_TOKEN, GITPOD_TOKEN, KUBE_TOKEN, WEBHOOK_KEY]) expect(output).not.toContain(secret);
+    for (const secret of [first.password, second.password, GITHUB_TOKEN, GITPOD_TOKEN, KUBE_TOKEN, WEBHOOK_KEY]) expect(output.join("")).not.toContain(secret);
   }, 120_000);
 });

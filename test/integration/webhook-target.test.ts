@@ -6,6 +6,7 @@ import { webhookTargetSchema } from "../../packages/targets/src/webhook/schema.j
 import { computeWebhookSignature, verifyWebhookSignature, webhookSignatureHeader } from "../../packages/targets/src/webhook/signature.js";
 import { type WebhookNotice, WebhookTarget } from "../../packages/targets/src/webhook/webhook-target.js";
 import { type LocalServer, type Received, startServer } from "../support/http.js";
+import { captureOutput } from "../support/output.js";
 
 const USERNAME = "deploy-bot";
 const PASSWORD = "s3cret-Registry-Pa55w0rd-for-webhook";
@@ -26,7 +27,7 @@ let server: LocalServer;
 let replies: Reply[];
 let receiverKeys: string[];
 let verdicts: boolean[];
-let captured: string;
+let output: string[];
 const outcomes: string[] = [];
 
 /** A receiver as the docs tell people to write it: verify first, then read the notice. */
@@ -72,20 +73,13 @@ beforeEach(async () => {
   receiverKeys = [KEY];
   verdicts = [];
   server = await startServer(receive);
-  captured = "";
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      captured += String(chunk);
-      return write(chunk as string, ...(rest as []));
-    });
-  }
+  output = captureOutput({ echo: true });
 });
 
 afterEach(async () => {
   vi.restoreAllMocks();
   await server.close();
-  for (const text of [...outcomes, captured, ...server.received.map((r) => JSON.stringify(r))]) {
+  for (const text of [...outcomes, output.join(""), ...server.received.map((r) => JSON.stringify(r))]) {
     expect(text).not.toContain(PASSWORD);
     expect(text).not.toContain(KEY);
   }
