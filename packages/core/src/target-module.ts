@@ -133,12 +133,10 @@ export interface UndeclaredResourceSearch {
 export interface TargetModuleSpec {
   readonly kind: string;
   readonly schema: DeliveryTarget["schema"];
-  /** Default: the kind. */
-  readonly provider?: string;
-  readonly defaultRateLimit?: number;
-  /** Default: neither. */
-  readonly capabilities?: Partial<TargetModule["capabilities"]>;
-  readonly environmentKind?: EnvironmentKind;
+  /** Its rate-limit key and that provider's default budget (writes per second), if it has one; default: the kind, no budget. */
+  readonly provider?: { readonly name: string; readonly defaultRateLimit?: number };
+  /** The environments its discovery reports, and whether it restarts them; default: it discovers none. */
+  readonly environments?: { readonly kind: EnvironmentKind; readonly restart?: boolean };
   /** The `target` fields that name a secret the target reads at send time (secretsRead); default none. */
   readonly secretFields?: readonly string[];
   readonly permissions?: TargetPermissions;
@@ -163,10 +161,10 @@ export function defineTargetModule(spec: TargetModuleSpec): TargetModule {
   return {
     kind,
     schema: spec.schema,
-    provider: spec.provider ?? kind,
-    ...(spec.defaultRateLimit !== undefined && { defaultRateLimit: spec.defaultRateLimit }),
-    capabilities: { discoverEnvironments: spec.capabilities?.discoverEnvironments ?? false, restart: spec.capabilities?.restart ?? false },
-    ...(spec.environmentKind !== undefined && { environmentKind: spec.environmentKind }),
+    provider: spec.provider?.name ?? kind,
+    ...(spec.provider?.defaultRateLimit !== undefined && { defaultRateLimit: spec.provider.defaultRateLimit }),
+    capabilities: { discoverEnvironments: spec.environments !== undefined, restart: spec.environments?.restart ?? false },
+    ...(spec.environments && { environmentKind: spec.environments.kind }),
     secretsRead: (target) => secretFields.flatMap((field) => (typeof target[field] === "string" ? [target[field]] : [])),
     ...(spec.permissions && { permissions: spec.permissions }),
     ...(spec.regionsNamed && { regionsNamed: spec.regionsNamed }),

@@ -3,8 +3,7 @@ import { codespacesSecretTargetSchema, dependabotSecretTargetSchema, githubActio
 
 /** The three kinds share one client (targets.ts), one provider and its budget: GitHub's secondary limit, about 80 content-creating requests a minute. */
 const github = {
-  provider: "github",
-  defaultRateLimit: 80 / 60,
+  provider: { name: "github", defaultRateLimit: 80 / 60 },
   secretFields: ["tokenSecret"],
   implementation: () => import("./targets.js" as string),
 } satisfies Partial<TargetModuleSpec>;
@@ -13,8 +12,7 @@ export const codespacesSecretModule = defineTargetModule({
   ...github,
   kind: "codespaces-secret",
   schema: codespacesSecretTargetSchema,
-  capabilities: { discoverEnvironments: true, restart: true },
-  environmentKind: "codespace",
+  environments: { kind: "codespace", restart: true },
   factory: "createCodespacesSecretTarget",
 });
 

@@ -4,10 +4,8 @@ import { gitpodSecretTargetSchema } from "./schema.js";
 export const gitpodSecretModule = defineTargetModule({
   kind: "gitpod-secret",
   schema: gitpodSecretTargetSchema,
-  provider: "gitpod",
-  defaultRateLimit: 5,
-  capabilities: { discoverEnvironments: true, restart: true },
-  environmentKind: "gitpod-environment",
+  provider: { name: "gitpod", defaultRateLimit: 5 },
+  environments: { kind: "gitpod-environment", restart: true },
   secretFields: ["tokenSecret"],
   implementation: () => import("./gitpod-target.js" as string),
 });

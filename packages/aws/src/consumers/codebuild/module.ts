@@ -5,11 +5,9 @@ import { codeBuildProjectArnRegion, codeBuildProjectTargetSchema } from "./schem
 export const codeBuildProjectModule = defineTargetModule({
   kind: "codebuild-project",
   schema: codeBuildProjectTargetSchema,
-  provider: "aws:codebuild",
-  defaultRateLimit: 10,
+  provider: { name: "aws:codebuild", defaultRateLimit: 10 },
   // Builds are found, but a build cannot be restarted in place and stopping one fails it.
-  capabilities: { discoverEnvironments: true },
-  environmentKind: "codebuild-build",
+  environments: { kind: "codebuild-build" },
   permissions: codeBuildProjectPermissions,
   regionsNamed: (target) => {
     const parsed = codeBuildProjectTargetSchema.safeParse(target);

@@ -6,10 +6,8 @@ import { ecsTaskDefinitionTargetSchema } from "./schema.js";
 export const ecsTaskDefinitionModule = defineTargetModule({
   kind: "ecs-task-definition",
   schema: ecsTaskDefinitionTargetSchema,
-  provider: "aws:ecs",
-  defaultRateLimit: 10,
-  capabilities: { discoverEnvironments: true, restart: true },
-  environmentKind: "ecs-task",
+  provider: { name: "aws:ecs", defaultRateLimit: 10 },
+  environments: { kind: "ecs-task", restart: true },
   permissions: ecsTaskDefinitionPermissions,
   regionsNamed: (target) => {
     const parsed = ecsTaskDefinitionTargetSchema.safeParse(target);
