@@ -5,7 +5,7 @@ import { configSchema } from "./config-schema.js";
 import { type ConsumerEntry, consumerTargetIssues, type TargetSchemas } from "./consumers.js";
 import type { Consumer } from "./delivery.js";
 import { InvalidInputError } from "./errors.js";
-import type { Registry } from "./model.js";
+import type { Registry, RegistrySource } from "./model.js";
 import type { SourceModule } from "./source-module.js";
 import { SOURCE_MODULES_BY_TYPE } from "./source-modules.js";
 import { didYouMean } from "./suggest.js";
@@ -97,7 +97,8 @@ function toConfig({ registries, consumers, settings: s }: z.output<typeof config
   return {
     registries: registries.map((r): Registry => {
       // The schema's union only lets registered types through, so the module is there.
-      const source = (SOURCE_MODULES_BY_TYPE.get(r.source.type as string) as SourceModule).toSource(r.source as { type: string });
+      const parsed = r.source as RegistrySource;
+      const source = (SOURCE_MODULES_BY_TYPE.get(parsed.type) as SourceModule).toSource?.(parsed) ?? (Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined)) as RegistrySource);
       return {
         id: r.id,
         host: r.host,

@@ -61,8 +61,11 @@ export interface SourceModule<Schema extends SourceSchema = SourceSchema> {
   /** The schema of the `source` block (with `type: z.literal(<type>)`); the config's union is built from these. */
   readonly schema: Schema;
   readonly capabilities: SourceCapabilities;
-  /** The source as the Registry model carries it, from what the schema parsed (defaults applied, durations in seconds). */
-  toSource(parsed: z.output<Schema>): RegistrySource;
+  /**
+   * The source as the Registry model carries it, from what the schema parsed (defaults applied).
+   * Without it, the parsed block as it is, its unset optional keys left out.
+   */
+  toSource?(parsed: z.output<Schema>): RegistrySource;
   /** Checks across the registry entry (its kind and host against the source), reported with their paths. */
   checkRegistry?(registry: ParsedRegistryEntry<z.output<Schema>>, issue: SourceIssue): void;
   readonly awsPermissions?: SourceAwsPermissions;

@@ -85,14 +85,6 @@ export const htpasswdModule: SourceModule<typeof htpasswdSchema> = {
   type: "htpasswd",
   schema: htpasswdSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: false },
-  toSource: (s): HtpasswdSource => ({
-    type: s.type,
-    file: s.file,
-    users: s.users,
-    rotation: s.rotation,
-    ...(s.serve !== undefined && { serve: s.serve }),
-    ...(s.efs !== undefined && { efs: s.efs }),
-  }),
   awsPermissions: {
     /**
      * Mounting the access point and writing through it (what AmazonElasticFileSystemClientReadWriteAccess

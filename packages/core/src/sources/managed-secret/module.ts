@@ -14,5 +14,4 @@ export const managedSecretModule: SourceModule<typeof managedSecretSchema> = {
   type: "managed-secret",
   schema: managedSecretSchema,
   capabilities: { mints: false, rotates: false, managedElsewhere: true, expires: false },
-  toSource: (s): ManagedSecretSource => ({ type: s.type }),
 };
