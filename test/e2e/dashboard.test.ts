@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/local/src/net.js";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { withBrowser } from "../support/browser.js";
+import { REGISTRY_YAML } from "../support/registries-yaml.js";
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against the embedded
@@ -19,17 +20,7 @@ const OUTPUT = fileURLToPath(new URL("../../test-output/", import.meta.url));
 const HOUR = 3_600_000;
 
 const CONFIG = `registries:
-  - id: hub
-    host: registry-1.docker.io
-    kind: dockerhub
-    source: { type: managed-secret }
-    secret: pullkeeper/hub
-  - id: quay
-    host: quay.io
-    kind: quay
-    source: { type: managed-secret }
-    secret: pullkeeper/quay
-`;
+${REGISTRY_YAML.hub}${REGISTRY_YAML.quay}`;
 
 /** Consumers with delivery records seeded below; nothing is ever written to their paths (no schedule runs). */
 const consumersYaml = (dir: string) => `consumers:

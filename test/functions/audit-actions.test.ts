@@ -5,7 +5,7 @@ import { AuditApi } from "@pullkeeper/api";
 import { InvalidInputError, parseConfig, PullkeeperError, type RollbackResult } from "@pullkeeper/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { REGISTRY_YAML } from "../support/aws-registries.js";
+import { REGISTRY_YAML } from "../support/registries-yaml.js";
 
 /** What POST refresh / scan / restart / rollback do on AWS: the right functions invoked the right way, refusals named. */
 

@@ -5,7 +5,7 @@ import { parseConfig, PullkeeperError, type Registry, type RevocationService, ty
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRevokeHandler, type RollbackRuntime } from "../../functions/revoke.js";
-import { REGISTRY_YAML } from "../support/aws-registries.js";
+import { REGISTRY_YAML } from "../support/registries-yaml.js";
 import { lambdaContext } from "../support/lambda.js";
 
 /** functions/revoke: the scheduled revocation, and the rollback the audit API asks for synchronously. */

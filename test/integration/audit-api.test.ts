@@ -5,25 +5,10 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiHandler } from "../../functions/api.js";
 import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
+import { REGISTRY_YAML } from "../support/registries-yaml.js";
 
-const config = parseConfig(`
-registries:
-  - id: prod-ecr
-    host: 123456789012.dkr.ecr.eu-west-1.amazonaws.com
-    kind: ecr
-    source: { type: ecr-token, account: "123456789012", region: eu-west-1 }
-    secret: pullkeeper/prod-ecr
-  - id: hub
-    host: registry-1.docker.io
-    kind: dockerhub
-    source: { type: managed-secret }
-    secret: pullkeeper/hub
-  - id: local
-    host: 127.0.0.1:5055
-    kind: generic
-    source: { type: htpasswd, file: /tmp/htpasswd }
-    secret: pullkeeper/local
-`);
+const config = parseConfig(`registries:
+${REGISTRY_YAML.prodEcr}${REGISTRY_YAML.hub}${REGISTRY_YAML.localFile}`);
 
 let dynamo: EmbeddedDynamo;
 let ledger: DynamoLedger;
