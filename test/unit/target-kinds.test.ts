@@ -26,17 +26,29 @@ describe("target kinds", () => {
   const files = ["packages", "stacks", "functions", "scripts"].flatMap((dir) => sources(join(ROOT, dir)));
   /** Each kind's folder: where the module.ts that exports its descriptor lives. */
   const folders = new Map<string, string>();
+  /** The kind of environment each module's discovery reports, and the folder that may name it. */
+  const environmentKinds = new Map<string, string>();
   beforeAll(async () => {
     for (const file of files.filter((f) => f.endsWith("/module.ts"))) {
       const exports = (await import(pathToFileURL(join(ROOT, file)).href)) as Record<string, Partial<TargetModule>>;
       // Target modules only (a registry source's module.ts describes no target kind).
       for (const m of Object.values(exports)) if (typeof m.kind === "string" && typeof m.load === "function" && m.capabilities) folders.set(m.kind, dirname(file));
+      for (const m of Object.values(exports)) if (typeof m.load === "function" && m.environmentKind) environmentKinds.set(m.environmentKind, dirname(file));
     }
   });
 
   it("registers every module.ts in the registry, and nothing else", () => {
     expect([...folders.keys()].sort()).toEqual(TARGET_MODULES.map((m) => m.kind).sort());
     expect(folders.size).toBe(9);
+  });
+
+  it("names a kind of environment only inside the folder of the target that discovers it", () => {
+    expect(environmentKinds.size).toBe(TARGET_MODULES.filter((m) => m.environmentKind).length);
+    const strays = files.flatMap((file) => {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      return [...environmentKinds].filter(([kind, folder]) => !file.startsWith(`${folder}/`) && new RegExp(`["'\`]${kind}["'\`]`).test(text)).map(([kind]) => `${file}: ${kind}`);
+    });
+    expect(strays).toEqual([]);
   });
 
   it("names a kind only inside its own folder", () => {

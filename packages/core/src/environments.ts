@@ -6,8 +6,11 @@ import type { Consumer } from "./consumer.js";
  * a Kubernetes pod). Targets find them; the audit judges each one against the ledger.
  */
 
-export const ENVIRONMENT_KINDS = ["ecs-task", "codebuild-build", "codespace", "gitpod-environment", "kubernetes-pod"] as const;
-export type EnvironmentKind = (typeof ENVIRONMENT_KINDS)[number];
+/**
+ * What an environment is (an ECS task, a codespace, a Kubernetes pod…): each target module names the
+ * kind its discovery reports (TargetModule.environmentKind), so a new kind is no line here.
+ */
+export type EnvironmentKind = string;
 
 /** One running environment as its provider reports it. */
 export interface DiscoveredEnvironment {
