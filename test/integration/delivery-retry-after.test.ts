@@ -1,4 +1,3 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoLedger, DynamoRateLimiter } from "@pullkeeper/aws";
 import {
   type Consumer,
@@ -42,16 +41,12 @@ const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/acm
 
 let dynamo: EmbeddedDynamo;
 let github: FakeGitHub;
-const clients: DynamoDBClient[] = [];
 const queues: LocalDeliveryQueue[] = [];
 
 beforeAll(async () => {
   dynamo = await startDynalite();
 });
-afterAll(async () => {
-  for (const c of clients) c.destroy();
-  await dynamo.stop();
-});
+afterAll(() => dynamo.stop());
 afterEach(async () => {
   for (const q of queues.splice(0)) await q.stop();
   await github?.close();
@@ -97,8 +92,7 @@ async function workers(options: { count: number; maxWaitMs?: number; consumers: 
   });
   queues.push(queue);
   for (let worker = 0; worker < options.count; worker++) {
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-    clients.push(client);
+    const client = dynamo.newClient();
     const limiter = new DynamoRateLimiter({ client, tableName: table, limits: (p) => (p.startsWith("github") ? { perSecond: options.perSecond, ...(options.burst !== undefined && { burst: options.burst }) } : undefined), ...(options.maxWaitMs !== undefined && { maxWaitMs: options.maxWaitMs }) });
     const rateLimiter: RateLimiter = {
       acquire: (p, o) => limiter.acquire(p, o),

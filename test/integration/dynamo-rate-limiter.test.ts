@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { DeliveryError, InvalidInputError } from "@pullkeeper/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoRateLimiter, type DynamoRateLimiterOptions, measureRate } from "../../packages/aws/src/dynamo-rate-limiter.js";
@@ -10,20 +10,14 @@ import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
  */
 
 let dynamo: EmbeddedDynamo;
-const clients: DynamoDBClient[] = [];
 beforeAll(async () => {
   dynamo = await startDynalite();
 });
-afterAll(async () => {
-  for (const c of clients) c.destroy();
-  await dynamo.stop();
-});
+afterAll(() => dynamo.stop());
 
 /** A worker of its own, as a separate Lambda would be: its own DynamoDB client and limiter. */
 function worker(tableName: string, limits: DynamoRateLimiterOptions["limits"], extra: Partial<DynamoRateLimiterOptions> = {}) {
-  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
-  clients.push(client);
-  return new DynamoRateLimiter({ client, tableName, limits, ...extra });
+  return new DynamoRateLimiter({ client: dynamo.newClient(), tableName, limits, ...extra });
 }
 
 /** Grants a stalled test process may squeeze into a window when it timestamps them late. */
@@ -36,6 +30,31 @@ const MEASUREMENT_SLACK = 3;
 function overshoot(grants: readonly number[], started: number, perSecond: number, burst: number): number {
   const sorted = [...grants].sort((a, b) => a - b);
   return Math.max(...sorted.map((t, i) => i + 1 - (burst + ((t - started) * perSecond) / 1000)));
+}
+
+const FIVE_WORKERS_LIMIT = { perSecond: 100, burst: 10 };
+
+/**
+ * Five workers on one table limited to FIVE_WORKERS_LIMIT, each running `lanes` concurrent lanes
+ * of `perLane` acquires: when each was granted, when the run started and how long it took.
+ */
+async function fiveWorkers(lanes: number, perLane: number) {
+  const table = await dynamo.createLedgerTable();
+  const workers = Array.from({ length: 5 }, () => worker(table, { codebuild: FIVE_WORKERS_LIMIT }));
+  const grants: number[] = [];
+  const started = Date.now();
+  await Promise.all(
+    workers.flatMap((w) =>
+      Array.from({ length: lanes }, async () => {
+        for (let i = 0; i < perLane; i++) {
+          await w.acquire("codebuild");
+          grants.push(Date.now());
+        }
+      }),
+    ),
+  );
+  const elapsed = Date.now() - started;
+  return { grants, started, elapsed, ...measureRate(grants) };
 }
 
 async function items(tableName: string) {
@@ -67,21 +86,8 @@ describe("DynamoRateLimiter on an embedded DynamoDB (dynalite)", () => {
   });
 
   it("holds the rate ACROSS five workers with their own clients: 5 × 40 acquires at 100/s", async () => {
-    const table = await dynamo.createLedgerTable();
-    const limit = { perSecond: 100, burst: 10 };
-    const workers = Array.from({ length: 5 }, () => worker(table, { codebuild: limit }));
-    const grants: number[] = [];
-    const started = Date.now();
-    await Promise.all(
-      workers.map(async (w) => {
-        for (let i = 0; i < 40; i++) {
-          await w.acquire("codebuild");
-          grants.push(Date.now());
-        }
-      }),
-    );
-    const elapsed = Date.now() - started;
-    const { maxInWindow, count } = measureRate(grants);
+    const limit = FIVE_WORKERS_LIMIT;
+    const { grants, started, elapsed, maxInWindow, count } = await fiveWorkers(1, 40);
     console.log(
       `5 workers, 100/s burst 10: ${count} grants in ${elapsed} ms = ${((count - limit.burst) / (elapsed / 1000)).toFixed(1)}/s beyond the burst; max in a 1 s window ${maxInWindow} (bound ${limit.perSecond + limit.burst})`,
     );
@@ -96,23 +102,8 @@ describe("DynamoRateLimiter on an embedded DynamoDB (dynalite)", () => {
   });
 
   it("holds the rate with many concurrent acquires per worker too: 5 workers × 8 lanes × 10 at 100/s", async () => {
-    const table = await dynamo.createLedgerTable();
-    const limit = { perSecond: 100, burst: 10 };
-    const workers = Array.from({ length: 5 }, () => worker(table, { codebuild: limit }));
-    const grants: number[] = [];
-    const started = Date.now();
-    await Promise.all(
-      workers.flatMap((w) =>
-        Array.from({ length: 8 }, async () => {
-          for (let i = 0; i < 10; i++) {
-            await w.acquire("codebuild");
-            grants.push(Date.now());
-          }
-        }),
-      ),
-    );
-    const elapsed = Date.now() - started;
-    const { maxInWindow, count } = measureRate(grants);
+    const limit = FIVE_WORKERS_LIMIT;
+    const { grants, started, elapsed, maxInWindow, count } = await fiveWorkers(8, 10);
     const over = overshoot(grants, started, limit.perSecond, limit.burst);
     console.log(
       `5 workers × 8 lanes, 100/s burst 10: ${count} grants in ${elapsed} ms = ${((count - limit.burst) / (elapsed / 1000)).toFixed(1)}/s beyond the burst; max in a 1 s window ${maxInWindow}; overshoot ${over.toFixed(2)}`,

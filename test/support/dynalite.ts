@@ -6,6 +6,8 @@ import dynalite from "dynalite";
 export interface EmbeddedDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
+  /** A client of its own, as a separate Lambda would have; stop() destroys it. */
+  newClient(): DynamoDBClient;
   createLedgerTable(name?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -18,16 +20,23 @@ export async function startDynalite(): Promise<EmbeddedDynamo> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const clients: DynamoDBClient[] = [];
+  const newClient = () => {
+    const c = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    clients.push(c);
+    return c;
+  };
+  const client = newClient();
   return {
     endpoint,
     client,
+    newClient,
     async createLedgerTable(name = `ledger-${process.pid}-${++tableCounter}`) {
       await ensureLedgerTable(client, name);
       return name;
     },
     async stop() {
-      client.destroy();
+      for (const c of clients) c.destroy();
       await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
     },
   };
