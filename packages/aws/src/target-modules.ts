@@ -34,6 +34,11 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, number>> = Object.from
   TARGET_MODULES.flatMap((m) => (m.defaultRateLimit === undefined ? [] : [[m.provider, m.defaultRateLimit] as const])),
 );
 
+/** The regions a consumer's target names, as its module reads them (the undeclared-consumer search looks there). */
+export function regionsNamed(target: { readonly kind: string } & Readonly<Record<string, unknown>>): (string | undefined)[] {
+  return TARGET_MODULES_BY_KIND.get(target.kind)?.regionsNamed?.(target) ?? [];
+}
+
 /** The undeclared-consumer search's parts, one per kind that has one (loaded with their clients). */
 export async function undeclaredSearches(): Promise<UndeclaredResourceSearch[]> {
   return Promise.all(TARGET_MODULES.flatMap((m) => (m.loadUndeclaredSearch ? [m.loadUndeclaredSearch()] : [])));

@@ -6,7 +6,7 @@ import { clientOptions } from "../clients.js";
 import { UndeclaredConsumerFinder, undeclaredSearchRegions } from "../consumers/index.js";
 import { DynamoLedger } from "../dynamo-ledger.js";
 import { EventBridgeBus } from "../eventbridge-bus.js";
-import { undeclaredSearches } from "../target-modules.js";
+import { regionsNamed, undeclaredSearches } from "../target-modules.js";
 import { required } from "./adapters.js";
 import { targetsReadingSecretsManager } from "./audit-targets.js";
 import { readConfigFile } from "./config-file.js";
@@ -27,6 +27,6 @@ export async function auditScanFromEnvironment(options: { readonly config?: Pull
     bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
     clock: systemClock,
     clockSkewSeconds: config.settings.clockSkewSeconds,
-    undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config), searches: undeclaredSearches }),
+    undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config, regionsNamed), searches: undeclaredSearches }),
   });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { regionsNamed } from "../../target-modules.js";
 import { ACCOUNT, secretArn } from "../shared/testing.js";
 import { undeclaredSearchRegions } from "./regions.js";
 
@@ -15,6 +16,7 @@ describe("undeclaredSearchRegions", () => {
           { target: { kind: "codespaces-secret", scope: "org", org: "acme", prefix: "DOCKER" } },
         ],
       },
+      regionsNamed,
       { AWS_REGION: "eu-north-1" },
     );
     expect(regions).toEqual(["ap-south-1", "eu-central-1", "eu-north-1", "eu-west-1", "sa-east-1", "us-east-2"]);
@@ -22,7 +24,7 @@ describe("undeclaredSearchRegions", () => {
 
   it("falls back to AWS_DEFAULT_REGION, and adds nothing without either", () => {
     const config = { registries: [{ secret: "pullkeeper/ghcr" }], consumers: [] };
-    expect(undeclaredSearchRegions(config, { AWS_DEFAULT_REGION: "us-west-2" })).toEqual(["us-west-2"]);
-    expect(undeclaredSearchRegions(config, {})).toEqual([]);
+    expect(undeclaredSearchRegions(config, regionsNamed, { AWS_DEFAULT_REGION: "us-west-2" })).toEqual(["us-west-2"]);
+    expect(undeclaredSearchRegions(config, regionsNamed, {})).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import { parseArn } from "../shared/arn.js";
-import { TARGET_MODULES_BY_KIND } from "../../target-modules.js";
 
 /** The parts of pullkeeper.yaml (or of the parsed registries and consumers) that name regions. */
 export interface RegionSources {
@@ -10,16 +9,21 @@ export interface RegionSources {
 /**
  * The regions worth searching for undeclared consumers: where the tracked secrets live (a
  * resource elsewhere must name them by ARN, and usually sits next to them), where the declared
- * AWS consumers live (each module's regionsNamed), and the deployment's own region, where a secret given by name lives.
+ * AWS consumers live (`regionsNamed`: the target modules', see regionsNamed in
+ * packages/aws/src/target-modules.ts), and the deployment's own region, where a secret given by name lives.
  * Sorted, each once.
  */
-export function undeclaredSearchRegions(config: RegionSources, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+export function undeclaredSearchRegions(
+  config: RegionSources,
+  regionsNamed: (target: RegionSources["consumers"][number]["target"]) => readonly (string | undefined)[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
   const regions = new Set<string>();
   const add = (region: string | undefined) => {
     if (region !== undefined && region !== "") regions.add(region);
   };
   for (const registry of config.registries) add(parseArn(registry.secret)?.region);
-  for (const consumer of config.consumers) for (const region of TARGET_MODULES_BY_KIND.get(consumer.target.kind)?.regionsNamed?.(consumer.target) ?? []) add(region);
+  for (const consumer of config.consumers) for (const region of regionsNamed(consumer.target)) add(region);
   add(env.AWS_REGION || env.AWS_DEFAULT_REGION);
   return [...regions].sort();
 }
