@@ -17,7 +17,7 @@ import {
 } from "@pullkeeper/core";
 import { randomInt, randomUUID } from "node:crypto";
 import { corrupt, EncryptedFileStore } from "./encrypted-file-store.js";
-import { addVersion, attach, decodeDoc, FORMAT, holder, notPending, prune, type SecretDoc } from "./secret-document.js";
+import { addVersion, attach, decodeDoc, FORMAT, holder, notPending, prune, replayedWrite, type SecretDoc } from "./secret-document.js";
 
 export { MAX_UNLABELLED_VERSIONS } from "./secret-document.js";
 
@@ -115,12 +115,9 @@ export class LocalVault implements Vault {
     checkRequestToken(requestToken);
     return this.#mutate(async () => {
       const doc = await this.#require(secretId);
+      const replay = replayedWrite(doc, secretId, requestToken, serializeCredential(value));
+      if (replay !== undefined) return replay;
       const existing = doc.versions.find((v) => v.id === requestToken);
-      if (existing?.value !== undefined) {
-        // A retry of a write that already happened is a no-op; the same token for another value is a bug upstream.
-        if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
-        return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
-      }
       if (existing !== undefined && !existing.stages.includes("AWSPENDING")) throw notPending(secretId, existing);
       const current = holder(doc, "AWSCURRENT");
       if (current?.value !== undefined) {
@@ -237,11 +234,8 @@ export class LocalVault implements Vault {
     }
     return this.#mutate(async () => {
       const doc = await this.#require(secretId);
-      const existing = doc.versions.find((v) => v.id === requestToken);
-      if (existing?.value !== undefined) {
-        if (existing.value !== serializeCredential(value)) throw new RequestTokenConflictError(secretId, requestToken);
-        return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
-      }
+      const replay = replayedWrite(doc, secretId, requestToken, serializeCredential(value));
+      if (replay !== undefined) return replay;
       addVersion(doc, requestToken, serializeCredential(value), stages, this.#clock);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };

@@ -1,4 +1,4 @@
-import { type Clock, PullkeeperError } from "@pullkeeper/core";
+import { type Clock, PullkeeperError, RequestTokenConflictError } from "@pullkeeper/core";
 import { corrupt, FILE_FORMAT } from "./encrypted-file-store.js";
 
 /**
@@ -72,6 +72,18 @@ export function notPending(secretId: string, version: VersionDoc): PullkeeperErr
     "version_not_pending",
     `secret ${secretId} version ${version.id} exists without a value and is no longer labelled AWSPENDING (labels: ${version.stages.join(", ") || "none"}); start a new rotation`,
   );
+}
+
+/**
+ * A write under `requestToken` that already happened: the same value again is a no-op (outcome
+ * "existing"), another value under the same token is a bug upstream. Undefined when no version
+ * with that token has a value yet.
+ */
+export function replayedWrite(doc: SecretDoc, secretId: string, requestToken: string, value: string): { arn: string; versionId: string; outcome: "existing" } | undefined {
+  const existing = doc.versions.find((v) => v.id === requestToken);
+  if (existing?.value === undefined) return undefined;
+  if (existing.value !== value) throw new RequestTokenConflictError(secretId, requestToken);
+  return { arn: doc.arn, versionId: requestToken, outcome: "existing" };
 }
 
 /** See MAX_UNLABELLED_VERSIONS. Versions are kept in creation order, so the newest are last. */
