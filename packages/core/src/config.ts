@@ -96,9 +96,7 @@ function checkDocument(doc: unknown, targets?: TargetSchemas): DocumentCheck {
 function toConfig({ registries, consumers, settings: s }: z.output<typeof configSchema>): PullkeeperConfig {
   return {
     registries: registries.map((r): Registry => {
-      // The schema's union only lets registered types through, so the module is there.
-      const parsed = r.source as RegistrySource;
-      const source = (SOURCE_MODULES_BY_TYPE.get(parsed.type) as SourceModule).toSource?.(parsed) ?? (Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined)) as RegistrySource);
+      const source = modelSource(r.source as RegistrySource);
       return {
         id: r.id,
         host: r.host,
@@ -112,6 +110,13 @@ function toConfig({ registries, consumers, settings: s }: z.output<typeof config
     consumers,
     settings: { refreshSchedule: s.refreshSchedule, reconcileSchedule: s.reconcileSchedule, maxJitterSeconds: s.maxJitter, rateLimits: s.rateLimits, auditSchedule: s.auditSchedule, clockSkewSeconds: s.clockSkew, revokeSchedule: s.revokeSchedule, timezone: s.timezone, ...apiSettings(s.api) },
   };
+}
+
+/** The model's source: its module's conversion, or the parsed block without its unset keys. */
+function modelSource(parsed: RegistrySource): RegistrySource {
+  // The schema's union lets only registered types through, so the module is there.
+  const module = SOURCE_MODULES_BY_TYPE.get(parsed.type) as SourceModule;
+  return module.toSource?.(parsed) ?? (Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)) as RegistrySource);
 }
 
 function apiSettings(api: z.output<typeof configSchema>["settings"]["api"]): Pick<PullkeeperConfig["settings"], "api"> {
