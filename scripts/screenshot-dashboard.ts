@@ -4,6 +4,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../packages/local/src/net.js";
 import { EmbeddedRuntime } from "../packages/local/src/runtime.js";
+import { eventually } from "../test/e2e/support/harness.js";
 import { withBrowser } from "../test/support/browser.js";
 
 /**
@@ -15,15 +16,7 @@ import { withBrowser } from "../test/support/browser.js";
 
 const OUT = fileURLToPath(new URL("../docs/dashboard.png", import.meta.url));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => eventually(probe, 60_000, what);
 
 const dir = await mkdtemp(join(tmpdir(), "pullkeeper-screenshot-"));
 const registryPort = await freePort();
