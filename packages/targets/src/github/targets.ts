@@ -200,7 +200,8 @@ export type GitHubTargetsOptions = GitHubClientOptions;
 
 /**
  * The three GitHub targets, sharing one client (Octokit per API root, token cache, public-key
- * cache). One registration line: `...githubTargets({ readCredential })`.
+ * cache), with every client option (tests, bench). The delivery worker builds them through the
+ * modules' factories below, which share a client the same way.
  */
 export function githubTargets(options: GitHubTargetsOptions): [CodespacesSecretTarget, GitHubActionsSecretTarget, DependabotSecretTarget] {
   const client = new GitHubSecretsClient(options);
