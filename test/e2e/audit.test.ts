@@ -1,13 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { withBrowser } from "../support/browser.js";
 import { fakePod } from "../support/fake-kubernetes.js";
 import { exampleWorld, KUBE_TOKEN } from "./support/example-world.js";
-import { eventually, freePort } from "./support/harness.js";
+import { eventually, freePort, runCli } from "./support/harness.js";
 
 /**
  * Issue 7's "Done means", in the embedded runtime with examples/every-target.yaml (rendered against
@@ -16,7 +14,6 @@ import { eventually, freePort } from "./support/harness.js";
  * The environments are pods in the fake Kubernetes API server, found by the real Kubernetes target.
  */
 
-const BIN = resolve(import.meta.dirname, "../../packages/local/bin/pullkeeper.js");
 const OUTPUT = fileURLToPath(new URL("../../test-output/", import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -60,15 +57,7 @@ describe("audit in the embedded runtime with the example config (issue 7, Done m
 
     // ---- the CLI, as on-call runs it against the running runtime -----------------------------
     // Asynchronously: the runtime answering the CLI lives in this process.
-    const cli = (args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [BIN, ...args, "--config", world.configPath, "--state-dir", world.stateDir], { env: { ...process.env, PULLKEEPER_PORT: String(port) }, timeout: 60_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-        child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-        child.on("close", (status) => done({ status, stdout, stderr }));
-      });
+    const cli = (args: string[]) => runCli(args, { configPath: world.configPath, stateDir: world.stateDir, port }, 60_000);
     const json = await cli(["audit", "--verdict", "stale", "--scan", "--json"]);
     expect(json.status, json.stderr).toBe(0);
     const stale = JSON.parse(json.stdout) as { name: string; consumer: string; verdict: string; heldVersionId: string | null; kind: string }[];

@@ -1,14 +1,12 @@
 import { measureRate } from "@pullkeeper/aws";
 import type { ConsumerDelivery, PullkeeperEvent } from "@pullkeeper/core";
-import { spawn } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { FakeProvider, FakeProviderTarget } from "../support/fake-provider.js";
 import { withBrowser } from "../support/browser.js";
 import { startServer } from "../support/http.js";
-import { eventually, freePort, workspace } from "./support/harness.js";
+import { eventually, freePort, runCli, workspace } from "./support/harness.js";
 
 /**
  * Propagation end to end in the embedded runtime: a rotation reaches every subscribed consumer
@@ -146,17 +144,8 @@ describe("propagation in the embedded runtime", () => {
     const port = await freePort();
     const runtime = await EmbeddedRuntime.start({ configPath: ws.configPath, stateDir: ws.stateDir, port, htpasswdCost: 4, log: () => undefined, extraTargets: [new FakeProviderTarget(5_000)], delivery: { baseBackoffMs: 50 } });
     cleanups.push(() => runtime.stop());
-    const BIN = resolve(import.meta.dirname, "../../packages/local/bin/pullkeeper.js");
     // A child process against the running runtime, asynchronously: the runtime lives in this process.
-    const cli = (args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [BIN, ...args, "--config", ws.configPath, "--state-dir", ws.stateDir], { env: { ...process.env, PULLKEEPER_PORT: String(port) }, timeout: 90_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-        child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-        child.on("close", (status) => done({ status, stdout, stderr }));
-      });
+    const cli = (args: string[]) => runCli(args, { configPath: ws.configPath, stateDir: ws.stateDir, port }, 90_000);
 
     // The first rotation reaches nobody: every consumer refuses our token, a cause no retry mends.
     const v1 = await eventually(async () => (await runtime.ledger.registryState("local"))?.current?.versionId, 30_000, "the first rotation");

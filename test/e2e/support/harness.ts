@@ -1,9 +1,13 @@
 import { freePort } from "../../../packages/local/src/net.js";
+import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export { freePort };
+
+/** The CLI as installed: packages/local/bin/pullkeeper.js. */
+export const PULLKEEPER_BIN = resolve(import.meta.dirname, "../../../packages/local/bin/pullkeeper.js");
 
 export interface Workspace {
   readonly dir: string;
@@ -50,4 +54,25 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 30
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `pullkeeper <args>` (the local bin) in a child process against a runtime on `port` (its
+ * config and state directory appended), asynchronously: the runtime answering it may live in this process.
+ */
+export function runCli(args: readonly string[], to: { readonly configPath: string; readonly stateDir: string; readonly port: number }, timeoutMs: number): Promise<CliRun> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [PULLKEEPER_BIN, ...args, "--config", to.configPath, "--state-dir", to.stateDir], { env: { ...process.env, PULLKEEPER_PORT: String(to.port) }, timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.on("close", (status) => done({ status, stdout, stderr }));
+  });
 }
