@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { toApiGatewayEvent } from "./apigw-event.js";
+import { closeServer, listenOnLoopback } from "./loopback.js";
 import { InvalidInputError, parseCredential } from "@pullkeeper/core";
 import type { LocalSecretWrites } from "../local-secrets.js";
 
@@ -100,19 +100,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Run
       });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeIdleConnections();
-        server.close(() => resolve());
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      }),
+    close: () => closeServer(server, 2_000),
   };
 }
