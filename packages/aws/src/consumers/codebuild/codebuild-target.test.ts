@@ -104,6 +104,14 @@ async function failure(promise: Promise<unknown>): Promise<WiringError & Deliver
   return error as WiringError & DeliveryError;
 }
 
+/** The default consumer's delivery fails for good with `code`, its message saying each of `says`. */
+async function refused(code: string, ...says: string[]): Promise<WiringError & DeliveryError> {
+  const error = await failure(target().deliver(deliveryContext(consumer())));
+  expect(error).toMatchObject({ code, retryable: false });
+  for (const text of says) expect(error.message).toContain(text);
+  return error;
+}
+
 beforeEach(() => {
   codeBuild = new CodeBuildClient({ region: "eu-west-1", maxAttempts: 1 });
   iam = new IAMClient({ region: "eu-west-1", maxAttempts: 1 });
@@ -193,8 +201,7 @@ describe("CodeBuildTarget: wired right", () => {
 describe("CodeBuildTarget: not found and AWS errors", () => {
   it("reports a project that does not exist as not_found, not retryable", async () => {
     cbMock.on(BatchGetProjectsCommand).resolves({ $metadata: { httpStatusCode: 200 }, projects: [], projectsNotFound: ["web-build"] });
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "not_found", retryable: false });
+    const error = await refused("not_found");
     expect(error.message).toBe("CodeBuild project web-build not found in eu-west-1");
   });
 
@@ -213,9 +220,7 @@ describe("CodeBuildTarget: not found and AWS errors", () => {
     cbMock
       .on(BatchGetProjectsCommand)
       .rejects(awsError("AccessDeniedException", `User: arn:aws:sts::${ACCOUNT}:assumed-role/pullkeeper-deliver/fn is not authorized to perform: codebuild:BatchGetProjects`));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "access_denied", retryable: false });
-    expect(error.message).toContain("codebuild:BatchGetProjects");
+    await refused("access_denied", "codebuild:BatchGetProjects");
   });
 
   it("classifies a 5xx as unavailable, retryable", async () => {
@@ -233,27 +238,20 @@ describe("CodeBuildTarget: every wiring fault", () => {
   it("wiring_secret_reference: the project references another secret", async () => {
     const other = secretArn("eu-west-1", ACCOUNT, "team-b/dockerhub", "QwErTy");
     cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { registryCredential: { credential: other, credentialProvider: "SECRETS_MANAGER" } } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_secret_reference", retryable: false });
-    expect(error.message).toContain(`references ${other}, not the registry's secret ${SECRET}`);
-    expect(error.message).toContain("fixWiring: true");
+    await refused("wiring_secret_reference", `references ${other}, not the registry's secret ${SECRET}`, "fixWiring: true");
   });
 
   it("wiring_secret_reference: a re-created secret with the same name but another ARN suffix", async () => {
     const earlier = secretArn("eu-west-1", ACCOUNT, "pullkeeper/dockerhub", "ZzZzZz");
     cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { registryCredential: { credential: earlier, credentialProvider: "SECRETS_MANAGER" } } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_secret_reference");
-    expect(error.message).toContain("an earlier secret with the same name");
+    await refused("wiring_secret_reference", "an earlier secret with the same name");
   });
 
   it("wiring_secret_reference: no registryCredential at all", async () => {
     const p = project();
     delete p.environment?.registryCredential;
     cbMock.on(BatchGetProjectsCommand).resolves(found(p));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_secret_reference");
-    expect(error.message).toContain(`references no secret; expected the registry's secret ${SECRET}`);
+    const error = await refused("wiring_secret_reference", `references no secret; expected the registry's secret ${SECRET}`);
     expect(error.faults.map((f) => f.code)).toEqual(["wiring_secret_reference"]);
   });
 
@@ -275,18 +273,16 @@ describe("CodeBuildTarget: every wiring fault", () => {
     expect(error.message).toContain(`account ${OTHER_ACCOUNT}`);
   });
 
-  it("wiring_credential_provider: credentialProvider is not SECRETS_MANAGER", async () => {
-    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { registryCredential: { credential: SECRET, credentialProvider: "PARAMETER_STORE" as "SECRETS_MANAGER" } } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_credential_provider", retryable: false });
-    expect(error.message).toContain("credentialProvider is PARAMETER_STORE; expected SECRETS_MANAGER");
-  });
-
-  it("wiring_pull_credentials_type: CODEBUILD credentials", async () => {
-    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { imagePullCredentialsType: "CODEBUILD" } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_pull_credentials_type", retryable: false });
-    expect(error.message).toContain("imagePullCredentialsType is CODEBUILD");
+  const environmentCases: [code: string, what: string, environment: Partial<NonNullable<Project["environment"]>>, message: string][] = [
+    ["wiring_credential_provider", "credentialProvider is not SECRETS_MANAGER", { registryCredential: { credential: SECRET, credentialProvider: "PARAMETER_STORE" as "SECRETS_MANAGER" } }, "credentialProvider is PARAMETER_STORE; expected SECRETS_MANAGER"],
+    ["wiring_pull_credentials_type", "CODEBUILD credentials", { imagePullCredentialsType: "CODEBUILD" }, "imagePullCredentialsType is CODEBUILD"],
+    ["wiring_ecr_image", "the project's image is on ECR", { image: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/builder:latest` }, "pulls ECR images through IAM"],
+    ["wiring_image_host", "the project's image is on another registry", { image: "ghcr.io/acme/builder:7" }, "which is on ghcr.io, not on registry dockerhub's host docker.io"],
+    ["wiring_image_host", "a CodeBuild-managed image", { image: "aws/codebuild/standard:7.0" }, "CodeBuild-managed image aws/codebuild/standard:7.0"],
+  ];
+  it.each(environmentCases)("%s: %s", async (code, _what, environment, message) => {
+    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment })));
+    await refused(code, message);
   });
 
   it("wiring_ecr_image: the registry is ECR — refused before any AWS call, with a clear reason", async () => {
@@ -311,43 +307,16 @@ describe("CodeBuildTarget: every wiring fault", () => {
     await expect(target().deliver(deliveryContext(consumer(), { registry: ecrPublic }))).rejects.toMatchObject({ code: "wiring_ecr_image" });
   });
 
-  it("wiring_ecr_image: the project's image is on ECR", async () => {
-    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { image: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/builder:latest` } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_ecr_image");
-    expect(error.message).toContain("pulls ECR images through IAM");
-  });
-
-  it("wiring_image_host: the project's image is on another registry", async () => {
-    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { image: "ghcr.io/acme/builder:7" } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_image_host", retryable: false });
-    expect(error.message).toContain("which is on ghcr.io, not on registry dockerhub's host docker.io");
-  });
-
-  it("wiring_image_host: a CodeBuild-managed image", async () => {
-    cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { image: "aws/codebuild/standard:7.0" } })));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_image_host");
-    expect(error.message).toContain("CodeBuild-managed image aws/codebuild/standard:7.0");
-  });
-
   it("wiring_role_cannot_read: the service role may not GetSecretValue (names role and action)", async () => {
     decide({ "secretsmanager:GetSecretValue": "implicitDeny" });
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_role_cannot_read", retryable: false });
-    expect(error.message).toContain(`service role ${ROLE} may not secretsmanager:GetSecretValue on ${SECRET}`);
-    expect(error.message).toContain("implicitDeny");
+    await refused("wiring_role_cannot_read", `service role ${ROLE} may not secretsmanager:GetSecretValue on ${SECRET}`, "implicitDeny");
   });
 
   it("wiring_role_cannot_decrypt: the service role may not kms:Decrypt with the customer key", async () => {
     const keyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${KEY_ID}`;
     smMock.on(DescribeSecretCommand).resolves(describeSecretOutput(SECRET, { kmsKeyId: keyArn }));
     decide({ "kms:Decrypt": "explicitDeny" });
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error).toMatchObject({ code: "wiring_role_cannot_decrypt", retryable: false });
-    expect(error.message).toContain(`service role ${ROLE} may not kms:Decrypt on ${keyArn}`);
-    expect(error.message).toContain("explicitly denies");
+    await refused("wiring_role_cannot_decrypt", `service role ${ROLE} may not kms:Decrypt on ${keyArn}`, "explicitly denies");
   });
 
   it("wiring_role_cannot_decrypt: a secret shared from another account under the AWS managed key", async () => {
@@ -361,16 +330,13 @@ describe("CodeBuildTarget: every wiring fault", () => {
 
   it("wiring_no_service_role: the service role does not exist", async () => {
     iamMock.on(SimulatePrincipalPolicyCommand).rejects(new NoSuchEntityException({ message: `The role with name codebuild-web-build-service-role cannot be found.`, $metadata: {} }));
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_no_service_role");
-    expect(error.message).toContain(`service role ${ROLE} does not exist`);
+    await refused("wiring_no_service_role", `service role ${ROLE} does not exist`);
   });
 
   it("reports every fault at once; the code is the first one's", async () => {
     cbMock.on(BatchGetProjectsCommand).resolves(found(project({ environment: { imagePullCredentialsType: "CODEBUILD", registryCredential: { credential: "other", credentialProvider: "SECRETS_MANAGER" } } })));
     decide({ "secretsmanager:GetSecretValue": "implicitDeny" });
-    const error = await failure(target().deliver(deliveryContext(consumer())));
-    expect(error.code).toBe("wiring_secret_reference");
+    const error = await refused("wiring_secret_reference");
     expect(error.faults.map((f) => f.code)).toEqual(["wiring_secret_reference", "wiring_pull_credentials_type", "wiring_role_cannot_read"]);
     expect(error.message).toMatch(/\(1\) \[wiring_secret_reference\].*\(2\) \[wiring_pull_credentials_type\].*\(3\) \[wiring_role_cannot_read\]/);
     expect(error.message).toContain("pullkeeper never changes roles; once the role is fixed, fixWiring: true on consumer web-build");
