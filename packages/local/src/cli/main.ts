@@ -1,4 +1,4 @@
-import { InvalidInputError, sourceCapabilities } from "@pullkeeper/core";
+import { InvalidInputError } from "@pullkeeper/core";
 import { Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -134,6 +134,8 @@ export function buildCli(): Command {
       const client = await connect({ configPath: g.config, stateDir: g.stateDir, port: port(), log: err });
       try {
         const list = await client.request("GET", "/v1/registries?limit=100");
+        // Lazily: the source modules hold the config schemas (zod), which status and --help must not load.
+        const { sourceCapabilities } = await import("@pullkeeper/core");
         const ids = opts.registry ? [opts.registry] : (list.body as { items: RegistryRow[] }).items.filter((r) => !sourceCapabilities({ source: { type: r.source } }).managedElsewhere).map((r) => r.id);
         const results: { registry: string; status: number; body: unknown }[] = [];
         const line = (r: (typeof results)[number]) => `${r.registry}: ${r.status === 200 ? summary(r.body) : `${(r.body as { message?: string }).message ?? `HTTP ${r.status}`}`}`;
