@@ -33,10 +33,15 @@ const holder = (stages: Record<string, string[]>, stage: string) => Object.entri
 
 /** The same cases for every Vault adapter: Secrets Manager's semantics, as pullkeeper relies on them. */
 export function describeVaultContract(name: string, setup: () => Promise<VaultFixture>): void {
+  /** A fresh fixture and a secret whose AWSCURRENT is OLD. */
+  const withOld = async () => {
+    const f = await setup();
+    return { f, id: await f.seed(json("robot", "old-password-4d1f")) };
+  };
+
   describe(`Vault contract: ${name}`, () => {
     it("reads the current credential by stage and by VersionId", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       const current = await f.vault.read(id, { stage: "AWSCURRENT" });
       expect(current.credential.username).toBe("robot");
       expect(current.credential.password.reveal()).toBe("old-password-4d1f");
@@ -47,8 +52,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("stages a new value as AWSPENDING without touching AWSCURRENT", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       const before = await f.stages(id);
       const staged = await f.vault.stagePending(id, NEW, TOKEN_A);
       expect(staged.outcome).toBe("created");
@@ -60,8 +64,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("treats a retry with the same request token as a no-op", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       await f.vault.stagePending(id, NEW, TOKEN_A);
       const before = await f.stages(id);
       const again = await f.vault.stagePending(id, NEW, TOKEN_A);
@@ -70,15 +73,13 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("rejects the same request token with another value", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       await f.vault.stagePending(id, NEW, TOKEN_A);
       await expect(f.vault.stagePending(id, credential("robot", "third-password"), TOKEN_A)).rejects.toMatchObject({ code: "request_token_conflict" });
     });
 
     it("writes nothing when the value equals AWSCURRENT's", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       const before = await f.stages(id);
       const staged = await f.vault.stagePending(id, OLD, TOKEN_A);
       expect(staged.outcome).toBe("unchanged");
@@ -97,8 +98,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("promotes: AWSCURRENT moves, the old one becomes AWSPREVIOUS, AWSPENDING is cleared", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       const oldId = holder(await f.stages(id), "AWSCURRENT");
       await f.vault.stagePending(id, NEW, TOKEN_A);
       await f.vault.promote(id, TOKEN_A);
@@ -111,8 +111,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("promoting the current version again changes nothing", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       await f.vault.stagePending(id, NEW, TOKEN_A);
       await f.vault.promote(id, TOKEN_A);
       const before = await f.stages(id);
@@ -121,8 +120,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("refuses to promote a version that does not exist", async () => {
-      const f = await setup();
-      const id = await f.seed(json("robot", "old-password-4d1f"));
+      const { f, id } = await withOld();
       await expect(f.vault.promote(id, TOKEN_B)).rejects.toBeInstanceOf(NotFoundError);
     });
 

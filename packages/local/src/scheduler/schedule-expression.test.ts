@@ -24,6 +24,13 @@ function problemOf(expression: string): string {
   throw new Error(`${expression} was accepted`);
 }
 
+/** The expression is refused with a message that quotes it, says it is not valid and names the problem. */
+function expectRefused(expression: string, problem: string): void {
+  const message = problemOf(expression);
+  expect(message).toContain(`"${expression}" is not valid`);
+  expect(message).toContain(problem);
+}
+
 describe("rate()", () => {
   it.each([
     ["rate(1 minute)", ["2024-02-10T10:08:00.000Z", "2024-02-10T10:09:00.000Z", "2024-02-10T10:10:00.000Z"]],
@@ -62,11 +69,7 @@ describe("rate()", () => {
     ["rate(5 toStrings)", 'the unit "toStrings"'],
     ["rate(5minutes)", "expected rate(<value> <unit>)"],
     ["rate(5  minutes)", "expected rate(<value> <unit>)"],
-  ])("refuses %s", (expression, problem) => {
-    const message = problemOf(expression);
-    expect(message).toContain(`"${expression}"`);
-    expect(message).toContain(problem);
-  });
+  ])("refuses %s", expectRefused);
 });
 
 describe("cron()", () => {
@@ -172,11 +175,7 @@ describe("cron()", () => {
     ["cron(0 0 1,,2 * ? *)", "has an empty list item"],
     ["every 5 minutes", "expected rate(<value> <unit>) or cron("],
     ["cron(0 12 * * ? *) ", "expected cron("],
-  ])("refuses %s, naming the problem", (expression, problem) => {
-    const message = problemOf(expression);
-    expect(message).toContain(`"${expression}" is not valid`);
-    expect(message).toContain(problem);
-  });
+  ])("refuses %s, naming the problem", expectRefused);
 
   it("puts the problem in InvalidInputError.issues", () => {
     try {
