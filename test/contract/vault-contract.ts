@@ -38,6 +38,18 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     const f = await setup();
     return { f, id: await f.seed(json("robot", "old-password-4d1f")) };
   };
+  /**
+   * A secret whose AWSCURRENT is OLD (oldId) and a rotation begun on it: TOKEN_A labelled
+   * AWSPENDING without a value. Skips the test where the adapter cannot make that state.
+   */
+  const rotating = async (ctx: { skip(note?: string): never }) => {
+    const f = await setup();
+    if (f.beginRotation === undefined) ctx.skip(NO_ROTATION_STATE);
+    const id = await f.seed(json("robot", "old-password-4d1f"));
+    const oldId = holder(await f.stages(id), "AWSCURRENT");
+    await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+    return { f, id, oldId };
+  };
 
   describe(`Vault contract: ${name}`, () => {
     it("reads the current credential by stage and by VersionId", async () => {
@@ -145,11 +157,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("completes the valueless AWSPENDING version a rotation started, and promotes it", async (ctx) => {
-      const f = await setup();
-      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
-      const id = await f.seed(json("robot", "old-password-4d1f"));
-      const oldId = holder(await f.stages(id), "AWSCURRENT");
-      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      const { f, id, oldId } = await rotating(ctx);
       expect(await f.stages(id)).toEqual({ [oldId as string]: ["AWSCURRENT"], [TOKEN_A]: ["AWSPENDING"] });
       // Listed, but without a value: not found by VersionId or by label.
       await expect(f.vault.read(id, { versionId: TOKEN_A })).rejects.toBeInstanceOf(NotFoundError);
@@ -169,11 +177,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("gives a rotation's valueless version its value even when it equals AWSCURRENT's (no 'unchanged' shortcut)", async (ctx) => {
-      const f = await setup();
-      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
-      const id = await f.seed(json("robot", "old-password-4d1f"));
-      const oldId = holder(await f.stages(id), "AWSCURRENT");
-      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      const { f, id, oldId } = await rotating(ctx);
       const staged = await f.vault.stagePending(id, OLD, TOKEN_A, { rotationToken: ROTATION_TOKEN });
       expect(staged).toMatchObject({ versionId: TOKEN_A, outcome: "created" });
       expect((await f.vault.read(id, { versionId: TOKEN_A })).credential.password.reveal()).toBe("old-password-4d1f");
@@ -181,10 +185,7 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
     });
 
     it("rejects another value for a rotation's version once it has one", async (ctx) => {
-      const f = await setup();
-      if (f.beginRotation === undefined) return ctx.skip(NO_ROTATION_STATE);
-      const id = await f.seed(json("robot", "old-password-4d1f"));
-      await f.beginRotation(id, TOKEN_A, ROTATION_TOKEN);
+      const { f, id } = await rotating(ctx);
       await f.vault.stagePending(id, NEW, TOKEN_A, { rotationToken: ROTATION_TOKEN });
       await expect(f.vault.stagePending(id, credential("robot", "third-password"), TOKEN_A, { rotationToken: ROTATION_TOKEN })).rejects.toMatchObject({ code: "request_token_conflict" });
     });
