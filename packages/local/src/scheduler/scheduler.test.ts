@@ -67,6 +67,16 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
+/** Adds `name`, every minute; each run (only the first, with `firstOnly`) waits for `gate`. `calls` counts the runs. */
+function gatedJob(scheduler: Scheduler, name: string, options: { readonly firstOnly?: boolean } = {}) {
+  const job = { gate: deferred(), calls: 0 };
+  scheduler.add(name, "rate(1 minute)", async () => {
+    job.calls++;
+    if (!options.firstOnly || job.calls === 1) await job.gate.promise;
+  });
+  return job;
+}
+
 function setup(iso = "2024-02-10T10:02:00.000Z") {
   const time = new FakeTime(iso);
   const lines: string[] = [];
@@ -116,25 +126,20 @@ describe("Scheduler", () => {
 
   it("never overlaps a job with itself: ticks during a run are skipped and logged", async () => {
     const { time, lines, scheduler } = setup();
-    const gate = deferred();
-    let calls = 0;
-    scheduler.add("slow", "rate(1 minute)", async () => {
-      calls++;
-      if (calls === 1) await gate.promise;
-    });
+    const slow = gatedJob(scheduler, "slow", { firstOnly: true });
     scheduler.start();
     await time.advanceTo("2024-02-10T10:05:30.000Z");
-    expect(calls).toBe(1);
+    expect(slow.calls).toBe(1);
     expect(scheduler.isRunning("slow")).toBe(true);
     expect(lines).toEqual([
       "scheduler: slow: skipping the 2024-02-10T10:04:00.000Z run, the previous run is still going",
       "scheduler: slow: skipping the 2024-02-10T10:05:00.000Z run, the previous run is still going",
     ]);
-    gate.resolve();
+    slow.gate.resolve();
     await settle();
     expect(scheduler.isRunning("slow")).toBe(false);
     await time.advanceTo("2024-02-10T10:06:00.000Z");
-    expect(calls).toBe(2);
+    expect(slow.calls).toBe(2);
     await scheduler.stop();
   });
 
@@ -161,16 +166,11 @@ describe("Scheduler", () => {
 
   it("stop() waits for the run in flight, and nothing starts after it is called", async () => {
     const { time, lines, scheduler } = setup();
-    const gate = deferred();
-    let calls = 0;
-    scheduler.add("slow", "rate(1 minute)", async () => {
-      calls++;
-      await gate.promise;
-    });
+    const slow = gatedJob(scheduler, "slow");
     scheduler.add("other", "rate(1 minute)", async () => {});
     scheduler.start();
     await time.advanceTo("2024-02-10T10:03:00.000Z");
-    expect(calls).toBe(1);
+    expect(slow.calls).toBe(1);
 
     let stopped = false;
     const stopping = scheduler.stop().then(() => {
@@ -182,13 +182,13 @@ describe("Scheduler", () => {
     expect(lines).toContain("scheduler: stopping, waiting for slow to finish");
     await expect(scheduler.runNow("other")).rejects.toMatchObject({ code: "scheduler_stopped" });
     await time.advanceTo("2024-02-10T10:10:00.000Z");
-    expect(calls).toBe(1);
+    expect(slow.calls).toBe(1);
     expect(stopped).toBe(false);
 
-    gate.resolve();
+    slow.gate.resolve();
     await stopping;
     expect(stopped).toBe(true);
-    expect(calls).toBe(1);
+    expect(slow.calls).toBe(1);
     expect(() => scheduler.add("late", "rate(1 minute)", async () => {})).toThrow(PullkeeperError);
     expect(() => scheduler.start()).toThrow(/stopped/);
   });
@@ -219,25 +219,20 @@ describe("Scheduler", () => {
 
   it("runNow joins the run in flight instead of starting a second one, and the tick meanwhile is skipped", async () => {
     const { time, lines, scheduler } = setup("2024-02-10T10:04:30.000Z");
-    const gate = deferred();
-    let calls = 0;
-    scheduler.add("job", "rate(1 minute)", async () => {
-      calls++;
-      await gate.promise;
-    });
+    const job = gatedJob(scheduler, "job");
     scheduler.start();
     const first = scheduler.runNow("job");
     const second = scheduler.runNow("job");
     await time.advanceTo("2024-02-10T10:05:10.000Z");
-    expect(calls).toBe(1);
+    expect(job.calls).toBe(1);
     expect(lines).toEqual(["scheduler: job: skipping the 2024-02-10T10:05:00.000Z run, the previous run is still going"]);
     let settled = false;
     void Promise.all([first, second]).then(() => (settled = true));
     await settle();
     expect(settled).toBe(false);
-    gate.resolve();
+    job.gate.resolve();
     await Promise.all([first, second]);
-    expect(calls).toBe(1);
+    expect(job.calls).toBe(1);
     await scheduler.stop();
   });
 
