@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { configSchema } from "../packages/core/src/config.js";
-import type { DeliveryTarget } from "../packages/core/src/delivery.js";
+import { configSchema } from "../packages/core/src/config/config.js";
+import type { DeliveryTarget } from "../packages/core/src/propagation/delivery.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import { code, constraintsOf, presenceOf, typeOf } from "./config-reference/columns.js";
 import { Describer, type DescriptionFile, DESCRIPTIONS_PATH, readDescriptions } from "./config-reference/descriptions.js";
@@ -12,7 +12,7 @@ import { EXAMPLE_CONFIG, TARGETS_INTRO, TEMPLATE_HEAD, TEMPLATE_TAIL } from "./c
 
 /**
  * npm run docs:config: writes docs/configuration.md from the schemas pullkeeper validates with —
- * `configSchema` (packages/core/src/config.ts) and each delivery target's `schema`, the same map
+ * `configSchema` (packages/core/src/config/config.ts) and each delivery target's `schema`, the same map
  * the stacks check consumers with at deploy time — so the reference cannot drift from the code.
  * The prose for each key lives in docs/configuration.descriptions.yaml, keyed by path; a key
  * without a description (or a description without a key) is an error, so a new setting cannot

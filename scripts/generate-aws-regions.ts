@@ -1,4 +1,4 @@
-// Writes packages/core/src/aws-regions.generated.ts from the partitions the installed AWS SDK
+// Writes packages/core/src/config/aws-regions.generated.ts from the partitions the installed AWS SDK
 // resolves endpoints with (@aws-sdk/core's util-endpoints), so the config check knows the same
 // regions as the SDK without a hand-kept list. Run after updating the AWS SDK:
 //   npx tsx scripts/generate-aws-regions.ts
@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const GENERATED_FILE = path.join(ROOT, "packages/core/src/aws-regions.generated.ts");
+export const GENERATED_FILE = path.join(ROOT, "packages/core/src/config/aws-regions.generated.ts");
 
 interface SdkPartition {
   readonly id: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config.js";
-import type { TargetSchemas } from "../packages/core/src/consumers.js";
+import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config/config.js";
+import type { TargetSchemas } from "../packages/core/src/model/consumers.js";
 import { sourceCapabilities, sourcePermissions } from "../packages/core/src/source-modules.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 

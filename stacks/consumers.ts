@@ -1,6 +1,6 @@
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
-import { consumersFromConfig } from "../packages/core/src/consumers.js";
-import type { Consumer } from "../packages/core/src/delivery.js";
+import { consumersFromConfig } from "../packages/core/src/model/consumers.js";
+import type { Consumer } from "../packages/core/src/propagation/delivery.js";
 import type { DeployConfig } from "./config";
 
 /**

@@ -1,4 +1,4 @@
-import { type ScheduleName, schedulerInput } from "../packages/core/src/schedule-input.js";
+import { type ScheduleName, schedulerInput } from "../packages/core/src/config/schedule-input.js";
 import { METRICS_NAMESPACE } from "./audit-config";
 import type { ScheduleExpression } from "./config";
 import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "./schedule-permissions";

@@ -1,5 +1,5 @@
-import type { PullkeeperConfig } from "../packages/core/src/config.js";
-import { SECRET_CHANGE_PATTERNS } from "../packages/core/src/secret-change.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config.js";
+import { SECRET_CHANGE_PATTERNS } from "../packages/core/src/propagation/secret-change.js";
 
 /**
  * The propagation flow's settings and its EventBridge rules, derived from pullkeeper.yaml.

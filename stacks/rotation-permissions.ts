@@ -1,10 +1,10 @@
-import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config.js";
-import { type PathIssue, throwConfigIssues } from "../packages/core/src/config-issues.js";
-import type { Registry } from "../packages/core/src/model.js";
-import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation.js";
+import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config/config.js";
+import { type PathIssue, throwConfigIssues } from "../packages/core/src/config/config-issues.js";
+import type { Registry } from "../packages/core/src/model/model.js";
+import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation/rotation.js";
 import { sourcePermissions } from "../packages/core/src/source-modules.js";
 import type { HtpasswdEfs } from "../packages/core/src/sources/htpasswd/module.js";
-import { sameSecret } from "../packages/core/src/secret-id.js";
+import { sameSecret } from "../packages/core/src/model/secret-id.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 
 /**

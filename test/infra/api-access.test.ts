@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
-import type { InvalidInputError } from "../../packages/core/src/errors.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
+import type { InvalidInputError } from "../../packages/core/src/model/errors.js";
 import { accountRoot, API_ROUTES, API_STAGE, apiPrincipals, invokeResources, READ_ROUTES } from "../../stacks/api-access.js";
 import { allowsInvoke, requestArn } from "./execute-api";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
 import { auditAlarmPeriodSeconds, CRON_ALARM_PERIOD_SECONDS, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES } from "../../stacks/audit-config.js";
 import {
   type ApiPermissionContext,

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { deliveryTargets as runtimeTargets } from "../../packages/aws/src/lambda/propagation-runtime.js";
-import { parseConfig } from "../../packages/core/src/config.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
 import { validateConsumers } from "../../stacks/consumers.js";
 import { TARGET_MODULES_BY_KIND } from "../../packages/aws/src/target-modules.js";
 import { REPO_ROOT } from "./sst-harness";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidInputError } from "../../packages/core/src/errors.js";
+import { InvalidInputError } from "../../packages/core/src/model/errors.js";
 import { loadDeployConfig } from "../../stacks/config.js";
 import { awsReachabilityIssues, isLoopback, rotationPlan } from "../../stacks/rotation-permissions.js";
 import { REPO_ROOT } from "./sst-harness";

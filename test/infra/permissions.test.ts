@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
 import { loadDeployConfig, refreshPermissions, type RefreshPermissionContext, scheduleExpression, secretArn } from "../../stacks/config.js";
 import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "../../stacks/schedule-permissions.js";
 import { expectLeastPrivilege } from "./iam-invariants";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, type PullkeeperConfig } from "../../packages/core/src/config.js";
-import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/secret-change.js";
+import { parseConfig, type PullkeeperConfig } from "../../packages/core/src/config/config.js";
+import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/propagation/secret-change.js";
 import {
   CREDENTIAL_ROTATED_PATTERN,
   DELIVER_TIMEOUT_SECONDS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
 import type { PermissionStatement } from "../../stacks/config.js";
 import { type PropagationPermissionContext, propagationPermissions } from "../../stacks/propagation-permissions.js";
 import { expectLeastPrivilege } from "./iam-invariants";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
-import { schedulerInput } from "../../packages/core/src/schedule-input.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
+import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
 import { API_ROUTES, API_STAGE, READ_ROUTES } from "../../stacks/api-access.js";
 import { AUDIT_SCAN_SERVICE, DISCOVERY_FAILURE_PERIODS, EARLIEST_EXPIRY_ALARM_MINUTES } from "../../stacks/audit-config.js";
 import { apiPermissions, auditScanPermissions } from "../../stacks/audit-permissions.js";

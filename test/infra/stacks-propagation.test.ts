@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
-import { schedulerInput } from "../../packages/core/src/schedule-input.js";
-import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/secret-change.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
+import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
+import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/propagation/secret-change.js";
 import { secretArn } from "../../stacks/config.js";
 import {
   DEAD_LETTER_RETENTION_SECONDS,

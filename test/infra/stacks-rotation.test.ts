@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../packages/core/src/config.js";
-import { isRotated } from "../../packages/core/src/rotation.js";
-import { schedulerInput } from "../../packages/core/src/schedule-input.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
+import { isRotated } from "../../packages/core/src/rotation/rotation.js";
+import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
 import { apiPermissions } from "../../stacks/audit-permissions.js";
 import { loadDeployConfig } from "../../stacks/config.js";
 import {

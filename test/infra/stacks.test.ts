@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { schedulerInput } from "../../packages/core/src/schedule-input.js";
+import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ledgerTableDefinition } from "../../packages/aws/src/ledger-table.js";
 import { loadDeployConfig, refreshPermissions, TRACING_PERMISSIONS, type DeployConfig } from "../../stacks/config.js";

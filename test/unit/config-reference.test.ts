@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { consumersFromConfig } from "../../packages/core/src/consumers.js";
-import { parseConfig } from "../../packages/core/src/config.js";
+import { consumersFromConfig } from "../../packages/core/src/model/consumers.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
 import { buildReference, DESCRIPTIONS_PATH, EXAMPLE_CONFIG, readDescriptions, REFERENCE_PATH } from "../../scripts/config-reference.js";
 import { deliveryTargets } from "../../packages/aws/src/lambda/propagation-runtime.js";
 

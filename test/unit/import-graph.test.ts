@@ -49,7 +49,7 @@ async function importGraph(sources: readonly string[], baseDir: string): Promise
 
 /**
  * A target module loads its implementation with `import("./x-target.js" as string)`
- * (packages/core/src/target-module.ts, defineTargetModule): esbuild bundles it as a chunk, but
+ * (packages/core/src/model/target-module.ts, defineTargetModule): esbuild bundles it as a chunk, but
  * neither tsc (on purpose: the stacks' program stays light) nor dependency-cruiser follows a
  * non-literal argument. Such an import is an edge all the same: added here.
  */

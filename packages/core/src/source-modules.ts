@@ -1,5 +1,5 @@
-import type { Registry } from "./model.js";
-import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission } from "./source-module.js";
+import type { Registry } from "./model/model.js";
+import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission } from "./model/source-module.js";
 import { ecrTokenModule } from "./sources/ecr-token/module.js";
 import { htpasswdModule } from "./sources/htpasswd/module.js";
 import { managedSecretModule } from "./sources/managed-secret/module.js";

@@ -17,7 +17,7 @@ export function validateEvent<S extends z.ZodType>(schema: S, what = "event"): m
 
 const SCHEDULE_ARN = /^arn:aws[a-z-]*:scheduler:([a-z0-9-]+):(\d{12}):schedule\/[^/]+\/[^/]+$/;
 
-/** What schedulerInput (packages/core/src/schedule-input.ts) becomes once EventBridge Scheduler has filled it in. */
+/** What schedulerInput (packages/core/src/config/schedule-input.ts) becomes once EventBridge Scheduler has filled it in. */
 function schedulerInputSchema(schedule: ScheduleName) {
   return z.strictObject({
     source: z.literal(SCHEDULER_SOURCE),

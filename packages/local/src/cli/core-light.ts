@@ -6,5 +6,5 @@
  * `await import("@pullkeeper/core")`. The same source files as core's index: one InvalidInputError
  * class, so `instanceof` holds across the two. A name missing here fails the build, not the user.
  */
-export { InvalidInputError, NotFoundError, PullkeeperError } from "../../../core/src/errors.js";
-export { VERDICTS } from "../../../core/src/verdict.js";
+export { InvalidInputError, NotFoundError, PullkeeperError } from "../../../core/src/model/errors.js";
+export { VERDICTS } from "../../../core/src/model/verdict.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { duration } from "../../config-fields.js";
-import type { Registry, RegistrySource } from "../../model.js";
-import type { SourceModule, SourcePermission } from "../../source-module.js";
-import { awsRegion } from "../../suggest.js";
+import { duration } from "../../config/config-fields.js";
+import type { Registry, RegistrySource } from "../../model/model.js";
+import type { SourceModule, SourcePermission } from "../../model/source-module.js";
+import { awsRegion } from "../../config/suggest.js";
 
 /** How an ECR token is minted: which principal, in which account and region. */
 export interface EcrTokenSource extends RegistrySource {

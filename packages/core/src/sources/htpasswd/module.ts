@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { SCHEDULE, SCHEDULE_MESSAGE } from "../../config-fields.js";
-import type { RegistrySource } from "../../model.js";
-import type { SourceModule } from "../../source-module.js";
+import { SCHEDULE, SCHEDULE_MESSAGE } from "../../config/config-fields.js";
+import type { RegistrySource } from "../../model/model.js";
+import type { SourceModule } from "../../model/source-module.js";
 
 /**
  * A self-hosted registry that authenticates from an htpasswd file: pullkeeper rotates its

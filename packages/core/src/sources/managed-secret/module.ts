@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { RegistrySource } from "../../model.js";
-import type { SourceModule } from "../../source-module.js";
+import type { RegistrySource } from "../../model/model.js";
+import type { SourceModule } from "../../model/source-module.js";
 
 /** Someone else changes the secret; pullkeeper only propagates it. */
 export interface ManagedSecretSource extends RegistrySource {

@@ -1,0 +1,65 @@
+import type { DiscoveredEnvironment, UndeclaredConsumer } from "./environments.js";
+import type { CredentialVersion } from "../model/model.js";
+import type { Page, PageRequest } from "../model/ports.js";
+import type { DeliveredVersion, Verdict } from "../model/verdict.js";
+
+/** A running environment as the audit last saw and judged it. */
+export interface EnvironmentRecord extends DiscoveredEnvironment {
+  /** `<consumerId>.<digest of externalId>`: stable, URL-safe, and names its consumer. */
+  readonly id: string;
+  readonly registryId: string;
+  readonly consumerId: string;
+  readonly verdict: Verdict;
+  readonly heldVersionId: string | null;
+  /** Since when the verdict holds in reality (a stale one: since the delivery it missed). */
+  readonly verdictSince: Date;
+  readonly reason: string;
+  readonly firstSeenAt: Date;
+  readonly lastSeenAt: Date;
+}
+
+/** How one consumer's last discovery went: failures are recorded, not swallowed. */
+export interface DiscoveryRecord {
+  readonly registryId: string;
+  readonly consumerId: string;
+  readonly at: Date;
+  readonly ok: boolean;
+  readonly environments: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** One registry's counts after the last audit scan: what GET /v1/registries/{id} shows without reading every environment. */
+export interface AuditSummary {
+  readonly registryId: string;
+  readonly at: Date;
+  readonly counts: Readonly<Record<Verdict, number>>;
+  readonly discoveryFailures: number;
+}
+
+export interface UndeclaredRecord extends UndeclaredConsumer {
+  readonly firstSeenAt: Date;
+  readonly lastSeenAt: Date;
+}
+
+/** One registry's environments (optionally one consumer's), or one verdict's across registries, optionally narrowed. */
+export type EnvironmentQuery =
+  | { readonly registryId: string; readonly consumerId?: string; readonly verdict?: Verdict }
+  | { readonly verdict: Verdict; readonly registryId?: undefined; readonly consumerId?: undefined };
+
+/** The audit's part of the ledger: served by keys and indexes only, every list paginated. */
+export interface EnvironmentLedger {
+  environments(query: EnvironmentQuery, page?: PageRequest): Promise<Page<EnvironmentRecord>>;
+  environment(registryId: string, environmentId: string): Promise<EnvironmentRecord | undefined>;
+  putEnvironment(record: EnvironmentRecord): Promise<void>;
+  removeEnvironment(registryId: string, environmentId: string): Promise<void>;
+  recordDiscovery(record: DiscoveryRecord): Promise<void>;
+  discoveries(registryId: string, page?: PageRequest): Promise<Page<DiscoveryRecord>>;
+  recordAuditSummary(summary: AuditSummary): Promise<void>;
+  auditSummary(registryId: string): Promise<AuditSummary | undefined>;
+  undeclaredConsumers(registryId: string, page?: PageRequest): Promise<Page<UndeclaredRecord>>;
+  putUndeclared(record: UndeclaredRecord): Promise<void>;
+  removeUndeclared(registryId: string, resource: string): Promise<void>;
+  /** Versions delivered to one consumer, newest first (the ledger's `delivered` history entries). */
+  deliveryHistory(registryId: string, consumerId: string, page?: PageRequest): Promise<Page<DeliveredVersion>>;
+  version(registryId: string, versionId: string): Promise<CredentialVersion | undefined>;
+}

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { parseDuration } from "../model/duration.js";
+
+/**
+ * Config fields more than one schema uses: the top-level config (config-schema.ts) and the
+ * sources' own schemas (sources/<type>/module.ts), which cannot import config-schema.ts (it
+ * imports them).
+ */
+
+/** "90s", "30m", "6h", "1d" as seconds. */
+export const duration = z.string().transform((text, ctx) => {
+  const seconds = parseDuration(text);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({ code: "custom", message: 'expected a duration such as "90s", "30m", "6h" or "1d"' });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+/** An EventBridge schedule expression, as the config accepts it. */
+export const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
+export const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
