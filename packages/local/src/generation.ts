@@ -1,30 +1,36 @@
 import { DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeeper/aws";
-import { rateLimits } from "@pullkeeper/aws/lambda";
-import { AuditApi } from "@pullkeeper/api";
 import {
-  AuditScanService,
+  auditApi as buildAuditApi,
+  auditScanService,
+  htpasswdRegistrySide,
+  ledgerRepair,
+  propagationActions,
+  propagationService,
+  rateLimits,
+  refreshService,
+  revocationService,
+  rollbackService,
+  rotationService,
+  type ServiceAdapters,
+} from "@pullkeeper/aws/lambda";
+import type { AuditApi } from "@pullkeeper/api";
+import {
+  type AuditScanService,
   type Consumer,
   type DeliveryRequest,
   type DeliveryTarget,
-  PropagationService,
+  type PropagationService,
   isRotated,
   type PullkeeperConfig,
-  RefreshService,
   restartThroughTarget,
   type Registry,
   type RotatedRegistry,
-  RotationService,
   type RotationStep,
-  htpasswdRevoker,
-  LedgerRepair,
-  RevocationService,
   whenUnlocked,
-  RollbackService,
   systemClock,
 } from "@pullkeeper/core";
 import { dashboardAssets } from "@pullkeeper/dashboard";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
-import { randomUUID } from "node:crypto";
+import { RegistryV2Verifier } from "@pullkeeper/registry";
 import { createApiHandler } from "@pullkeeper/aws/lambda/handlers/api";
 import { createAuditScanHandler } from "@pullkeeper/aws/lambda/handlers/audit-scan";
 import { createDeliverHandler } from "@pullkeeper/aws/lambda/handlers/deliver";
@@ -83,34 +89,24 @@ export interface SharedParts {
 export function generationBuilder(shared: SharedParts): (config: PullkeeperConfig, consumers: readonly Consumer[], first: boolean) => Generation {
   const { stores, targets, queue, revocations, options, log } = shared;
   const { vault, ledger, bus, dynamo } = stores;
-  const adapters = { vault, ledger, bus, fingerprints: new HmacFingerprinter(stores.fingerprintKey), clock: systemClock, verifier: new RegistryV2Verifier() };
+  const adapters: ServiceAdapters = { vault, ledger, bus, fingerprints: new HmacFingerprinter(stores.fingerprintKey), clock: systemClock, verifier: new RegistryV2Verifier() };
+  // pullkeeper's side of the htpasswd registries it serves and rotates (the runtime's bcrypt cost).
+  const registrySide = htpasswdRegistrySide({ ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
   // The credential's life after its rotation: repair after a crash, revocation once unused, rollback.
-  const htpasswd = (registry: RotatedRegistry) => new HtpasswdFile(registry.source.file, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
-  const repair = new LedgerRepair(adapters);
-  const rollback = new RollbackService({ ...adapters, newToken: randomUUID });
+  const repair = ledgerRepair(adapters);
+  const rollback = rollbackService(adapters);
 
   return (config, consumers, first) => {
-    const refreshHandler = createRefreshHandler(async () => ({
-      config,
-      service: new RefreshService({ ...adapters, tokens: new EcrTokenSource(), policy: { maxJitterSeconds: config.settings.maxJitterSeconds } }),
-    }));
-    const revocation = new RevocationService({
-      ...adapters,
-      registries: config.registries,
-      consumers,
-      targets,
-      revoker: (registry) => (isRotated(registry) ? htpasswdRevoker(htpasswd(registry)) : undefined),
-      repair,
-      clockSkewSeconds: config.settings.clockSkewSeconds,
-    });
-    const rotation = new RotationService({
-      ...adapters,
-      passwords: new RandomPasswords(),
-      accounts: htpasswd,
+    const refreshHandler = createRefreshHandler(async () => ({ config, service: refreshService({ adapters, config, tokens: new EcrTokenSource() }) }));
+    const revocation = revocationService({ adapters, config, consumers, targets, revoker: registrySide.revoker, repair });
+    const rotation = rotationService({
+      adapters,
+      registrySide,
       revocation,
-      newToken: randomUUID,
-      ...(options.afterRotationStep && { afterStep: options.afterRotationStep }),
-      ...(options.afterRotationPromote && { afterPromote: options.afterRotationPromote }),
+      hooks: {
+        ...(options.afterRotationStep && { afterStep: options.afterRotationStep }),
+        ...(options.afterRotationPromote && { afterPromote: options.afterRotationPromote }),
+      },
     });
     const revokeHandler = createRevokeHandler(async () => revocation);
     const rotateHandler = createRotateHandler(async () => ({ config, service: rotation }));
@@ -132,22 +128,20 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
 
     // The handler is only called once the queue has work, by which time `service` exists.
     const deliverHandler = createDeliverHandler(async () => service);
-    const service: PropagationService = new PropagationService({
-      ...adapters,
-      registries: config.registries,
+    const service: PropagationService = propagationService({
+      adapters,
+      config,
       consumers,
       targets,
       queue,
       rateLimiter: new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) }),
-      ...(options.delivery?.timeoutMs !== undefined && { deliveryTimeoutMs: options.delivery.timeoutMs }),
-      // The first retry's backoff, for the engine's retries as for the queue's (tests lower it).
-      ...(options.delivery?.baseBackoffMs !== undefined && { retry: { baseMs: options.delivery.baseBackoffMs } }),
+      ...(options.delivery && { delivery: options.delivery }),
     });
     const onSecretChange = createOnSecretChangeHandler(async () => ({ config, service }));
     const reconcile = createReconcileHandler(async () => service);
 
     // The audit: discovery through each target, on the config's schedule through the function's handler.
-    const audit = new AuditScanService({ registries: config.registries, consumers, targets, ledger, bus, clock: systemClock, clockSkewSeconds: config.settings.clockSkewSeconds });
+    const audit = auditScanService({ adapters, config, consumers, targets });
     const auditScanHandler = createAuditScanHandler(async () => audit);
 
     const scheduler = scheduleJobs(
@@ -170,15 +164,14 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
     };
 
     const auditApi = () =>
-      new AuditApi({
-        registries: config.registries,
+      buildAuditApi({
+        config,
         consumers,
         ledger,
         dashboard: dashboardAssets,
         actions: {
           refresh: (r, o) => refreshNow(r, o.force),
-          redeliver: (c) => service.propagate(c.registryId, { force: true, consumerIds: [c.id] }),
-          propagate: (r, o) => service.propagate(r.id, { force: o.force }),
+          ...propagationActions(() => service),
           // On demand the scan runs here and answers with its report (on AWS the function is invoked instead).
           scan: async (registryIds) => {
             const report = await audit.scan(registryIds ? { registryIds } : {});

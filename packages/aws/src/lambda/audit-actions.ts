@@ -23,6 +23,7 @@ import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
 import { plannerFromEnvironment } from "./planner-runtime.js";
 import { scheduledEvent } from "./scheduled-event.js";
+import { propagationActions } from "./wiring.js";
 
 let tracer: Tracer | undefined;
 
@@ -175,8 +176,7 @@ export function auditActionsFromEnvironment(config: () => PullkeeperConfig = rea
       await invokeAsync(lambda, required("PULLKEEPER_AUDIT_SCAN_FUNCTION"), scheduledEvent(registryIds ? { registryIds: [...registryIds] } : {}));
       return { outcome: "requested", registries: registryIds ?? "all" };
     },
-    propagate: async (registry, { force }) => (await plannerFromEnvironment()).propagate(registry.id, { force }),
-    redeliver: async (consumer) => (await plannerFromEnvironment()).propagate(consumer.registryId, { force: true, consumerIds: [consumer.id] }),
+    ...propagationActions(plannerFromEnvironment),
     restart: async (consumer, environment) => {
       targets ??= targetsReadingSecretsManager(t, config());
       return restartThroughTarget(await targets, consumer, environment);

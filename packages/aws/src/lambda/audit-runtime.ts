@@ -1,16 +1,12 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { AuditScanService, consumersFromConfig, type PullkeeperConfig, systemClock } from "@pullkeeper/core";
-import { clientOptions } from "../clients.js";
+import { type AuditScanService, consumersFromConfig, type PullkeeperConfig } from "@pullkeeper/core";
 import { UndeclaredConsumerFinder, undeclaredSearchRegions } from "../consumers/index.js";
-import { DynamoLedger } from "../dynamo-ledger.js";
-import { EventBridgeBus } from "../eventbridge-bus.js";
 import { regionsNamed, undeclaredSearches } from "../target-modules.js";
-import { required } from "./adapters.js";
+import { awsStores } from "./adapters.js";
 import { targetsReadingSecretsManager } from "./audit-targets.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
+import { auditScanService } from "./wiring.js";
 
 let tracer: Tracer | undefined;
 
@@ -19,14 +15,12 @@ export async function auditScanFromEnvironment(options: { readonly config?: Pull
   tracer ??= observability("pullkeeper-audit-scan").tracer;
   const config = options.config ?? readConfigFile();
   const targets = await targetsReadingSecretsManager(tracer, config);
-  return new AuditScanService({
-    registries: config.registries,
-    consumers: consumersFromConfig(config, targets),
+  const consumers = consumersFromConfig(config, targets);
+  return auditScanService({
+    adapters: awsStores(tracer),
+    config,
+    consumers,
     targets,
-    ledger: new DynamoLedger({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) }),
-    bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
-    clock: systemClock,
-    clockSkewSeconds: config.settings.clockSkewSeconds,
     undeclared: new UndeclaredConsumerFinder({ regions: undeclaredSearchRegions(config, regionsNamed), searches: undeclaredSearches }),
   });
 }

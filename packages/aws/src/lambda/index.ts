@@ -13,3 +13,4 @@ export * from "./audit-actions.js";
 export * from "./scheduled-event.js";
 export * from "./lifecycle-runtime.js";
 export * from "./rotation-runtime.js";
+export * from "./wiring.js";

@@ -1,11 +1,10 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { consumersFromConfig, LedgerRepair, type PullkeeperConfig, RevocationService, RollbackService } from "@pullkeeper/core";
-import { RegistryV2Verifier } from "@pullkeeper/registry";
-import { randomUUID } from "node:crypto";
-import { awsAdapters } from "./adapters.js";
+import { consumersFromConfig, type LedgerRepair, type PullkeeperConfig, type RevocationService, type RollbackService } from "@pullkeeper/core";
+import { awsServiceAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { deliveryTargets } from "./propagation-runtime.js";
-import { awsRevoker } from "./rotation-runtime.js";
+import { awsRegistrySide } from "./rotation-runtime.js";
+import { ledgerRepair, revocationService, rollbackService } from "./wiring.js";
 
 export interface LifecycleRuntime {
   readonly config: PullkeeperConfig;
@@ -20,20 +19,11 @@ export interface LifecycleRuntime {
  * shares with these functions; a source that cannot revoke has no revoker.
  */
 export async function lifecycleFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<LifecycleRuntime> {
-  const adapters = await awsAdapters(tracer);
-  const verifier = new RegistryV2Verifier();
+  const adapters = await awsServiceAdapters(tracer);
   // Only capabilities are read here (which kinds list environments): no target writes anything.
   const targets = await deliveryTargets();
-  const repair = new LedgerRepair({ ...adapters, verifier });
-  const revocation = new RevocationService({
-    ...adapters,
-    registries: config.registries,
-    consumers: consumersFromConfig(config, targets),
-    targets,
-    revoker: awsRevoker,
-    repair,
-    clockSkewSeconds: config.settings.clockSkewSeconds,
-  });
-  const rollback = new RollbackService({ ...adapters, verifier, newToken: randomUUID });
+  const repair = ledgerRepair(adapters);
+  const revocation = revocationService({ adapters, config, consumers: consumersFromConfig(config, targets), targets, revoker: awsRegistrySide().revoker, repair });
+  const rollback = rollbackService(adapters);
   return { config, revocation, rollback, repair };
 }

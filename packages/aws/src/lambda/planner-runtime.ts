@@ -1,7 +1,7 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { consumersFromConfig, PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
+import { consumersFromConfig, type PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
 import { clientOptions } from "../clients.js";
 import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
 import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
@@ -10,12 +10,21 @@ import { awsAdapters, required } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { CONSUMER_SCHEMAS } from "./consumer-schemas.js";
 import { observability } from "./observability.js";
+import { propagationService } from "./wiring.js";
 
 /** Provider budgets from the target modules' defaults and the config's settings.rateLimits. */
 export function rateLimits(config: PullkeeperConfig) {
   return (provider: string) => {
     const perSecond = rateLimitFor(provider, config.settings.rateLimits, DEFAULT_RATE_LIMITS);
     return perSecond === undefined ? undefined : { perSecond };
+  };
+}
+
+/** Where propagation queues on AWS (SQS) and the rate limiter all workers share (GCRA items in the ledger table). */
+export function awsDeliveryQueue(tracer: Tracer, config: PullkeeperConfig) {
+  return {
+    queue: new SqsDeliveryQueue({ queueUrl: required("PULLKEEPER_DELIVERY_QUEUE_URL"), client: tracer.captureAWSv3Client(new SQSClient(clientOptions())) }),
+    rateLimiter: new DynamoRateLimiter({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())), limits: rateLimits(config) }),
   };
 }
 
@@ -29,12 +38,6 @@ export async function plannerFromEnvironment(): Promise<PropagationService> {
   tracer ??= observability("pullkeeper-propagation").tracer;
   const config = readConfigFile();
   const adapters = await awsAdapters(tracer);
-  return new PropagationService({
-    ...adapters,
-    registries: config.registries,
-    consumers: consumersFromConfig(config, CONSUMER_SCHEMAS),
-    targets: new Map(),
-    queue: new SqsDeliveryQueue({ queueUrl: required("PULLKEEPER_DELIVERY_QUEUE_URL"), client: tracer.captureAWSv3Client(new SQSClient(clientOptions())) }),
-    rateLimiter: new DynamoRateLimiter({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())), limits: rateLimits(config) }),
-  });
+  const consumers = consumersFromConfig(config, CONSUMER_SCHEMAS);
+  return propagationService({ adapters, config, consumers, targets: new Map(), ...awsDeliveryQueue(tracer, config) });
 }

@@ -1,15 +1,11 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, PropagationService, type TargetDependencies } from "@pullkeeper/core";
-import { clientOptions } from "../clients.js";
-import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
-import { SqsDeliveryQueue } from "../sqs-delivery-queue.js";
+import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, type PropagationService, type TargetDependencies } from "@pullkeeper/core";
 import { TARGET_MODULES } from "../target-modules.js";
-import { awsAdapters, required } from "./adapters.js";
+import { awsAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
-import { rateLimits } from "./planner-runtime.js";
+import { awsDeliveryQueue } from "./planner-runtime.js";
+import { propagationService } from "./wiring.js";
 
 export type CredentialReader = (secretId: string) => Promise<Credential>;
 
@@ -53,12 +49,5 @@ export async function propagationFromEnvironment(): Promise<PropagationService> 
   const adapters = await awsAdapters(tracer);
   const targets = await deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential });
   const consumers = consumersFromConfig(config, targets);
-  return new PropagationService({
-    ...adapters,
-    registries: config.registries,
-    consumers,
-    targets,
-    queue: new SqsDeliveryQueue({ queueUrl: required("PULLKEEPER_DELIVERY_QUEUE_URL"), client: tracer.captureAWSv3Client(new SQSClient(clientOptions())) }),
-    rateLimiter: new DynamoRateLimiter({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())), limits: rateLimits(config) }),
-  });
+  return propagationService({ adapters, config, consumers, targets, ...awsDeliveryQueue(tracer, config) });
 }

@@ -1,9 +1,8 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { type CredentialRevoker, htpasswdRevoker, isRotated, type PullkeeperConfig, type Registry, RevocationService, RotationService } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
-import { randomUUID } from "node:crypto";
-import { awsAdapters } from "./adapters.js";
+import type { PullkeeperConfig, RotationService } from "@pullkeeper/core";
+import { awsServiceAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
+import { htpasswdRegistrySide, revocationService, rotationService } from "./wiring.js";
 
 export interface RotationRuntime {
   readonly config: PullkeeperConfig;
@@ -11,12 +10,12 @@ export interface RotationRuntime {
 }
 
 /**
- * How a superseded credential is revoked on AWS: an htpasswd registry retires the previous user
- * in its file on the EFS file system the registry shares with the functions. A registry the
- * embedded runtime serves (source.serve) is not rotated on AWS: its file is not on EFS.
+ * The htpasswd registries' side on AWS: each registry's file is on the EFS file system the
+ * registry shares with the functions. A registry the embedded runtime serves (source.serve) is
+ * not rotated on AWS: its file is not on EFS, so it has no revoker here.
  */
-export function awsRevoker(registry: Registry): CredentialRevoker | undefined {
-  return isRotated(registry) && registry.source.serve === undefined ? htpasswdRevoker(new HtpasswdFile(registry.source.file)) : undefined;
+export function awsRegistrySide() {
+  return htpasswdRegistrySide({ revokes: (registry) => registry.source.serve === undefined });
 }
 
 /**
@@ -26,16 +25,14 @@ export function awsRevoker(registry: Registry): CredentialRevoker | undefined {
  * lifecycleFromEnvironment's.
  */
 export async function rotationFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<RotationRuntime> {
-  const adapters = await awsAdapters(tracer);
-  const revocation = new RevocationService({ ...adapters, registries: config.registries, consumers: [], targets: new Map(), revoker: awsRevoker });
-  const rotation = new RotationService({
-    ...adapters,
-    verifier: new RegistryV2Verifier(),
-    passwords: new RandomPasswords(),
-    accounts: (registry) => new HtpasswdFile(registry.source.file),
+  const adapters = await awsServiceAdapters(tracer);
+  const registrySide = awsRegistrySide();
+  const revocation = revocationService({ adapters, config, consumers: [], targets: new Map(), revoker: registrySide.revoker });
+  const rotation = rotationService({
+    adapters,
+    registrySide,
     // Only revoke(): the consumers above are empty, so a check() here would decide wrongly.
     revocation: { revoke: (...args) => revocation.revoke(...args) },
-    newToken: randomUUID,
   });
   return { config, rotation };
 }

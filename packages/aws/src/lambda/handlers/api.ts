@@ -5,7 +5,8 @@ import { readConfigFile } from "../config-file.js";
 import { CONSUMER_SCHEMAS } from "../consumer-schemas.js";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
-import { AuditApi, type DashboardAssets } from "@pullkeeper/api";
+import { auditApi } from "../wiring.js";
+import type { AuditApi, DashboardAssets } from "@pullkeeper/api";
 import { consumersFromConfig } from "@pullkeeper/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
@@ -23,7 +24,7 @@ export function apiFromEnvironment(dashboard?: DashboardAssets): AuditApi {
   if (!tableName) throw new Error("environment variable PULLKEEPER_TABLE is not set (the stack sets it)");
   const ledger = new DynamoLedger({ tableName, client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) });
   const config = readConfigFile();
-  return new AuditApi({ registries: config.registries, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(() => config), ...(dashboard && { dashboard }) });
+  return auditApi({ config, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), ledger, actions: auditActionsFromEnvironment(() => config), ...(dashboard && { dashboard }) });
 }
 
 export function createApiHandler(api: () => AuditApi | Promise<AuditApi>) {

@@ -2,13 +2,13 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { EcrTokenSource } from "../../index.js";
 // Module by module, not the lambda index: that reaches the delivery targets' clients.
-import { awsAdapters } from "../adapters.js";
+import { awsServiceAdapters } from "../adapters.js";
 import { readConfigFile } from "../config-file.js";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
 import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
-import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, RefreshService, systemClock } from "@pullkeeper/core";
-import { RegistryV2Verifier } from "@pullkeeper/registry";
+import { refreshService } from "../wiring.js";
+import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, type RefreshService, systemClock } from "@pullkeeper/core";
 import type { z } from "zod";
 
 /**
@@ -30,12 +30,7 @@ const { logger, metrics, tracer } = telemetry;
 /** Builds the adapters from the environment the stack sets. */
 export async function runtimeFromEnvironment(): Promise<RefreshRuntime> {
   const config = readConfigFile();
-  const service = new RefreshService({
-    ...(await awsAdapters(tracer)),
-    tokens: new EcrTokenSource({ clock: systemClock }),
-    verifier: new RegistryV2Verifier(),
-    policy: { maxJitterSeconds: config.settings.maxJitterSeconds },
-  });
+  const service = refreshService({ adapters: await awsServiceAdapters(tracer), config, tokens: new EcrTokenSource({ clock: systemClock }) });
   return { config, service };
 }
 
