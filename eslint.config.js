@@ -29,6 +29,13 @@ export default tseslint.config(
     },
   },
   {
+    // The file helper is a leaf: node builtins only, so every package may use it (the vault, htpasswd, docker config).
+    files: ["packages/files/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pullkeeper/*"] }],
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "stacks/**/*.ts", "sst.config.ts", "**/*.test.ts"],
     rules: { "no-console": "off" },
   },

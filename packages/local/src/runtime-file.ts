@@ -1,6 +1,6 @@
+import { replaceFile } from "@pullkeeper/files";
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { requestJson } from "./local-http.js";
 
 /**
@@ -35,7 +35,7 @@ export interface RunningRuntime {
 export async function writeRuntimeFile(stateDir: string, server: { readonly url: string; readonly port: number }): Promise<() => Promise<void>> {
   const path = join(stateDir, RUNTIME_FILE);
   const record: RuntimeRecord = { url: server.url, port: server.port, pid: process.pid, startedAt: new Date().toISOString() };
-  await writeFileAtomic(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  await replaceFile(path, `${JSON.stringify(record)}\n`, { mode: 0o600 });
   return async () => {
     if ((await readRuntimeFile(stateDir))?.pid === process.pid) await rm(path, { force: true });
   };

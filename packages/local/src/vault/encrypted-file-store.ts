@@ -1,6 +1,7 @@
 import { PullkeeperError } from "@pullkeeper/core";
+import { createFile, replaceFile, syncDirectory } from "@pullkeeper/files";
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 
 /**
@@ -146,7 +147,7 @@ export class EncryptedFileStore {
     // winner's key, and no process ever reads a half-written key file.
     const temp = tempPathFor(this.#keyPath);
     try {
-      await writeNew(temp, randomBytes(KEY_BYTES));
+      await createFile(temp, randomBytes(KEY_BYTES));
       try {
         await link(temp, this.#keyPath);
       } catch (error) {
@@ -155,7 +156,7 @@ export class EncryptedFileStore {
     } finally {
       await rm(temp, { force: true });
     }
-    await syncDir(this.dir);
+    await syncDirectory(this.dir);
     const created = await readKey(this.#keyPath);
     if (created === undefined) throw new PullkeeperError("vault_io", `local vault: ${this.#keyPath} vanished right after it was created`);
     return created;
@@ -205,45 +206,15 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
 }
 
-/** Creates `path` (which must not exist) with mode 0600 and `data`, flushed to disk. */
-async function writeNew(path: string, data: Buffer): Promise<void> {
-  const handle = await open(path, "wx", 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * Replaces `path` with `data` all at once: temp file, fsync, rename, fsync of the directory.
- * Not write-file-atomic (which runtime-file.ts uses): it neither fsyncs the directory nor names its
- * temp files the way sweepStaleTemps finds them after a crash, its node:fs calls are out of reach
- * of the tests that fail a rename mid-write, and the key needs writeNew's exclusive create anyway.
+ * Replaces `path` with `data` all at once (replaceFile: temp file, fsync, rename, fsync of the
+ * directory), the temp file named by tempPathFor so sweepStaleTemps finds it after a crash.
  */
 async function writeAtomic(path: string, data: Buffer): Promise<void> {
-  const temp = tempPathFor(path);
   try {
-    await writeNew(temp, data);
-    await rename(temp, path);
+    await replaceFile(path, data, { tempPath: tempPathFor });
   } catch (error) {
-    await rm(temp, { force: true });
     throw ioError(`cannot write ${path}`, error);
-  }
-  await syncDir(dirname(path));
-}
-
-/** Makes a rename durable. Not every platform can open a directory (Windows): best effort. */
-async function syncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Durability of the rename is best effort; atomicity does not depend on it.
-  } finally {
-    await handle?.close();
   }
 }
 

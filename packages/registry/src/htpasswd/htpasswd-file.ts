@@ -1,8 +1,8 @@
 import type { RegistryAccounts, SecretValue } from "@pullkeeper/core";
+import { replaceFile } from "@pullkeeper/files";
 import bcrypt from "bcryptjs";
-import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat, utimes } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, readFile, stat, utimes } from "node:fs/promises";
+import { dirname } from "node:path";
 
 /** Changes to one file, in order, whichever HtpasswdFile instance of this process makes them. */
 const queues = new Map<string, Promise<unknown>>();
@@ -80,27 +80,16 @@ export class HtpasswdFile implements RegistryAccounts {
     return entries;
   }
 
-  // Not write-file-atomic: the mtime has to be set on the temp file after its last write and before
-  // the rename (a crash in between must not leave new entries under the old mtime), and the library
-  // has no hook there.
+  // The mtime is set on the temp file after its last write and before the rename (a crash in
+  // between must not leave new entries under the old mtime): replaceFile's beforeRename hook.
   async #write(entries: Map<string, string>): Promise<void> {
     await mkdir(dirname(this.#path), { recursive: true });
     const previous = await stat(this.#path).catch(() => undefined);
-    const temp = join(dirname(this.#path), `.htpasswd-${randomUUID()}.tmp`);
-    try {
-      const handle = await open(temp, "w", 0o600);
-      try {
-        await handle.writeFile([...entries].map(([user, hash]) => `${user}:${hash}\n`).join(""));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const seconds = Math.max(Math.floor(Date.now() / 1000), previous ? Math.floor(previous.mtimeMs / 1000) + 1 : 0);
-      await utimes(temp, seconds, seconds);
-      await rename(temp, this.#path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await replaceFile(this.#path, [...entries].map(([user, hash]) => `${user}:${hash}\n`).join(""), {
+      beforeRename: async (temp) => {
+        const seconds = Math.max(Math.floor(Date.now() / 1000), previous ? Math.floor(previous.mtimeMs / 1000) + 1 : 0);
+        await utimes(temp, seconds, seconds);
+      },
+    });
   }
 }

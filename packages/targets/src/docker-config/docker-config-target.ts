@@ -1,8 +1,8 @@
 import { type Consumer, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, parseTargetConfig, type Registry, type TargetFactory } from "@pullkeeper/core";
-import { randomUUID } from "node:crypto";
+import { replaceFile } from "@pullkeeper/files";
 import * as nodeFs from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { newDocument, reserialize, spliceMember } from "./json-splice.js";
 import { dockerConfigTargetSchema } from "./schema.js";
 
@@ -35,10 +35,11 @@ function serialized<T>(key: string, run: () => Promise<T>): Promise<T> {
 /**
  * `docker-config`: the `auths["<registry host>"]` entry of one docker config.json, as
  * `{ "auth": base64("user:pass") }` (what `docker login` writes). Every other key and registry
- * is kept byte-for-byte (see json-splice.ts), and so is the file's mode. The write is atomic: a
- * temp file in the same directory is written, fsynced and given the file's mode, then renamed
- * over the file, and the directory is fsynced; a failure at any point leaves the old file as it
- * was and removes the temp file. A symlinked config.json is followed, so the link survives.
+ * is kept byte-for-byte (see json-splice.ts), and so is the file's mode. The write is atomic
+ * (replaceFile, @pullkeeper/files): a temp file in the same directory is written, given the
+ * file's mode, fsynced, then renamed over the file, and the directory is fsynced; a failure at any
+ * point leaves the old file as it was and removes the temp file. A symlinked config.json is
+ * followed, so the link survives.
  */
 export class DockerConfigTarget implements DeliveryTarget {
   readonly kind = "docker-config";
@@ -86,7 +87,8 @@ export class DockerConfigTarget implements DeliveryTarget {
     }
 
     const where = `docker config ${real}`;
-    if (after !== before) await this.#writeAtomically(real, after, mode, owner);
+    // The file's owner is kept when running as root (a user's config written by a root service).
+    if (after !== before) await io(real, "writing", () => replaceFile(real, after, { mode, owner, fs }));
     // Read back: the file on disk now holds the entry (and still parses).
     const check = parseDocument(real, await io(real, "reading back", () => fs.readFile(real, "utf8")));
     const held = (check.auths as Record<string, { auth?: unknown }> | undefined)?.[key]?.auth;
@@ -96,41 +98,6 @@ export class DockerConfigTarget implements DeliveryTarget {
       status: "verified",
       detail: [`${where} ${action} auths entry ${key} for version ${context.versionId}, read back`, ...notes].join("; "),
     };
-  }
-
-  async #writeAtomically(path: string, text: string, mode: number, owner: { uid: number; gid: number } | undefined): Promise<void> {
-    const fs = this.#fs;
-    const dir = dirname(path);
-    const temp = join(dir, `.${basename(path)}.pullkeeper-${randomUUID()}.tmp`);
-    try {
-      await io(path, "writing", async () => {
-        const handle = await fs.open(temp, "wx", 0o600);
-        try {
-          await handle.writeFile(text, "utf8");
-          await handle.sync();
-          await handle.chmod(mode); // exact, whatever the umask
-          // As root, keep the file's owner (a user's config written by a root service).
-          if (owner !== undefined && process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
-        } finally {
-          await handle.close();
-        }
-        await fs.rename(temp, path);
-      });
-    } catch (error) {
-      await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw error;
-    }
-    // The rename is durable once the directory is; some platforms cannot fsync a directory.
-    try {
-      const handle = await fs.open(dir, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      // best effort: the new file is in place either way
-    }
   }
 }
 

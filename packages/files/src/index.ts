@@ -1,0 +1,1 @@
+export { createFile, replaceFile, syncDirectory, type FsOptions, type ReplaceFileFs, type ReplaceFileOptions } from "./replace-file.js";
