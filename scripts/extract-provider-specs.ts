@@ -1,0 +1,692 @@
+/**
+ * Extracts, from each credential provider's published API description, only the operations
+ * pullkeeper's provider stand-ins check requests against, with the schema definitions they
+ * reference, into test/fixtures/provider-specs/<provider>.json (origin in test/fixtures/provider-specs/SOURCES.md).
+ *
+ *   npx tsx scripts/extract-provider-specs.ts <specsDir> [--out <dir>]
+ *
+ * `specsDir` is the folder of the providers' descriptions, laid out as its SOURCES.md lists them
+ * (docker-hub/latest.yaml, harbor/swagger.yaml, …); it may also be given as
+ * PULLKEEPER_PROVIDER_SPECS_DIR. The repository itself never reads that folder: the extracted
+ * files are committed, and the tests use only them.
+ *
+ * The output is one shape whatever the input format (OpenAPI 3.0, Swagger 2.0, Google discovery):
+ * `operations` keyed "METHOD /full/path/{template}" (base path included), each with its
+ * parameters (`schema` always), request body (`contentTypes`, `required`, `schema`) and 2xx
+ * responses; `definitions` holds every schema they reference, transitively, referenced as
+ * `#/definitions/<name>`. Documentation-only keywords (description, example, title, …) are left
+ * out; every other change to what the description says is listed in the file's `origin.normalised`.
+ * Keys are sorted, so a re-run with the same input gives the same bytes.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse as parseYaml } from "yaml";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const ROOT = resolve(import.meta.dirname, "..");
+export const OUT_DIR = join(ROOT, "test/fixtures/provider-specs");
+
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch"];
+/** Keywords that only document: left out of the extracted schemas and parameters. */
+const DOC_ONLY = new Set(["description", "summary", "example", "examples", "x-example", "x-ms-examples", "externalDocs", "title", "enumDescriptions", "x-ms-parameter-location", "x-ms-client-name", "x-ms-client-flatten", "x-ms-secret", "x-ms-mutability", "x-ms-identifiers", "x-ms-azure-resource", "x-omitempty"]);
+
+// ---- what to extract, and from where --------------------------------------------------------
+
+interface Source {
+  /** Relative to specsDir. */
+  readonly file: string;
+  readonly repository: string;
+  readonly path: string;
+  readonly commit: string;
+  readonly licence: string;
+}
+
+interface OpenApiProvider {
+  readonly kind: "openapi";
+  readonly name: string;
+  readonly source: Source;
+  /** Other files the description's `$ref`s reach: the `$ref` prefix as written → the file. */
+  readonly refFiles?: Readonly<Record<string, Source & { readonly prefix: string }>>;
+  /** "METHOD /path as in the description" or an operationId. */
+  readonly operations: readonly string[];
+}
+
+interface DiscoveryProvider {
+  readonly kind: "discovery";
+  readonly name: string;
+  readonly documents: readonly { readonly source: Source; readonly methods: readonly string[] }[];
+}
+
+interface HandWrittenProvider {
+  readonly kind: "hand-written";
+  readonly name: string;
+  readonly spec: () => JsonObject;
+}
+
+type Provider = OpenApiProvider | DiscoveryProvider | HandWrittenProvider;
+
+const AZURE_COMMON = "../../../../../../common-types/resource-management/v6/types.json";
+
+export const PROVIDERS: readonly Provider[] = [
+  {
+    kind: "openapi",
+    name: "docker-hub",
+    source: { file: "docker-hub/latest.yaml", repository: "docker/docs", path: "content/reference/api/hub/latest.yaml", commit: "c065f8002e74b9ef1a9a5afe638f8ae13da5193d", licence: "Apache-2.0" },
+    operations: [
+      "POST /v2/auth/token",
+      "POST /v2/access-tokens",
+      "GET /v2/access-tokens/{uuid}",
+      "PATCH /v2/access-tokens/{uuid}",
+      "DELETE /v2/access-tokens/{uuid}",
+      "POST /v2/orgs/{name}/access-tokens",
+      "GET /v2/orgs/{name}/access-tokens",
+      "GET /v2/orgs/{org_name}/access-tokens/{access_token_id}",
+      "PATCH /v2/orgs/{org_name}/access-tokens/{access_token_id}",
+      "DELETE /v2/orgs/{org_name}/access-tokens/{access_token_id}",
+    ],
+  },
+  {
+    kind: "openapi",
+    name: "harbor",
+    source: { file: "harbor/swagger.yaml", repository: "goharbor/harbor", path: "api/v2.0/swagger.yaml", commit: "c50c7ddd6ea4e335a480b49c618281882ab7eec9", licence: "Apache-2.0" },
+    operations: ["POST /robots", "GET /robots", "GET /robots/{robot_id}", "PUT /robots/{robot_id}", "PATCH /robots/{robot_id}", "DELETE /robots/{robot_id}"],
+  },
+  {
+    kind: "openapi",
+    name: "quay",
+    source: {
+      file: "quay/quay_api.openapi.json",
+      repository: "enthought/terraform-provider-quay",
+      path: "code_generator/quay_api.json",
+      commit: "8b8489310f70313223bc5020324312dcbb17d3fe",
+      licence: "BSD-3-Clause (repository); the content is generated by Quay (quay/quay, Apache-2.0)",
+    },
+    operations: [
+      "PUT /api/v1/organization/{orgname}/robots/{robot_shortname}",
+      "GET /api/v1/organization/{orgname}/robots/{robot_shortname}",
+      "DELETE /api/v1/organization/{orgname}/robots/{robot_shortname}",
+      "POST /api/v1/organization/{orgname}/robots/{robot_shortname}/regenerate",
+      "PUT /api/v1/user/robots/{robot_shortname}",
+      "GET /api/v1/user/robots/{robot_shortname}",
+      "DELETE /api/v1/user/robots/{robot_shortname}",
+      "POST /api/v1/user/robots/{robot_shortname}/regenerate",
+    ],
+  },
+  {
+    kind: "openapi",
+    name: "azure-acr",
+    source: {
+      file: "azure-acr/containerregistry.2025-04-01.json",
+      repository: "Azure/azure-rest-api-specs",
+      path: "specification/containerregistry/resource-manager/Microsoft.ContainerRegistry/Registry/stable/2025-04-01/containerregistry.json",
+      commit: "2cba9e845a3d9b18faad6739cee8859e769c3d44",
+      licence: "MIT",
+    },
+    refFiles: {
+      [AZURE_COMMON]: {
+        prefix: "common-types.",
+        file: "azure-acr/common-types.resource-management.v6.types.json",
+        repository: "Azure/azure-rest-api-specs",
+        path: "specification/common-types/resource-management/v6/types.json",
+        commit: "073de7191d99d2e6dda68511a0433e5d3721582e",
+        licence: "MIT",
+      },
+    },
+    operations: ["Registries_GenerateCredentials", "Tokens_Get", "Tokens_Update"],
+  },
+  {
+    kind: "openapi",
+    name: "gitlab",
+    source: {
+      file: "gitlab/openapi_v2.terrateam-vendored.yaml",
+      repository: "terrateamio/terrateam (a copy of gitlab-org/gitlab's generated doc/api/openapi/openapi_v2.yaml)",
+      path: "api_schemas/gitlab_api/openapi_v2.yaml",
+      commit: "065739bafb8d9fc50a0d1f436886261b67efba0c",
+      licence: "CC BY-SA 4.0 (GitLab's doc/); the hosting repository is MPL-2.0",
+    },
+    operations: ["projects", "groups"].flatMap((scope) => [
+      `POST /api/v4/${scope}/{id}/deploy_tokens`,
+      `GET /api/v4/${scope}/{id}/deploy_tokens`,
+      `GET /api/v4/${scope}/{id}/deploy_tokens/{token_id}`,
+      `DELETE /api/v4/${scope}/{id}/deploy_tokens/{token_id}`,
+      `POST /api/v4/${scope}/{id}/access_tokens`,
+      `GET /api/v4/${scope}/{id}/access_tokens/{token_id}`,
+      `DELETE /api/v4/${scope}/{id}/access_tokens/{token_id}`,
+    ]),
+  },
+  {
+    kind: "discovery",
+    name: "google",
+    documents: [
+      {
+        source: { file: "google/iamcredentials-api.json", repository: "googleapis/google-api-go-client", path: "iamcredentials/v1/iamcredentials-api.json", commit: "11c6d65dc726957025fe31dade8a1a472377f4f2", licence: "BSD-3-Clause" },
+        methods: ["iamcredentials.projects.serviceAccounts.generateAccessToken"],
+      },
+      {
+        source: { file: "google/sts-api.json", repository: "googleapis/google-api-go-client", path: "sts/v1/sts-api.json", commit: "01d3654546c18d6919bf61e79cbdc327ef8f264f", licence: "BSD-3-Clause" },
+        methods: ["sts.token"],
+      },
+    ],
+  },
+  { kind: "hand-written", name: "jfrog", spec: jfrogSpec },
+];
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function obj(value: Json | undefined, what: string): JsonObject {
+  if (!isObject(value)) throw new Error(`${what}: expected an object`);
+  return value;
+}
+
+/** Git's blob id of the file's bytes, as `git hash-object` prints it. */
+function gitBlob(bytes: Buffer): string {
+  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+
+function readDocument(specsDir: string, file: string): { doc: JsonObject; blob: string } {
+  const bytes = readFileSync(join(specsDir, file));
+  const text = bytes.toString("utf8");
+  const doc = (file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { maxAliasCount: -1 })) as Json;
+  return { doc: obj(doc, file), blob: gitBlob(bytes) };
+}
+
+function pointer(doc: JsonObject, path: string, what: string): Json {
+  let at: Json = doc;
+  for (const raw of path.replace(/^\//, "").split("/")) {
+    const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    if (!isObject(at) || !(key in at)) throw new Error(`${what}: ${path} not found`);
+    at = at[key] as Json;
+  }
+  return at;
+}
+
+/** Sorted keys all the way down; arrays keep their order. */
+function sortKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys(value[k] as Json)]),
+  );
+}
+
+function output(value: JsonObject): string {
+  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+}
+
+// ---- OpenAPI 3.0 and Swagger 2.0 ----------------------------------------------------------------
+
+class OpenApiExtraction {
+  readonly definitions: Record<string, Json> = {};
+  readonly normalised = new Set<string>();
+  readonly #docs = new Map<string, { doc: JsonObject; prefix: string }>();
+  readonly #pending: { docKey: string; name: string; path: string }[] = [];
+
+  constructor(
+    readonly provider: OpenApiProvider,
+    main: JsonObject,
+    refDocs: ReadonlyMap<string, { doc: JsonObject; prefix: string }>,
+  ) {
+    this.#docs.set("", { doc: main, prefix: "" });
+    for (const [key, value] of refDocs) this.#docs.set(key, value);
+  }
+
+  get swagger2(): boolean {
+    return this.#docs.get("")?.doc.swagger === "2.0";
+  }
+
+  /** A `$ref` as written in document `docKey` → the document and the pointer inside it. */
+  #target(ref: string, docKey: string): { docKey: string; path: string } {
+    const hash = ref.indexOf("#");
+    const file = hash < 0 ? ref : ref.slice(0, hash);
+    const path = hash < 0 ? "" : ref.slice(hash + 1);
+    if (file === "") return { docKey, path };
+    if (this.#docs.has(file)) return { docKey: file, path };
+    throw new Error(`${this.provider.name}: $ref to ${file}, which is not among the files extracted from`);
+  }
+
+  /** Follows `$ref`s (parameters, responses, request bodies) to the object itself. */
+  deref(value: Json, docKey: string): { value: JsonObject; docKey: string } {
+    let at = obj(value, "deref");
+    let key = docKey;
+    for (let hops = 0; typeof at.$ref === "string"; hops++) {
+      if (hops > 20) throw new Error(`${this.provider.name}: $ref loop at ${at.$ref}`);
+      const target = this.#target(at.$ref, key);
+      const doc = this.#docs.get(target.docKey);
+      if (doc === undefined) throw new Error(`no document ${target.docKey}`);
+      at = obj(pointer(doc.doc, target.path, this.provider.name), at.$ref);
+      key = target.docKey;
+    }
+    return { value: at, docKey: key };
+  }
+
+  /** A schema with its `$ref`s renamed to `#/definitions/<name>` (and queued), documentation left out. */
+  schema(value: Json, docKey: string, where: string): Json {
+    if (Array.isArray(value)) return value.map((v) => this.schema(v, docKey, where));
+    if (!isObject(value)) return value;
+    if (typeof value.$ref === "string") {
+      const target = this.#target(value.$ref, docKey);
+      const match = /^\/(?:definitions|components\/schemas)\/([^/]+)$/.exec(target.path);
+      if (match === null) return this.schema(this.deref(value, docKey).value, this.deref(value, docKey).docKey, where);
+      const prefix = this.#docs.get(target.docKey)?.prefix ?? "";
+      const name = `${prefix}${decodeURIComponent(match[1] ?? "")}`;
+      if (!(name in this.definitions)) {
+        this.definitions[name] = null;
+        this.#pending.push({ docKey: target.docKey, name, path: target.path });
+      }
+      // Keywords next to a $ref (Azure's `readOnly`, `x-nullable`) stay: the checker reads them.
+      const siblings = Object.entries(value).filter(([k]) => k !== "$ref" && !DOC_ONLY.has(k));
+      return { ...Object.fromEntries(siblings.map(([k, v]) => [k, this.schema(v as Json, docKey, where)])), $ref: `#/definitions/${name}` };
+    }
+    const out: JsonObject = {};
+    const propertyRequired: string[] = [];
+    for (const [k, v] of Object.entries(value)) {
+      if (DOC_ONLY.has(k)) continue;
+      if (k === "properties" && isObject(v)) {
+        const props: JsonObject = {};
+        for (const [name, prop] of Object.entries(v)) {
+          // Swagger 1.x style `required: true` on a property: what the author meant is the object's `required` list.
+          if (isObject(prop) && prop.required === true) {
+            propertyRequired.push(name);
+            this.normalised.add(`${where}.${name}: property-level "required": true moved to the object's "required" list`);
+            const { required: _, ...rest } = prop;
+            props[name] = this.schema(rest, docKey, `${where}.${name}`);
+          } else {
+            props[name] = this.schema(prop as Json, docKey, `${where}.${name}`);
+          }
+        }
+        out[k] = props;
+      } else {
+        out[k] = k === "enum" || k === "default" || k === "required" ? v : this.schema(v, docKey, where);
+      }
+    }
+    if (propertyRequired.length > 0) out.required = [...(Array.isArray(out.required) ? out.required : []), ...propertyRequired];
+    return out;
+  }
+
+  /** Every definition reached, transitively. */
+  drain(): void {
+    for (let next = this.#pending.shift(); next !== undefined; next = this.#pending.shift()) {
+      const doc = this.#docs.get(next.docKey);
+      if (doc === undefined) throw new Error(`no document ${next.docKey}`);
+      this.definitions[next.name] = this.schema(pointer(doc.doc, next.path, this.provider.name), next.docKey, next.name);
+    }
+  }
+}
+
+/** A Swagger 2.0 non-body parameter's type keywords, as a schema. */
+function swagger2ParameterSchema(p: JsonObject): JsonObject {
+  const schema: JsonObject = {};
+  for (const k of ["type", "format", "items", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "default", "multipleOf"]) {
+    if (p[k] !== undefined) schema[k] = p[k] as Json;
+  }
+  return schema;
+}
+
+function extractOpenApi(provider: OpenApiProvider, specsDir: string): JsonObject {
+  const { doc, blob } = readDocument(specsDir, provider.source.file);
+  const refDocs = new Map<string, { doc: JsonObject; prefix: string }>();
+  const also: JsonObject[] = [];
+  for (const [ref, source] of Object.entries(provider.refFiles ?? {})) {
+    const read = readDocument(specsDir, source.file);
+    refDocs.set(ref, { doc: read.doc, prefix: source.prefix });
+    also.push({ ...originOf(source, read.blob), referencedAs: ref, definitionsPrefix: source.prefix });
+  }
+  const x = new OpenApiExtraction(provider, doc, refDocs);
+  const swagger2 = x.swagger2;
+  const basePath = swagger2 ? String(doc.basePath ?? "").replace(/\/$/, "") : "";
+  const paths = obj(doc.paths, "paths");
+
+  const wanted = new Set(provider.operations);
+  const operations: JsonObject = {};
+  const notes: string[] = [];
+  for (const [template, item] of Object.entries(paths)) {
+    if (!isObject(item)) continue;
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (!isObject(op)) continue;
+      const key = `${method.toUpperCase()} ${template}`;
+      const byId = typeof op.operationId === "string" && wanted.has(op.operationId) ? op.operationId : undefined;
+      if (!wanted.has(key) && byId === undefined) continue;
+      wanted.delete(byId ?? key);
+      const fullPath = `${basePath}${template}`;
+      const id = `${method.toUpperCase()} ${fullPath}`;
+
+      const params = new Map<string, JsonObject>();
+      for (const raw of [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])]) {
+        const { value: p, docKey } = x.deref(raw, "");
+        params.set(`${String(p.in)} ${String(p.name)}`, { ...p, "x-docKey": docKey });
+      }
+      const parameters: JsonObject[] = [];
+      let requestBody: JsonObject | undefined;
+      const consumes = (Array.isArray(op.consumes) ? op.consumes : Array.isArray(doc.consumes) ? doc.consumes : ["application/json"]) as Json[];
+      const formData: { name: string; required: boolean; schema: Json }[] = [];
+      for (const p of params.values()) {
+        const docKey = String(p["x-docKey"]);
+        const where = `${id} parameter ${String(p.name)}`;
+        if (p.in === "body") {
+          requestBody = { contentTypes: consumes, required: p.required === true, schema: x.schema(p.schema as Json, docKey, where) };
+        } else if (p.in === "formData") {
+          formData.push({ name: String(p.name), required: p.required === true, schema: x.schema(swagger2ParameterSchema(p), docKey, where) });
+        } else {
+          const schema = swagger2 ? swagger2ParameterSchema(p) : (p.schema as Json);
+          const out: JsonObject = { in: String(p.in), name: String(p.name), required: p.required === true, schema: x.schema(schema ?? {}, docKey, where) };
+          if (p.collectionFormat !== undefined) out.collectionFormat = p.collectionFormat as Json;
+          parameters.push(out);
+        }
+      }
+      if (formData.length > 0) {
+        requestBody = {
+          contentTypes: consumes.filter((c) => c === "application/x-www-form-urlencoded" || c === "multipart/form-data"),
+          required: formData.some((f) => f.required),
+          schema: { type: "object", properties: Object.fromEntries(formData.map((f) => [f.name, f.schema])), required: formData.filter((f) => f.required).map((f) => f.name) },
+        };
+      }
+      if (!swagger2 && op.requestBody !== undefined) {
+        const { value: body, docKey } = x.deref(op.requestBody, "");
+        const content = obj(body.content, `${id} requestBody.content`);
+        const types = Object.keys(content);
+        const media = content["application/json"] ?? content[types[0] ?? ""];
+        requestBody = { contentTypes: types, required: body.required === true, schema: isObject(media) && media.schema !== undefined ? x.schema(media.schema, docKey, `${id} body`) : {} };
+      }
+      for (const name of [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])) {
+        if (!parameters.some((p) => p.in === "path" && p.name === name)) notes.push(`${id}: path parameter {${name}} is in the template but not declared`);
+      }
+
+      const responses: JsonObject = {};
+      for (const [status, raw] of Object.entries(obj(op.responses, `${id} responses`))) {
+        if (!/^2\d\d$/.test(status)) continue;
+        const { value: response, docKey } = x.deref(raw, "");
+        let schema: Json | undefined;
+        if (swagger2) schema = response.schema;
+        else if (isObject(response.content)) {
+          const content = response.content;
+          const media = content["application/json"] ?? content[Object.keys(content)[0] ?? ""];
+          schema = isObject(media) ? media.schema : undefined;
+        }
+        const out: JsonObject = {};
+        if (schema !== undefined) out.schema = x.schema(schema, docKey, `${id} response ${status}`);
+        else notes.push(`${id}: response ${status} has no schema`);
+        if (isObject(response.headers)) out.headers = Object.keys(response.headers).sort();
+        responses[status] = out;
+      }
+
+      const operation: JsonObject = { method: method.toUpperCase(), path: fullPath, parameters: parameters.sort((a, b) => `${String(a.in)} ${String(a.name)}`.localeCompare(`${String(b.in)} ${String(b.name)}`)), responses };
+      if (typeof op.operationId === "string") operation.operationId = op.operationId;
+      if (requestBody !== undefined) operation.requestBody = requestBody;
+      if (op.deprecated === true) operation.deprecated = true;
+      for (const k of ["x-ms-long-running-operation", "x-ms-long-running-operation-options"]) if (op[k] !== undefined) operation[k] = op[k] as Json;
+      const security = op.security ?? doc.security;
+      if (security !== undefined) operation.security = security;
+      operations[id] = operation;
+    }
+  }
+  if (wanted.size > 0) throw new Error(`${provider.name}: not in ${provider.source.file}: ${[...wanted].join(", ")}`);
+  x.drain();
+
+  const securitySchemes = swagger2 ? doc.securityDefinitions : isObject(doc.components) ? doc.components.securitySchemes : undefined;
+  const origin: JsonObject = {
+    ...originOf(provider.source, blob),
+    format: swagger2 ? "Swagger 2.0" : `OpenAPI ${String(doc.openapi)}`,
+    title: String(obj(doc.info, "info").title ?? ""),
+    version: String(obj(doc.info, "info").version ?? ""),
+  };
+  if (swagger2) {
+    origin.basePath = basePath;
+    if (doc.host !== undefined) origin.host = doc.host;
+    if (doc.schemes !== undefined) origin.schemes = doc.schemes;
+  } else if (Array.isArray(doc.servers)) {
+    origin.servers = doc.servers.map((s) => obj(s, "server").url ?? null);
+  }
+  if (also.length > 0) origin.also = also;
+  if (x.normalised.size > 0) origin.normalised = [...x.normalised].sort();
+  if (notes.length > 0) origin.notes = [...new Set(notes)].sort();
+  const spec: JsonObject = { origin, basePath, operations, definitions: x.definitions };
+  if (isObject(securitySchemes)) spec.securitySchemes = securitySchemes;
+  return spec;
+}
+
+function originOf(source: Source, blob: string): JsonObject {
+  return { repository: source.repository, path: source.path, commit: source.commit, licence: source.licence, file: source.file, blob };
+}
+
+// ---- Google discovery documents ---------------------------------------------------------------
+
+/** A discovery schema as JSON Schema: `$ref: "Name"` → `#/definitions/Name`; "Required." in a description → `required`. */
+function discoverySchema(value: Json, normalised: Set<string>, where: string): Json {
+  if (!isObject(value)) return value;
+  const out: JsonObject = {};
+  const required: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (DOC_ONLY.has(k) || k === "id" || k === "location") continue;
+    if (k === "$ref" && typeof v === "string") out.$ref = `#/definitions/${v}`;
+    else if (k === "type" && v === "any") continue;
+    else if (k === "properties" && isObject(v)) {
+      const props: JsonObject = {};
+      for (const [name, prop] of Object.entries(v)) {
+        if (isObject(prop) && typeof prop.description === "string" && /^Required\b/.test(prop.description)) {
+          required.push(name);
+          normalised.add(`${where}.${name}: required because its description starts "Required." (discovery documents have no required list)`);
+        }
+        props[name] = discoverySchema(prop as Json, normalised, `${where}.${name}`);
+      }
+      out.properties = props;
+    } else if (k === "items" || k === "additionalProperties") out[k] = discoverySchema(v as Json, normalised, where);
+    else out[k] = v as Json;
+  }
+  if (required.length > 0) out.required = required;
+  return out;
+}
+
+function extractDiscovery(provider: DiscoveryProvider, specsDir: string): JsonObject {
+  const operations: JsonObject = {};
+  const definitions: JsonObject = {};
+  const normalised = new Set<string>();
+  const origins: JsonObject[] = [];
+  for (const { source, methods } of provider.documents) {
+    const { doc, blob } = readDocument(specsDir, source.file);
+    const schemas = obj(doc.schemas, `${source.file} schemas`);
+    const root = new URL(String(doc.rootUrl));
+    const wanted = new Set(methods);
+    const found: JsonObject[] = [];
+    const walk = (resource: JsonObject): void => {
+      for (const m of Object.values(isObject(resource.methods) ? resource.methods : {})) if (isObject(m) && wanted.has(String(m.id))) found.push(m);
+      for (const r of Object.values(isObject(resource.resources) ? resource.resources : {})) if (isObject(r)) walk(r);
+    };
+    walk(doc);
+    const global = Object.entries(obj(doc.parameters ?? {}, "parameters"));
+    for (const m of found) {
+      wanted.delete(String(m.id));
+      const flat = `/${String(doc.servicePath ?? "")}${String(m.flatPath ?? m.path)}`.replace(/\/\/+/g, "/");
+      const id = `${String(m.httpMethod)} ${flat}`;
+      const parameters: JsonObject[] = [];
+      for (const name of [...flat.matchAll(/\{([^}]+)\}/g)].map((x) => String(x[1]))) parameters.push({ in: "path", name, required: true, schema: { type: "string" } });
+      const declared = Object.entries(isObject(m.parameters) ? m.parameters : {});
+      for (const [name, p] of declared) {
+        const q = obj(p, name);
+        if (q.location === "path") {
+          // flatPath splits the one `{+name}` of `path` into one variable per segment.
+          normalised.add(`${id}: path parameter ${name} (${String(m.path)}, pattern ${String(q.pattern)}) matched as the flatPath's variables`);
+          continue;
+        }
+        parameters.push({ in: String(q.location), name, required: q.required === true, schema: discoverySchema(q, normalised, `${id} ${name}`) });
+      }
+      for (const [name, p] of global) parameters.push({ in: "query", name, required: false, schema: discoverySchema(p, normalised, `${id} ${name}`) });
+      const operation: JsonObject = {
+        method: String(m.httpMethod),
+        path: flat,
+        operationId: String(m.id),
+        server: `${root.protocol}//${root.host}`,
+        parameters: parameters.sort((a, b) => `${String(a.in)} ${String(a.name)}`.localeCompare(`${String(b.in)} ${String(b.name)}`)),
+        responses: isObject(m.response) ? { "200": { schema: { $ref: `#/definitions/${String(m.response.$ref)}` } } } : { "200": {} },
+      };
+      if (isObject(m.request)) operation.requestBody = { contentTypes: ["application/json"], required: true, schema: { $ref: `#/definitions/${String(m.request.$ref)}` } };
+      if (Array.isArray(m.scopes)) operation.scopes = m.scopes;
+      operations[id] = operation;
+      // The schemas these reach, transitively.
+      const queue = [m.request, m.response].filter(isObject).map((r) => String(r.$ref));
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        if (name in definitions) continue;
+        const schema = discoverySchema(obj(schemas[name], name), normalised, name);
+        definitions[name] = schema;
+        JSON.stringify(schemas[name], (k, v: unknown) => {
+          if (k === "$ref" && typeof v === "string") queue.push(v);
+          return v;
+        });
+      }
+    }
+    if (wanted.size > 0) throw new Error(`${provider.name}: not in ${source.file}: ${[...wanted].join(", ")}`);
+    origins.push({ ...originOf(source, blob), format: `Google API discovery document ${String(doc.discoveryVersion)} (${String(doc.id)}, revision ${String(doc.revision)})`, rootUrl: String(doc.rootUrl), servicePath: String(doc.servicePath ?? "") });
+  }
+  const [first, ...rest] = origins;
+  const origin: JsonObject = { ...(first ?? {}), also: rest, converted: "discovery methods turned into operations of the same shape as the OpenAPI providers': method, flatPath, parameters, request and response schemas from `schemas`" };
+  if (normalised.size > 0) origin.normalised = [...normalised].sort();
+  return { origin, basePath: "", operations, definitions };
+}
+
+// ---- JFrog: no machine-readable description; written by hand from the notes -----------------
+
+function jfrogSpec(): JsonObject {
+  const bearer = [{ bearerAuth: [] }];
+  const tokenPath = "/access/api/v1/tokens";
+  const idParam = { in: "path", name: "token_id", required: true, schema: { type: "string" } };
+  return {
+    origin: {
+      handWritten: true,
+      from: "jfrog/access-tokens.md, notes on JFrog's Access Tokens REST API pages (docs.jfrog.com/administration/reference/createtoken and jfrog.com/help/r/jfrog-rest-apis/…); no OpenAPI description is published",
+      format: "hand-written, same shape as the extracted OpenAPI operations",
+      basePath: "",
+      notes: ["copied facts: test/fixtures/provider-specs/jfrog.md", "create takes application/x-www-form-urlencoded or JSON", "whether a refresh invalidates the previous access token is not documented"],
+    },
+    basePath: "",
+    securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
+    operations: {
+      [`POST ${tokenPath}`]: {
+        method: "POST",
+        path: tokenPath,
+        operationId: "createToken",
+        parameters: [],
+        requestBody: { contentTypes: ["application/json", "application/x-www-form-urlencoded"], required: false, schema: { $ref: "#/definitions/CreateTokenRequest" } },
+        responses: { "200": { schema: { $ref: "#/definitions/CreateTokenResponse" } } },
+        security: bearer,
+      },
+      [`GET ${tokenPath}`]: {
+        method: "GET",
+        path: tokenPath,
+        operationId: "getTokens",
+        parameters: ([
+          ["description", { type: "string" }],
+          ["username", { type: "string" }],
+          ["refreshable", { type: "boolean" }],
+          ["token_id", { type: "string" }],
+          ["order_by", { type: "string", enum: ["created", "token_id", "owner", "subject", "expiry"] }],
+          ["descending_order", { type: "boolean" }],
+          ["scope", { type: "string" }],
+        ] as [string, JsonObject][]).map(([name, schema]) => ({ in: "query", name, required: false, schema })),
+        responses: { "200": { schema: { type: "object", required: ["tokens"], properties: { tokens: { type: "array", items: { $ref: "#/definitions/TokenInfo" } } } } } },
+        security: bearer,
+      },
+      [`GET ${tokenPath}/{token_id}`]: {
+        method: "GET",
+        path: `${tokenPath}/{token_id}`,
+        operationId: "getTokenById",
+        parameters: [idParam],
+        responses: { "200": { schema: { $ref: "#/definitions/TokenInfo" } } },
+        security: bearer,
+      },
+      [`DELETE ${tokenPath}/{token_id}`]: {
+        method: "DELETE",
+        path: `${tokenPath}/{token_id}`,
+        operationId: "revokeTokenById",
+        parameters: [idParam],
+        responses: { "200": {}, "204": {} },
+        security: bearer,
+      },
+    },
+    definitions: {
+      CreateTokenRequest: {
+        type: "object",
+        properties: {
+          grant_type: { type: "string", enum: ["client_credentials", "refresh_token"] },
+          username: { type: "string", maxLength: 255 },
+          scope: { type: "string", maxLength: 500 },
+          expires_in: { type: "integer", minimum: 0 },
+          refreshable: { type: "boolean" },
+          description: { type: "string", maxLength: 1024 },
+          audience: { type: "string", maxLength: 255 },
+          include_reference_token: { type: "boolean" },
+          force_revocable: { type: "boolean" },
+          project_key: { type: "string" },
+          refresh_token: { type: "string" },
+        },
+      },
+      CreateTokenResponse: {
+        type: "object",
+        required: ["token_id", "access_token", "token_type"],
+        properties: {
+          token_id: { type: "string" },
+          access_token: { type: "string" },
+          refresh_token: { type: "string" },
+          expires_in: { type: "integer" },
+          scope: { type: "string" },
+          token_type: { type: "string" },
+          reference_token: { type: "string" },
+          description: { type: "string" },
+        },
+      },
+      TokenInfo: {
+        type: "object",
+        required: ["token_id", "subject"],
+        properties: {
+          token_id: { type: "string" },
+          subject: { type: "string" },
+          expiry: { type: "integer" },
+          issued_at: { type: "integer" },
+          issuer: { type: "string" },
+          description: { type: "string" },
+          refreshable: { type: "boolean" },
+          last_used: { type: "integer" },
+        },
+      },
+    },
+  };
+}
+
+// ---- main -----------------------------------------------------------------------------------------
+
+/** Extracts every provider from `specsDir`; returns the files written (name → bytes). */
+export function extractProviderSpecs(specsDir: string, outDir: string = OUT_DIR): Record<string, string> {
+  mkdirSync(outDir, { recursive: true });
+  const written: Record<string, string> = {};
+  for (const provider of PROVIDERS) {
+    const spec = provider.kind === "openapi" ? extractOpenApi(provider, specsDir) : provider.kind === "discovery" ? extractDiscovery(provider, specsDir) : provider.spec();
+    const text = output(spec);
+    writeFileSync(join(outDir, `${provider.name}.json`), text);
+    written[`${provider.name}.json`] = text;
+  }
+  return written;
+}
+
+function main(argv: readonly string[]): void {
+  const args = [...argv];
+  const outAt = args.indexOf("--out");
+  const outDir = outAt >= 0 ? resolve(args.splice(outAt, 2)[1] ?? OUT_DIR) : OUT_DIR;
+  const specsDir = args[0] ?? process.env.PULLKEEPER_PROVIDER_SPECS_DIR;
+  if (specsDir === undefined) {
+    console.error("usage: npx tsx scripts/extract-provider-specs.ts <specsDir> [--out <dir>]  (or set PULLKEEPER_PROVIDER_SPECS_DIR)");
+    process.exit(2);
+  }
+  const written = extractProviderSpecs(resolve(specsDir), outDir);
+  for (const [name, text] of Object.entries(written)) console.log(`${join(outDir, name)}\t${Buffer.byteLength(text)} bytes`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main(process.argv.slice(2));
