@@ -1,5 +1,5 @@
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
-import { parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
+import { htpasswdIssuer, parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
 import { RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -40,8 +40,7 @@ beforeEach(async () => {
     bus: { publish: async (e) => void events.push(...e) },
     fingerprints: new HmacFingerprinter(Buffer.alloc(32, 7)),
     clock: systemClock,
-    passwords: new RandomPasswords(),
-    accounts: () => world.htpasswd,
+    issuer: (registry) => htpasswdIssuer(registry.source.users, new RandomPasswords(), world.htpasswd),
     newToken: randomUUID,
   });
   handler = createRotateHandler(async () => ({ config, service }));

@@ -1,5 +1,6 @@
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
 import {
+  htpasswdIssuer,
   htpasswdRevoker,
   LedgerRepair,
   type PullkeeperEvent,
@@ -66,8 +67,7 @@ const revocation = (reg: RotatedRegistry = target) =>
 function service(options: { afterStep?: (step: RotationStep, token: string) => void | Promise<void>; afterPromote?: () => void; accounts?: RegistryAccounts } = {}) {
   return new RotationService({
     ...adapters(),
-    passwords: new RandomPasswords(),
-    accounts: () => options.accounts ?? world.htpasswd,
+    issuer: (registry) => htpasswdIssuer(registry.source.users, new RandomPasswords(), options.accounts ?? world.htpasswd),
     revocation: revocation(),
     newToken: randomUUID,
     ...(options.afterStep && { afterStep: options.afterStep }),

@@ -4,23 +4,23 @@ import {
   AuditScanService,
   type Clock,
   type Consumer,
+  type CredentialIssuer,
   type CredentialRevoker,
   type DeliveryQueue,
   type DeliveryTarget,
   type EnvironmentLedger,
   type EventBus,
   type Fingerprinter,
+  htpasswdIssuer,
   htpasswdRevoker,
   isRotated,
   type Ledger,
   LedgerRepair,
-  type PasswordGenerator,
   PropagationService,
   type PullkeeperConfig,
   type RateLimiter,
   RefreshService,
   type Registry,
-  type RegistryAccounts,
   type RegistryVerifier,
   RevocationService,
   RollbackService,
@@ -59,10 +59,9 @@ export interface ConsumerWiring {
   readonly targets: ReadonlyMap<string, DeliveryTarget>;
 }
 
-/** pullkeeper's side of the registries it rotates: the passwords, each registry's accounts, and how a superseded credential is revoked. */
+/** pullkeeper's side of the registries it rotates: how each makes its next credential, and how a superseded one is revoked. */
 export interface RegistrySide {
-  readonly passwords: PasswordGenerator;
-  readonly accounts: (registry: RotatedRegistry) => RegistryAccounts;
+  readonly issuer: (registry: RotatedRegistry) => CredentialIssuer;
   /** Undefined for a registry whose old credentials expire by themselves or live where this runtime cannot reach. */
   readonly revoker: (registry: Registry) => CredentialRevoker | undefined;
 }
@@ -73,9 +72,9 @@ export interface RegistrySide {
  */
 export function htpasswdRegistrySide(options: { readonly cost?: number; readonly revokes?: (registry: RotatedRegistry) => boolean } = {}): RegistrySide {
   const accounts = (registry: RotatedRegistry) => new HtpasswdFile(registry.source.file, { ...(options.cost !== undefined && { cost: options.cost }) });
+  const passwords = new RandomPasswords();
   return {
-    passwords: new RandomPasswords(),
-    accounts,
+    issuer: (registry) => htpasswdIssuer(registry.source.users, passwords, accounts(registry)),
     revoker: (registry) => (isRotated(registry) && (options.revokes?.(registry) ?? true) ? htpasswdRevoker(accounts(registry)) : undefined),
   };
 }
@@ -118,15 +117,14 @@ export interface RotationHooks {
 /** Rotation of the htpasswd registries; `revocation` frees the idle user's slot when a registry says revoke first. */
 export function rotationService(wiring: {
   readonly adapters: ServiceAdapters;
-  readonly registrySide: Pick<RegistrySide, "passwords" | "accounts">;
+  readonly registrySide: Pick<RegistrySide, "issuer">;
   readonly revocation: Pick<RevocationService, "revoke">;
   readonly hooks?: RotationHooks;
 }): RotationService {
   const { adapters, registrySide, revocation, hooks = {} } = wiring;
   return new RotationService({
     ...adapters,
-    passwords: registrySide.passwords,
-    accounts: registrySide.accounts,
+    issuer: registrySide.issuer,
     revocation,
     newToken: randomUUID,
     ...(hooks.afterStep && { afterStep: hooks.afterStep }),

@@ -266,6 +266,26 @@ export interface RegistryAccounts {
   retire(user: string): Promise<void>;
 }
 
+/**
+ * How a rotated source makes its next credential. Htpasswd users, Harbor and Quay robots and ACR
+ * password slots alternate between two slots: the next credential goes into the slot the current
+ * one does not hold, once that slot's previous holder is revoked. Docker Hub, GitLab and JFrog
+ * tokens are independent: no slots, any number valid at once.
+ */
+export interface CredentialIssuer {
+  /** The two slots the credential alternates between; absent when credentials are independent. */
+  readonly slots?: readonly [string, string];
+  /** The slot a stored credential holds; default its username (htpasswd users, robots). */
+  slotOf?(stored: StoredCredential): string | undefined;
+  /**
+   * createSecret: the next credential (in `slot` when the source has slots). `versionId` (the
+   * rotation's token) names it at the provider, so a retried step finds what it made.
+   */
+  issue(request: { readonly slot?: string; readonly versionId: string }): Promise<Credential>;
+  /** setSecret: makes the staged credential open the registry, idempotently; none for a provider that issued it live. */
+  install?(credential: Credential): Promise<void>;
+}
+
 export interface PasswordGenerator {
   generate(): SecretValue;
 }

@@ -1,13 +1,26 @@
+import { credential } from "../model/credential.js";
 import type { Consumer, ConsumerDelivery, DeliveryTarget } from "../propagation/delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger } from "../audit/environment-ledger.js";
 import type { CredentialRevoked } from "../model/events.js";
 import type { LedgerRepair } from "./ledger-repair.js";
 import { type CredentialVersion, type Registry, type RevocationReason, revokePolicy } from "../model/model.js";
 import { allPages } from "../audit/pages.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, RegistryAccounts, StoredCredential, Vault } from "../model/ports.js";
+import type { Clock, CredentialIssuer, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, StoredCredential, Vault } from "../model/ports.js";
 import { RegistryBusyError, registryLockOwner, withRegistryLock } from "./registry-lock.js";
 import { type ConsumerHolding, decideRevocation } from "./revocation-decision.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
+
+/**
+ * An htpasswd registry alternates two users: the idle one gets a freshly generated password,
+ * written to the file in setSecret (so a retried step writes the same staged password again).
+ */
+export function htpasswdIssuer(users: readonly [string, string], passwords: PasswordGenerator, accounts: RegistryAccounts): CredentialIssuer {
+  return {
+    slots: users,
+    issue: async ({ slot }) => credential(slot ?? users[0], passwords.generate().reveal()),
+    install: (next) => accounts.setPassword(next.username, next.password),
+  };
+}
 
 /** An htpasswd registry revokes by retiring the previous user (never the current one's). */
 export function htpasswdRevoker(accounts: RegistryAccounts): CredentialRevoker {

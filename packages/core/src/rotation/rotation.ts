@@ -1,10 +1,9 @@
-import { credential } from "../model/credential.js";
 import { NotFoundError, PullkeeperError } from "../model/errors.js";
 import type { CredentialVersion, Registry } from "../model/model.js";
 import { revokePolicy } from "../model/model.js";
 import { sourceCapabilities } from "../source-modules.js";
 import type { HtpasswdSource } from "../sources/htpasswd/module.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, RegistryVerifier, StoredCredential, Vault } from "../model/ports.js";
+import type { Clock, CredentialIssuer, EventBus, Fingerprinter, Ledger, RegistryVerifier, StoredCredential, Vault } from "../model/ports.js";
 import { lockRegistry } from "./registry-lock.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
@@ -28,8 +27,8 @@ export interface RotationDependencies {
   readonly bus: EventBus;
   readonly fingerprints: Fingerprinter;
   readonly clock: Clock;
-  readonly passwords: PasswordGenerator;
-  readonly accounts: (registry: RotatedRegistry) => RegistryAccounts;
+  /** How the registry's source makes its next credential (htpasswdIssuer for htpasswd registries). */
+  readonly issuer: (registry: RotatedRegistry) => CredentialIssuer;
   /** Frees the idle user's slot when the registry's policy says "revoke first" (whenInUse: revoke). */
   readonly revocation?: Pick<RevocationService, "revoke">;
   /** A fresh ClientRequestToken for a rotation that is not resuming (Secrets Manager makes a UUID). */
@@ -109,23 +108,28 @@ export class RotationService {
   }
 
   async #create(registry: RotatedRegistry, token: string, rotationToken?: string): Promise<void> {
-    const { vault, passwords } = this.#deps;
+    const { vault } = this.#deps;
     if (await this.#version(registry, token)) return;
+    const issuer = this.#deps.issuer(registry);
     const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
-    const [first, second] = registry.source.users;
-    const idle = current?.credential.username === first ? second : first;
-    if (current) await this.#freeSlot(registry, idle, current);
-    await vault.stagePending(registry.secret, credential(idle, passwords.generate().reveal()), token, rotationToken === undefined ? undefined : { rotationToken });
+    let idle: string | undefined;
+    if (issuer.slots) {
+      const [first, second] = issuer.slots;
+      idle = current && slotOf(issuer, current) === first ? second : first;
+      if (current) await this.#freeSlot(registry, issuer, idle, current);
+    }
+    const next = await issuer.issue({ ...(idle !== undefined && { slot: idle }), versionId: token });
+    await vault.stagePending(registry.secret, next, token, rotationToken === undefined ? undefined : { rotationToken });
   }
 
   /**
-   * The idle user's last credential (AWSPREVIOUS, normally) may still be in use: overwriting its
-   * password would break whoever holds it. Wait for its revocation, or revoke it first.
+   * The idle slot's last credential (AWSPREVIOUS, normally) may still be in use: overwriting it
+   * would break whoever holds it. Wait for its revocation, or revoke it first.
    */
-  async #freeSlot(registry: RotatedRegistry, idle: string, current: StoredCredential): Promise<void> {
+  async #freeSlot(registry: RotatedRegistry, issuer: CredentialIssuer, idle: string, current: StoredCredential): Promise<void> {
     const { vault, ledger } = this.#deps;
     const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
-    if (!previous || previous.credential.username !== idle) return;
+    if (!previous || slotOf(issuer, previous) !== idle) return;
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) return;
     if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
@@ -138,7 +142,7 @@ export class RotationService {
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
     const pending = await this.#required(registry, token);
-    await this.#deps.accounts(registry).setPassword(pending.credential.username, pending.credential.password);
+    await this.#deps.issuer(registry).install?.(pending.credential);
   }
 
   async #test(registry: RotatedRegistry, token: string): Promise<void> {
@@ -204,4 +208,8 @@ export class RotationService {
     if (!version) throw new NotFoundError(`secret ${registry.secret} version ${token} (run createSecret first)`);
     return version;
   }
+}
+
+function slotOf(issuer: CredentialIssuer, stored: StoredCredential): string | undefined {
+  return issuer.slotOf ? issuer.slotOf(stored) : stored.credential.username;
 }
