@@ -1,5 +1,6 @@
 import { BatchGetProjectsCommand, CodeBuildClient, type Project } from "@aws-sdk/client-codebuild";
 import { DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { ECRClient, ValidatePullThroughCacheRuleCommand } from "@aws-sdk/client-ecr";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { DescribeSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { type Consumer, credential, type DeliveryTarget } from "@pullkeeper/core";
@@ -10,6 +11,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { CodeBuildTarget } from "../../packages/aws/src/consumers/codebuild/codebuild-target.js";
 import { EcsTaskDefinitionTarget } from "../../packages/aws/src/consumers/ecs/ecs-target.js";
+import { EcrPullThroughCacheTarget } from "../../packages/aws/src/consumers/ecr-pull-through-cache/ecr-pull-through-cache-target.js";
+import { SecretsManagerCopyTarget } from "../../packages/aws/src/consumers/secrets-manager-copy/secrets-manager-copy-target.js";
+import { FakeSecretsManager } from "../../packages/aws/src/consumers/secrets-manager-copy/testing.js";
 import { ACCOUNT, awsError, describeSecretOutput, simulation } from "../../packages/aws/src/consumers/shared/testing.js";
 import { deliveryTargets } from "../../packages/aws/src/lambda/propagation-runtime.js";
 import { DockerConfigTarget } from "../../packages/targets/src/docker-config/docker-config-target.js";
@@ -249,6 +253,44 @@ const ecs: TargetContractEntry = {
   },
 };
 
+const secretsManagerCopy: TargetContractEntry = {
+  kind: "secrets-manager-copy",
+  carries: "password",
+  noRetryAfter: true,
+  async start() {
+    const sm = new FakeSecretsManager();
+    sm.add("ci/dockerhub-copy");
+    return {
+      target: new SecretsManagerCopyTarget({ secretsManager: () => sm.client }),
+      consumer: { id: "contract-secrets-manager-copy", registryId: "dockerhub", target: { kind: "secrets-manager-copy", secretId: "ci/dockerhub-copy" } },
+      held: async () => sm.current("ci/dockerhub-copy"),
+      fail: (fault: Fault) => sm.fail(awsFault(fault)),
+      close: async () => undefined,
+    };
+  },
+};
+
+const ecrPullThroughCache: TargetContractEntry = {
+  kind: "ecr-pull-through-cache",
+  carries: "password",
+  noRetryAfter: true,
+  async start() {
+    const sm = new FakeSecretsManager();
+    const secret = sm.add("ecr-pullthroughcache/docker-hub");
+    const ecr = new ECRClient({ region: "eu-west-1", maxAttempts: 1 });
+    mockClient(ecr)
+      .on(ValidatePullThroughCacheRuleCommand)
+      .resolves({ ecrRepositoryPrefix: "docker-hub", registryId: ACCOUNT, upstreamRegistryUrl: "registry-1.docker.io", credentialArn: secret.arn, isValid: true });
+    return {
+      target: new EcrPullThroughCacheTarget({ secretsManager: () => sm.client, ecr: () => ecr }),
+      consumer: { id: "contract-ecr-pull-through-cache", registryId: "dockerhub", target: { kind: "ecr-pull-through-cache", ecrRepositoryPrefix: "docker-hub", region: "eu-west-1" } },
+      held: async () => sm.current("ecr-pullthroughcache/docker-hub"),
+      fail: (fault: Fault) => sm.fail(awsFault(fault)),
+      close: async () => undefined,
+    };
+  },
+};
+
 /** Every target kind, one line each: a kind the runtime registers without a line here fails below. */
 const ENTRIES: readonly TargetContractEntry[] = [
   github("codespaces-secret"),
@@ -260,6 +302,8 @@ const ENTRIES: readonly TargetContractEntry[] = [
   webhook,
   codeBuild,
   ecs,
+  secretsManagerCopy,
+  ecrPullThroughCache,
 ];
 
 describe("target contract coverage", () => {

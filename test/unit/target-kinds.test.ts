@@ -39,7 +39,7 @@ describe("target kinds", () => {
 
   it("registers every module.ts in the registry, and nothing else", () => {
     expect([...folders.keys()].sort()).toEqual(TARGET_MODULES.map((m) => m.kind).sort());
-    expect(folders.size).toBe(9);
+    expect(folders.size).toBe(11);
   });
 
   it("names a kind of environment only inside the folder of the target that discovers it", () => {

@@ -49,7 +49,7 @@ describe("TARGET_MODULES", () => {
   });
 
   it("derives the providers' default rate limits, one value per provider", () => {
-    expect(DEFAULT_RATE_LIMITS).toEqual({ github: 80 / 60, gitpod: 5, "aws:codebuild": 10, "aws:ecs": 10, kubernetes: 20 });
+    expect(DEFAULT_RATE_LIMITS).toEqual({ github: 80 / 60, gitpod: 5, "aws:codebuild": 10, "aws:ecs": 10, "aws:secretsmanager": 20, kubernetes: 20 });
     for (const m of TARGET_MODULES) if (m.defaultRateLimit !== undefined) expect(DEFAULT_RATE_LIMITS[m.provider], m.kind).toBe(m.defaultRateLimit);
   });
 

@@ -6,6 +6,8 @@ import { kubernetesSecretModule } from "@pullkeeper/targets/kubernetes/module";
 import { webhookModule } from "@pullkeeper/targets/webhook/module";
 import { codeBuildProjectModule } from "./consumers/codebuild/module.js";
 import { ecsTaskDefinitionModule } from "./consumers/ecs/module.js";
+import { ecrPullThroughCacheModule } from "./consumers/ecr-pull-through-cache/module.js";
+import { secretsManagerCopyModule } from "./consumers/secrets-manager-copy/module.js";
 
 /**
  * Every target kind this deployment knows, one line each: the one list the planners' schemas, the
@@ -17,6 +19,8 @@ import { ecsTaskDefinitionModule } from "./consumers/ecs/module.js";
 export const TARGET_MODULES: readonly TargetModule[] = [
   codeBuildProjectModule,
   ecsTaskDefinitionModule,
+  secretsManagerCopyModule,
+  ecrPullThroughCacheModule,
   codespacesSecretModule,
   githubActionsSecretModule,
   dependabotSecretModule,
