@@ -136,7 +136,10 @@ export class SecretCopier {
           new UpdateSecretVersionStageCommand({ SecretId: destination.secretId, VersionStage: "AWSCURRENT", MoveToVersionId: token, ...(current.versionId !== undefined && { RemoveFromVersionId: current.versionId }) }),
         );
       } catch (error) {
-        throw this.#error(error, `${where}: making this delivery's version current again (secretsmanager:UpdateSecretVersionStage)`, destination);
+        const what = `${where}: making this delivery's version current again (secretsmanager:UpdateSecretVersionStage)`;
+        // AWSCURRENT moved between the read and the move: the next attempt reads again.
+        if (awsErrorName(error) === "InvalidParameterException") throw new DeliveryError("unavailable", `${what}: AWSCURRENT moved meanwhile`, { retryable: true, cause: error });
+        throw this.#error(error, what, destination);
       }
       moved = current.versionId;
       current = await this.#readCurrent(client, destination.secretId, where);
