@@ -1,9 +1,10 @@
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { ServerResponse } from "node:http";
-import sodium from "libsodium-wrappers";
-import { fixture } from "./fixtures.js";
+import { openApiPaths, validateRequest } from "./github-openapi.js";
+import { SealedBoxKeys } from "./github-sealed-box.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
+
+export { CODESPACES_FIXTURE, type CodespaceOptions, codespacePayload } from "./github-codespaces.js";
+export { openApiPaths, validateRequest } from "./github-openapi.js";
 
 /**
  * A local stand-in for the parts of GitHub's REST API the secret targets use: public keys and
@@ -21,6 +22,9 @@ import { type LocalServer, type Received, startServer } from "./http.js";
  * - Lists codespaces (user, repository, organization) in pages with GitHub's Link header, reads
  *   one, and stops one (user and organization-member endpoints); query parameters must be ones
  *   the OpenAPI description declares for the operation.
+ *
+ * The pieces: OpenAPI checks in github-openapi.ts, key pairs in github-sealed-box.ts, codespace
+ * payloads in github-codespaces.ts (re-exported here).
  */
 
 export interface ScriptedResponse {
@@ -56,11 +60,6 @@ export interface StoredSecret {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
-interface KeyPair {
-  readonly keyId: string;
-  readonly publicKey: Uint8Array;
-  readonly privateKey: Uint8Array;
-}
 
 export const SECONDARY_RATE_LIMIT_MESSAGE =
   "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0400:2B31:3AD1A4:79F4B8:67F0F0A1.";
@@ -73,179 +72,6 @@ export function secondaryRateLimit(retryAfterSeconds?: number, status = 403): Sc
     body: { message: SECONDARY_RATE_LIMIT_MESSAGE, documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", status: String(status) },
   };
 }
-
-// ---- OpenAPI ------------------------------------------------------------------------------
-
-interface JsonSchema {
-  readonly type?: string | readonly string[];
-  readonly enum?: readonly unknown[];
-  readonly pattern?: string;
-  readonly items?: JsonSchema;
-  readonly anyOf?: readonly JsonSchema[];
-  readonly oneOf?: readonly JsonSchema[];
-  readonly properties?: Readonly<Record<string, JsonSchema>>;
-  readonly required?: readonly string[];
-  readonly nullable?: boolean;
-}
-
-interface Operation {
-  readonly parameters?: readonly { name: string; in: string; required?: boolean; schema?: JsonSchema }[];
-  readonly requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
-}
-
-interface PathEntry {
-  readonly template: string;
-  readonly regex: RegExp;
-  readonly names: readonly string[];
-  readonly literalSegments: number;
-  readonly operations: Readonly<Record<string, Operation>>;
-}
-
-let specPaths: Promise<PathEntry[]> | undefined;
-
-/** Paths of GitHub's dereferenced OpenAPI description, most specific template first. Parsed once per process. */
-export function openApiPaths(): Promise<PathEntry[]> {
-  specPaths ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const file = require.resolve("@octokit/openapi/generated/api.github.com.deref.json");
-    const spec = JSON.parse(await readFile(file, "utf8")) as { paths: Record<string, Record<string, Operation>> };
-    const entries = Object.entries(spec.paths).map(([template, operations]): PathEntry => {
-      const names: string[] = [];
-      const source = template
-        .split("/")
-        .map((segment) =>
-          segment.replace(/\{(\w+)\}|[^{}]+/g, (m, name: string | undefined) => {
-            if (name === undefined) return m.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
-            names.push(name);
-            return "([^/]+)";
-          }),
-        )
-        .join("/");
-      return { template, regex: new RegExp(`^${source}$`), names, literalSegments: template.split("/").filter((s) => s !== "" && !s.includes("{")).length, operations };
-    });
-    return entries.sort((a, b) => b.literalSegments - a.literalSegments || a.names.length - b.names.length);
-  })();
-  return specPaths;
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
-  return typeof value;
-}
-
-/** Problems with `value` against `schema` (the subset of JSON Schema GitHub's secret endpoints use). */
-function check(value: unknown, schema: JsonSchema | undefined, at: string): string[] {
-  if (schema === undefined) return [];
-  const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives !== undefined) {
-    return alternatives.some((s) => check(value, s, at).length === 0) ? [] : [`${at}: ${JSON.stringify(value)} matches none of the allowed schemas`];
-  }
-  const problems: string[] = [];
-  if (schema.type !== undefined) {
-    const allowed = typeof schema.type === "string" ? [schema.type] : schema.type;
-    const actual = typeOf(value);
-    const ok = allowed.includes(actual) || (actual === "integer" && allowed.includes("number")) || (actual === "null" && schema.nullable === true);
-    if (!ok) return [`${at}: expected ${allowed.join("|")}, got ${actual}`];
-  }
-  if (schema.enum !== undefined && !schema.enum.includes(value)) problems.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
-  if (schema.pattern !== undefined && typeof value === "string" && !new RegExp(schema.pattern, "u").test(value)) problems.push(`${at}: does not match ${schema.pattern}`);
-  if (Array.isArray(value) && schema.items !== undefined) value.forEach((v, i) => problems.push(...check(v, schema.items, `${at}[${i}]`)));
-  if (typeOf(value) === "object" && schema.properties !== undefined) {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) problems.push(`${at}: missing required property ${r}`);
-    for (const [k, v] of Object.entries(obj)) {
-      const prop = schema.properties[k];
-      if (prop === undefined) problems.push(`${at}: property ${k} is not in the OpenAPI description`);
-      else problems.push(...check(v, prop, `${at}.${k}`));
-    }
-  }
-  return problems;
-}
-
-/** The operation for method + path, and every way the request departs from it (query parameters too, when given). */
-export async function validateRequest(method: string, path: string, body: unknown, query?: URLSearchParams): Promise<{ operation: string | undefined; problems: string[] }> {
-  const paths = await openApiPaths();
-  const m = method.toLowerCase();
-  for (const entry of paths) {
-    const match = entry.regex.exec(path);
-    if (match === null) continue;
-    const op = entry.operations[m];
-    if (op === undefined) continue;
-    const operation = `${method.toUpperCase()} ${entry.template}`;
-    const problems: string[] = [];
-    const values = Object.fromEntries(entry.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")]));
-    for (const p of op.parameters ?? []) {
-      if (p.in !== "path") continue;
-      const v = values[p.name];
-      if (p.required === true && (v === undefined || v === "")) problems.push(`${operation}: path parameter ${p.name} is required`);
-    }
-    for (const [name, value] of query ?? []) {
-      const p = (op.parameters ?? []).find((q) => q.in === "query" && q.name === name);
-      if (p === undefined) problems.push(`${operation}: query parameter ${name} is not in the OpenAPI description`);
-      else if ((p.schema?.type === "integer" || p.schema?.type === "number") && !/^-?\d+$/.test(value)) problems.push(`${operation}: query parameter ${name}=${value} is not an integer`);
-    }
-    const schema = op.requestBody?.content?.["application/json"]?.schema;
-    if (op.requestBody !== undefined) {
-      if (body === undefined) {
-        if (op.requestBody.required === true) problems.push(`${operation}: a JSON body is required`);
-      } else {
-        problems.push(...check(body, schema, `${operation} body`));
-      }
-    } else if (body !== undefined && m !== "get") {
-      problems.push(`${operation}: takes no body`);
-    }
-    return { operation, problems };
-  }
-  return { operation: undefined, problems: [`${method} ${path}: no such operation in GitHub's OpenAPI description`] };
-}
-
-// ---- codespaces ----------------------------------------------------------------------------
-
-/** One codespace exactly as GitHub's REST docs show it (the `codespaces-list` OpenAPI example). */
-export const CODESPACES_FIXTURE = "github/get-user-codespaces.response.openapi-example-codespaces-list.verbatim.json";
-
-export interface CodespaceOptions {
-  readonly name: string;
-  readonly state?: string;
-  readonly owner?: string;
-  /** owner/name */
-  readonly repository?: string;
-  readonly repositoryId?: number;
-  readonly private?: boolean;
-  readonly displayName?: string | null;
-  readonly lastUsedAt?: string;
-}
-
-/** A codespace payload with GitHub's full shape: the docs' first example, with these fields changed. */
-export function codespacePayload(o: CodespaceOptions): Record<string, unknown> {
-  const base = fixture<{ codespaces: Record<string, unknown>[] }>(CODESPACES_FIXTURE).codespaces[0] ?? {};
-  const owner = { ...(base.owner as Record<string, unknown>), login: o.owner ?? "octocat" };
-  const baseRepo = base.repository as Record<string, unknown>;
-  const [repoOwner = "octocat", repoName = "Hello-World"] = (o.repository ?? "octocat/Hello-World").split("/");
-  const repository = {
-    ...baseRepo,
-    id: o.repositoryId ?? (baseRepo.id as number),
-    name: repoName,
-    full_name: `${repoOwner}/${repoName}`,
-    private: o.private ?? false,
-    owner: { ...(baseRepo.owner as Record<string, unknown>), login: repoOwner, type: repoOwner === (o.owner ?? "octocat") ? "User" : "Organization" },
-  };
-  return {
-    ...base,
-    name: o.name,
-    ...(o.displayName === undefined ? {} : { display_name: o.displayName }),
-    owner,
-    billable_owner: owner,
-    repository,
-    state: o.state ?? "Available",
-    last_used_at: o.lastUsedAt ?? base.last_used_at,
-    web_url: `https://${o.name}.github.dev`,
-    url: `https://api.github.com/user/codespaces/${o.name}`,
-  };
-}
-
 // ---- the server ---------------------------------------------------------------------------
 
 export class FakeGitHub {
@@ -269,8 +95,7 @@ export class FakeGitHub {
   #putCount = 0;
   #throttledPuts = new Set<number>();
   #retryAfterSeconds = 0;
-  readonly #keys = new Map<string, KeyPair>();
-  #keyCounter = 0;
+  readonly #keys = new SealedBoxKeys();
   #server: LocalServer | undefined;
   readonly #basePath: string;
 
@@ -281,7 +106,7 @@ export class FakeGitHub {
 
   /** `basePath` "/api/v3" makes it look like GitHub Enterprise Server. */
   static async start(options: { token: string; basePath?: string }): Promise<FakeGitHub> {
-    await sodium.ready;
+    await SealedBoxKeys.ready();
     await openApiPaths();
     const fake = new FakeGitHub(options.token, options.basePath ?? "");
     fake.#server = await startServer((req, res) => fake.#handle(req, res));
@@ -306,7 +131,7 @@ export class FakeGitHub {
 
   /** Replaces a scope's key pair, as GitHub does now and then: writes sealed to the old key are refused. */
   rotateKey(collection: string): void {
-    this.#keys.set(collection, this.#newKey());
+    this.#keys.rotate(collection);
   }
 
   /**
@@ -326,21 +151,6 @@ export class FakeGitHub {
 
   async close(): Promise<void> {
     await this.#server?.close();
-  }
-
-  #newKey(): KeyPair {
-    const pair = sodium.crypto_box_keypair();
-    this.#keyCounter += 1;
-    return { keyId: `5687${String(this.#keyCounter).padStart(14, "0")}`, publicKey: pair.publicKey, privateKey: pair.privateKey };
-  }
-
-  #key(collection: string): KeyPair {
-    let key = this.#keys.get(collection);
-    if (key === undefined) {
-      key = this.#newKey();
-      this.#keys.set(collection, key);
-    }
-    return key;
   }
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
@@ -389,8 +199,8 @@ export class FakeGitHub {
 
     const keyRoute = /^(.*\/secrets)\/public-key$/.exec(path);
     if (req.method === "GET" && keyRoute?.[1] !== undefined) {
-      const key = this.#key(keyRoute[1]);
-      return send(200, { key_id: key.keyId, key: sodium.to_base64(key.publicKey, sodium.base64_variants.ORIGINAL) });
+      const key = this.#keys.key(keyRoute[1]);
+      return send(200, { key_id: key.keyId, key: this.#keys.publicKey(key) });
     }
 
     const secretRoute = /^(.*\/secrets)\/([^/]+)$/.exec(path);
@@ -399,14 +209,13 @@ export class FakeGitHub {
       const collection = secretRoute[1];
       const name = decodeURIComponent(secretRoute[2]);
       const b = body as { encrypted_value?: string; key_id?: string };
-      const key = this.#key(collection);
+      const key = this.#keys.key(collection);
       if (b.key_id !== key.keyId) {
         return send(422, { message: "Bad request - the key_id does not match the current public key", documentation_url: "https://docs.github.com/rest", status: "422" });
       }
       let value: string;
       try {
-        const opened = sodium.crypto_box_seal_open(sodium.from_base64(b.encrypted_value ?? "", sodium.base64_variants.ORIGINAL), key.publicKey, key.privateKey);
-        value = sodium.to_string(opened);
+        value = this.#keys.open(key, b.encrypted_value ?? "");
       } catch {
         return send(422, { message: "Bad request - could not decrypt encrypted_value", documentation_url: "https://docs.github.com/rest", status: "422" });
       }
