@@ -90,26 +90,14 @@ export function expandPath(template: string, params: Readonly<Record<string, str
   });
 }
 
-/** The throttling plugin's write limiter, doing nothing: no spacing, no queue. */
-const UNSPACED_WRITES = { key: () => ({ schedule: (...args: unknown[]) => (args[args.length - 1] as () => Promise<unknown>)() }) } as unknown as NonNullable<ThrottlingOptions["write"]>;
-
-/** Serializes writes through one key with at least `gapMs` between their starts (a Bottleneck.Group stand-in for the throttling plugin). */
-function spacedWrites(gapMs: number, now: () => number): NonNullable<ThrottlingOptions["write"]> {
-  let chain: Promise<void> = Promise.resolve();
-  let next = 0;
-  const limiter = {
-    schedule(...args: unknown[]): Promise<unknown> {
-      const fn = args[args.length - 1] as () => Promise<unknown>;
-      const turn = chain.then(async () => {
-        const wait = next - now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        next = now() + gapMs;
-      });
-      chain = turn.catch(() => undefined);
-      return turn.then(() => fn());
-    },
-  };
-  return { key: () => limiter } as unknown as NonNullable<ThrottlingOptions["write"]>;
+/**
+ * The throttling plugin's write limiter (a Bottleneck group, one limiter per API root): writes
+ * one at a time, at least `gapMs` apart between their starts; none at all with 0 (the engine's
+ * rate limiter and gate already pace deliveries; tests turn the spacing on).
+ */
+async function writeLimiter(gapMs: number): Promise<NonNullable<ThrottlingOptions["write"]>> {
+  const { default: Bottleneck } = await import("bottleneck");
+  return new Bottleneck.Group(gapMs > 0 ? { maxConcurrent: 1, minTime: gapMs } : {}) as unknown as NonNullable<ThrottlingOptions["write"]>;
 }
 
 /** Octokit's logger, silenced: its debug line carries the request (headers, body). Failures surface as DeliveryErrors instead. */
@@ -340,7 +328,7 @@ export class GitHubSecretsClient {
       throttle: {
         onRateLimit: () => false,
         onSecondaryRateLimit: () => false,
-        write: (o.writeSpacingMs ?? 0) > 0 ? spacedWrites(o.writeSpacingMs ?? 0, this.#now) : UNSPACED_WRITES,
+        write: await writeLimiter(o.writeSpacingMs ?? 0),
       } as ThrottlingOptions,
       // 429 is a rate limit (handled above), not something to retry here.
       retry: { retries: o.retries ?? 2, retryAfterBaseValue: o.retryBaseMs ?? 250, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
