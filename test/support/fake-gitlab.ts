@@ -1,0 +1,441 @@
+import { randomBytes } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import { type LocalServer, type Received, startServer } from "./http.js";
+import { lateBound } from "./late-bound.js";
+import { loadProviderSpec } from "./provider-spec.js";
+import type { RegistryLogin } from "./registry.js";
+
+/**
+ * A local stand-in for the parts of GitLab's REST API (/api/v4) that mint registry credentials:
+ * project and group deploy tokens (create, list, get, delete) and project and group access tokens
+ * (create, get, revoke), checked request by request against GitLab's published description as
+ * extracted into test/fixtures/provider-specs/gitlab.json.
+ *
+ * - Auth: `PRIVATE-TOKEN` header (or `private_token` query) must be `adminToken` (401 otherwise);
+ *   a token in `limitedTokens` is known but may not manage tokens (403).
+ * - A request the description refuses is answered 400 and recorded in `violations`; the stand-in's
+ *   own success answers are checked against the description's response schemas too.
+ * - Every live token that can pull is an htpasswd user of the CredentialRegistry passed in:
+ *   deploy tokens with `read_registry` under their own `username` (gitlab+deploy-token-<id> by
+ *   default); access tokens, which log in with any username, under their bot user's name
+ *   (`registryLoginFor(id)`). Deleting, revoking or expiring (`tick(now)`) removes the user
+ *   before the answer goes out.
+ * - As the description has it, the access-token `scopes` enum has no `read_registry` (GitLab's
+ *   documentation lists it): such a request is a violation unless `allowDocumentedRegistryScopes`
+ *   is set. An access token with `api`, `read_registry` or `write_registry` opens the registry.
+ * - `failNext()` scripts failures: a status with headers and body, a reset connection, a hang.
+ * - Token values never appear in `requests`, `violations` or any message.
+ */
+
+export type ScriptedFailure =
+  | { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown; readonly match?: RequestMatch }
+  | { readonly reset: true; readonly match?: RequestMatch }
+  | { readonly hang: true; readonly match?: RequestMatch };
+
+export type RequestMatch = (request: { readonly method: string; readonly path: string }) => boolean;
+
+export interface GitLabRequest {
+  readonly method: string;
+  /** Path without the query, as sent (URL-encoded). */
+  readonly path: string;
+  /** The description's operation, e.g. "POST /api/v4/projects/{id}/deploy_tokens". */
+  readonly operation: string | undefined;
+  readonly at: number;
+  status: number;
+}
+
+export type GitLabTokenKind = "deploy" | "access";
+
+export interface GitLabToken {
+  readonly id: number;
+  readonly kind: GitLabTokenKind;
+  readonly resourceType: "project" | "group";
+  /** The `{id}` of the URL, decoded (an ID or a full path). */
+  readonly resource: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+  /** Deploy tokens: their username; access tokens: the bot user's name. */
+  readonly username: string;
+  readonly userId: number;
+  /** Date-time for deploy tokens, date for access tokens, as sent. */
+  readonly expiresAt: string | undefined;
+  /** Instant it stops working (ms), or undefined. */
+  readonly expiresAtMs: number | undefined;
+  readonly accessLevel: number | undefined;
+  readonly description: string | undefined;
+  readonly createdAt: number;
+  revoked: boolean;
+  expired: boolean;
+  /** Whether it is an htpasswd user of the registry now. */
+  installed: boolean;
+}
+
+const REGISTRY_SCOPES_DEPLOY = ["read_registry"];
+const REGISTRY_SCOPES_ACCESS = ["api", "read_registry", "write_registry"];
+
+export class FakeGitLab {
+  readonly requests: GitLabRequest[] = [];
+  readonly violations: string[] = [];
+  readonly tokens = new Map<number, GitLabToken>();
+  /** The PRIVATE-TOKEN accepted for managing tokens. */
+  adminToken: string;
+  /** Known tokens without the permission to manage tokens: 403. */
+  readonly limitedTokens = new Set<string>();
+  /** Accept `read_registry`/`write_registry` on access tokens, as GitLab's documentation (not its description) does. */
+  allowDocumentedRegistryScopes = false;
+  /** Every login that ever opened the registry, by token id (kept after delete so tests can show it no longer does). */
+  readonly #logins = new Map<number, RegistryLogin>();
+  readonly #script: ScriptedFailure[] = [];
+  readonly #numericIds = new Map<string, number>();
+  #nextId = 1;
+  #now: number;
+  #server: LocalServer | undefined;
+  #hung: ServerResponse[] = [];
+  readonly #spec = loadProviderSpec("gitlab");
+
+  constructor(
+    readonly registry: CredentialRegistry,
+    options: { adminToken: string; now?: number },
+  ) {
+    this.adminToken = options.adminToken;
+    this.#now = options.now ?? Date.now();
+  }
+
+  static async start(registry: CredentialRegistry, options: { adminToken: string; now?: number }): Promise<FakeGitLab> {
+    const fake = new FakeGitLab(registry, options);
+    fake.#server = await startServer((req, res) => fake.#handle(req, res));
+    return fake;
+  }
+
+  /** http://127.0.0.1:<port> (the API is under /api/v4). */
+  get url(): string {
+    if (this.#server === undefined) throw new Error("FakeGitLab: not started");
+    return this.#server.url;
+  }
+
+  /** The fake's clock (ms). */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Sets the clock; every token whose expiry has come stops opening the registry before this resolves. */
+  async tick(now: number | Date): Promise<void> {
+    this.#now = typeof now === "number" ? now : now.getTime();
+    await this.#expire();
+  }
+
+  /** Answers the next matching request with `failure` instead of handling it (queued in order). */
+  failNext(...failures: ScriptedFailure[]): void {
+    this.#script.push(...failures);
+  }
+
+  /** The violations so far, cleared. */
+  takeViolations(): string[] {
+    return this.violations.splice(0);
+  }
+
+  /** The Basic login the registry knows this token by (also after it stopped working), or undefined for a token that never opens it. */
+  registryLoginFor(id: number): RegistryLogin | undefined {
+    return this.#logins.get(id);
+  }
+
+  /** Drops scripted failures not used yet and answers hung requests' sockets by closing them. */
+  resetScript(): void {
+    this.#script.splice(0);
+    for (const res of this.#hung.splice(0)) res.socket?.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.resetScript();
+    await this.#server?.close();
+  }
+
+  async #expire(): Promise<void> {
+    for (const token of this.tokens.values()) {
+      if (token.revoked || token.expired || token.expiresAtMs === undefined || token.expiresAtMs > this.#now) continue;
+      token.expired = true;
+      await this.#uninstall(token);
+    }
+  }
+
+  async #uninstall(token: GitLabToken): Promise<void> {
+    if (!token.installed) return;
+    token.installed = false;
+    await this.registry.remove(token.username);
+  }
+
+  async #handle(req: Received, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url, "http://fake.gitlab");
+    const path = url.pathname;
+    const record: GitLabRequest = { method: req.method, path, operation: undefined, at: Date.now(), status: 0 };
+    this.requests.push(record);
+    const send = (status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+      record.status = status;
+      res.writeHead(status, body === undefined ? headers : { "content-type": "application/json", ...headers });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+
+    let body: unknown;
+    if (req.body !== "") {
+      try {
+        body = JSON.parse(req.body);
+      } catch {
+        body = req.body;
+      }
+    }
+    const checked = this.#spec.check(req.method, path, url.searchParams, this.#forCheck(req.method, path, body), req.headers);
+    (record as { operation: string | undefined }).operation = checked.operation;
+    if (typeof body === "string") checked.violations.push(`${checked.operation ?? `${req.method} ${path}`}: body is not JSON`);
+    this.violations.push(...checked.violations);
+
+    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
+    if (scripted >= 0) {
+      const [failure] = this.#script.splice(scripted, 1);
+      if (failure !== undefined) {
+        if ("reset" in failure) {
+          record.status = -1;
+          res.socket?.destroy();
+          return;
+        }
+        if ("hang" in failure) {
+          this.#hung.push(res);
+          return;
+        }
+        return send(failure.status, failure.body, failure.headers);
+      }
+    }
+
+    const given = header(req.headers["private-token"]) ?? url.searchParams.get("private_token") ?? undefined;
+    if (given === undefined || (given !== this.adminToken && !this.limitedTokens.has(given))) return send(401, { message: "401 Unauthorized" });
+    if (checked.operation === undefined) return send(404, { error: "404 Not Found" });
+    if (given !== this.adminToken) return send(403, { message: "403 Forbidden" });
+    if (checked.violations.length > 0) return send(400, { error: checked.violations.join("; ") });
+
+    const { pathValues } = this.#spec.match(req.method, path) ?? { pathValues: {} as Record<string, string> };
+    const resourceType = path.startsWith("/api/v4/groups/") ? "group" : "project";
+    const resource = pathValues.id ?? "";
+    const kind: GitLabTokenKind = checked.operation.includes("/deploy_tokens") ? "deploy" : "access";
+    const tokenId = pathValues.token_id === undefined ? undefined : Number(pathValues.token_id);
+    const find = (): GitLabToken | undefined => {
+      const t = tokenId === undefined || !Number.isInteger(tokenId) ? undefined : this.tokens.get(tokenId);
+      return t !== undefined && t.kind === kind && t.resourceType === resourceType && t.resource === resource ? t : undefined;
+    };
+    const answer = (status: number, value: unknown, headers?: Record<string, string>): void => {
+      this.violations.push(...this.#spec.checkResponse(checked.operation ?? "", status, value).map((v) => `stand-in answer: ${v}`));
+      send(status, value, headers);
+    };
+
+    switch (req.method) {
+      case "POST": {
+        const b = body as { name: string; scopes: string[]; expires_at?: string; username?: string; access_level?: number; description?: string };
+        const result = kind === "deploy" ? await this.#createDeploy(resourceType, resource, b) : await this.#createAccess(resourceType, resource, b);
+        if ("error" in result) return send(400, { message: result.error });
+        return answer(201, result.body);
+      }
+      case "GET": {
+        if (tokenId === undefined) {
+          const active = url.searchParams.get("active");
+          const all = [...this.tokens.values()].filter(
+            (t) => t.kind === kind && t.resourceType === resourceType && t.resource === resource && (active !== "true" || (!t.revoked && !t.expired)),
+          );
+          const perPage = Math.max(1, Math.min(100, Number(url.searchParams.get("per_page") ?? 20)));
+          const page = Math.max(1, Number(url.searchParams.get("page") ?? 1));
+          const slice = all.slice((page - 1) * perPage, page * perPage);
+          const headers: Record<string, string> = { "x-total": String(all.length), "x-page": String(page), "x-per-page": String(perPage) };
+          if (page * perPage < all.length) headers["x-next-page"] = String(page + 1);
+          return answer(200, slice.map((t) => this.#entity(t)), headers);
+        }
+        const token = find();
+        if (token === undefined) return send(404, { message: `404 ${kind === "deploy" ? "Deploy Token" : "Token"} Not Found` });
+        return answer(200, this.#entity(token));
+      }
+      case "DELETE": {
+        const token = find();
+        if (token === undefined || (kind === "access" && token.revoked)) return send(404, { message: `404 ${kind === "deploy" ? "Deploy Token" : "Token"} Not Found` });
+        if (kind === "deploy") this.tokens.delete(token.id);
+        else token.revoked = true;
+        await this.#uninstall(token);
+        record.status = 204;
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      default:
+        return send(405, { error: "405 Not Allowed" });
+    }
+  }
+
+  /** The body as checked: with `allowDocumentedRegistryScopes`, the access-token scopes GitLab documents but the description leaves out are not held against it. */
+  #forCheck(method: string, path: string, body: unknown): unknown {
+    if (!this.allowDocumentedRegistryScopes || method !== "POST" || !/\/access_tokens$/.test(path) || typeof body !== "object" || body === null) return body;
+    const b = body as { scopes?: unknown };
+    if (!Array.isArray(b.scopes)) return body;
+    return { ...b, scopes: b.scopes.filter((s) => s !== "read_registry" && s !== "write_registry") };
+  }
+
+  #numeric(resourceType: string, resource: string): number {
+    if (/^\d+$/.test(resource)) return Number(resource);
+    const key = `${resourceType}:${resource}`;
+    let n = this.#numericIds.get(key);
+    if (n === undefined) {
+      n = 1000 + this.#numericIds.size;
+      this.#numericIds.set(key, n);
+    }
+    return n;
+  }
+
+  async #createDeploy(resourceType: "project" | "group", resource: string, b: { name: string; scopes: string[]; expires_at?: string; username?: string }): Promise<{ body: unknown } | { error: string }> {
+    const id = this.#nextId++;
+    const username = b.username !== undefined && b.username !== "" ? b.username : `gitlab+deploy-token-${id}`;
+    if (/[:\s]/.test(username)) return { error: "username is invalid" };
+    if ([...this.tokens.values()].some((t) => t.installed && t.username === username)) {
+      // htpasswd holds one password per user: the stand-in cannot hold two live tokens under one name.
+      return { error: "username has already been taken" };
+    }
+    const expiresAtMs = b.expires_at === undefined ? undefined : Date.parse(b.expires_at);
+    const token: GitLabToken = {
+      id,
+      kind: "deploy",
+      resourceType,
+      resource,
+      name: b.name,
+      scopes: [...b.scopes],
+      username,
+      userId: 0,
+      expiresAt: b.expires_at,
+      expiresAtMs,
+      accessLevel: undefined,
+      description: undefined,
+      createdAt: this.#now,
+      revoked: false,
+      expired: expiresAtMs !== undefined && expiresAtMs <= this.#now,
+      installed: false,
+    };
+    const secret = `gldt-${randomBytes(15).toString("base64url")}`;
+    await this.#register(token, secret);
+    return { body: { ...this.#entity(token), token: secret } };
+  }
+
+  async #createAccess(
+    resourceType: "project" | "group",
+    resource: string,
+    b: { name: string; scopes: string[]; expires_at?: string; access_level?: number; description?: string },
+  ): Promise<{ body: unknown } | { error: string }> {
+    const expiresAt = b.expires_at ?? "";
+    // GitLab: the token stops working at 00:00 UTC of its expiry date.
+    const expiresAtMs = Date.parse(`${expiresAt}T00:00:00Z`);
+    if (!Number.isFinite(expiresAtMs)) return { error: "expires_at is invalid" };
+    if (expiresAtMs <= this.#now) return { error: "Expiration date must be in the future" };
+    const id = this.#nextId++;
+    const token: GitLabToken = {
+      id,
+      kind: "access",
+      resourceType,
+      resource,
+      name: b.name,
+      scopes: [...b.scopes],
+      username: `${resourceType}_${this.#numeric(resourceType, resource)}_bot_${randomBytes(16).toString("hex")}`,
+      userId: 10_000 + id,
+      expiresAt,
+      expiresAtMs,
+      accessLevel: b.access_level ?? 40,
+      description: b.description,
+      createdAt: this.#now,
+      revoked: false,
+      expired: false,
+      installed: false,
+    };
+    const secret = `glpat-${randomBytes(15).toString("base64url")}`;
+    await this.#register(token, secret);
+    return { body: { ...this.#entity(token), token: secret } };
+  }
+
+  async #register(token: GitLabToken, secret: string): Promise<void> {
+    this.tokens.set(token.id, token);
+    if (!opensRegistry(token)) return;
+    this.#logins.set(token.id, { username: token.username, password: secret });
+    if (token.expired) return;
+    await this.registry.install(token.username, secret);
+    token.installed = true;
+  }
+
+  /** The API entity (never the token value); fields the description does not let be null are left out when unset. */
+  #entity(t: GitLabToken): Record<string, unknown> {
+    if (t.kind === "deploy") {
+      return {
+        id: t.id,
+        name: t.name,
+        username: t.username,
+        ...(t.expiresAt === undefined ? {} : { expires_at: new Date(t.expiresAtMs ?? 0).toISOString() }),
+        scopes: t.scopes,
+        revoked: t.revoked,
+        expired: t.expired,
+      };
+    }
+    return {
+      id: t.id,
+      name: t.name,
+      ...(t.description === undefined ? {} : { description: t.description }),
+      revoked: t.revoked,
+      created_at: new Date(t.createdAt).toISOString(),
+      scopes: t.scopes,
+      user_id: t.userId,
+      active: !t.revoked && !t.expired,
+      // The description types it date-time; GitLab's documentation shows a date ("2026-03-05").
+      expires_at: new Date(t.expiresAtMs ?? 0).toISOString(),
+      access_level: t.accessLevel,
+      resource_type: t.resourceType,
+      resource_id: this.#numeric(t.resourceType, t.resource),
+    };
+  }
+}
+
+function opensRegistry(t: GitLabToken): boolean {
+  const needed = t.kind === "deploy" ? REGISTRY_SCOPES_DEPLOY : REGISTRY_SCOPES_ACCESS;
+  return t.scopes.some((s) => needed.includes(s));
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** What useFakeGitLab sets up for a test file; read its fields inside tests and hooks. */
+export interface FakeGitLabWorld {
+  readonly gitlab: FakeGitLab;
+  readonly registry: CredentialRegistry;
+  /** The admin PRIVATE-TOKEN the fake accepts. */
+  readonly adminToken: string;
+}
+
+/**
+ * Registers hooks: a credential registry and a FakeGitLab in front of it for the test file,
+ * stopped after it; after each test, unused scripted failures are dropped and the test fails on
+ * any violation it did not take (`takeViolations()`).
+ */
+export function useFakeGitLab(): FakeGitLabWorld {
+  const world = lateBound<FakeGitLabWorld>("useFakeGitLab");
+  let started: { gitlab: FakeGitLab; registry: CredentialRegistry } | undefined;
+  beforeAll(async () => {
+    const registry = await startCredentialRegistry();
+    const adminToken = `glpat-admin-${randomBytes(10).toString("hex")}`;
+    const gitlab = await FakeGitLab.start(registry, { adminToken }).catch(async (error: unknown) => {
+      await registry.stop();
+      throw error;
+    });
+    started = { gitlab, registry };
+    world.set({ gitlab, registry, adminToken });
+  });
+  afterEach(() => {
+    if (started === undefined) return;
+    started.gitlab.resetScript();
+    expect(started.gitlab.takeViolations()).toEqual([]);
+  });
+  afterAll(async () => {
+    if (started === undefined) return;
+    await started.gitlab.close();
+    await started.registry.stop();
+  });
+  return world.view;
+}
