@@ -42,6 +42,7 @@ export const PROVIDERS: readonly Provider[] = [
     operations: [
       "POST /v2/auth/token",
       "POST /v2/access-tokens",
+      "GET /v2/access-tokens",
       "GET /v2/access-tokens/{uuid}",
       "PATCH /v2/access-tokens/{uuid}",
       "DELETE /v2/access-tokens/{uuid}",
@@ -117,6 +118,7 @@ export const PROVIDERS: readonly Provider[] = [
       `GET /api/v4/${scope}/{id}/deploy_tokens/{token_id}`,
       `DELETE /api/v4/${scope}/{id}/deploy_tokens/{token_id}`,
       `POST /api/v4/${scope}/{id}/access_tokens`,
+      `GET /api/v4/${scope}/{id}/access_tokens`,
       `GET /api/v4/${scope}/{id}/access_tokens/{token_id}`,
       `DELETE /api/v4/${scope}/{id}/access_tokens/{token_id}`,
     ]),

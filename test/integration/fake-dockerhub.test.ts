@@ -127,6 +127,46 @@ describe("the fake Docker Hub", () => {
     expect(world.hub.violations).toEqual([]);
   });
 
+  it("lists the admin's personal access tokens, page by page, without their values", async () => {
+    const session = await login();
+    type Listed = { count: number; next: string; previous: string; active_count: number; results: Record<string, unknown>[] };
+    const list = async (query = ""): Promise<Listed> => {
+      const r = await call("GET", `/v2/access-tokens${query}`, { token: session });
+      expect(r.status).toBe(200);
+      return r.body as unknown as Listed;
+    };
+    // Start from none: earlier tests in this file leave tokens behind (found, and deleted, through the list).
+    for (const t of (await list("?page_size=100")).results) expect((await call("DELETE", `/v2/access-tokens/${String(t.uuid)}`, { token: session })).status).toBe(204);
+    expect((await list()).count).toBe(0);
+
+    const a = await mintPat(session, "rotation-v1");
+    const b = await mintPat(session, "rotation-v2");
+    // An organization's token is not one of the admin's personal tokens.
+    const oat = await call("POST", "/v2/orgs/acme/access-tokens", { token: session, body: { label: "rotation-v1", resources: [{ type: "TYPE_REPO", path: "acme/app", scopes: ["repo-pull"] }] } });
+    expect(oat.status).toBe(201);
+    await call("PATCH", `/v2/access-tokens/${b.uuid}`, { token: session, body: { is_active: false } });
+
+    const all = await list();
+    expect(all).toMatchObject({ count: 2, active_count: 1, next: "", previous: "" });
+    expect(all.results.map((t) => [t.uuid, t.token_label, t.token])).toEqual([
+      [a.uuid, "rotation-v1", ""],
+      [b.uuid, "rotation-v2", ""],
+    ]);
+    for (const secret of [a.token, b.token, String(oat.body.token)]) expect(JSON.stringify(all)).not.toContain(secret);
+
+    const first = await list("?page=1&page_size=1");
+    expect(first.count).toBe(2);
+    expect(first.results.map((t) => t.uuid)).toEqual([a.uuid]);
+    expect(first.next).toBe(`${world.hub.url}/v2/access-tokens?page=2&page_size=1`);
+    expect(first.previous).toBe("");
+    const second = await list(new URL(first.next).search);
+    expect(second.results.map((t) => t.uuid)).toEqual([b.uuid]);
+    expect(second).toMatchObject({ next: "", previous: `${world.hub.url}/v2/access-tokens?page=1&page_size=1` });
+
+    await call("DELETE", `/v2/orgs/acme/access-tokens/${String(oat.body.id)}`, { token: session });
+    expect(world.hub.violations).toEqual([]);
+  });
+
   it("answers a body the description refuses with 400 and records a violation that says what is wrong", async () => {
     const session = await login();
     const before = world.hub.violations.length;
@@ -136,10 +176,10 @@ describe("the fake Docker Hub", () => {
     expect(unknown.status).toBe(400);
     const badResource = await call("POST", "/v2/orgs/acme/access-tokens", { token: session, body: { label: "x", resources: [{ type: "REPO", path: "acme/app", scopes: [] }] } });
     expect(badResource.status).toBe(400);
-    // Docker Hub has a PAT list, but the extracted description does not: the fake holds clients to the file.
-    expect((await call("GET", "/v2/access-tokens?page=1", { token: session })).status).toBe(400);
+    // An operation the description does not have is refused like any other departure from it.
+    expect((await call("PUT", "/v2/access-tokens", { token: session, body: { token_label: "x", scopes: ["repo:read"] } })).status).toBe(400);
     const fresh = world.hub.violations.slice(before);
-    expect(fresh).toContain("GET /v2/access-tokens: the docker-hub description has only POST on this path");
+    expect(fresh).toContain("PUT /v2/access-tokens: the docker-hub description has only GET, POST on this path");
     expect(fresh.some((v) => v.startsWith("POST /v2/access-tokens: body") && v.includes("token_label"))).toBe(true);
     expect(fresh.some((v) => v.startsWith("POST /v2/access-tokens: body") && v.includes("lifetime"))).toBe(true);
     expect(fresh.some((v) => v.startsWith("POST /v2/orgs/{name}/access-tokens: body/resources/0/type"))).toBe(true);

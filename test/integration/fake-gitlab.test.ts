@@ -98,15 +98,46 @@ describe("the GitLab stand-in", () => {
     expect(await registryAnswers(world.gitlab.registryLoginFor(later.id), 200)).toBe(200);
   });
 
-  it("records what the description refuses: read_registry on an access token, a list of access tokens, a string group id", async () => {
+  it("lists a project's and a group's access tokens, by state, without their values", async () => {
+    const expires_at = day(world.gitlab.now + 30 * 86_400_000);
+    const v1 = await created("/projects/acme%2Flist/access_tokens", { name: "pullkeeper-v1", scopes: ["api"], expires_at });
+    const v2 = await created("/projects/acme%2Flist/access_tokens", { name: "pullkeeper-v2", scopes: ["api"], expires_at });
+    const other = await created("/projects/acme%2Fother/access_tokens", { name: "pullkeeper-v1", scopes: ["api"], expires_at });
+    const g1 = await created("/groups/acme-list/access_tokens", { name: "pullkeeper-v1", scopes: ["api"], expires_at });
+    const g2 = await created("/groups/acme-list/access_tokens", { name: "pullkeeper-v2", scopes: ["api"], expires_at });
+
+    const list = async (path: string): Promise<Record<string, unknown>[]> => {
+      const response = await api("GET", path);
+      expect(response.status).toBe(200);
+      return (await response.json()) as Record<string, unknown>[];
+    };
+    const project = await list("/projects/acme%2Flist/access_tokens");
+    expect(project.map((t) => [t.id, t.name, t.active])).toEqual([
+      [v1.id, "pullkeeper-v1", true],
+      [v2.id, "pullkeeper-v2", true],
+    ]);
+    expect(project.every((t) => !("token" in t))).toBe(true);
+    const group = await list("/groups/acme-list/access_tokens");
+    expect(group.map((t) => t.id)).toEqual([g1.id, g2.id]);
+    expect(group[0]).toMatchObject({ resource_type: "group", revoked: false });
+    for (const secret of [v1.token, v2.token, other.token, g1.token, g2.token]) expect(JSON.stringify([project, group])).not.toContain(secret);
+
+    // A source finds the token of an old version by name, then revokes it.
+    const old = project.find((t) => t.name === "pullkeeper-v1");
+    expect((await api("DELETE", `/projects/acme%2Flist/access_tokens/${String(old?.id)}`)).status).toBe(204);
+    expect((await list("/projects/acme%2Flist/access_tokens?state=active")).map((t) => t.id)).toEqual([v2.id]);
+    expect((await list("/projects/acme%2Flist/access_tokens?state=inactive")).map((t) => [t.id, t.revoked])).toEqual([[v1.id, true]]);
+  });
+
+  it("records what the description refuses: read_registry on an access token, an operation it does not have, a string group id", async () => {
     const refused = await api("POST", "/projects/7/access_tokens", { body: { name: "pull", scopes: ["read_registry"], expires_at: day(world.gitlab.now + 86_400_000) } });
     expect(refused.status).toBe(400);
-    expect((await api("GET", "/projects/7/access_tokens")).status).toBe(404);
+    expect((await api("PUT", "/projects/7/access_tokens", { body: { name: "x" } })).status).toBe(404);
     expect((await api("POST", "/groups/acme/deploy_tokens", { body: { name: "x", scopes: ["read_registry"] } })).status).toBe(400);
     expect((await api("POST", "/projects/7/deploy_tokens", { body: { name: "x", scopes: ["read_registry"], expires_at: "tomorrow" } })).status).toBe(400);
     expect(world.gitlab.takeViolations()).toEqual([
       'POST /api/v4/projects/{id}/access_tokens: body/scopes/0: must be one of ["api","read_api","create_runner","manage_runner","k8s_proxy","self_rotate","read_repository","write_repository","read_observability","write_observability","ai_features"]',
-      "GET /api/v4/projects/7/access_tokens: the gitlab description has only POST on this path",
+      "PUT /api/v4/projects/7/access_tokens: the gitlab description has only GET, POST on this path",
       "POST /api/v4/groups/{id}/deploy_tokens: path parameter id: must be integer",
       'POST /api/v4/projects/{id}/deploy_tokens: body/expires_at: must match format "date-time"',
     ]);

@@ -13,11 +13,12 @@ import { loadProviderSpec } from "./provider-spec.js";
  * - `POST /v2/auth/token` {identifier, secret} → {access_token} for the admin login the test sets;
  *   anything else 401 in Docker Hub's `error` shape {errinfo, detail, message}.
  * - Personal access tokens: `POST /v2/access-tokens` (201, `token` shown this once),
+ *   `GET /v2/access-tokens?page&page_size` (the admin's own tokens, `{count, next, previous,
+ *   active_count, results}`, each `token` blank; `next`/`previous` are "" when there is no such
+ *   page, as the description types them string, not nullable),
  *   `GET`/`PATCH {is_active, token_label}`/`DELETE /v2/access-tokens/{uuid}` (token blank).
  * - Organization access tokens: `POST`/`GET /v2/orgs/{name}/access-tokens`,
  *   `GET`/`PATCH`/`DELETE /v2/orgs/{org_name}/access-tokens/{access_token_id}`.
- *   (`GET /v2/access-tokens`, the PAT list, is in Docker Hub's description but not in the
- *   extracted file, so it is answered as a violation like any other undescribed operation.)
  *
  * Every request is checked against docker-hub.json with provider-spec.ts; one that departs from it
  * is answered 400 and its violations recorded in `violations` (tests assert none); the fake's own
@@ -322,6 +323,21 @@ export class FakeDockerHub {
         const t = await this.#mint("pat", this.username, { label: b.token_label, description: "", scopes: b.scopes, resources: [], expiresAt: b.expires_at ?? null });
         return { status: 201, body: { ...patView(t), token: t.value } };
       }
+      case "GET /v2/access-tokens": {
+        const all = [...this.#tokens.values()].filter((t) => t.kind === "pat" && t.owner === this.username);
+        const { page, size } = paging(query);
+        const link = (p: number): string => `${this.url}/v2/access-tokens?page=${p}&page_size=${size}`;
+        return {
+          status: 200,
+          body: {
+            count: all.length,
+            next: page * size < all.length ? link(page + 1) : "",
+            previous: page > 1 ? link(page - 1) : "",
+            active_count: all.filter((t) => t.isActive).length,
+            results: all.slice((page - 1) * size, page * size).map(patView),
+          },
+        };
+      }
       case "GET /v2/access-tokens/{uuid}": {
         const t = pat(seg[3]);
         return t === undefined ? notFound : { status: 200, body: patView(t) };
@@ -352,8 +368,7 @@ export class FakeDockerHub {
         const org = seg[3] ?? "";
         if (!this.orgs.has(org)) return forbidden;
         const all = [...this.#tokens.values()].filter((t) => t.kind === "oat" && t.owner === org);
-        const page = Math.max(1, Math.floor(Number(query.get("page") ?? 1)));
-        const size = Math.max(1, Math.floor(Number(query.get("page_size") ?? 10)));
+        const { page, size } = paging(query);
         const link = (p: number): string => `${this.url}/v2/orgs/${encodeURIComponent(org)}/access-tokens?page=${p}&page_size=${size}`;
         return {
           status: 200,
@@ -462,6 +477,11 @@ export class FakeDockerHub {
       }
     }
   }
+}
+
+/** Docker Hub's `page` (from 1) and `page_size` (default 10) query parameters. */
+function paging(query: URLSearchParams): { page: number; size: number } {
+  return { page: Math.max(1, Math.floor(Number(query.get("page") ?? 1))), size: Math.max(1, Math.floor(Number(query.get("page_size") ?? 10))) };
 }
 
 function patView(t: Token): Record<string, unknown> {

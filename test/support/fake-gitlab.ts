@@ -10,7 +10,7 @@ import type { RegistryLogin } from "./registry.js";
 /**
  * A local stand-in for the parts of GitLab's REST API (/api/v4) that mint registry credentials:
  * project and group deploy tokens (create, list, get, delete) and project and group access tokens
- * (create, get, revoke), checked request by request against GitLab's published description as
+ * (create, list, get, revoke), checked request by request against GitLab's published description as
  * extracted into test/fixtures/provider-specs/gitlab.json.
  *
  * - Auth: `PRIVATE-TOKEN` header (or `private_token` query) must be `adminToken` (401 otherwise);
@@ -25,6 +25,10 @@ import type { RegistryLogin } from "./registry.js";
  * - As the description has it, the access-token `scopes` enum has no `read_registry` (GitLab's
  *   documentation lists it): such a request is a violation unless `allowDocumentedRegistryScopes`
  *   is set. An access token with `api`, `read_registry` or `write_registry` opens the registry.
+ * - Lists: deploy tokens by `active`, `page` and `per_page` (with GitLab's `x-total`/`x-next-page`
+ *   headers); access tokens by `state` (`active`/`inactive`; revoked and expired tokens are
+ *   inactive), every one in one answer, since the description declares no paging parameters for
+ *   them. Listed entities carry no `token`.
  * - `failNext()` scripts failures: a status with headers and body, a reset connection, a hang.
  * - Token values never appear in `requests`, `violations` or any message.
  */
@@ -236,10 +240,15 @@ export class FakeGitLab {
       }
       case "GET": {
         if (tokenId === undefined) {
+          const mine = [...this.tokens.values()].filter((t) => t.kind === kind && t.resourceType === resourceType && t.resource === resource);
+          if (kind === "access") {
+            // GET …/access_tokens?state=active|inactive: the description declares no page or per_page here.
+            const state = url.searchParams.get("state");
+            const listed = state === null ? mine : mine.filter((t) => (!t.revoked && !t.expired) === (state === "active"));
+            return answer(200, listed.map((t) => this.#entity(t)));
+          }
           const active = url.searchParams.get("active");
-          const all = [...this.tokens.values()].filter(
-            (t) => t.kind === kind && t.resourceType === resourceType && t.resource === resource && (active !== "true" || (!t.revoked && !t.expired)),
-          );
+          const all = mine.filter((t) => active !== "true" || (!t.revoked && !t.expired));
           const perPage = Math.max(1, Math.min(100, Number(url.searchParams.get("per_page") ?? 20)));
           const page = Math.max(1, Number(url.searchParams.get("page") ?? 1));
           const slice = all.slice((page - 1) * perPage, page * perPage);

@@ -20,6 +20,7 @@ const ACR_VERSION = { "api-version": "2025-04-01" };
 
 const GOOD: Record<ProviderSpecName, Record<string, GoodRequest>> = {
   "docker-hub": {
+    "GET /v2/access-tokens": { path: "/v2/access-tokens", query: { page: "2", page_size: "50" } },
     "POST /v2/auth/token": { path: "/v2/auth/token", body: { identifier: "acme", secret: "dckr_oat_admin" }, headers: JSON_BODY },
     "POST /v2/access-tokens": { path: "/v2/access-tokens", body: { token_label: "pullkeeper 2026-12-02", scopes: ["repo:read"], expires_at: "2027-01-01T00:00:00Z" }, headers: JSON_BODY },
     "GET /v2/access-tokens/{uuid}": { path: "/v2/access-tokens/a7a5ef25-8889-43a0-8cc7-f2a94268e861" },
@@ -81,6 +82,7 @@ const GOOD: Record<ProviderSpecName, Record<string, GoodRequest>> = {
           [`GET /api/v4/${scope}/{id}/deploy_tokens/{token_id}`, { path: `/api/v4/${scope}/${id}/deploy_tokens/17` }],
           [`DELETE /api/v4/${scope}/{id}/deploy_tokens/{token_id}`, { path: `/api/v4/${scope}/${id}/deploy_tokens/17` }],
           [`POST /api/v4/${scope}/{id}/access_tokens`, { path: `/api/v4/${scope}/${id}/access_tokens`, body: { name: "pullkeeper", scopes: ["read_repository"], expires_at: "2027-01-01", access_level: 20 } }],
+          [`GET /api/v4/${scope}/{id}/access_tokens`, { path: `/api/v4/${scope}/${id}/access_tokens`, query: { state: "active" } }],
           [`GET /api/v4/${scope}/{id}/access_tokens/{token_id}`, { path: `/api/v4/${scope}/${id}/access_tokens/17`, headers: { "PRIVATE-TOKEN": "glpat-admin" } }],
           [`DELETE /api/v4/${scope}/{id}/access_tokens/{token_id}`, { path: `/api/v4/${scope}/${id}/access_tokens/17`, query: { private_token: "glpat-admin" } }],
         ];
