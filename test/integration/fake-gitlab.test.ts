@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { useFakeGitLab } from "../support/fake-gitlab.js";
 import type { RegistryLogin } from "../support/registry.js";
+import { expectResetAndHang, expectScriptedStatuses } from "../support/provider-fake-tests.js";
 
 const world = useFakeGitLab();
 
@@ -172,18 +173,9 @@ describe("the GitLab stand-in", () => {
       { status: 429, body: { message: "429 Too Many Requests" } },
       { status: 503 },
     );
-    const throttled = await api("POST", "/projects/7/deploy_tokens", { body: { name: "x", scopes: ["read_registry"] } });
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers.get("retry-after")).toBe("7");
-    const bare = await api("GET", "/projects/7/deploy_tokens");
-    expect(bare.status).toBe(429);
-    expect(bare.headers.get("retry-after")).toBeNull();
-    expect((await api("GET", "/projects/7/deploy_tokens")).status).toBe(503);
+    await expectScriptedStatuses(() => api("POST", "/projects/7/deploy_tokens", { body: { name: "x", scopes: ["read_registry"] } }), () => api("GET", "/projects/7/deploy_tokens"), "7", 503);
     expect((await api("GET", "/projects/7/deploy_tokens")).status).toBe(200);
 
-    world.gitlab.failNext({ reset: true });
-    await expect(api("GET", "/projects/7/deploy_tokens")).rejects.toThrow();
-    world.gitlab.failNext({ hang: true });
-    await expect(api("GET", "/projects/7/deploy_tokens", { signal: AbortSignal.timeout(300) })).rejects.toThrow(/abort|timeout/i);
+    await expectResetAndHang(world.gitlab, (signal) => api("GET", "/projects/7/deploy_tokens", signal === undefined ? {} : { signal }));
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HARBOR_ADMIN, ROBOT_QUOTA_MESSAGE, useFakeHarbor } from "../support/fake-harbor.js";
+import { expectResetAndHang, expectScriptedStatuses, readAnswer } from "../support/provider-fake-tests.js";
 
 /** Tests the Harbor stand-in itself: its spec checks, its auth, and the real registry behind it. */
 const world = useFakeHarbor({ others: [{ username: "dev", password: "Dev-user-1" }] });
@@ -12,8 +13,7 @@ async function call(method: string, path: string, body?: unknown, login = HARBOR
     headers: { authorization: basic(login), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
     body: body === undefined ? null : typeof body === "string" ? body : JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, body: text === "" ? undefined : (JSON.parse(text) as unknown), headers: response.headers };
+  return readAnswer(response);
 }
 
 interface Created {
@@ -157,20 +157,11 @@ describe("the Harbor stand-in", () => {
       { status: 429 },
       { status: 503 },
     );
-    const throttled = await call("PATCH", `/robots/${a.id}`, {});
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers.get("retry-after")).toBe("7");
-    const bare = await call("GET", "/robots");
-    expect(bare.status).toBe(429);
-    expect(bare.headers.get("retry-after")).toBeNull();
-    expect((await call("GET", "/robots")).status).toBe(503);
+    await expectScriptedStatuses(() => call("PATCH", `/robots/${a.id}`, {}), () => call("GET", "/robots"), "7", 503);
     // The throttled refresh changed nothing.
     expect(await opens(a.name, a.secret)).toBe(200);
 
-    world.harbor.failNext({ reset: true });
-    await expect(call("GET", "/robots")).rejects.toThrow();
-    world.harbor.failNext({ hang: true });
-    await expect(fetch(`${world.harbor.url}/robots`, { headers: { authorization: basic(HARBOR_ADMIN) }, signal: AbortSignal.timeout(300) })).rejects.toThrow(/aborted|timeout/i);
+    await expectResetAndHang(world.harbor, (signal) => fetch(`${world.harbor.url}/robots`, { headers: { authorization: basic(HARBOR_ADMIN) }, ...(signal === undefined ? {} : { signal }) }));
     expect((await call("GET", "/robots")).status).toBe(200);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { useFakeJFrog } from "../support/fake-jfrog.js";
 import type { RegistryLogin } from "../support/registry.js";
+import { expectResetAndHang, expectScriptedStatuses } from "../support/provider-fake-tests.js";
 
 const world = useFakeJFrog();
 
@@ -127,18 +128,9 @@ describe("the JFrog stand-in", () => {
       { status: 429 },
       { status: 500 },
     );
-    const throttled = await api("POST", "/tokens", { body: { form: { expires_in: "60" } } });
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers.get("retry-after")).toBe("3");
-    const bare = await api("GET", "/tokens");
-    expect(bare.status).toBe(429);
-    expect(bare.headers.get("retry-after")).toBeNull();
-    expect((await api("GET", "/tokens")).status).toBe(500);
+    await expectScriptedStatuses(() => api("POST", "/tokens", { body: { form: { expires_in: "60" } } }), () => api("GET", "/tokens"), "3", 500);
     expect((await api("GET", "/tokens")).status).toBe(200);
 
-    world.jfrog.failNext({ reset: true });
-    await expect(api("GET", "/tokens")).rejects.toThrow();
-    world.jfrog.failNext({ hang: true });
-    await expect(api("GET", "/tokens", { signal: AbortSignal.timeout(300) })).rejects.toThrow(/abort|timeout/i);
+    await expectResetAndHang(world.jfrog, (signal) => api("GET", "/tokens", signal === undefined ? {} : { signal }));
   });
 });

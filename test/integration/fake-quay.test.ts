@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { QUAY_ADMIN_TOKEN, useFakeQuay } from "../support/fake-quay.js";
+import { expectResetAndHang, expectScriptedStatuses, readAnswer } from "../support/provider-fake-tests.js";
 
 /** Tests the Quay stand-in itself: its spec checks, its auth, and the real registry behind it. */
 const world = useFakeQuay({ user: "alice", orgs: ["acme"], others: ["read-only-token"] });
@@ -10,8 +11,7 @@ async function call(method: string, path: string, body?: unknown, token = QUAY_A
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? null : JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, body: text === "" ? undefined : (JSON.parse(text) as unknown), headers: response.headers };
+  return readAnswer(response);
 }
 
 interface Robot {
@@ -112,19 +112,10 @@ describe("the Quay stand-in", () => {
   it("scripted failures reach the client: 429 with and without Retry-After, 500, a reset, a hang", async () => {
     const a = await create("/organization/acme/robots/pk_blue");
     world.quay.failNext({ status: 429, headers: { "retry-after": "12" }, body: { error_message: "slow down" }, match: (r) => r.path.endsWith("/regenerate") }, { status: 429 }, { status: 500 });
-    const throttled = await call("POST", "/organization/acme/robots/pk_blue/regenerate");
-    expect(throttled.status).toBe(429);
-    expect(throttled.headers.get("retry-after")).toBe("12");
-    const bare = await call("GET", "/organization/acme/robots/pk_blue");
-    expect(bare.status).toBe(429);
-    expect(bare.headers.get("retry-after")).toBeNull();
-    expect((await call("GET", "/organization/acme/robots/pk_blue")).status).toBe(500);
+    await expectScriptedStatuses(() => call("POST", "/organization/acme/robots/pk_blue/regenerate"), () => call("GET", "/organization/acme/robots/pk_blue"), "12", 500);
     expect(await opens(a)).toBe(200);
 
-    world.quay.failNext({ reset: true });
-    await expect(call("GET", "/organization/acme/robots/pk_blue")).rejects.toThrow();
-    world.quay.failNext({ hang: true });
-    await expect(fetch(`${world.quay.url}/api/v1/organization/acme/robots/pk_blue`, { headers: { authorization: `Bearer ${QUAY_ADMIN_TOKEN}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow(/aborted|timeout/i);
+    await expectResetAndHang(world.quay, (signal) => fetch(`${world.quay.url}/api/v1/organization/acme/robots/pk_blue`, { headers: { authorization: `Bearer ${QUAY_ADMIN_TOKEN}` }, ...(signal === undefined ? {} : { signal }) }));
     expect((await call("GET", "/organization/acme/robots/pk_blue")).status).toBe(200);
   });
 });

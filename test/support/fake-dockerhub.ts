@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { afterAll, beforeAll } from "vitest";
-import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import type { CredentialRegistry } from "./credential-registry.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
-import { lateBound } from "./late-bound.js";
+import { FailureScript, jsonSender, parseBody, redactAuthorization, redactFields, useProviderFake } from "./provider-fake.js";
 import { loadProviderSpec } from "./provider-spec.js";
 
 /**
@@ -134,8 +133,7 @@ export class FakeDockerHub {
   readonly #tokens = new Map<string, Token>();
   /** Every token ever minted (deleted ones too) → its registry user, so a test can check a revoked token is refused. */
   readonly #logins = new Map<string, string>();
-  readonly #script: DockerHubFailure[] = [];
-  readonly #hung = new Set<ServerResponse>();
+  readonly #script = new FailureScript<DockerHubFailure, { method: string; path: string; operation: string | undefined }>();
   #server: LocalServer | undefined;
 
   private constructor(options: DockerHubOptions) {
@@ -208,8 +206,7 @@ export class FakeDockerHub {
   }
 
   async stop(): Promise<void> {
-    for (const res of this.#hung) res.socket?.destroy();
-    this.#hung.clear();
+    this.#script.cutHung();
     await this.#server?.close();
   }
 
@@ -218,22 +215,14 @@ export class FakeDockerHub {
   async #handle(req: Received, res: ServerResponse): Promise<void> {
     const url = new URL(req.url, "http://fake.dockerhub");
     const path = url.pathname;
-    let body: unknown;
-    if (req.body !== "") {
-      try {
-        body = JSON.parse(req.body);
-      } catch {
-        body = req.body;
-      }
-    }
+    const body = parseBody(req);
     const checked = spec.check(req.method, path, url.searchParams, body, req.headers);
-    const { authorization, ...headers } = req.headers;
     const record: DockerHubRequest = {
       method: req.method,
       path,
       query: url.searchParams,
-      headers: { ...headers, ...(authorization === undefined ? {} : { authorization: `${authorization.split(" ")[0] ?? ""} [redacted]` }) },
-      body: redactBody(body),
+      headers: redactAuthorization(req.headers, "[redacted]"),
+      body: redactFields(body, ["secret", "token"], "[redacted]"),
       operation: checked.operation,
       violations: checked.violations,
       at: Date.now(),
@@ -245,31 +234,8 @@ export class FakeDockerHub {
     const received = this.#server?.received;
     if (received !== undefined) received.length = 0;
 
-    const send = (status: number, answer?: unknown, extra: Readonly<Record<string, string>> = {}): void => {
-      record.status = status;
-      res.writeHead(status, { ...(answer === undefined ? {} : { "content-type": "application/json" }), ...extra });
-      res.end(answer === undefined ? undefined : JSON.stringify(answer));
-    };
-
-    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path, operation: checked.operation }));
-    if (scripted >= 0) {
-      const [failure] = this.#script.splice(scripted, 1);
-      if (failure !== undefined) {
-        if (failure.kind === "reset") {
-          record.status = -1;
-          res.socket?.destroy();
-          return;
-        }
-        if (failure.kind === "hang") {
-          record.status = -1;
-          this.#hung.add(res);
-          res.on("close", () => this.#hung.delete(res));
-          return;
-        }
-        send(failure.status ?? 500, failure.body ?? defaultBody(failure.status ?? 500), failure.headers);
-        return;
-      }
-    }
+    const send = jsonSender(res, record);
+    if (this.#script.play({ method: req.method, path, operation: checked.operation }, res, record, send, { hangStatus: -1, defaultBody })) return;
 
     if (checked.violations.length > 0) {
       send(400, { fields: {}, text: checked.violations.join("; "), errinfo: {}, detail: checked.violations.join("; "), message: "bad_request" });
@@ -291,7 +257,7 @@ export class FakeDockerHub {
       return;
     }
 
-    const bearer = /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
+    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const until = bearer === undefined ? undefined : this.#sessions.get(bearer);
     if (until === undefined || until <= this.#now) {
       send(401, { detail: "Authentication credentials were not provided or are invalid.", message: "unauthorized" });
@@ -518,11 +484,6 @@ function defaultBody(status: number): unknown {
   return { errinfo: {}, detail: status >= 500 ? "Service unavailable" : "Error", message: "error" };
 }
 
-function redactBody(body: unknown): unknown {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, k === "secret" || k === "token" ? "[redacted]" : v]));
-}
-
 /** Looks like the JWT Docker Hub hands out (header.payload.signature), signed by nothing. */
 function jwtLike(subject: string, now: number): string {
   const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString("base64url");
@@ -537,21 +498,12 @@ export interface FakeDockerHubWorld {
 
 /** beforeAll/afterAll hooks: a credential registry and a fake Docker Hub minting into it, per test file. */
 export function useFakeDockerHub(options: Omit<DockerHubOptions, "registry"> = {}): FakeDockerHubWorld {
-  const world = lateBound<FakeDockerHubWorld>("useFakeDockerHub");
-  let started: FakeDockerHubWorld | undefined;
-  beforeAll(async () => {
-    const registry = await startCredentialRegistry();
-    const hub = await FakeDockerHub.start({ ...options, registry }).catch(async (error: unknown) => {
-      await registry.stop();
-      throw error;
-    });
-    started = { hub, registry };
-    world.set(started);
-  });
-  afterAll(async () => {
-    if (started === undefined) return;
-    await started.hub.stop();
-    await started.registry.stop();
-  });
-  return world.view;
+  return useProviderFake(
+    "useFakeDockerHub",
+    async (registry) => {
+      const hub = await FakeDockerHub.start({ ...options, registry });
+      return { fake: hub, world: { hub, registry } };
+    },
+    { stop: (hub) => hub.stop() },
+  );
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import type { CredentialRegistry } from "./credential-registry.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
-import { lateBound } from "./late-bound.js";
+import { expectClean, FailureScript, type ScriptedOutcome, jsonSender, parseBody, useProviderFake } from "./provider-fake.js";
 import { loadProviderSpec } from "./provider-spec.js";
 import type { RegistryLogin } from "./registry.js";
 
@@ -33,12 +32,7 @@ import type { RegistryLogin } from "./registry.js";
  * - Token values never appear in `requests`, `violations` or any message.
  */
 
-export type ScriptedFailure =
-  | { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown; readonly match?: RequestMatch }
-  | { readonly reset: true; readonly match?: RequestMatch }
-  | { readonly hang: true; readonly match?: RequestMatch };
-
-export type RequestMatch = (request: { readonly method: string; readonly path: string }) => boolean;
+export type { RequestMatch, ScriptedOutcome as ScriptedFailure } from "./provider-fake.js";
 
 export interface GitLabRequest {
   readonly method: string;
@@ -91,12 +85,11 @@ export class FakeGitLab {
   allowDocumentedRegistryScopes = false;
   /** Every login that ever opened the registry, by token id (kept after delete so tests can show it no longer does). */
   readonly #logins = new Map<number, RegistryLogin>();
-  readonly #script: ScriptedFailure[] = [];
+  readonly #script = new FailureScript<ScriptedOutcome>();
   readonly #numericIds = new Map<string, number>();
   #nextId = 1;
   #now: number;
   #server: LocalServer | undefined;
-  #hung: ServerResponse[] = [];
   readonly #spec = loadProviderSpec("gitlab");
 
   constructor(
@@ -131,7 +124,7 @@ export class FakeGitLab {
   }
 
   /** Answers the next matching request with `failure` instead of handling it (queued in order). */
-  failNext(...failures: ScriptedFailure[]): void {
+  failNext(...failures: ScriptedOutcome[]): void {
     this.#script.push(...failures);
   }
 
@@ -147,8 +140,8 @@ export class FakeGitLab {
 
   /** Drops scripted failures not used yet and answers hung requests' sockets by closing them. */
   resetScript(): void {
-    this.#script.splice(0);
-    for (const res of this.#hung.splice(0)) res.socket?.destroy();
+    this.#script.clear();
+    this.#script.cutHung();
   }
 
   async close(): Promise<void> {
@@ -175,41 +168,14 @@ export class FakeGitLab {
     const path = url.pathname;
     const record: GitLabRequest = { method: req.method, path, operation: undefined, at: Date.now(), status: 0 };
     this.requests.push(record);
-    const send = (status: number, body?: unknown, headers: Readonly<Record<string, string>> = {}): void => {
-      record.status = status;
-      res.writeHead(status, body === undefined ? headers : { "content-type": "application/json", ...headers });
-      res.end(body === undefined ? undefined : JSON.stringify(body));
-    };
-
-    let body: unknown;
-    if (req.body !== "") {
-      try {
-        body = JSON.parse(req.body);
-      } catch {
-        body = req.body;
-      }
-    }
+    const send = jsonSender(res, record);
+    const body = parseBody(req);
     const checked = this.#spec.check(req.method, path, url.searchParams, this.#forCheck(req.method, path, body), req.headers);
     (record as { operation: string | undefined }).operation = checked.operation;
     if (typeof body === "string") checked.violations.push(`${checked.operation ?? `${req.method} ${path}`}: body is not JSON`);
     this.violations.push(...checked.violations);
 
-    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
-    if (scripted >= 0) {
-      const [failure] = this.#script.splice(scripted, 1);
-      if (failure !== undefined) {
-        if ("reset" in failure) {
-          record.status = -1;
-          res.socket?.destroy();
-          return;
-        }
-        if ("hang" in failure) {
-          this.#hung.push(res);
-          return;
-        }
-        return send(failure.status, failure.body, failure.headers);
-      }
-    }
+    if (this.#script.play({ method: req.method, path }, res, record, send)) return;
 
     const given = header(req.headers["private-token"]) ?? url.searchParams.get("private_token") ?? undefined;
     if (given === undefined || (given !== this.adminToken && !this.limitedTokens.has(given))) return send(401, { message: "401 Unauthorized" });
@@ -424,27 +390,19 @@ export interface FakeGitLabWorld {
  * any violation it did not take (`takeViolations()`).
  */
 export function useFakeGitLab(): FakeGitLabWorld {
-  const world = lateBound<FakeGitLabWorld>("useFakeGitLab");
-  let started: { gitlab: FakeGitLab; registry: CredentialRegistry } | undefined;
-  beforeAll(async () => {
-    const registry = await startCredentialRegistry();
-    const adminToken = `glpat-admin-${randomBytes(10).toString("hex")}`;
-    const gitlab = await FakeGitLab.start(registry, { adminToken }).catch(async (error: unknown) => {
-      await registry.stop();
-      throw error;
-    });
-    started = { gitlab, registry };
-    world.set({ gitlab, registry, adminToken });
-  });
-  afterEach(() => {
-    if (started === undefined) return;
-    started.gitlab.resetScript();
-    expect(started.gitlab.takeViolations()).toEqual([]);
-  });
-  afterAll(async () => {
-    if (started === undefined) return;
-    await started.gitlab.close();
-    await started.registry.stop();
-  });
-  return world.view;
+  return useProviderFake(
+    "useFakeGitLab",
+    async (registry) => {
+      const adminToken = `glpat-admin-${randomBytes(10).toString("hex")}`;
+      const gitlab = await FakeGitLab.start(registry, { adminToken });
+      return { fake: gitlab, world: { gitlab, registry, adminToken } };
+    },
+    {
+      stop: (gitlab) => gitlab.close(),
+      after: (gitlab) => {
+        gitlab.resetScript();
+        expectClean(gitlab);
+      },
+    },
+  );
 }

@@ -1,9 +1,8 @@
 import { randomInt, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
-import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import type { CredentialRegistry } from "./credential-registry.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
-import { lateBound } from "./late-bound.js";
+import { expectClean, FailureScript, type RecordedRequest, type ScriptedFailure, jsonSender, parseBody, redactAuthorization, redactFields, useProviderFake } from "./provider-fake.js";
 import { loadProviderSpec } from "./provider-spec.js";
 
 /**
@@ -45,33 +44,11 @@ export interface HarborLogin {
   readonly password: string;
 }
 
-/** A scripted answer: a status (with headers and body), a connection reset, or a hang. */
-export interface ScriptedFailure {
-  readonly status?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: unknown;
-  /** Destroy the socket instead of answering. */
-  readonly reset?: boolean;
-  /** Never answer (the connection is cut when the fake closes). */
-  readonly hang?: boolean;
-  /** Only requests this matches consume it; default the next request. Path without the base path. */
-  readonly match?: (request: { method: string; path: string }) => boolean;
-}
+/** A scripted answer; `match` sees the path without /api/v2.0. */
+export type { ScriptedFailure } from "./provider-fake.js";
 
-export interface HarborRequest {
-  readonly method: string;
-  /** Path without /api/v2.0 and without the query. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  /** Headers as received, the Authorization header reduced to its scheme. */
-  readonly headers: Received["headers"];
-  /** The parsed body, any `secret` replaced by "<redacted>". */
-  readonly body: unknown;
-  /** "METHOD /api/v2.0/robots/{robot_id}", or undefined for a request no operation has. */
-  readonly operation: string | undefined;
-  readonly at: number;
-  status: number;
-}
+/** A recorded request: path without /api/v2.0 and the query, any `secret` in the body redacted. */
+export type HarborRequest = RecordedRequest;
 
 export interface HarborRobot {
   readonly id: number;
@@ -122,11 +99,6 @@ function generateSecret(): string {
   }
 }
 
-function redact(body: unknown): unknown {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
-  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, k === "secret" ? "<redacted>" : v]));
-}
-
 export class FakeHarbor {
   readonly requests: HarborRequest[] = [];
   /** Departures from the description (requests, and the stand-in's own answers); a correct client leaves this empty. */
@@ -139,10 +111,9 @@ export class FakeHarbor {
   now: number;
   readonly registry: CredentialRegistry;
   readonly #robots = new Map<number, StoredRobot>();
-  readonly #script: ScriptedFailure[] = [];
+  readonly #script = new FailureScript<ScriptedFailure>();
   #nextId = 1;
   #server: LocalServer | undefined;
-  readonly #hanging = new Set<ServerResponse>();
 
   private constructor(options: FakeHarborOptions) {
     this.registry = options.registry;
@@ -172,7 +143,7 @@ export class FakeHarbor {
 
   /** Scripted failures not consumed yet. */
   get pending(): number {
-    return this.#script.length;
+    return this.#script.pending;
   }
 
   /** The robots as Harbor holds them, without their secrets. */
@@ -195,7 +166,7 @@ export class FakeHarbor {
   async reset(): Promise<void> {
     const names = [...this.#robots.values()].map((r) => r.name);
     this.#robots.clear();
-    this.#script.length = 0;
+    this.#script.clear();
     this.requests.length = 0;
     this.violations.length = 0;
     this.now = Date.now();
@@ -203,8 +174,7 @@ export class FakeHarbor {
   }
 
   async close(): Promise<void> {
-    for (const res of this.#hanging) res.socket?.destroy();
-    this.#hanging.clear();
+    this.#script.cutHung();
     await this.#server?.close();
   }
 
@@ -231,48 +201,24 @@ export class FakeHarbor {
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
     const url = new URL(req.url, "http://fake.harbor");
-    let body: unknown;
-    if (req.body !== "") {
-      try {
-        body = JSON.parse(req.body);
-      } catch {
-        body = req.body;
-      }
-    }
+    const body = parseBody(req);
     const path = url.pathname.startsWith(HARBOR_BASE_PATH) ? url.pathname.slice(HARBOR_BASE_PATH.length) : url.pathname;
     const checked = spec().check(req.method, url.pathname, url.searchParams, body, req.headers);
     const auth = req.headers.authorization;
-    const headers = { ...req.headers, ...(auth === undefined ? {} : { authorization: `${auth.split(" ")[0] ?? ""} <redacted>` }) };
-    const record: HarborRequest = { method: req.method, path, query: url.searchParams, headers, body: redact(body), operation: checked.operation, at: Date.now(), status: 0 };
+    const headers = redactAuthorization(req.headers);
+    const record: HarborRequest = { method: req.method, path, query: url.searchParams, headers, body: redactFields(body, ["secret"]), operation: checked.operation, at: Date.now(), status: 0 };
     this.requests.push(record);
     this.violations.push(...checked.violations);
     const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"] : randomUUID();
 
-    const send = (status: number, payload?: unknown, extra: Readonly<Record<string, string>> = {}): void => {
-      record.status = status;
-      res.writeHead(status, { ...(payload === undefined ? {} : { "content-type": "application/json" }), "x-request-id": requestId, ...extra });
-      res.end(payload === undefined ? undefined : JSON.stringify(payload));
-    };
+    const send = jsonSender(res, record, { "x-request-id": requestId });
     const error = (status: number, code: string, message: string): void => send(status, { errors: [{ code, message }] });
     const ok = (status: number, payload?: unknown, extra: Readonly<Record<string, string>> = {}): void => {
       if (checked.operation !== undefined) this.violations.push(...spec().checkResponse(checked.operation, status, payload).map((v) => `stand-in answer: ${v}`));
       send(status, payload, extra);
     };
 
-    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
-    if (scripted >= 0) {
-      const [s] = this.#script.splice(scripted, 1);
-      if (s?.reset === true) {
-        record.status = -1;
-        res.socket?.destroy();
-        return;
-      }
-      if (s?.hang === true) {
-        this.#hanging.add(res);
-        return;
-      }
-      if (s !== undefined) return send(s.status ?? 500, s.body, s.headers);
-    }
+    if (this.#script.play({ method: req.method, path }, res, record, send)) return;
 
     if (!this.#authorized(auth)) {
       if (this.#known(auth)) return error(403, "FORBIDDEN", "forbidden");
@@ -429,31 +375,21 @@ export const HARBOR_ADMIN: HarborLogin = { username: "admin", password: "Harbor1
  * back to `options`; after each, the test fails on any violation or unconsumed scripted failure.
  */
 export function useFakeHarbor(options: Omit<FakeHarborOptions, "registry" | "admin"> & { admin?: HarborLogin } = {}): FakeHarborWorld {
-  const world = lateBound<FakeHarborWorld>("useFakeHarbor");
-  let registry: CredentialRegistry | undefined;
-  let harbor: FakeHarbor | undefined;
   const admin = options.admin ?? HARBOR_ADMIN;
-  beforeAll(async () => {
-    registry = await startCredentialRegistry();
-    harbor = await FakeHarbor.start({ ...options, registry, admin });
-    world.set({ harbor, registry, admin });
-  });
-  afterAll(async () => {
-    await harbor?.close();
-    await registry?.stop();
-  });
-  beforeEach(async () => {
-    if (harbor === undefined) return;
-    await harbor.reset();
-    harbor.admin = admin;
-    harbor.maxRobots = options.maxRobots ?? Number.POSITIVE_INFINITY;
-  });
-  afterEach(() => {
-    if (harbor === undefined) return;
-    const pending = harbor.pending;
-    const violations = harbor.takeViolations();
-    expect(violations).toEqual([]);
-    expect(pending, "scripted failures left unconsumed").toBe(0);
-  });
-  return world.view;
+  return useProviderFake(
+    "useFakeHarbor",
+    async (registry) => {
+      const harbor = await FakeHarbor.start({ ...options, registry, admin });
+      return { fake: harbor, world: { harbor, registry, admin } };
+    },
+    {
+      stop: (harbor) => harbor.close(),
+      before: async (harbor) => {
+        await harbor.reset();
+        harbor.admin = admin;
+        harbor.maxRobots = options.maxRobots ?? Number.POSITIVE_INFINITY;
+      },
+      after: expectClean,
+    },
+  );
 }

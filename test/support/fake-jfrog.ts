@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import type { CredentialRegistry } from "./credential-registry.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
-import { lateBound } from "./late-bound.js";
+import { expectClean, FailureScript, type ScriptedOutcome, useProviderFake } from "./provider-fake.js";
 import { loadProviderSpec } from "./provider-spec.js";
 import type { RegistryLogin } from "./registry.js";
 
@@ -27,12 +26,7 @@ import type { RegistryLogin } from "./registry.js";
  * - Token values never appear in `requests`, `violations` or any message.
  */
 
-export type RequestMatch = (request: { readonly method: string; readonly path: string }) => boolean;
-
-export type ScriptedFailure =
-  | { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown; readonly match?: RequestMatch }
-  | { readonly reset: true; readonly match?: RequestMatch }
-  | { readonly hang: true; readonly match?: RequestMatch };
+export type { RequestMatch, ScriptedOutcome as ScriptedFailure } from "./provider-fake.js";
 
 export interface JFrogRequest {
   readonly method: string;
@@ -77,8 +71,7 @@ export class FakeJFrog {
   readonly #logins = new Map<string, RegistryLogin>();
   /** refresh token → token_id */
   readonly #refreshTokens = new Map<string, string>();
-  readonly #script: ScriptedFailure[] = [];
-  readonly #hung: ServerResponse[] = [];
+  readonly #script = new FailureScript<ScriptedOutcome>();
   #now: number;
   #server: LocalServer | undefined;
   readonly #spec = loadProviderSpec("jfrog");
@@ -117,7 +110,7 @@ export class FakeJFrog {
     }
   }
 
-  failNext(...failures: ScriptedFailure[]): void {
+  failNext(...failures: ScriptedOutcome[]): void {
     this.#script.push(...failures);
   }
 
@@ -131,8 +124,8 @@ export class FakeJFrog {
   }
 
   resetScript(): void {
-    this.#script.splice(0);
-    for (const res of this.#hung.splice(0)) res.socket?.destroy();
+    this.#script.clear();
+    this.#script.cutHung();
   }
 
   async close(): Promise<void> {
@@ -179,22 +172,7 @@ export class FakeJFrog {
     if (bodyProblem !== undefined) checked.violations.push(`${checked.operation ?? `${req.method} ${path}`}: ${bodyProblem}`);
     this.violations.push(...checked.violations);
 
-    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
-    if (scripted >= 0) {
-      const [failure] = this.#script.splice(scripted, 1);
-      if (failure !== undefined) {
-        if ("reset" in failure) {
-          record.status = -1;
-          res.socket?.destroy();
-          return;
-        }
-        if ("hang" in failure) {
-          this.#hung.push(res);
-          return;
-        }
-        return send(failure.status, failure.body, failure.headers);
-      }
-    }
+    if (this.#script.play({ method: req.method, path }, res, record, send)) return;
 
     const auth = String(req.headers.authorization ?? "");
     const given = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : undefined;
@@ -342,27 +320,19 @@ export interface FakeJFrogWorld {
  * any violation it did not take (`takeViolations()`).
  */
 export function useFakeJFrog(): FakeJFrogWorld {
-  const world = lateBound<FakeJFrogWorld>("useFakeJFrog");
-  let started: { jfrog: FakeJFrog; registry: CredentialRegistry } | undefined;
-  beforeAll(async () => {
-    const registry = await startCredentialRegistry();
-    const adminToken = fakeJwt();
-    const jfrog = await FakeJFrog.start(registry, { adminToken }).catch(async (e: unknown) => {
-      await registry.stop();
-      throw e;
-    });
-    started = { jfrog, registry };
-    world.set({ jfrog, registry, adminToken });
-  });
-  afterEach(() => {
-    if (started === undefined) return;
-    started.jfrog.resetScript();
-    expect(started.jfrog.takeViolations()).toEqual([]);
-  });
-  afterAll(async () => {
-    if (started === undefined) return;
-    await started.jfrog.close();
-    await started.registry.stop();
-  });
-  return world.view;
+  return useProviderFake(
+    "useFakeJFrog",
+    async (registry) => {
+      const adminToken = fakeJwt();
+      const jfrog = await FakeJFrog.start(registry, { adminToken });
+      return { fake: jfrog, world: { jfrog, registry, adminToken } };
+    },
+    {
+      stop: (jfrog) => jfrog.close(),
+      after: (jfrog) => {
+        jfrog.resetScript();
+        expectClean(jfrog);
+      },
+    },
+  );
 }

@@ -1,9 +1,8 @@
 import { randomInt } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
-import { type CredentialRegistry, startCredentialRegistry } from "./credential-registry.js";
+import type { CredentialRegistry } from "./credential-registry.js";
 import { type LocalServer, type Received, startServer } from "./http.js";
-import { lateBound } from "./late-bound.js";
+import { expectClean, FailureScript, type RecordedRequest, type ScriptedFailure, jsonSender, parseBody, redactAuthorization, useProviderFake } from "./provider-fake.js";
 import { loadProviderSpec } from "./provider-spec.js";
 
 /**
@@ -26,29 +25,11 @@ import { loadProviderSpec } from "./provider-spec.js";
  * - Never logs anything; recorded requests carry neither the bearer token nor a robot token.
  */
 
-export interface ScriptedFailure {
-  readonly status?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: unknown;
-  /** Destroy the socket instead of answering. */
-  readonly reset?: boolean;
-  /** Never answer (the connection is cut when the fake closes). */
-  readonly hang?: boolean;
-  /** Only requests this matches consume it; default the next request. Path with /api/v1. */
-  readonly match?: (request: { method: string; path: string }) => boolean;
-}
+/** A scripted answer; `match` sees the path with /api/v1. */
+export type { ScriptedFailure } from "./provider-fake.js";
 
-export interface QuayRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query: URLSearchParams;
-  /** Headers as received, the Authorization header reduced to its scheme. */
-  readonly headers: Received["headers"];
-  readonly body: unknown;
-  readonly operation: string | undefined;
-  readonly at: number;
-  status: number;
-}
+/** A recorded request: path with /api/v1, without the query. */
+export type QuayRequest = RecordedRequest;
 
 export interface QuayRobot {
   /** The login: <org-or-user>+<shortname>. */
@@ -102,8 +83,7 @@ export class FakeQuay {
   readonly registry: CredentialRegistry;
   /** Robots by login (<namespace>+<shortname>). */
   readonly #robots = new Map<string, StoredRobot>();
-  readonly #script: ScriptedFailure[] = [];
-  readonly #hanging = new Set<ServerResponse>();
+  readonly #script = new FailureScript<ScriptedFailure>();
   #server: LocalServer | undefined;
 
   private constructor(options: FakeQuayOptions) {
@@ -131,7 +111,7 @@ export class FakeQuay {
   }
 
   get pending(): number {
-    return this.#script.length;
+    return this.#script.pending;
   }
 
   robots(): QuayRobot[] {
@@ -145,41 +125,29 @@ export class FakeQuay {
   async reset(): Promise<void> {
     const names = [...this.#robots.keys()];
     this.#robots.clear();
-    this.#script.length = 0;
+    this.#script.clear();
     this.requests.length = 0;
     this.violations.length = 0;
     await Promise.all(names.map((n) => this.registry.remove(n)));
   }
 
   async close(): Promise<void> {
-    for (const res of this.#hanging) res.socket?.destroy();
-    this.#hanging.clear();
+    this.#script.cutHung();
     await this.#server?.close();
   }
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
     const url = new URL(req.url, "http://fake.quay");
-    let body: unknown;
-    if (req.body !== "") {
-      try {
-        body = JSON.parse(req.body);
-      } catch {
-        body = req.body;
-      }
-    }
+    const body = parseBody(req);
     const path = url.pathname;
     const checked = spec().check(req.method, path, url.searchParams, body, req.headers);
     const auth = req.headers.authorization;
-    const headers = { ...req.headers, ...(auth === undefined ? {} : { authorization: `${auth.split(" ")[0] ?? ""} <redacted>` }) };
+    const headers = redactAuthorization(req.headers);
     const record: QuayRequest = { method: req.method, path, query: url.searchParams, headers, body, operation: checked.operation, at: Date.now(), status: 0 };
     this.requests.push(record);
     this.violations.push(...checked.violations);
 
-    const send = (status: number, payload?: unknown, extra: Readonly<Record<string, string>> = {}): void => {
-      record.status = status;
-      res.writeHead(status, { ...(payload === undefined ? {} : { "content-type": "application/json" }), ...extra });
-      res.end(payload === undefined ? undefined : JSON.stringify(payload));
-    };
+    const send = jsonSender(res, record);
     const error = (status: number, type: string, detail: string): void => send(status, quayError(status, type, detail));
     /** A success answer; checked against the description where it declares this status (see create and regenerate). */
     const ok = (status: number, payload?: unknown, check = true): void => {
@@ -187,20 +155,7 @@ export class FakeQuay {
       send(status, payload);
     };
 
-    const scripted = this.#script.findIndex((s) => s.match === undefined || s.match({ method: req.method, path }));
-    if (scripted >= 0) {
-      const [s] = this.#script.splice(scripted, 1);
-      if (s?.reset === true) {
-        record.status = -1;
-        res.socket?.destroy();
-        return;
-      }
-      if (s?.hang === true) {
-        this.#hanging.add(res);
-        return;
-      }
-      if (s !== undefined) return send(s.status ?? 500, s.body, s.headers);
-    }
+    if (this.#script.play({ method: req.method, path }, res, record, send)) return;
 
     const bearer = /^Bearer (.+)$/i.exec(auth ?? "")?.[1];
     if (bearer !== this.token) {
@@ -273,30 +228,20 @@ export const QUAY_ADMIN_TOKEN = "quay-oauth-admin-token-CONTRACT";
  * after each, the test fails on any violation or unconsumed scripted failure.
  */
 export function useFakeQuay(options: Omit<FakeQuayOptions, "registry" | "token"> & { token?: string } = {}): FakeQuayWorld {
-  const world = lateBound<FakeQuayWorld>("useFakeQuay");
-  let registry: CredentialRegistry | undefined;
-  let quay: FakeQuay | undefined;
   const token = options.token ?? QUAY_ADMIN_TOKEN;
-  beforeAll(async () => {
-    registry = await startCredentialRegistry();
-    quay = await FakeQuay.start({ ...options, registry, token });
-    world.set({ quay, registry, token });
-  });
-  afterAll(async () => {
-    await quay?.close();
-    await registry?.stop();
-  });
-  beforeEach(async () => {
-    if (quay === undefined) return;
-    await quay.reset();
-    quay.token = token;
-  });
-  afterEach(() => {
-    if (quay === undefined) return;
-    const pending = quay.pending;
-    const violations = quay.takeViolations();
-    expect(violations).toEqual([]);
-    expect(pending, "scripted failures left unconsumed").toBe(0);
-  });
-  return world.view;
+  return useProviderFake(
+    "useFakeQuay",
+    async (registry) => {
+      const quay = await FakeQuay.start({ ...options, registry, token });
+      return { fake: quay, world: { quay, registry, token } };
+    },
+    {
+      stop: (quay) => quay.close(),
+      before: async (quay) => {
+        await quay.reset();
+        quay.token = token;
+      },
+      after: expectClean,
+    },
+  );
 }
