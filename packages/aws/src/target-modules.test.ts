@@ -1,6 +1,6 @@
 import type { DeliveryTarget } from "@pullkeeper/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { deliveryTargets } from "./lambda/propagation-runtime.js";
+import { configuredKinds, deliveryTargets } from "./lambda/propagation-runtime.js";
 import { DEFAULT_RATE_LIMITS, TARGET_MODULES, undeclaredSearches } from "./target-modules.js";
 
 describe("TARGET_MODULES", () => {
@@ -37,6 +37,12 @@ describe("TARGET_MODULES", () => {
     expect(shared[0]).toBeDefined();
     expect(new Set(shared).size).toBe(1);
     expect(client(targets.get("codespaces-secret"))).not.toBe(shared[0]);
+  });
+
+  it("builds only the kinds the config uses when asked (a cold start loads no other kind's clients)", async () => {
+    const config = { consumers: [{ target: { kind: "webhook" } }, { target: { kind: "kubernetes-secret" } }, { target: { kind: "webhook" } }] };
+    const some = await deliveryTargets({ kinds: configuredKinds(config) });
+    expect([...some.keys()].sort()).toEqual(["kubernetes-secret", "webhook"]);
   });
 
   it("reads the secrets a consumer names, and nothing from a block that names none", () => {

@@ -2,7 +2,8 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { consumersFromConfig, type LedgerRepair, type PullkeeperConfig, type RevocationService, type RollbackService } from "@pullkeeper/core";
 import { awsServiceAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
-import { deliveryTargets } from "./propagation-runtime.js";
+import { CONSUMER_SCHEMAS } from "./consumer-schemas.js";
+import { configuredKinds, deliveryTargets } from "./propagation-runtime.js";
 import { awsRegistrySide } from "./rotation-runtime.js";
 import { ledgerRepair, revocationService, rollbackService } from "./wiring.js";
 
@@ -21,9 +22,9 @@ export interface LifecycleRuntime {
 export async function lifecycleFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<LifecycleRuntime> {
   const adapters = await awsServiceAdapters(tracer);
   // Only capabilities are read here (which kinds list environments): no target writes anything.
-  const targets = await deliveryTargets();
+  const targets = await deliveryTargets({ kinds: configuredKinds(config) });
   const repair = ledgerRepair(adapters);
-  const revocation = revocationService({ adapters, config, consumers: consumersFromConfig(config, targets), targets, revoker: awsRegistrySide().revoker, repair });
+  const revocation = revocationService({ adapters, config, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), targets, revoker: awsRegistrySide().revoker, repair });
   const rollback = rollbackService(adapters);
   return { config, revocation, rollback, repair };
 }

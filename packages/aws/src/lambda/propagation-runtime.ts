@@ -2,6 +2,7 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, type PropagationService, type TargetDependencies } from "@pullkeeper/core";
 import { TARGET_MODULES } from "../target-modules.js";
 import { awsAdapters } from "./adapters.js";
+import { CONSUMER_SCHEMAS } from "./consumer-schemas.js";
 import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
 import { awsDeliveryQueue } from "./planner-runtime.js";
@@ -15,6 +16,13 @@ export interface DeliveryTargetsOptions {
   readonly extra?: readonly DeliveryTarget[];
   /** A registry's secret (ARN or name), so AWS discovery can default to its region. */
   readonly registrySecret?: (registryId: string) => string | undefined;
+  /** Only these kinds (the config's: configuredKinds), so a cold start loads no client of a kind nobody uses; default every kind. */
+  readonly kinds?: ReadonlySet<string>;
+}
+
+/** The target kinds the config's consumers use. */
+export function configuredKinds(config: { readonly consumers: readonly { readonly target: { readonly kind: string } }[] }): ReadonlySet<string> {
+  return new Set(config.consumers.map((c) => c.target.kind));
 }
 
 const noReader: CredentialReader = async (secretId) => {
@@ -31,7 +39,8 @@ export async function deliveryTargets(options: DeliveryTargetsOptions = {}): Pro
     readCredential: options.readCredential ?? noReader,
     ...(options.registrySecret && { registrySecret: options.registrySecret }),
   };
-  const factories = await Promise.all(TARGET_MODULES.map(async (m) => ({ kind: m.kind, create: await m.load() })));
+  const modules = options.kinds ? TARGET_MODULES.filter((m) => options.kinds?.has(m.kind)) : TARGET_MODULES;
+  const factories = await Promise.all(modules.map(async (m) => ({ kind: m.kind, create: await m.load() })));
   const targets = factories.map(({ kind, create }) => {
     const target = create(dependencies);
     if (target.kind !== kind) throw new Error(`target module ${kind} built a target of kind ${target.kind}`);
@@ -47,7 +56,7 @@ export async function propagationFromEnvironment(): Promise<PropagationService> 
   tracer ??= observability("pullkeeper-propagation").tracer;
   const config = readConfigFile();
   const adapters = await awsAdapters(tracer);
-  const targets = await deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential });
-  const consumers = consumersFromConfig(config, targets);
+  const targets = await deliveryTargets({ readCredential: async (id) => (await adapters.vault.read(id, { stage: "AWSCURRENT" })).credential, kinds: configuredKinds(config) });
+  const consumers = consumersFromConfig(config, CONSUMER_SCHEMAS);
   return propagationService({ adapters, config, consumers, targets, ...awsDeliveryQueue(tracer, config) });
 }
