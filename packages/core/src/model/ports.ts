@@ -254,6 +254,20 @@ export interface DeliveryLedger {
 
 export interface Ledger extends RegistryLedger, DeliveryLedger, LifecycleLedger {}
 
+/**
+ * What every service that writes a credential version works with (refresh, rotation, rollback,
+ * repair): the vault, the registry check, the ledger (as much of it as the service needs), the
+ * bus, fingerprints and time.
+ */
+export interface CredentialPorts<L extends RegistryLedger = Ledger> {
+  readonly vault: Vault;
+  readonly verifier: RegistryVerifier;
+  readonly ledger: L;
+  readonly bus: EventBus;
+  readonly fingerprints: Fingerprinter;
+  readonly clock: Clock;
+}
+
 /** Publishes domain events; throws if some could not be delivered after retries. */
 export interface EventBus {
   publish(events: readonly PullkeeperEvent[]): Promise<void>;

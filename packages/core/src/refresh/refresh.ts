@@ -5,7 +5,7 @@ import type { CredentialVersion, MintedToken, Registry, TokenScope } from "../mo
 import { tokenScopeKey } from "../model/model.js";
 import { sourceCapabilities } from "../source-modules.js";
 import type { EcrTokenSource } from "../sources/ecr-token/module.js";
-import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryRecord, RegistryVerifier, TokenSource, Vault } from "../model/ports.js";
+import type { CredentialPorts, RegistryLedger, RegistryRecord, TokenSource } from "../model/ports.js";
 import { verifyRequest } from "../rotation/verify-request.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
 
@@ -33,14 +33,8 @@ export interface RefreshRequest {
   readonly force?: boolean;
 }
 
-export interface RefreshDependencies {
-  readonly vault: Vault;
+export interface RefreshDependencies extends CredentialPorts<RegistryLedger> {
   readonly tokens: TokenSource;
-  readonly verifier: RegistryVerifier;
-  readonly ledger: RegistryLedger;
-  readonly bus: EventBus;
-  readonly fingerprints: Fingerprinter;
-  readonly clock: Clock;
   readonly policy?: Omit<RefreshPolicy, "marginSeconds">;
   /** Registries processed at once; keeps Secrets Manager's shared ~50 writes/s quota out of reach. */
   readonly concurrency?: number;

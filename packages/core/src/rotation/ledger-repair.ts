@@ -1,17 +1,10 @@
 import type { CredentialRotated } from "../model/events.js";
 import type { CredentialVersion, Registry } from "../model/model.js";
-import type { Clock, EventBus, Fingerprinter, RegistryLedger, RegistryVerifier, Vault } from "../model/ports.js";
+import type { CredentialPorts, RegistryLedger } from "../model/ports.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
 
-export interface LedgerRepairDependencies {
-  readonly vault: Vault;
-  readonly verifier: RegistryVerifier;
-  readonly ledger: RegistryLedger;
-  readonly bus: EventBus;
-  readonly fingerprints: Fingerprinter;
-  readonly clock: Clock;
-}
+export type LedgerRepairDependencies = CredentialPorts<RegistryLedger>;
 
 export type RepairOutcome = "in-sync" | "repaired" | "empty" | "rotation-unfinished";
 

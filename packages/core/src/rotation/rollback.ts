@@ -1,19 +1,13 @@
 import { PullkeeperError } from "../model/errors.js";
 import type { CredentialRotated } from "../model/events.js";
 import type { CredentialVersion, Registry } from "../model/model.js";
-import type { Clock, EventBus, Fingerprinter, Ledger, RegistryVerifier, Vault } from "../model/ports.js";
+import type { CredentialPorts } from "../model/ports.js";
 import { withRegistryLock } from "./registry-lock.js";
 import { sourceCapabilities } from "../source-modules.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
 
-export interface RollbackDependencies {
-  readonly vault: Vault;
-  readonly verifier: RegistryVerifier;
-  readonly ledger: Ledger;
-  readonly bus: EventBus;
-  readonly fingerprints: Fingerprinter;
-  readonly clock: Clock;
+export interface RollbackDependencies extends CredentialPorts {
   /** A fresh ClientRequestToken for the version that carries the restored value. */
   readonly newToken: () => string;
 }

@@ -3,7 +3,7 @@ import type { CredentialVersion, Registry } from "../model/model.js";
 import { revokePolicy } from "../model/model.js";
 import { sourceCapabilities } from "../source-modules.js";
 import type { HtpasswdSource } from "../sources/htpasswd/module.js";
-import type { Clock, CredentialIssuer, EventBus, Fingerprinter, Ledger, RegistryVerifier, StoredCredential, Vault } from "../model/ports.js";
+import type { CredentialIssuer, CredentialPorts, StoredCredential } from "../model/ports.js";
 import { lockRegistry } from "./registry-lock.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
@@ -20,13 +20,7 @@ export function isRotated(registry: Registry): registry is RotatedRegistry {
   return sourceCapabilities(registry).rotates;
 }
 
-export interface RotationDependencies {
-  readonly vault: Vault;
-  readonly verifier: RegistryVerifier;
-  readonly ledger: Ledger;
-  readonly bus: EventBus;
-  readonly fingerprints: Fingerprinter;
-  readonly clock: Clock;
+export interface RotationDependencies extends CredentialPorts {
   /** How the registry's source makes its next credential (htpasswdIssuer for htpasswd registries). */
   readonly issuer: (registry: RotatedRegistry) => CredentialIssuer;
   /** Frees the idle user's slot when the registry's policy says "revoke first" (whenInUse: revoke). */
