@@ -55,16 +55,22 @@ describe("the fake Docker Hub", () => {
     return world.registry.basic(login?.username ?? "", login?.password ?? "");
   };
 
+  /** The last request the registry's front passed on: the status is the registry's own answer, never the front's. */
+  const lastForwarded = () => world.registry.forwarded.at(-1);
+
   it("mints personal access tokens that open the real registry; deleting one closes it while another still works", async () => {
     const session = await login();
     const a = await mintPat(session, "ci-a");
     const b = await mintPat(session, "ci-b");
     expect(a.token).toMatch(/^dckr_pat_/);
     expect(a.body).toMatchObject({ token_label: "ci-a", scopes: ["repo:read"], is_active: true });
-    expect(world.hub.registryLoginFor(a.token)?.username).toBe(`pkadmin.${a.uuid.slice(0, 8)}`);
-    expect(world.hub.registryLoginFor(a.token)?.username).not.toBe(world.hub.registryLoginFor(b.token)?.username);
+    // Like Docker Hub: the account name is the username, whichever of its tokens is the password.
+    expect(world.hub.registryLoginFor(a.token)).toEqual({ username: "pkadmin", password: a.token });
+    expect(world.hub.registryLoginFor(b.token)).toEqual({ username: "pkadmin", password: b.token });
     expect(await opens(a.token)).toBe(200);
     expect(await opens(b.token)).toBe(200);
+    const pushed = await world.registry.pushImage("pkadmin/app", "v1", { username: "pkadmin", password: b.token });
+    expect(pushed).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     const got = await call("GET", `/v2/access-tokens/${a.uuid}`, { token: session });
     expect(got.status).toBe(200);
@@ -73,7 +79,16 @@ describe("the fake Docker Hub", () => {
     const deleted = await call("DELETE", `/v2/access-tokens/${a.uuid}`, { token: session });
     expect(deleted.status).toBe(204);
     expect(await opens(a.token)).toBe(401);
+    // Refused by the registry itself: the login reached it (as the deleted token's own htpasswd user, now gone).
+    const refused = lastForwarded();
+    expect(refused).toMatchObject({ method: "GET", path: "/v2/", status: 401 });
+    expect(refused?.user).toMatch(/^pkadmin~\d+$/);
+    expect(await world.registry.users()).not.toContain(refused?.user);
     expect(await opens(b.token)).toBe(200);
+    expect(lastForwarded()?.user).toMatch(/^pkadmin~\d+$/);
+    expect(lastForwarded()?.user).not.toBe(refused?.user);
+    await expect(world.registry.pushImage("pkadmin/app", "v2", { username: "pkadmin", password: a.token })).rejects.toThrow(/answered 401/);
+    expect(await world.registry.pushImage("pkadmin/app", "v2", { username: "pkadmin", password: b.token })).toMatch(/^sha256:/);
     expect((await call("GET", `/v2/access-tokens/${a.uuid}`, { token: session })).status).toBe(404);
     expect(world.hub.violations).toEqual([]);
   });
@@ -103,12 +118,21 @@ describe("the fake Docker Hub", () => {
     const id = String(created.body.id);
     expect(token).toMatch(/^dckr_oat_/);
     expect(created.body).toMatchObject({ label: "pull-app", is_active: true, resources });
-    expect(world.hub.registryLoginFor(token)?.username).toBe(`acme.${id.slice(0, 8)}`);
+    expect(world.hub.registryLoginFor(token)).toEqual({ username: "acme", password: token });
     expect(await opens(token)).toBe(200);
+    // A second token of the organization opens the registry under the same username, beside the first.
+    const second = await call("POST", "/v2/orgs/acme/access-tokens", { token: session, body: { label: "pull-app-2", resources, expires_at: null } });
+    expect(second.status).toBe(201);
+    const token2 = String(second.body.token);
+    expect(world.hub.registryLoginFor(token2)).toEqual({ username: "acme", password: token2 });
+    expect(await opens(token2)).toBe(200);
+    expect(await opens(token)).toBe(200);
+    // The organization's name with a password that is none of its tokens stays refused by the registry.
+    expect(await world.registry.basic("acme", "dckr_oat_not-a-token")).toBe(401);
 
     const listed = await call("GET", "/v2/orgs/acme/access-tokens?page=1&page_size=10", { token: session });
     expect(listed.status).toBe(200);
-    expect(listed.body.total).toBe(1);
+    expect(listed.body.total).toBe(2);
     expect(JSON.stringify(listed.body)).not.toContain(token);
 
     const one = await call("GET", `/v2/orgs/acme/access-tokens/${id}`, { token: session });
@@ -124,6 +148,10 @@ describe("the fake Docker Hub", () => {
     expect((await call("GET", "/v2/orgs/other/access-tokens", { token: session })).status).toBe(403);
     expect((await call("DELETE", `/v2/orgs/acme/access-tokens/${id}`, { token: session })).status).toBe(204);
     expect(await opens(token)).toBe(401);
+    expect(lastForwarded()).toMatchObject({ status: 401, user: expect.stringMatching(/^acme~\d+$/) });
+    expect(await opens(token2)).toBe(200);
+    expect((await call("DELETE", `/v2/orgs/acme/access-tokens/${String(second.body.id)}`, { token: session })).status).toBe(204);
+    expect(await opens(token2)).toBe(401);
     expect(world.hub.violations).toEqual([]);
   });
 

@@ -84,7 +84,7 @@ export class FakeDockerHub {
     this.#script.push(...failures);
   }
 
-  /** The registry login a minted token opens, or opened before it was deleted (undefined for a token the fake never minted). */
+  /** The registry login a minted token opens, or opened before it was deleted: its owner (user or organization) and the token (undefined for a token the fake never minted). */
   registryLoginFor(token: string): { username: string; password: string } | undefined {
     const username = this.#store.logins.get(token);
     return username === undefined ? undefined : { username, password: token };
@@ -97,7 +97,6 @@ export class FakeDockerHub {
       id: t.id,
       owner: t.owner,
       label: t.label,
-      registryUser: t.registryUser,
       isActive: t.isActive,
       expiresAt: t.expiresAt,
       installed: t.installed,

@@ -48,7 +48,6 @@ export interface Token {
   readonly id: string;
   readonly owner: string;
   readonly value: string;
-  readonly registryUser: string;
   label: string;
   description: string;
   readonly scopes: string[];
@@ -66,7 +65,6 @@ export interface DockerHubTokenView {
   readonly id: string;
   readonly owner: string;
   readonly label: string;
-  readonly registryUser: string;
   readonly isActive: boolean;
   readonly expiresAt: string | null;
   readonly installed: boolean;
@@ -79,10 +77,14 @@ export const TOKEN_LIMIT_STATUS = 403;
 /** Admin sessions from /v2/auth/token: Docker Hub says they expire in 10 minutes. */
 export const ACCESS_TOKEN_TTL_MS = 10 * 60_000;
 
-/** The tokens Docker Hub holds, its clock, and their registry logins. */
+/**
+ * The tokens Docker Hub holds, its clock, and their registry logins: each live token is a shared
+ * login of the registry (`installShared(owner, token)`), so every live token of one account or
+ * organization opens it with the account or organization name as the username, as on Docker Hub.
+ */
 export class DockerHubTokenStore {
   readonly tokens = new Map<string, Token>();
-  /** Every token ever minted (deleted ones too) → its registry user, so a test can check a revoked token is refused. */
+  /** Every token ever minted (deleted ones too) → its owner, the registry username, so a test can check a revoked token is refused. */
   readonly logins = new Map<string, string>();
   now: number;
 
@@ -109,7 +111,6 @@ export class DockerHubTokenStore {
       id,
       owner,
       value: `dckr_${kind}_${randomBytes(20).toString("base64url")}`,
-      registryUser: `${owner}.${id.slice(0, 8)}`,
       label: fields.label,
       description: fields.description,
       scopes: fields.scopes,
@@ -120,9 +121,9 @@ export class DockerHubTokenStore {
       installed: false,
     };
     this.tokens.set(id, t);
-    this.logins.set(t.value, t.registryUser);
+    this.logins.set(t.value, t.owner);
     if (!this.expired(t)) {
-      await this.registry.install(t.registryUser, t.value);
+      await this.registry.installShared(t.owner, t.value);
       t.installed = true;
     }
     return t;
@@ -131,11 +132,11 @@ export class DockerHubTokenStore {
   async setActive(t: Token, active: boolean): Promise<void> {
     t.isActive = active;
     if (active && !t.installed && !this.expired(t)) {
-      await this.registry.install(t.registryUser, t.value);
+      await this.registry.installShared(t.owner, t.value);
       t.installed = true;
     } else if (!active && t.installed) {
       t.installed = false;
-      await this.registry.remove(t.registryUser);
+      await this.registry.removeShared(t.owner, t.value);
     }
   }
 
@@ -143,7 +144,7 @@ export class DockerHubTokenStore {
     this.tokens.delete(t.id);
     if (t.installed) {
       t.installed = false;
-      await this.registry.remove(t.registryUser);
+      await this.registry.removeShared(t.owner, t.value);
     }
   }
 
@@ -155,7 +156,7 @@ export class DockerHubTokenStore {
     for (const t of this.tokens.values()) {
       if (t.installed && this.expired(t)) {
         t.installed = false;
-        await this.registry.remove(t.registryUser);
+        await this.registry.removeShared(t.owner, t.value);
       }
     }
   }

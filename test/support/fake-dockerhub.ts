@@ -23,11 +23,13 @@ import { useProviderFake } from "./provider-fake.js";
  * success answers are checked with `checkResponse()` into the same list. Every token operation
  * needs `Authorization: Bearer <access_token>` from /v2/auth/token (401 otherwise).
  *
- * Each minted token is an htpasswd user of the CredentialRegistry passed in — username
- * `<Docker Hub user or org>.<first 8 of its id>` (htpasswd holds one password per user), see
- * `registryLoginFor(token)` — installed before the create answer goes out, removed before the
- * answer to a delete or a deactivation, restored on reactivation; one past `expires_at` on the
- * fake's clock is removed at the next request or `tick()`.
+ * Each minted token is a shared login of the CredentialRegistry passed in
+ * (`installShared(owner, token)`): like Docker Hub, the registry takes any live token of an account
+ * or organization with the account or organization name as the username, see
+ * `registryLoginFor(token)` → `{ username: owner, password: token }`. It is installed before the
+ * create answer goes out, removed (that one login only) before the answer to a delete or a
+ * deactivation, restored on reactivation; one past `expires_at` on the fake's clock is removed at
+ * the next request or `tick()`.
  *
  * Scripted failures (`failNext`): any status/headers/body (429 with or without Retry-After, 500,
  * 503…), a connection reset, or a hang (no answer until the client gives up or the fake stops).

@@ -74,7 +74,8 @@ class Htpasswd {
   }
 }
 
-async function pushImage(url: string, repository: string, tag: string, login: RegistryLogin): Promise<string> {
+/** Pushes a one-layer image to the registry at `url` (or a front of it) with this login; returns the manifest digest. */
+export async function pushImage(url: string, repository: string, tag: string, login: RegistryLogin): Promise<string> {
   const authorization = `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`;
   // An empty tar archive is two zeroed 512-byte blocks.
   const tar = Buffer.alloc(1024);
