@@ -98,7 +98,7 @@ export function refreshPermissions(config: PullkeeperConfig, ctx: RefreshPermiss
     resources: [ctx.fingerprintKeySecretArn],
   });
 
-  statements.push(...sourcePermissions(minted, "refresh"));
+  statements.push(...sourcePermissions(minted, "refresh", { secretArn: (secret) => secretArn(secret, ctx) }));
 
   statements.push({
     actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],

@@ -3,7 +3,7 @@ import { type PathIssue, throwConfigIssues } from "../packages/core/src/config/c
 import type { Registry } from "../packages/core/src/model/model.js";
 import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation/rotation.js";
 import { sourcePermissions } from "../packages/core/src/source-modules.js";
-import type { HtpasswdEfs } from "../packages/core/src/sources/htpasswd/module.js";
+import { type HtpasswdEfs, htpasswdSourceOf } from "../packages/core/src/sources/htpasswd/module.js";
 import { sameSecret } from "../packages/core/src/model/secret-id.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";
 
@@ -47,13 +47,13 @@ export interface RotatedRegistryPlan {
 export interface RotationPlan {
   readonly registries: readonly RotatedRegistryPlan[];
   readonly efs: HtpasswdEfs;
-  /** What the rotated registries' source modules ask of both functions (`awsPermissions.rotation`: the htpasswd file on EFS). */
-  readonly sourcePermissions: readonly PermissionStatement[];
+  /** The registries rotated on AWS: their source modules say what else both functions need (`awsPermissions.rotation`). */
+  readonly rotated: readonly Registry[];
 }
 
 /** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
 export function rotatedOnAws(registry: Registry): registry is RotatedRegistry {
-  return isRotated(registry) && registry.source.serve === undefined;
+  return isRotated(registry) && htpasswdSourceOf(registry)?.serve === undefined;
 }
 
 /** localhost, 127.0.0.0/8 or ::1, with or without a port: this machine, wherever it runs. */
@@ -82,7 +82,7 @@ export function awsReachabilityIssues(config: PullkeeperConfig): PathIssue[] {
   config.registries.forEach((registry, index) => {
     const at = (...path: string[]) => ["registries", index, ...path];
     const name = `registry "${registry.id}"`;
-    if (isRotated(registry) && registry.source.serve !== undefined) {
+    if (htpasswdSourceOf(registry)?.serve !== undefined) {
       issues.push({
         path: at("source", "serve"),
         message: `${name} is served by the embedded runtime (pullkeeper dev) on ${registry.host}, which nothing on AWS can reach; deploy a config without it (PULLKEEPER_CONFIG names the file to deploy)`,
@@ -185,14 +185,17 @@ export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml",
     if (!rotatedOnAws(registry)) return;
     const at = (...path: string[]) => ["registries", index, ...path];
     const { source } = registry;
-    if (source.efs === undefined) {
+    const htpasswd = htpasswdSourceOf(registry);
+    if (htpasswd === undefined) {
+      // Only an htpasswd file needs a mount; other rotated sources reach their provider's API.
+    } else if (htpasswd.efs === undefined) {
       issues.push({
         path: at("source", "efs"),
         message: `registry "${registry.id}" is an htpasswd registry; on AWS its rotation writes source.file on EFS: set source.efs (fileSystem, accessPoint, subnets, securityGroups) and put source.file below ${HTPASSWD_EFS_MOUNT_PATH}/ (README, "Deploy to AWS")`,
       });
     } else if (efs === undefined) {
-      efs = { value: source.efs, index };
-    } else if (!sameEfs(efs.value, source.efs)) {
+      efs = { value: htpasswd.efs, index };
+    } else if (!sameEfs(efs.value, htpasswd.efs)) {
       issues.push({
         path: at("source", "efs"),
         message: `differs from registries[${efs.index}].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
@@ -212,7 +215,7 @@ export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml",
   });
   if (issues.length > 0) throwConfigIssues(file, issues, text);
   if (registries.length === 0 || efs === undefined) return undefined;
-  return { registries, efs: efs.value, sourcePermissions: sourcePermissions(rotated, "rotation") };
+  return { registries, efs: efs.value, rotated };
 }
 
 export type RotationPermissionContext = Pick<RefreshPermissionContext, "partition" | "region" | "account" | "tableArn" | "busArn" | "fingerprintKeySecretArn">;
@@ -273,7 +276,7 @@ export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionCon
     fingerprintKey(ctx),
     { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
     { actions: ["events:PutEvents"], resources: [ctx.busArn] },
-    ...plan.sourcePermissions,
+    ...sourcePermissions(plan.rotated, "rotation", { secretArn: (secret) => secretArn(secret, ctx) }),
     ...vpcPermissions(plan.efs, ctx),
     ...TRACING_PERMISSIONS,
   ]);

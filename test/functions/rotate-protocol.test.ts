@@ -1,5 +1,5 @@
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
-import { htpasswdIssuer, parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
+import { type HtpasswdSource, htpasswdIssuer, parseConfig, type PullkeeperEvent, RotationService, ROTATION_STEPS, SecretValue, systemClock } from "@pullkeeper/core";
 import { RandomPasswords, RegistryV2Verifier } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ beforeEach(async () => {
     bus: { publish: async (e) => void events.push(...e) },
     fingerprints: new HmacFingerprinter(Buffer.alloc(32, 7)),
     clock: systemClock,
-    issuer: (registry) => htpasswdIssuer(registry.source.users, new RandomPasswords(), world.htpasswd),
+    issuer: (registry) => htpasswdIssuer((registry.source as HtpasswdSource).users, new RandomPasswords(), world.htpasswd),
     newToken: randomUUID,
   });
   handler = createRotateHandler(async () => ({ config, service }));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../packages/core/src/config/config.js";
-import { isRotated } from "../../packages/core/src/rotation/rotation.js";
+import { htpasswdSourceOf } from "../../packages/core/src/sources/htpasswd/module.js";
 import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
 import { apiPermissions } from "../../stacks/audit-permissions.js";
 import { loadDeployConfig } from "../../stacks/config.js";
@@ -198,7 +198,7 @@ describe("the rotate function", () => {
     expect(input(fn, "fileSystemConfig")).toEqual({ arn: ACCESS_POINT, localMountPath: "/mnt/htpasswd" });
     // Every rotated registry's file is below the mount.
     for (const r of config.registries.filter((r) => plan.registries.some((p) => p.id === r.id))) {
-      expect(isRotated(r) && r.source.file.startsWith("/mnt/htpasswd/")).toBe(true);
+      expect(htpasswdSourceOf(r)?.file.startsWith("/mnt/htpasswd/")).toBe(true);
     }
   });
 

@@ -1,5 +1,6 @@
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
 import {
+  type HtpasswdSource,
   htpasswdIssuer,
   htpasswdRevoker,
   LedgerRepair,
@@ -67,7 +68,7 @@ const revocation = (reg: RotatedRegistry = target) =>
 function service(options: { afterStep?: (step: RotationStep, token: string) => void | Promise<void>; afterPromote?: () => void; accounts?: RegistryAccounts } = {}) {
   return new RotationService({
     ...adapters(),
-    issuer: (registry) => htpasswdIssuer(registry.source.users, new RandomPasswords(), options.accounts ?? world.htpasswd),
+    issuer: (registry) => htpasswdIssuer((registry.source as HtpasswdSource).users, new RandomPasswords(), options.accounts ?? world.htpasswd),
     revocation: revocation(),
     newToken: randomUUID,
     ...(options.afterStep && { afterStep: options.afterStep }),

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { SOURCE_MODULES, type SourceModule } from "@pullkeeper/core";
+import { SOURCE_MODULES, type SourceModule, sourceRuntime } from "@pullkeeper/core";
 import { beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -60,6 +60,32 @@ describe("source kinds", () => {
       expect(capabilities.mints || capabilities.rotates || capabilities.managedElsewhere, type).toBe(true);
       if (capabilities.managedElsewhere) expect(capabilities.mints || capabilities.rotates, type).toBe(false);
     }
+  });
+
+  it("gives every source that rotates a runtime that issues and revokes (and a rotation schedule by default), and one that mints a minter; none to the others", async () => {
+    for (const module of SOURCE_MODULES) {
+      const runtime = (await module.load?.())?.default;
+      if (module.capabilities.rotates) {
+        expect(typeof runtime?.issuer, `${module.type} issuer`).toBe("function");
+        expect(typeof runtime?.revoker, `${module.type} revoker`).toBe("function");
+        // RotatedSource: the rotation schedule every rotated registry has (the config's default when unset).
+        const parsed = module.schema.safeParse({ type: module.type });
+        if (parsed.success) expect(typeof (parsed.data as { rotation?: unknown }).rotation, module.type).toBe("string");
+      } else {
+        expect(runtime?.issuer, `${module.type} issues nothing`).toBeUndefined();
+      }
+      expect(typeof runtime?.minter === "function", `${module.type} minter`).toBe(module.capabilities.mints);
+    }
+  });
+
+  it("loads a source's runtime once, and none for a source without one", async () => {
+    for (const module of SOURCE_MODULES) {
+      const registry = { source: { type: module.type } };
+      const first = sourceRuntime(registry);
+      expect(sourceRuntime({ source: { type: module.type } })).toBe(first);
+      expect((await first) === undefined, module.type).toBe(module.load === undefined);
+    }
+    expect(await sourceRuntime({ source: { type: "no-such-source" } })).toBeUndefined();
   });
 
   it("finds a stray name (the check itself)", () => {

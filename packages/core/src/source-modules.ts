@@ -1,5 +1,5 @@
 import type { Registry } from "./model/model.js";
-import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission } from "./model/source-module.js";
+import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission, SourcePermissionContext, SourceRuntime } from "./model/source-module.js";
 import { ecrTokenModule } from "./sources/ecr-token/module.js";
 import { htpasswdModule } from "./sources/htpasswd/module.js";
 import { managedSecretModule } from "./sources/managed-secret/module.js";
@@ -30,9 +30,28 @@ export function sourceCapabilities(registry: Pick<Registry, "source">): SourceCa
  * with its own registries, in the registry's order of modules (the stacks add them to the
  * function's role).
  */
-export function sourcePermissions(registries: readonly Registry[], fn: keyof SourceAwsPermissions): SourcePermission[] {
+export function sourcePermissions(registries: readonly Registry[], fn: keyof SourceAwsPermissions, context: SourcePermissionContext): SourcePermission[] {
   return SOURCE_MODULES.flatMap((module) => {
     const own = registries.filter((r) => r.source.type === module.type);
-    return own.length > 0 ? (module.awsPermissions?.[fn]?.(own) ?? []) : [];
+    return own.length > 0 ? (module.awsPermissions?.[fn]?.(own, context) ?? []) : [];
   });
+}
+
+const runtimes = new Map<string, Promise<SourceRuntime | undefined>>();
+
+/**
+ * The runtime of the registry's source (its module's `load()`, once per type and process), or
+ * undefined for a source that issues and revokes nothing (managed-secret) or mints elsewhere.
+ */
+export function sourceRuntime(registry: Pick<Registry, "source">): Promise<SourceRuntime | undefined> {
+  const { type } = registry.source;
+  let loaded = runtimes.get(type);
+  if (loaded === undefined) {
+    const module = SOURCE_MODULES_BY_TYPE.get(type);
+    loaded = module?.load ? module.load().then((m) => m.default) : Promise.resolve(undefined);
+    // A failed import is not cached: the next call tries again.
+    loaded.catch(() => runtimes.delete(type));
+    runtimes.set(type, loaded);
+  }
+  return loaded;
 }

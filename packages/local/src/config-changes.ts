@@ -1,5 +1,5 @@
 import { readCheckedConfigFile } from "@pullkeeper/aws/lambda";
-import { type Consumer, type DeliveryTarget, isRotated, type PullkeeperConfig, type Registry } from "@pullkeeper/core";
+import { type Consumer, type DeliveryTarget, htpasswdSourceOf, type PullkeeperConfig, type Registry } from "@pullkeeper/core";
 import { dirname, resolve } from "node:path";
 
 /** Reading the config file for the runtime, and what differs between the running config and the next. */
@@ -9,7 +9,10 @@ function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfi
   const base = dirname(resolve(configPath));
   return {
     ...config,
-    registries: config.registries.map((r) => (isRotated(r) ? { ...r, source: { ...r.source, file: resolve(base, r.source.file) } } : r)),
+    registries: config.registries.map((r) => {
+      const htpasswd = htpasswdSourceOf(r);
+      return htpasswd ? { ...r, source: { ...htpasswd, file: resolve(base, htpasswd.file) } } : r;
+    }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { DynamoLedger } from "@pullkeeper/aws";
-import { isRotated, type PullkeeperConfig } from "@pullkeeper/core";
+import { htpasswdSourceOf, type PullkeeperConfig } from "@pullkeeper/core";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { InProcessBus } from "./bus/in-process-bus.js";
@@ -50,16 +50,17 @@ export async function startEmbeddedStores(options: {
   for (const registry of config.registries) await vault.createSecret(registry.secret);
 
   const registries: RunningRegistry[] = [];
-  for (const registry of config.registries.filter(isRotated)) {
-    if (!registry.source.serve) continue;
+  for (const registry of config.registries) {
+    const source = htpasswdSourceOf(registry);
+    if (!source?.serve) continue;
     if (!dockerRegistryAvailable()) {
       log(`registry ${registry.id}: docker-registry is not installed (apt-get install docker-registry); not serving it, everything else runs`);
       continue;
     }
-    await mkdir(dirname(registry.source.file), { recursive: true });
-    await access(registry.source.file).catch(() => writeFile(registry.source.file, "", { mode: 0o600 }));
+    await mkdir(dirname(source.file), { recursive: true });
+    await access(source.file).catch(() => writeFile(source.file, "", { mode: 0o600 }));
     try {
-      const served = await startDockerRegistry({ dir: join(stateDir, "registries", registry.id), htpasswdPath: registry.source.file, port: registry.source.serve.port, realm: `pullkeeper ${registry.id}` });
+      const served = await startDockerRegistry({ dir: join(stateDir, "registries", registry.id), htpasswdPath: source.file, port: source.serve.port, realm: `pullkeeper ${registry.id}` });
       registries.push(served);
       stops.push(() => served.stop());
       log(`registry ${registry.id}: docker-registry serving on ${served.url}`);

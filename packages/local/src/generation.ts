@@ -2,7 +2,7 @@ import { DynamoRateLimiter, EcrTokenSource, HmacFingerprinter } from "@pullkeepe
 import {
   auditApi as buildAuditApi,
   auditScanService,
-  htpasswdRegistrySide,
+  sourceRegistrySide,
   ledgerRepair,
   propagationActions,
   propagationService,
@@ -90,8 +90,8 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
   const { stores, targets, queue, revocations, options, log } = shared;
   const { vault, ledger, bus, dynamo } = stores;
   const adapters: ServiceAdapters = { vault, ledger, bus, fingerprints: new HmacFingerprinter(stores.fingerprintKey), clock: systemClock, verifier: new RegistryV2Verifier() };
-  // pullkeeper's side of the htpasswd registries it serves and rotates (the runtime's bcrypt cost).
-  const registrySide = htpasswdRegistrySide({ ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
+  // pullkeeper's side of the registries it rotates (the runtime's bcrypt cost for the files it serves).
+  const registrySide = sourceRegistrySide(adapters, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
   // The credential's life after its rotation: repair after a crash, revocation once unused, rollback.
   const repair = ledgerRepair(adapters);
   const rollback = rollbackService(adapters);

@@ -6,6 +6,7 @@ import {
   type DeliveryTarget,
   DeliveryError,
   InvalidInputError,
+  htpasswdSourceOf,
   isRotated,
   type PullkeeperConfig,
   PullkeeperError,
@@ -34,7 +35,7 @@ let tracer: Tracer | undefined;
  * stacks/rotation-permissions.ts, which decides what the stack deploys and grants.
  */
 export function rotatedBySecretsManager(registry: Registry): registry is RotatedRegistry {
-  return isRotated(registry) && registry.source.serve === undefined;
+  return isRotated(registry) && htpasswdSourceOf(registry)?.serve === undefined;
 }
 
 /** What the API sends the revoke function to roll a registry back (the detail of a scheduled-event envelope). */
@@ -165,7 +166,7 @@ export function auditActionsFromEnvironment(config: () => PullkeeperConfig = rea
   return {
     refresh: async (registry, { force }) => {
       if (isRotated(registry)) {
-        if (registry.source.serve !== undefined) throw new InvalidInputError(`registry ${registry.id}: the embedded runtime serves it (source.serve); it is not rotated on AWS`);
+        if (htpasswdSourceOf(registry)?.serve !== undefined) throw new InvalidInputError(`registry ${registry.id}: the embedded runtime serves it (source.serve); it is not rotated on AWS`);
         secrets ??= t.captureAWSv3Client(new SecretsManagerClient(clientOptions()));
         return rotateNow(secrets, registry);
       }

@@ -1,8 +1,8 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import type { PullkeeperConfig, RotationService } from "@pullkeeper/core";
+import { htpasswdSourceOf, type PullkeeperConfig, type RotationService } from "@pullkeeper/core";
 import { awsServiceAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
-import { htpasswdRegistrySide, revocationService, rotationService } from "./wiring.js";
+import { revocationService, rotationService, sourceRegistrySide } from "./wiring.js";
 
 export interface RotationRuntime {
   readonly config: PullkeeperConfig;
@@ -10,12 +10,12 @@ export interface RotationRuntime {
 }
 
 /**
- * The htpasswd registries' side on AWS: each registry's file is on the EFS file system the
- * registry shares with the functions. A registry the embedded runtime serves (source.serve) is
- * not rotated on AWS: its file is not on EFS, so it has no revoker here.
+ * The rotated registries' side on AWS (an htpasswd registry's file is on the EFS file system it
+ * shares with the functions). A registry the embedded runtime serves (source.serve) is not rotated
+ * on AWS: its file is not on EFS, so it has no revoker here.
  */
-export function awsRegistrySide() {
-  return htpasswdRegistrySide({ revokes: (registry) => registry.source.serve === undefined });
+export function awsRegistrySide(adapters: Parameters<typeof sourceRegistrySide>[0]) {
+  return sourceRegistrySide(adapters, { revokes: (registry) => htpasswdSourceOf(registry)?.serve === undefined });
 }
 
 /**
@@ -26,7 +26,7 @@ export function awsRegistrySide() {
  */
 export async function rotationFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<RotationRuntime> {
   const adapters = await awsServiceAdapters(tracer);
-  const registrySide = awsRegistrySide();
+  const registrySide = awsRegistrySide(adapters);
   const revocation = revocationService({ adapters, config, consumers: [], targets: new Map(), revoker: registrySide.revoker });
   const rotation = rotationService({
     adapters,

@@ -11,9 +11,6 @@ import {
   type EnvironmentLedger,
   type EventBus,
   type Fingerprinter,
-  htpasswdIssuer,
-  htpasswdRevoker,
-  isRotated,
   type Ledger,
   LedgerRepair,
   PropagationService,
@@ -27,11 +24,13 @@ import {
   type RotatedRegistry,
   RotationService,
   type RotationStep,
+  type SourcePorts,
+  sourceRuntime,
   type TokenSource,
   type UndeclaredConsumerSearch,
   type Vault,
 } from "@pullkeeper/core";
-import { HtpasswdFile, RandomPasswords } from "@pullkeeper/registry";
+import { FetchProviderHttp, HtpasswdFile, RandomPasswords } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
 
 /**
@@ -61,21 +60,43 @@ export interface ConsumerWiring {
 
 /** pullkeeper's side of the registries it rotates: how each makes its next credential, and how a superseded one is revoked. */
 export interface RegistrySide {
-  readonly issuer: (registry: RotatedRegistry) => CredentialIssuer;
+  readonly issuer: (registry: RotatedRegistry) => Promise<CredentialIssuer>;
   /** Undefined for a registry whose old credentials expire by themselves or live where this runtime cannot reach. */
-  readonly revoker: (registry: Registry) => CredentialRevoker | undefined;
+  readonly revoker: (registry: Registry) => Promise<CredentialRevoker | undefined>;
+}
+
+/** How the sources' runtimes reach out: see sourceRegistrySide. */
+export interface SourceOptions {
+  /** bcrypt cost of self-hosted registries' password files (tests lower it). */
+  readonly cost?: number;
+  /** Which registries this runtime may revoke for (all by default). */
+  readonly revokes?: (registry: Registry) => boolean;
+  /** The shared limiter the providers' API calls go through, where the runtime has one. */
+  readonly limiter?: Pick<RateLimiter, "acquire" | "pause">;
+  /** A provider API call's time budget. */
+  readonly timeoutMs?: number;
 }
 
 /**
- * The htpasswd registries' side: a file per registry (`cost`: bcrypt cost, tests lower it), and
- * a revoker for each rotated registry `revokes` accepts (all by default).
+ * Every rotated registry's side, whatever its source: the source module's runtime (loaded on first
+ * use) over one set of ports — the registry's password file, the provider's API, the admin login
+ * read from the vault.
  */
-export function htpasswdRegistrySide(options: { readonly cost?: number; readonly revokes?: (registry: RotatedRegistry) => boolean } = {}): RegistrySide {
-  const accounts = (registry: RotatedRegistry) => new HtpasswdFile(registry.source.file, { ...(options.cost !== undefined && { cost: options.cost }) });
-  const passwords = new RandomPasswords();
+export function sourceRegistrySide(adapters: Pick<ServiceAdapters, "vault" | "clock">, options: SourceOptions = {}): RegistrySide {
+  const ports: SourcePorts = {
+    accounts: (file) => new HtpasswdFile(file, { ...(options.cost !== undefined && { cost: options.cost }) }),
+    passwords: new RandomPasswords(),
+    http: new FetchProviderHttp({ ...(options.limiter && { limiter: options.limiter }), ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) }),
+    adminCredential: async (secretId) => (await adapters.vault.read(secretId, { stage: "AWSCURRENT" })).credential,
+    clock: adapters.clock,
+  };
   return {
-    issuer: (registry) => htpasswdIssuer(registry.source.users, passwords, accounts(registry)),
-    revoker: (registry) => (isRotated(registry) && (options.revokes?.(registry) ?? true) ? htpasswdRevoker(accounts(registry)) : undefined),
+    issuer: async (registry) => {
+      const issuer = (await sourceRuntime(registry))?.issuer?.(registry, ports);
+      if (issuer === undefined) throw new Error(`registry ${registry.id}: a ${registry.source.type} source issues no credentials`);
+      return issuer;
+    },
+    revoker: async (registry) => ((options.revokes?.(registry) ?? true) ? (await sourceRuntime(registry))?.revoker?.(registry, ports) : undefined),
   };
 }
 
@@ -114,7 +135,7 @@ export interface RotationHooks {
   readonly afterPromote?: (token: string) => Promise<void> | void;
 }
 
-/** Rotation of the htpasswd registries; `revocation` frees the idle user's slot when a registry says revoke first. */
+/** Rotation of the rotated registries; `revocation` frees the idle user's slot when a registry says revoke first. */
 export function rotationService(wiring: {
   readonly adapters: ServiceAdapters;
   readonly registrySide: Pick<RegistrySide, "issuer">;

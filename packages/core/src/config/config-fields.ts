@@ -17,6 +17,12 @@ export const duration = z.string().transform((text, ctx) => {
   return seconds;
 });
 
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
+const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+
+/** A Secrets Manager secret (the vault's on this machine), by ARN or name. */
+export const secretId = z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name");
+
 /** An EventBridge schedule expression, as the config accepts it. */
 export const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
 export const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";

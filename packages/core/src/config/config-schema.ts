@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE } from "./config-fields.js";
+import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "./config-fields.js";
 import { REGISTRY_KINDS, revokePolicy } from "../model/model.js";
 import { SOURCE_MODULES, SOURCE_MODULES_BY_TYPE } from "../source-modules.js";
 
@@ -9,8 +9,6 @@ import { SOURCE_MODULES, SOURCE_MODULES_BY_TYPE } from "../source-modules.js";
  * text becomes a PullkeeperConfig, is config.ts.
  */
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/;
-const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -58,7 +56,7 @@ const registry = z
     host: z.string().regex(HOST, "expected a registry host name, optionally with :port"),
     kind: z.enum(REGISTRY_KINDS),
     source,
-    secret: z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name"),
+    secret: secretId,
     /**
      * When the previous credential is revoked (sources that can revoke: htpasswd). It goes as soon
      * as every consumer holds the new one and a later audit scan found nobody running on it, or

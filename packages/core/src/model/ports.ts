@@ -300,6 +300,12 @@ export interface CredentialIssuer {
   install?(credential: Credential): Promise<void>;
 }
 
+/** What a source does to make a superseded credential stop opening the registry (retire an htpasswd user, delete a token). */
+export interface CredentialRevoker {
+  /** Idempotent: a credential already revoked is fine. Never called on the current credential. */
+  revoke(previous: StoredCredential, current: StoredCredential): Promise<void>;
+}
+
 export interface PasswordGenerator {
   generate(): SecretValue;
 }

@@ -1,5 +1,8 @@
 import type { z } from "zod";
-import type { Registry, RegistryKind, RegistrySource } from "./model.js";
+import type { MintedToken, Registry, RegistryKind, RegistrySource } from "./model.js";
+import type { Credential } from "./credential.js";
+import type { Clock, CredentialIssuer, CredentialRevoker, PasswordGenerator, RegistryAccounts, TokenSource } from "./ports.js";
+import type { ProviderHttp } from "./provider-api.js";
 
 /**
  * What pullkeeper does with a source's credential, declared by the source, never guessed from its
@@ -28,9 +31,55 @@ export interface SourcePermission {
  */
 export interface SourceAwsPermissions {
   /** The refresh function's, for a source that mints (e.g. ecr:GetAuthorizationToken, sts:AssumeRole). */
-  refresh?(registries: readonly Registry[]): SourcePermission[];
-  /** The rotation and revoke functions', for a source that rotates (htpasswd: mounting and writing its file on EFS). */
-  rotation?(registries: readonly Registry[]): SourcePermission[];
+  refresh?(registries: readonly Registry[], context: SourcePermissionContext): SourcePermission[];
+  /** The rotation and revoke functions', for a source that rotates (htpasswd: mounting and writing its file on EFS; a provider's admin secret). */
+  rotation?(registries: readonly Registry[], context: SourcePermissionContext): SourcePermission[];
+}
+
+/** What the stacks know that a source's permissions need. */
+export interface SourcePermissionContext {
+  /** A secret's ARN from its name or ARN, in the deploy's account and region (a name's ARN ends in `-??????`). */
+  secretArn(secret: string): string;
+}
+
+/**
+ * What every source's runtime is built over, the same for all of them: the wiring passes its
+ * adapters (packages/aws/src/lambda/wiring.ts), so a source's code does no I/O of its own.
+ */
+export interface SourcePorts {
+  /** The logins a self-hosted registry reads from a file pullkeeper writes (an htpasswd file at `file`). */
+  readonly accounts: (file: string) => RegistryAccounts;
+  readonly passwords: PasswordGenerator;
+  /** The provider's management API (Docker Hub, GitLab, JFrog…), through the shared limiter. */
+  readonly http: ProviderHttp;
+  /** The admin login a source names (`source.admin`, a vault secret): its current value. */
+  readonly adminCredential: (secretId: string) => Promise<Credential>;
+  readonly clock: Clock;
+}
+
+/** What a minting source's runtime is built over: the cloud's token API (ECR's GetAuthorizationToken). */
+export interface MintPorts {
+  readonly tokens: TokenSource;
+}
+
+/** Who mints a registry's token and how: registries whose minters name the same `scope` share one mint per run. */
+export interface TokenMinter {
+  /** Equal for registries one minted token serves (ECR: kind, account, region, role). */
+  readonly scope: string;
+  mint(): Promise<MintedToken>;
+}
+
+/**
+ * The code that makes and revokes a source's credentials, loaded (`SourceModule.load`) only where a
+ * registry of the type is rotated or revoked, so a function that never rotates it never imports it.
+ */
+export interface SourceRuntime {
+  /** createSecret/setSecret's side, for a source that `rotates`. */
+  issuer?(registry: Registry, ports: SourcePorts): CredentialIssuer;
+  /** How a superseded credential stops opening the registry; none where old credentials expire by themselves. */
+  revoker?(registry: Registry, ports: SourcePorts): CredentialRevoker;
+  /** The refresh function's side, for a source that `mints`. */
+  minter?(registry: Registry, ports: MintPorts): TokenMinter;
 }
 
 /** A registry entry as the config schema parsed it, for checks across its fields. */
@@ -52,8 +101,7 @@ export type SourceSchema = z.ZodType<{ type: string }>;
  * the services and the API branch on its capabilities, the stacks grant its permissions. One
  * folder per source exports one (packages/core/src/sources/<type>/module.ts) and one line
  * registers it (packages/core/src/source-modules.ts); docs/adding-a-source.md has the steps.
- * It holds no runtime (no loader of the client that mints or rotates): core cannot import the
- * packages those live in, so the functions pick theirs by capability (docs/adding-a-source.md).
+ * Its runtime (`load`) is written over `SourcePorts`, so it stays in the folder too.
  */
 export interface SourceModule<Schema extends SourceSchema = SourceSchema> {
   /** The config's `source.type`. */
@@ -69,4 +117,9 @@ export interface SourceModule<Schema extends SourceSchema = SourceSchema> {
   /** Checks across the registry entry (its kind and host against the source), reported with their paths. */
   checkRegistry?(registry: ParsedRegistryEntry<z.output<Schema>>, issue: SourceIssue): void;
   readonly awsPermissions?: SourceAwsPermissions;
+  /**
+   * `import()` of the folder's runtime file (its default export is the `SourceRuntime`), for a
+   * source that issues or revokes credentials; none for one that only carries (managed-secret).
+   */
+  load?(): Promise<{ readonly default: SourceRuntime }>;
 }

@@ -1,10 +1,9 @@
 import pLimit from "p-limit";
 import { PullkeeperError } from "../model/errors.js";
 import type { CredentialRotated } from "../model/events.js";
-import type { CredentialVersion, MintedToken, Registry, TokenScope } from "../model/model.js";
-import { tokenScopeKey } from "../model/model.js";
-import { sourceCapabilities } from "../source-modules.js";
-import type { EcrTokenSource } from "../sources/ecr-token/module.js";
+import type { CredentialVersion, MintedToken, Registry, RegistrySource } from "../model/model.js";
+import type { TokenMinter } from "../model/source-module.js";
+import { sourceCapabilities, sourceRuntime } from "../source-modules.js";
 import type { CredentialPorts, RegistryLedger, RegistryRecord, TokenSource } from "../model/ports.js";
 import { verifyRequest } from "../rotation/verify-request.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
@@ -34,6 +33,7 @@ export interface RefreshRequest {
 }
 
 export interface RefreshDependencies extends CredentialPorts<RegistryLedger> {
+  /** The port minting sources' runtimes mint through (`MintPorts`). */
   readonly tokens: TokenSource;
   readonly policy?: Omit<RefreshPolicy, "marginSeconds">;
   /** Registries processed at once; keeps Secrets Manager's shared ~50 writes/s quota out of reach. */
@@ -43,7 +43,8 @@ export interface RefreshDependencies extends CredentialPorts<RegistryLedger> {
 /** A fresh token must outlive at least this: one delivery round and the next refresh check. */
 export const MIN_TOKEN_LIFETIME_MS = 5 * 60_000;
 
-type MintedRegistry = Registry & { readonly source: EcrTokenSource };
+/** A registry whose token the refresh function mints: whatever its source, it may set its own margin. */
+type MintedRegistry = Registry & { readonly source: RegistrySource & { readonly marginSeconds?: number } };
 
 /** A step failed for a reason worth one line in the report. Never carries a credential. */
 class StepFailure extends Error {
@@ -71,16 +72,6 @@ async function step<T>(name: RefreshStep, work: () => Promise<T>): Promise<T> {
     const { code, message } = describeError(error);
     throw new StepFailure(name, code, message);
   }
-}
-
-export function scopeOf(registry: MintedRegistry): TokenScope {
-  return {
-    kind: registry.kind === "ecr-public" ? "ecr-public" : "ecr",
-    account: registry.source.account,
-    region: registry.source.region,
-    ...(registry.source.roleArn !== undefined && { roleArn: registry.source.roleArn }),
-    ...(registry.source.externalId !== undefined && { externalId: registry.source.externalId }),
-  };
 }
 
 /**
@@ -131,22 +122,26 @@ export class RefreshService {
     }
 
     // One mint per scope, shared by every registry in it: ECR allows 20 GetAuthorizationToken/s.
-    const byScope = new Map<string, { scope: TokenScope; members: typeof due }>();
+    const byScope = new Map<string, { minter: TokenMinter; members: typeof due }>();
     for (const entry of due) {
-      const scope = scopeOf(entry.registry);
-      const key = tokenScopeKey(scope);
-      const group = byScope.get(key) ?? { scope, members: [] };
-      group.members.push(entry);
-      byScope.set(key, group);
+      try {
+        const minter = await step("mint", () => this.#minter(entry.registry));
+        const key = `${entry.registry.source.type}|${minter.scope}`;
+        const group = byScope.get(key) ?? { minter, members: [] };
+        group.members.push(entry);
+        byScope.set(key, group);
+      } catch (error) {
+        results.push(await this.#failed(entry.registry.id, error));
+      }
     }
 
     const limit = pLimit(this.#deps.concurrency ?? 4);
     const events: CredentialRotated[] = [];
     await Promise.all(
-      [...byScope.values()].map(async ({ scope, members }) => {
+      [...byScope.values()].map(async ({ minter, members }) => {
         let token: MintedToken;
         try {
-          token = await step("mint", () => this.#deps.tokens.mint(scope));
+          token = await step("mint", () => minter.mint());
         } catch (error) {
           for (const { registry } of members) results.push(await this.#failed(registry.id, error));
           return;
@@ -186,6 +181,13 @@ export class RefreshService {
     results.sort((a, b) => (order.get(a.registryId) ?? 0) - (order.get(b.registryId) ?? 0));
     const earliestExpiry = expiries.reduce<Date | undefined>((min, d) => (min === undefined || d < min ? d : min), undefined);
     return { startedAt, results, ...(earliestExpiry && { earliestExpiry }), ...(eventError !== undefined && { eventError }) };
+  }
+
+  /** The registry's source module's minter (its runtime, loaded on first use) over the `tokens` port. */
+  async #minter(registry: MintedRegistry): Promise<TokenMinter> {
+    const minter = (await sourceRuntime(registry))?.minter?.(registry, { tokens: this.#deps.tokens });
+    if (minter === undefined) throw new StepFailure("mint", "no_minter", `registry ${registry.id}: a ${registry.source.type} source mints nothing`);
+    return minter;
   }
 
   async #refreshOne(registry: MintedRegistry, token: MintedToken, reason: RefreshDecision["reason"]): Promise<RegistryRefreshResult> {

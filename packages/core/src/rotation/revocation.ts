@@ -1,41 +1,13 @@
-import { credential } from "../model/credential.js";
 import type { Consumer, ConsumerDelivery, DeliveryTarget } from "../propagation/delivery.js";
 import type { DiscoveryRecord, EnvironmentLedger } from "../audit/environment-ledger.js";
 import type { CredentialRevoked } from "../model/events.js";
 import type { LedgerRepair } from "./ledger-repair.js";
 import { type CredentialVersion, type Registry, type RevocationReason, revokePolicy } from "../model/model.js";
 import { allPages } from "../audit/pages.js";
-import type { Clock, CredentialIssuer, EventBus, Fingerprinter, Ledger, PasswordGenerator, RegistryAccounts, StoredCredential, Vault } from "../model/ports.js";
+import type { Clock, CredentialRevoker, EventBus, Fingerprinter, Ledger, StoredCredential, Vault } from "../model/ports.js";
 import { RegistryBusyError, registryLockOwner, withRegistryLock } from "./registry-lock.js";
 import { type ConsumerHolding, decideRevocation } from "./revocation-decision.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
-
-/**
- * An htpasswd registry alternates two users: the idle one gets a freshly generated password,
- * written to the file in setSecret (so a retried step writes the same staged password again).
- */
-export function htpasswdIssuer(users: readonly [string, string], passwords: PasswordGenerator, accounts: RegistryAccounts): CredentialIssuer {
-  return {
-    slots: users,
-    issue: async ({ slot }) => credential(slot ?? users[0], passwords.generate().reveal()),
-    install: (next) => accounts.setPassword(next.username, next.password),
-  };
-}
-
-/** An htpasswd registry revokes by retiring the previous user (never the current one's). */
-export function htpasswdRevoker(accounts: RegistryAccounts): CredentialRevoker {
-  return {
-    revoke: async (previous, current) => {
-      if (previous.credential.username !== current.credential.username) await accounts.retire(previous.credential.username);
-    },
-  };
-}
-
-/** What a source does to make a superseded credential stop opening the registry (retire an htpasswd user, delete a token). */
-export interface CredentialRevoker {
-  /** Idempotent: a credential already revoked is fine. Never called on the current credential. */
-  revoke(previous: StoredCredential, current: StoredCredential): Promise<void>;
-}
 
 export interface RevocationDependencies {
   readonly registries: readonly Registry[];
@@ -48,7 +20,8 @@ export interface RevocationDependencies {
   readonly fingerprints: Fingerprinter;
   readonly clock: Clock;
   /** The source's revoker; undefined for sources whose old credentials simply expire or that someone else manages. */
-  readonly revoker: (registry: Registry) => CredentialRevoker | undefined;
+  /** Async: a source's runtime loads on first use (docs/adding-a-source.md). */
+  readonly revoker: (registry: Registry) => CredentialRevoker | undefined | Promise<CredentialRevoker | undefined>;
   /** Closes a vault/ledger gap left by a crash before deciding anything. */
   readonly repair?: LedgerRepair;
   readonly clockSkewSeconds?: number;
@@ -78,7 +51,9 @@ export class RevocationService {
   /** Every registry whose source can revoke; one failing registry does not stop the others. */
   async run(registryIds?: readonly string[]): Promise<(RevocationResult | { readonly registryId: string; readonly outcome: "failed"; readonly code: string; readonly message: string })[]> {
     const results = [];
-    for (const registry of this.#deps.registries.filter((r) => this.#deps.revoker(r) !== undefined && (registryIds === undefined || registryIds.includes(r.id)))) {
+    for (const registry of this.#deps.registries) {
+      if (registryIds !== undefined && !registryIds.includes(registry.id)) continue;
+      if ((await this.#deps.revoker(registry)) === undefined) continue;
       try {
         results.push(await this.check(registry));
       } catch (error) {
@@ -103,7 +78,7 @@ export class RevocationService {
 
   async #check(registry: Registry): Promise<RevocationResult> {
     const { vault, ledger, clock } = this.#deps;
-    const revoker = this.#deps.revoker(registry);
+    const revoker = await this.#deps.revoker(registry);
     if (!revoker) return { registryId: registry.id, outcome: "nothing", reason: `a ${registry.source.type} source has nothing to revoke` };
     const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
     const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
@@ -136,7 +111,7 @@ export class RevocationService {
    */
   async revoke(registry: Registry, previous: StoredCredential, current: StoredCredential, reason: RevocationReason, detail: string, recorded?: CredentialVersion): Promise<RevocationResult> {
     const { ledger, bus, clock, fingerprints } = this.#deps;
-    const revoker = this.#deps.revoker(registry);
+    const revoker = await this.#deps.revoker(registry);
     if (!revoker) return { registryId: registry.id, outcome: "nothing", reason: `a ${registry.source.type} source has nothing to revoke` };
     await revoker.revoke(previous, current);
     const at = clock.now();

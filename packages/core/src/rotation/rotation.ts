@@ -1,8 +1,7 @@
 import { NotFoundError, PullkeeperError } from "../model/errors.js";
-import type { CredentialVersion, Registry } from "../model/model.js";
+import type { CredentialVersion, Registry, RegistrySource } from "../model/model.js";
 import { revokePolicy } from "../model/model.js";
 import { sourceCapabilities } from "../source-modules.js";
-import type { HtpasswdSource } from "../sources/htpasswd/module.js";
 import type { CredentialIssuer, CredentialPorts, StoredCredential } from "../model/ports.js";
 import { lockRegistry } from "./registry-lock.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
@@ -13,7 +12,13 @@ import type { RevocationService } from "./revocation.js";
 export const ROTATION_STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
 export type RotationStep = (typeof ROTATION_STEPS)[number];
 
-export type RotatedRegistry = Registry & { readonly source: HtpasswdSource };
+/** The source of a registry pullkeeper rotates: whatever its type, it has a rotation schedule. */
+export interface RotatedSource extends RegistrySource {
+  /** Rotation schedule, rate(...) or cron(...). */
+  readonly rotation: string;
+}
+
+export type RotatedRegistry = Registry & { readonly source: RotatedSource };
 
 /** A registry whose credential pullkeeper rotates (its source module's `rotates`). */
 export function isRotated(registry: Registry): registry is RotatedRegistry {
@@ -21,8 +26,8 @@ export function isRotated(registry: Registry): registry is RotatedRegistry {
 }
 
 export interface RotationDependencies extends CredentialPorts {
-  /** How the registry's source makes its next credential (htpasswdIssuer for htpasswd registries). */
-  readonly issuer: (registry: RotatedRegistry) => CredentialIssuer;
+  /** How the registry's source makes its next credential (its module's runtime; async, as it loads on first use). */
+  readonly issuer: (registry: RotatedRegistry) => CredentialIssuer | Promise<CredentialIssuer>;
   /** Frees the idle user's slot when the registry's policy says "revoke first" (whenInUse: revoke). */
   readonly revocation?: Pick<RevocationService, "revoke">;
   /** A fresh ClientRequestToken for a rotation that is not resuming (Secrets Manager makes a UUID). */
@@ -104,7 +109,7 @@ export class RotationService {
   async #create(registry: RotatedRegistry, token: string, rotationToken?: string): Promise<void> {
     const { vault } = this.#deps;
     if (await this.#version(registry, token)) return;
-    const issuer = this.#deps.issuer(registry);
+    const issuer = await this.#deps.issuer(registry);
     const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
     let idle: string | undefined;
     if (issuer.slots) {
@@ -136,7 +141,7 @@ export class RotationService {
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
     const pending = await this.#required(registry, token);
-    await this.#deps.issuer(registry).install?.(pending.credential);
+    await (await this.#deps.issuer(registry)).install?.(pending.credential);
   }
 
   async #test(registry: RotatedRegistry, token: string): Promise<void> {

@@ -1,20 +1,10 @@
+export type { EcrTokenSource } from "./source.js";
 import { z } from "zod";
 import { duration } from "../../config/config-fields.js";
-import type { Registry, RegistrySource } from "../../model/model.js";
+import type { Registry } from "../../model/model.js";
+import type { EcrTokenSource } from "./source.js";
 import type { SourceModule, SourcePermission } from "../../model/source-module.js";
 import { awsRegion } from "../../config/suggest.js";
-
-/** How an ECR token is minted: which principal, in which account and region. */
-export interface EcrTokenSource extends RegistrySource {
-  readonly type: "ecr-token";
-  readonly account: string;
-  readonly region: string;
-  /** Role to assume first: another account, or a pull-only role the token then acts as. */
-  readonly roleArn?: string;
-  readonly externalId?: string;
-  /** Refresh this long before expiry; default half the token's lifetime. */
-  readonly marginSeconds?: number;
-}
 
 const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -39,6 +29,7 @@ export const ecrTokenModule: SourceModule<typeof ecrTokenSchema> = {
   type: "ecr-token",
   schema: ecrTokenSchema,
   capabilities: { mints: true, rotates: false, managedElsewhere: false, expires: true },
+  load: () => import("./runtime.js"),
   toSource: (s): EcrTokenSource => ({
     type: s.type,
     account: s.account,
