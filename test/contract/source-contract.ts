@@ -27,6 +27,8 @@ export interface SourceHarness {
   values(): readonly string[];
   /** Makes the source's next AWS call fail so. Absent for a source that calls no AWS API. */
   failAws?(fault: AwsFault): void;
+  /** Makes the provider's API fail so (every call until `obtain` returns). Absent for a source that calls no provider API. */
+  failProvider?(fault: ProviderFault): void;
   /** Makes the upstream answer with something unusable that carries a value (a token without expiry, a malformed secret, an unwritable file). */
   breakUpstream(): void | Promise<void>;
   close(): Promise<void>;
@@ -47,6 +49,19 @@ export const AWS_FAULTS: readonly { readonly fault: AwsFault; readonly code: str
   { fault: "server", code: "aws_error", retryable: true },
   { fault: "reset", code: "aws_error", retryable: true },
   { fault: "timeout", code: "aws_error", retryable: true },
+];
+
+/** A provider API's failures, as a source's runtime meets them through ProviderHttp. */
+export type ProviderFault = "admin_rejected" | "quota" | "throttled_retry_after" | "throttled" | "server" | "reset" | "hang";
+
+export const PROVIDER_FAULTS: readonly { readonly fault: ProviderFault; readonly code: string; readonly retryable: boolean }[] = [
+  { fault: "admin_rejected", code: "admin_rejected", retryable: false },
+  { fault: "quota", code: "quota_reached", retryable: false },
+  { fault: "throttled_retry_after", code: "provider_throttled", retryable: true },
+  { fault: "throttled", code: "provider_throttled", retryable: true },
+  { fault: "server", code: "provider_unavailable", retryable: true },
+  { fault: "reset", code: "provider_unavailable", retryable: true },
+  { fault: "hang", code: "provider_unavailable", retryable: true },
 ];
 
 function expectHidden(text: string, values: readonly string[], where: string): void {
@@ -104,6 +119,21 @@ function contractOf(module: SourceModule, entry: SourceContractEntry): void {
         const h = await start();
         if (h.failAws === undefined) return ctx.skip();
         h.failAws(fault);
+        const { settled, output } = await capturingOutput(() => h.obtain());
+        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
+        const error = settled.error as PullkeeperError;
+        expect(error.code, error.message).toBe(code);
+        expect(retryable(error), error.message).toBe(expected);
+        expectHidden(visibleText(error), h.values(), "the error");
+        expectHidden(output, h.values(), "the log");
+      });
+    }
+
+    for (const { fault, code, retryable: expected } of PROVIDER_FAULTS) {
+      it(`classifies the provider's ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
+        const h = await start();
+        if (h.failProvider === undefined) return ctx.skip();
+        h.failProvider(fault);
         const { settled, output } = await capturingOutput(() => h.obtain());
         expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
         const error = settled.error as PullkeeperError;

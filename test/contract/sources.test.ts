@@ -14,6 +14,7 @@ import { HtpasswdFile } from "../../packages/registry/src/htpasswd/htpasswd-file
 import { RandomPasswords } from "../../packages/registry/src/htpasswd/random-passwords.js";
 import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
 import { CONTRACT_PASSWORD } from "./target-contract.js";
+import { dockerHubEntry } from "./dockerhub-source-entry.js";
 import { type AwsFault, type SourceContractEntry, type SourceHarness, sourceContract } from "./source-contract.js";
 
 const ACCOUNT = "123456789012";
@@ -133,7 +134,7 @@ const htpasswd: SourceContractEntry = {
  * Every credential source, one line each (ecr-token once per token kind): the suite runs over the
  * registered source modules (SOURCE_MODULES), and a registered type without a line here fails below.
  */
-const ENTRIES: readonly SourceContractEntry[] = [ecr("ecr"), ecr("ecr-public"), managedSecret, htpasswd];
+const ENTRIES: readonly SourceContractEntry[] = [ecr("ecr"), ecr("ecr-public"), managedSecret, htpasswd, dockerHubEntry("organization"), dockerHubEntry("personal")];
 
 /** The source types the config accepts, read from its schema (registries[].source's union). */
 function configSourceTypes(): string[] {

@@ -1,5 +1,6 @@
 import type { Registry } from "./model/model.js";
 import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission, SourcePermissionContext, SourceRuntime } from "./model/source-module.js";
+import { dockerHubTokenModule } from "./sources/dockerhub-token/module.js";
 import { ecrTokenModule } from "./sources/ecr-token/module.js";
 import { htpasswdModule } from "./sources/htpasswd/module.js";
 import { managedSecretModule } from "./sources/managed-secret/module.js";
@@ -13,6 +14,7 @@ export const SOURCE_MODULES: readonly SourceModule[] = [
   ecrTokenModule,
   managedSecretModule,
   htpasswdModule,
+  dockerHubTokenModule,
 ];
 
 /** The module of each source type, for lookups by a registry's `source.type`. */

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { parseDuration } from "../../model/duration.js";
+import type { SourceModule } from "../../model/source-module.js";
+import type { DockerHubTokenSource } from "./source.js";
+
+export type { DockerHubTokenSource } from "./source.js";
+
+/** Docker Hub namespaces: 4 to 30 lower-case letters and digits. */
+const NAMESPACE = /^[a-z0-9]{4,30}$/;
+/** `acme/app`, `acme/*` (a glob over the organization's repositories), or `*\/*\/public` (every public repository). */
+const REPOSITORY = /^(?:[a-z0-9]{4,30}\/(?:\*|[a-z0-9][a-z0-9._-]{0,254})|\*\/\*\/public)$/;
+const DAY = 86_400;
+
+/** The interval of a rate(...) schedule in seconds; undefined for cron(...), whose gaps vary. */
+function rateSeconds(schedule: string): number | undefined {
+  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
+  return match ? Number(match[1]) * { minute: 60, hour: 3600, day: DAY }[match[2] as "minute" | "hour" | "day"] : undefined;
+}
+
+const dockerHubTokenSchema = z
+  .strictObject({
+    type: z.literal("dockerhub-token"),
+    admin: secretId,
+    organization: z.string().regex(NAMESPACE, "expected a Docker Hub organization name (4 to 30 lower-case letters and digits)").optional(),
+    repositories: z.array(z.string().regex(REPOSITORY, "expected <organization>/<repository>, <organization>/* or */*/public")).min(1).max(100).optional(),
+    lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
+    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    api: z.url({ protocol: /^https?$/, error: "expected the API's base URL, such as https://hub.docker.com" }).default("https://hub.docker.com"),
+  })
+  .superRefine((s, ctx) => {
+    if (s.repositories !== undefined && s.organization === undefined) {
+      ctx.addIssue({ code: "custom", path: ["repositories"], message: "a personal access token reaches every repository its user can; repositories scope an organization's token: set organization" });
+    }
+    for (const [i, path] of (s.repositories ?? []).entries()) {
+      if (s.organization !== undefined && path !== "*/*/public" && !path.startsWith(`${s.organization}/`)) {
+        ctx.addIssue({ code: "custom", path: ["repositories", i], message: `"${path}" is not in organization ${s.organization}` });
+      }
+    }
+    if (s.lifetime < DAY) ctx.addIssue({ code: "custom", path: ["lifetime"], message: "expected at least 1d: a token must outlive its delivery and its overlap" });
+    const interval = rateSeconds(s.rotation);
+    // The previous token must live through the next rotation and the overlap after it: two intervals.
+    if (interval !== undefined && s.lifetime < 2 * interval) {
+      ctx.addIssue({ code: "custom", path: ["lifetime"], message: `expected at least twice the rotation interval (${s.rotation}), so a token outlives the next rotation and the overlap before its revocation` });
+    }
+  });
+
+/**
+ * Docker Hub access tokens, made and deleted through Docker Hub's API: an organization's
+ * (`organization`, pull-only on `repositories`) or the admin's own (read-only). Independent tokens
+ * that expire (`lifetime`): each rotation makes a new one; the revocation deletes the old.
+ */
+export const dockerHubTokenModule: SourceModule<typeof dockerHubTokenSchema> = {
+  type: "dockerhub-token",
+  schema: dockerHubTokenSchema,
+  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
+  toSource: (s): DockerHubTokenSource => ({
+    type: s.type,
+    admin: s.admin,
+    ...(s.organization !== undefined && { organization: s.organization }),
+    ...(s.repositories !== undefined && { repositories: s.repositories }),
+    lifetime: s.lifetime,
+    rotation: s.rotation,
+    api: s.api,
+  }),
+  awsPermissions: {
+    /** Reading the admin login: the one secret each registry's source names, nothing else. */
+    rotation: (registries, context) => [
+      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as DockerHubTokenSource).admin)))] },
+    ],
+  },
+  load: () => import("./runtime.js"),
+};
