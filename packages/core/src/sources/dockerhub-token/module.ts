@@ -2,6 +2,7 @@ import { z } from "zod";
 import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
+import { checkLifetime } from "../shared/lifetime.js";
 import type { DockerHubTokenSource } from "./source.js";
 
 export type { DockerHubTokenSource } from "./source.js";
@@ -11,12 +12,6 @@ const NAMESPACE = /^[a-z0-9]{4,30}$/;
 /** `acme/app`, `acme/*` (a glob over the organization's repositories), or `*\/*\/public` (every public repository). */
 const REPOSITORY = /^(?:[a-z0-9]{4,30}\/(?:\*|[a-z0-9][a-z0-9._-]{0,254})|\*\/\*\/public)$/;
 const DAY = 86_400;
-
-/** The interval of a rate(...) schedule in seconds; undefined for cron(...), whose gaps vary. */
-function rateSeconds(schedule: string): number | undefined {
-  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
-  return match ? Number(match[1]) * { minute: 60, hour: 3600, day: DAY }[match[2] as "minute" | "hour" | "day"] : undefined;
-}
 
 const dockerHubTokenSchema = z
   .strictObject({
@@ -37,12 +32,7 @@ const dockerHubTokenSchema = z
         ctx.addIssue({ code: "custom", path: ["repositories", i], message: `"${path}" is not in organization ${s.organization}` });
       }
     }
-    if (s.lifetime < DAY) ctx.addIssue({ code: "custom", path: ["lifetime"], message: "expected at least 1d: a token must outlive its delivery and its overlap" });
-    const interval = rateSeconds(s.rotation);
-    // The previous token must live through the next rotation and the overlap after it: two intervals.
-    if (interval !== undefined && s.lifetime < 2 * interval) {
-      ctx.addIssue({ code: "custom", path: ["lifetime"], message: `expected at least twice the rotation interval (${s.rotation}), so a token outlives the next rotation and the overlap before its revocation` });
-    }
+    checkLifetime(s, ctx);
   });
 
 /**
