@@ -19,9 +19,11 @@ import type { RegistryLogin } from "./registry.js";
  *   `refreshRevokesPrevious` chooses whether the old access token keeps working (JFrog does not say).
  * - A request the description refuses is answered 400 and recorded in `violations`; the stand-in's
  *   own success answers are checked against the description too.
- * - Every live token is an htpasswd user `<username>.<first 8 of token_id>` of the CredentialRegistry
- *   passed in (`registryLoginFor(token_id)`), removed on revoke or expiry (`tick(now)`) before the
- *   answer goes out. Reference tokens are not installed.
+ * - Every live token is a shared login of its user in the CredentialRegistry passed in
+ *   (`installShared(username, token)`): as on Artifactory, `docker login -u <username> -p <token>`
+ *   opens the registry with any live token of that user, several at once
+ *   (`registryLoginFor(token_id)` is `{username, password: token}`). It is removed on revoke or
+ *   expiry (`tick(now)`) before the answer goes out. Reference tokens are not installed.
  * - `failNext()` scripts failures: a status with headers and body, a reset connection, a hang.
  * - Token values never appear in `requests`, `violations` or any message.
  */
@@ -47,8 +49,6 @@ export interface JFrogToken {
   readonly expiresIn: number;
   /** ms */
   readonly issuedAt: number;
-  /** The htpasswd user it is installed as. */
-  readonly registryUser: string;
   revoked: boolean;
   expired: boolean;
   installed: boolean;
@@ -136,7 +136,8 @@ export class FakeJFrog {
   async #uninstall(token: JFrogToken): Promise<void> {
     if (!token.installed) return;
     token.installed = false;
-    await this.registry.remove(token.registryUser);
+    const login = this.#logins.get(token.tokenId);
+    if (login !== undefined) await this.registry.removeShared(login.username, login.password);
   }
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
@@ -210,15 +211,14 @@ export class FakeJFrog {
           refreshable: previous !== undefined || flag(fields.refreshable),
           expiresIn,
           issuedAt: this.#now,
-          registryUser: `${username}.${tokenIdNew.slice(0, 8)}`,
           revoked: false,
           expired: false,
           installed: false,
         };
         const accessToken = fakeJwt();
         this.tokens.set(token.tokenId, token);
-        this.#logins.set(token.tokenId, { username: token.registryUser, password: accessToken });
-        await this.registry.install(token.registryUser, accessToken);
+        this.#logins.set(token.tokenId, { username, password: accessToken });
+        await this.registry.installShared(username, accessToken);
         token.installed = true;
         if (previous !== undefined && this.refreshRevokesPrevious) {
           previous.revoked = true;
