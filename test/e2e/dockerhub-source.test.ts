@@ -129,7 +129,7 @@ describe("the Docker Hub source in the embedded runtime (issue 14, Done means)",
 
   const faults = [
     { name: "a wrong admin login", code: "admin_rejected", arrange: () => world.hub.setAdminSecret("not-the-admin-secret"), restore: async () => world.hub.setAdminSecret((await vault().read(ADMIN_SECRET, { stage: "AWSCURRENT" })).credential.password.reveal()) },
-    { name: "throttling (429, Retry-After)", code: "provider_throttled", arrange: () => world.hub.failNext({ status: 429, headers: { "retry-after": "1" } }), restore: async () => undefined },
+    { name: "throttling (429, Retry-After)", code: "provider_throttled", arrange: () => world.hub.failNext({ status: 429, headers: { "retry-after": "2" } }), restore: () => new Promise<void>((r) => setTimeout(r, 2_100)) },
     { name: "an outage (503)", code: "provider_unavailable", arrange: () => world.hub.failNext({ status: 503 }), restore: async () => undefined },
   ];
   for (const fault of faults) {
@@ -161,5 +161,24 @@ describe("the Docker Hub source in the embedded runtime (issue 14, Done means)",
     await allHold(after);
     await eventually(async () => ((await opens(before)) === 401 ? true : undefined), 30_000, "the previous token refused");
     expect(world.hub.violations).toEqual([]);
+  });
+
+  it("a Retry-After pauses Docker Hub's bucket in the shared limiter: a short one is waited out before anything is sent, a long one fails the rotation unsent", { timeout: 60_000 }, async () => {
+    world.hub.failNext({ status: 429, headers: { "retry-after": "3" } });
+    expect((await rotate()).body).toMatchObject({ code: "provider_throttled" });
+    const throttledAt = world.hub.requests.at(-1)?.at ?? 0;
+    expect(await rotate()).toMatchObject({ status: 200, body: { outcome: "rotated" } });
+    const firstAfter = world.hub.requests.find((r) => r.at > throttledAt);
+    expect((firstAfter?.at ?? 0) - throttledAt).toBeGreaterThanOrEqual(2_500);
+
+    const before = await current();
+    world.hub.failNext({ status: 429, headers: { "retry-after": "600" } });
+    expect((await rotate()).body).toMatchObject({ code: "provider_throttled" });
+    const sent = world.hub.requests.length;
+    const unsent = await rotate();
+    expect(unsent).toMatchObject({ status: 502, body: { code: "provider_throttled", message: expect.stringMatching(/not sent/) } });
+    expect(world.hub.requests.length).toBe(sent);
+    expect((await current()).versionId).toBe(before.versionId);
+    expect(await opens(before)).toBe(200);
   });
 });

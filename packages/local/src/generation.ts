@@ -90,13 +90,15 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
   const { stores, targets, queue, revocations, options, log } = shared;
   const { vault, ledger, bus, dynamo } = stores;
   const adapters: ServiceAdapters = { vault, ledger, bus, fingerprints: new HmacFingerprinter(stores.fingerprintKey), clock: systemClock, verifier: new RegistryV2Verifier() };
-  // pullkeeper's side of the registries it rotates (the runtime's bcrypt cost for the files it serves).
-  const registrySide = sourceRegistrySide(adapters, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }) });
   // The credential's life after its rotation: repair after a crash, revocation once unused, rollback.
   const repair = ledgerRepair(adapters);
   const rollback = rollbackService(adapters);
 
   return (config, consumers, first) => {
+    // One limiter for the targets' providers and the sources' APIs: a 429 from either pauses its bucket for both.
+    const rateLimiter = new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) });
+    // pullkeeper's side of the registries it rotates (the runtime's bcrypt cost for the files it serves).
+    const registrySide = sourceRegistrySide(adapters, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }), limiter: rateLimiter });
     const refreshHandler = createRefreshHandler(async () => ({ config, service: refreshService({ adapters, config, tokens: new EcrTokenSource() }) }));
     const revocation = revocationService({ adapters, config, consumers, targets, revoker: registrySide.revoker, repair });
     const rotation = rotationService({
@@ -134,7 +136,7 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
       consumers,
       targets,
       queue,
-      rateLimiter: new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) }),
+      rateLimiter,
       ...(options.delivery && { delivery: options.delivery }),
     });
     const onSecretChange = createOnSecretChangeHandler(async () => ({ config, service }));

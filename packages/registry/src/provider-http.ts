@@ -15,10 +15,17 @@ export class FetchProviderHttp implements ProviderHttp {
   }
 
   async request(provider: string, request: ProviderRequest): Promise<ProviderResponse> {
-    await this.#limiter?.acquire(provider);
     const url = new URL(request.url);
     // Named by method and path only: a query may carry an identifier someone would rather not log.
     const what = `${provider}: ${request.method} ${url.pathname}`;
+    try {
+      await this.#limiter?.acquire(provider);
+    } catch (error) {
+      // Paused by an earlier Retry-After (from any process sharing the limiter), or out of budget: not sent at all.
+      const wait = (error as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof wait !== "number") throw error;
+      throw new ProviderError("provider_throttled", `${what}: not sent: ${error instanceof Error ? error.message : "the limiter said wait"}`, wait);
+    }
     let response: Response;
     try {
       response = await fetch(url, {

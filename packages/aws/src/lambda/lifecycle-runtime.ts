@@ -24,7 +24,7 @@ export async function lifecycleFromEnvironment(tracer: Tracer, config: Pullkeepe
   // Only capabilities are read here (which kinds list environments): no target writes anything.
   const targets = await deliveryTargets({ kinds: configuredKinds(config) });
   const repair = ledgerRepair(adapters);
-  const revocation = revocationService({ adapters, config, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), targets, revoker: awsRegistrySide(adapters).revoker, repair });
+  const revocation = revocationService({ adapters, config, consumers: consumersFromConfig(config, CONSUMER_SCHEMAS), targets, revoker: awsRegistrySide(adapters, tracer, config).revoker, repair });
   const rollback = rollbackService(adapters);
   return { config, revocation, rollback, repair };
 }
