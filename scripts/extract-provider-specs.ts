@@ -57,7 +57,7 @@ export const PROVIDERS: readonly Provider[] = [
     kind: "openapi",
     name: "harbor",
     source: { file: "harbor/swagger.yaml", repository: "goharbor/harbor", path: "api/v2.0/swagger.yaml", commit: "c50c7ddd6ea4e335a480b49c618281882ab7eec9", licence: "Apache-2.0" },
-    operations: ["POST /robots", "GET /robots", "GET /robots/{robot_id}", "PUT /robots/{robot_id}", "PATCH /robots/{robot_id}", "DELETE /robots/{robot_id}"],
+    operations: ["POST /robots", "GET /robots", "GET /robots/{robot_id}", "PUT /robots/{robot_id}", "PATCH /robots/{robot_id}", "DELETE /robots/{robot_id}", "GET /projects/{project_name_or_id}"],
   },
   {
     kind: "openapi",

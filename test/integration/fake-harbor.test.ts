@@ -49,7 +49,12 @@ describe("the Harbor stand-in", () => {
     expect(await opens(a.name, a.secret)).toBe(200);
     expect(await opens(b.name, b.secret)).toBe(200);
     expect(await opens(a.name, b.secret)).toBe(401);
-    const list = await call("GET", "/robots?q=name%3D~pk-&page=1&page_size=10");
+    // As in Harbor: without Level only system robots are listed; project robots need the project's id.
+    expect((await call("GET", "/robots?q=name%3D~pk-")).body).toEqual([]);
+    expect(await call("GET", "/robots?q=Level%3Dproject%2Cname%3D~pk-")).toMatchObject({ status: 400 });
+    expect(await call("GET", "/projects/library", undefined, HARBOR_ADMIN, { "X-Is-Resource-Name": "true" })).toMatchObject({ status: 200, body: { project_id: 1, name: "library" } });
+    expect(await call("GET", "/projects/nope", undefined, HARBOR_ADMIN, { "X-Is-Resource-Name": "true" })).toMatchObject({ status: 404 });
+    const list = await call("GET", "/robots?q=Level%3Dproject%2CProjectID%3D1%2Cname%3D~pk-&page=1&page_size=10");
     expect(list.status).toBe(200);
     expect(list.headers.get("x-total-count")).toBe("2");
     expect((list.body as { name: string; secret?: string }[]).map((r) => [r.name, r.secret])).toEqual([

@@ -38,6 +38,8 @@ export interface HarborRobot {
 
 export interface StoredRobot extends HarborRobot {
   secret: string;
+  /** The project a project robot belongs to; 0 for a system robot (Harbor's robot table). */
+  projectId: number;
 }
 
 export interface FakeHarborOptions {
@@ -50,6 +52,8 @@ export interface FakeHarborOptions {
   readonly now?: number;
   /** Harbor's `robot_token_duration` (days), used for duration 0. */
   readonly defaultDurationDays?: number;
+  /** The projects Harbor has, by name → project_id; default { library: 1 }. */
+  readonly projects?: Readonly<Record<string, number>>;
 }
 
 export const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -70,7 +74,7 @@ export function generateSecret(): string {
 
 /** A robot as the fake shows it: without its secret. */
 export function robotView(r: StoredRobot): HarborRobot {
-  const { secret: _secret, ...view } = r;
+  const { secret: _secret, projectId: _projectId, ...view } = r;
   return { ...view, permissions: structuredClone(r.permissions) };
 }
 

@@ -32,6 +32,8 @@ export class FakeHarbor {
   others: readonly HarborLogin[];
   maxRobots: number;
   defaultDurationDays: number;
+  /** Harbor's projects: name → project_id. */
+  projects: Readonly<Record<string, number>>;
   /** The clock (ms). */
   now: number;
   readonly registry: CredentialRegistry;
@@ -47,6 +49,7 @@ export class FakeHarbor {
     this.maxRobots = options.maxRobots ?? Number.POSITIVE_INFINITY;
     this.now = options.now ?? Date.now();
     this.defaultDurationDays = options.defaultDurationDays ?? 30;
+    this.projects = options.projects ?? { library: 1 };
   }
 
   static async start(options: FakeHarborOptions): Promise<FakeHarbor> {
@@ -167,6 +170,8 @@ export class FakeHarbor {
         if (level === "project" && (permissions.length > 1 || first.kind !== "project" || typeof first.namespace !== "string" || first.namespace === "")) {
           return error(400, "BAD_REQUEST", "bad request permission");
         }
+        const projectId = level === "project" ? this.projects[String(first.namespace)] : 0;
+        if (projectId === undefined) return error(404, "NOT_FOUND", `project ${String(first.namespace)} not found`);
         const given = typeof b.secret === "string" && b.secret !== "" ? b.secret : undefined;
         if (given !== undefined && !isValidHarborSecret(given)) return error(400, "BAD_REQUEST", SECRET_RULE);
         const login = level === "project" ? `robot$${String(first.namespace)}+${name}` : `robot$${name}`;
@@ -185,6 +190,7 @@ export class FakeHarbor {
           updateTime: created,
           permissions: structuredClone(permissions),
           secret: given ?? generateSecret(),
+          projectId,
         };
         this.#robots.set(stored.id, stored);
         await this.#sync(stored);
@@ -196,14 +202,39 @@ export class FakeHarbor {
           .filter((f) => f !== "")
           .map((f) => /^([^=]+)=(~?)(.*)$/.exec(f))
           .filter((m): m is RegExpExecArray => m !== null);
-        const field = (r: StoredRobot, key: string): string => (key === "name" ? r.name : key.toLowerCase() === "level" ? r.level : key === "disable" ? String(r.disable) : "");
-        const matching = [...this.#robots.values()].filter((r) => filters.every(([, key = "", fuzzy, value = ""]) => (fuzzy === "~" ? field(r, key).includes(value) : field(r, key) === value)));
+        const keyword = (key: string): string | undefined => filters.find(([, k]) => k === key)?.[3];
+        // Harbor's ListRobot: no Level lists system robots only; Level=project needs ProjectID.
+        const level = keyword("Level") ?? "system";
+        if (level !== "system" && level !== "project") return error(400, "BAD_REQUEST", "bad request error level input");
+        const projectId = level === "project" ? Number(keyword("ProjectID")) : 0;
+        if (level === "project" && keyword("ProjectID") === undefined) return error(400, "BAD_REQUEST", "must with project ID when to query project robots");
+        if (!Number.isInteger(projectId)) return error(400, "BAD_REQUEST", "Project ID must be int type.");
+        // Harbor's table holds the name without the robot$ prefix (library+pk-blue); q matches that.
+        const stored = (r: StoredRobot): string => r.name.replace(/^robot\$/, "");
+        const field = (r: StoredRobot, key: string): string => (key === "name" ? stored(r) : key === "disable" ? String(r.disable) : "");
+        const matching = [...this.#robots.values()].filter(
+          (r) => r.level === level && r.projectId === projectId && filters.filter(([, key]) => key !== "Level" && key !== "ProjectID").every(([, key = "", fuzzy, value = ""]) => (fuzzy === "~" ? field(r, key).includes(value) : field(r, key) === value)),
+        );
         const page = Number(url.searchParams.get("page") ?? 1);
         const pageSize = Number(url.searchParams.get("page_size") ?? 10);
         const items = matching.slice((page - 1) * pageSize, page * pageSize).map((r) => harborSwagger(r));
         const extra: Record<string, string> = { "x-total-count": String(matching.length) };
-        if (page * pageSize < matching.length) extra.link = `<${HARBOR_BASE_PATH}/robots?page=${page + 1}&page_size=${pageSize}>; rel="next"`;
+        if (page * pageSize < matching.length) {
+          // Harbor's Links keep the request's query, q included, with the next page.
+          const next = new URLSearchParams(url.searchParams);
+          next.set("page", String(page + 1));
+          next.set("page_size", String(pageSize));
+          extra.link = `<${HARBOR_BASE_PATH}/robots?${next.toString()}>; rel="next"`;
+        }
         return ok(200, items, extra);
+      }
+      case "GET /api/v2.0/projects/{project_name_or_id}": {
+        const key = decodeURIComponent(path.slice("/projects/".length));
+        // Without X-Is-Resource-Name, a numeric key is an id (Harbor's rule).
+        const byName = String(req.headers["x-is-resource-name"]).toLowerCase() === "true" || !/^\d+$/.test(key);
+        const entry = Object.entries(this.projects).find(([name, pid]) => (byName ? name === key : String(pid) === key));
+        if (entry === undefined) return error(404, "NOT_FOUND", `project ${key} not found`);
+        return ok(200, { project_id: entry[1], name: entry[0] });
       }
       case "GET /api/v2.0/robots/{robot_id}":
         return robot === undefined ? notFound() : ok(200, harborSwagger(robot));

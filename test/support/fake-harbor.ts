@@ -22,6 +22,10 @@ import { expectClean, useProviderFake } from "./provider-fake.js";
  * - Refresh (`PATCH /robots/{id}`, RobotSec): no secret → Harbor generates one and returns it; a
  *   given secret must be 8–128 characters with an upper-case letter, a lower-case letter and a
  *   digit (else 400), and the answer's secret is empty (Harbor's `RefreshSec` handler).
+ * - Projects (`projects`, name → id, default `library` = 1): `GET /projects/{name}` with
+ *   `X-Is-Resource-Name: true` answers the project's id; a project robot belongs to one. The list
+ *   (`GET /robots?q=…`) is Harbor's: without `Level` only system robots, `Level=project` only
+ *   with `ProjectID`; `name` in `q` matches the name without the `robot$` prefix.
  * - `maxRobots`: creating one more robot is refused (see ROBOT_QUOTA_MESSAGE).
  * - Scripted failures (`failNext`): a status with headers and body (429 ± Retry-After, 500, 503…),
  *   a connection reset, or no answer at all.

@@ -46,6 +46,7 @@ const GOOD: Record<ProviderSpecName, Record<string, GoodRequest>> = {
     "PUT /api/v2.0/robots/{robot_id}": { path: "/api/v2.0/robots/7", body: { name: "robot$pullkeeper-blue", level: "project", disable: true, duration: null, permissions: [] } },
     "PATCH /api/v2.0/robots/{robot_id}": { path: "/api/v2.0/robots/7", body: {} },
     "DELETE /api/v2.0/robots/{robot_id}": { path: "/api/v2.0/robots/7" },
+    "GET /api/v2.0/projects/{project_name_or_id}": { path: "/api/v2.0/projects/library", headers: { "X-Is-Resource-Name": "true" } },
   },
   quay: {
     "PUT /api/v1/organization/{orgname}/robots/{robot_shortname}": { path: "/api/v1/organization/acme/robots/pullkeeper_blue", body: { description: "pull only" } },
