@@ -76,6 +76,28 @@ describe("audit API through functions/api.ts", () => {
     expect(await call("GET", "/v1/registries", { cursor: "!!" })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^cursor:/) } });
   });
 
+  // Issue 15, defect 2: forged cursors reached DynamoDB and came back 502 with its internals.
+  it("answers a forged cursor on every paged route with 400 naming the cursor, never a 5xx or DynamoDB's words", async () => {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const forged = ["e30", b64({ pk: 1e300 }), b64({ pk: "REG#prod-ecr", sk: 1e300 }), b64({ pk: "REG#other", sk: "H#x" }), b64({ a: "x", b: "y", c: "z", d: "w", e: "v" }), b64({ pk: "x".repeat(5000) }), b64([]), b64("x"), b64(null), "%%%", ""];
+    for (const cursor of forged) {
+      for (const path of ["/v1/registries/prod-ecr/history", "/v1/registries", "/v1/consumers", "/v1/environments"]) {
+        const out = await call("GET", path, { cursor });
+        expect(out.status, `${path}?cursor=${cursor}: ${JSON.stringify(out.body)}`).toBeLessThan(500);
+        if (out.status !== 200) expect(out.body, `${path}?cursor=${cursor}`).toMatchObject({ code: "invalid_input", message: expect.stringMatching(/^cursor:/) });
+        expect(JSON.stringify(out.body)).not.toMatch(/ValidationException|Dynamo|NumberValue|lib-dynamodb|pullkeeper-ledger|ledger Query/);
+      }
+    }
+  });
+
+  // Issue 15, defect 3: bad percent-encoding in a path was a 500.
+  it("answers a path with bad percent-encoding with 400, not 500", async () => {
+    for (const path of ["/v1/registries/%ff", "/v1/registries/%E0%A4%A", "/v1/registries/%", "/v1/registries/%zz", "/v1/%zz/x", "/v1/registries/%ff/history"]) {
+      const out = await call("GET", path);
+      expect(out, path).toMatchObject({ status: 400, body: { code: "invalid_input", message: expect.stringMatching(/percent-encoding/) } });
+    }
+  });
+
   it("refreshes on demand what pullkeeper mints or rotates, and refuses a managed secret", async () => {
     expect((await call("POST", "/v1/registries/prod-ecr/refresh", { force: "true" })).status).toBe(200);
     expect((await call("POST", "/v1/registries/local/refresh")).status).toBe(200);

@@ -111,7 +111,7 @@ export class AuditApi {
     const dashboard = this.#deps.dashboard;
     if (method === "GET" && (path === "/" || path === "/index.html") && dashboard) return { status: 200, body: dashboard.html, contentType: "text/html; charset=utf-8" };
     if (method === "GET" && path === "/dashboard.js" && dashboard) return { status: 200, body: dashboard.script, contentType: "text/javascript; charset=utf-8" };
-    const parts = path.replace(/\/+$/, "").split("/").slice(1).map(decodeURIComponent);
+    const parts = path.replace(/\/+$/, "").split("/").slice(1).map(decodeSegment);
     if (parts[0] !== "v1") throw new NotFoundError(`route ${method} ${path}`);
     const [, collection, id, sub] = parts;
     const leaf = parts.length === 3;
@@ -266,5 +266,14 @@ export class AuditApi {
     this.#find(id);
     const page = await this.#deps.ledger.history(id, { limit: limitOf(query), ...(query.cursor !== undefined && { cursor: query.cursor }) });
     return { status: 200, body: { items: page.items.map(historyView), cursor: page.cursor ?? null } };
+  }
+}
+
+/** A path segment, percent-decoded; a malformed escape is the caller's mistake (400), not a crash. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidInputError(`path: bad percent-encoding in ${JSON.stringify(segment.slice(0, 100))}`);
   }
 }

@@ -2,7 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { InvalidInputError, type Page, type PageRequest } from "@pullkeeper/core";
 import { clientOptions } from "./clients.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import { decodeCursor, encodeCursor, InvalidCursorError } from "./cursor.js";
 import { classifyAwsError } from "./errors.js";
 
 export interface DynamoTableOptions {
@@ -56,9 +56,16 @@ export abstract class DynamoTable {
 
   /** One page of a Query; the cursor is the LastEvaluatedKey, opaque to callers. */
   protected async queryPage<T>(input: Omit<QueryCommandInput, "TableName" | "Limit" | "ExclusiveStartKey">, page: PageRequest | undefined, map: (item: Record<string, unknown>) => T): Promise<Page<T>> {
-    const out = await this.call("Query", () =>
-      this.doc.send(new QueryCommand({ ...input, TableName: this.table, Limit: pageLimit(page), ...(page?.cursor !== undefined && { ExclusiveStartKey: decodeCursor(page.cursor) }) })),
-    );
+    const start = page?.cursor !== undefined ? decodeCursor(page.cursor) : undefined;
+    const out = await this.call("Query", async () => {
+      try {
+        return await this.doc.send(new QueryCommand({ ...input, TableName: this.table, Limit: pageLimit(page), ...(start && { ExclusiveStartKey: start }) }));
+      } catch (error) {
+        // A well-formed key of another partition or index: DynamoDB refuses the start key, and that is the caller's cursor.
+        if (start && (error as { name?: string }).name === "ValidationException") throw new InvalidCursorError();
+        throw error;
+      }
+    });
     return { items: (out.Items ?? []).map(map), ...(out.LastEvaluatedKey && { cursor: encodeCursor(out.LastEvaluatedKey) }) };
   }
 }
