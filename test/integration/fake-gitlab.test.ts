@@ -155,6 +155,23 @@ describe("the GitLab stand-in", () => {
     }
   });
 
+  it("opens the registry to an access token under its own name when told to (GitLab takes any username); revoking one leaves its namesake working", async () => {
+    world.gitlab.accessTokenLogin = "name";
+    try {
+      const expires_at = day(world.gitlab.now + 86_400_000);
+      const a = await created("/groups/acme/access_tokens", { name: "pullkeeper-v9", scopes: ["api"], expires_at });
+      const b = await created("/groups/acme/access_tokens", { name: "pullkeeper-v9", scopes: ["api"], expires_at });
+      expect(world.gitlab.registryLoginFor(a.id)).toEqual({ username: "pullkeeper-v9", password: a.token });
+      expect(await registryAnswers(world.gitlab.registryLoginFor(a.id), 200)).toBe(200);
+      expect(await registryAnswers(world.gitlab.registryLoginFor(b.id), 200)).toBe(200);
+      expect((await api("DELETE", `/groups/acme/access_tokens/${a.id}`)).status).toBe(204);
+      expect(await registryAnswers(world.gitlab.registryLoginFor(a.id), 401)).toBe(401);
+      expect(await registryAnswers(world.gitlab.registryLoginFor(b.id), 200)).toBe(200);
+    } finally {
+      world.gitlab.accessTokenLogin = "bot";
+    }
+  });
+
   it("answers 401 to a wrong or missing admin token and 403 to one without the permission, and mints nothing", async () => {
     const before = await world.registry.users();
     const body = { name: "x", scopes: ["read_registry"] };

@@ -18,8 +18,17 @@ export class FakeGitLab {
   readonly limitedTokens = new Set<string>();
   /** Accept `read_registry`/`write_registry` on access tokens, as GitLab's documentation (not its description) does. */
   allowDocumentedRegistryScopes = false;
+  /**
+   * The username an access token opens the registry with. GitLab takes any non-blank one (only a
+   * deploy token's is checked), but htpasswd needs one: the bot user's name (default), or the
+   * token's name, as a client that logs in with the name it gave the token does. By name, each
+   * token is a shared login (`installShared`), so tokens with one name all work.
+   */
+  accessTokenLogin: "bot" | "name" = "bot";
   /** Every login that ever opened the registry, by token id (kept after delete so tests can show it no longer does). */
   readonly #logins = new Map<number, RegistryLogin>();
+  /** Tokens installed as a shared login (access tokens by name). */
+  readonly #shared = new Set<number>();
   readonly #script = new FailureScript<ScriptedOutcome>();
   readonly #numericIds = new Map<string, number>();
   #nextId = 1;
@@ -95,7 +104,9 @@ export class FakeGitLab {
   async #uninstall(token: GitLabToken): Promise<void> {
     if (!token.installed) return;
     token.installed = false;
-    await this.registry.remove(token.username);
+    const login = this.#logins.get(token.id);
+    if (this.#shared.has(token.id) && login !== undefined) await this.registry.removeShared(login.username, login.password);
+    else await this.registry.remove(token.username);
   }
 
   async #handle(req: Received, res: ServerResponse): Promise<void> {
@@ -265,9 +276,13 @@ export class FakeGitLab {
   async #register(token: GitLabToken, secret: string): Promise<void> {
     this.tokens.set(token.id, token);
     if (!opensRegistry(token)) return;
-    this.#logins.set(token.id, { username: token.username, password: secret });
+    const byName = token.kind === "access" && this.accessTokenLogin === "name";
+    this.#logins.set(token.id, { username: byName ? token.name : token.username, password: secret });
     if (token.expired) return;
-    await this.registry.install(token.username, secret);
+    if (byName) {
+      this.#shared.add(token.id);
+      await this.registry.installShared(token.name, secret);
+    } else await this.registry.install(token.username, secret);
     token.installed = true;
   }
 

@@ -16,7 +16,8 @@ import { expectClean, useProviderFake } from "./provider-fake.js";
  *   own success answers are checked against the description's response schemas too.
  * - Every live token that can pull is an htpasswd user of the CredentialRegistry passed in:
  *   deploy tokens with `read_registry` under their own `username` (gitlab+deploy-token-<id> by
- *   default); access tokens, which log in with any username, under their bot user's name
+ *   default); access tokens, which log in with any username, under their bot user's name, or
+ *   with `accessTokenLogin = "name"` as a shared login under the token's name
  *   (`registryLoginFor(id)`). Deleting, revoking or expiring (`tick(now)`) removes the user
  *   before the answer goes out.
  * - As the description has it, the access-token `scopes` enum has no `read_registry` (GitLab's
