@@ -24,5 +24,5 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 export const secretId = z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name");
 
 /** An EventBridge schedule expression, as the config accepts it. */
-export const SCHEDULE = /^(?:rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
-export const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them";
+export const SCHEDULE = /^(?:rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)|cron\(.+\))$/;
+export const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them: rate(1 minute|hour|day) or rate(N minutes|hours|days) with N ≥ 2";

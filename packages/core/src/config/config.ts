@@ -77,11 +77,22 @@ interface DocumentCheck {
  * The one check of a config document: its schema (unknown keys everywhere), the references
  * between entries, and, given the consumer kinds' schemas, every consumer's target.
  */
+/**
+ * Every string holding a NUL byte, wherever it is: a path, a name or a secret id with one would be
+ * cut short (or refused) by whatever reads it next, so it is refused here, where it can be named.
+ */
+function nulIssues(value: unknown, path: (string | number)[] = []): PathIssue[] {
+  if (typeof value === "string") return value.includes("\u0000") ? [{ path, message: "contains a NUL character" }] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulIssues(v, [...path, i]));
+  if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => nulIssues(v, [...path, k]));
+  return [];
+}
+
 function checkDocument(doc: unknown, targets?: TargetSchemas): DocumentCheck {
   const data = doc ?? {};
   const parsed = configSchema.safeParse(data);
   const consumers = targets && consumerTargetIssues((data as { consumers?: unknown }).consumers, targets);
-  const issues = [...(parsed.success ? [] : zodIssues(parsed.error, configSchema, data)), ...crossReferenceIssues(doc), ...(consumers?.issues ?? [])];
+  const issues = [...nulIssues(data), ...(parsed.success ? [] : zodIssues(parsed.error, configSchema, data)), ...crossReferenceIssues(doc), ...(consumers?.issues ?? [])];
   if (!parsed.success || issues.length > 0) return { issues };
   const config = toConfig(parsed.data);
   return {
@@ -166,7 +177,15 @@ function checkText(text: string, file: string, targets?: TargetSchemas): { confi
     const issues = located.map((issue) => `${file}:${issue.line}:${issue.column} ${issue.message}`);
     throw new InvalidInputError(`${file} is not valid YAML:\n  ${issues.join("\n  ")}`, issues);
   }
-  const { issues, config, consumers } = checkDocument(doc.toJS(), targets);
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    // yaml refuses a document whose aliases would expand past its limit (100): a resource-exhaustion guard.
+    const why = error instanceof ReferenceError && /alias/i.test(error.message) ? "uses more than 100 YAML aliases (*name), which could expand without bound; write the values out" : "could not be read as YAML";
+    throw new InvalidInputError(`${file} ${why}`);
+  }
+  const { issues, config, consumers } = checkDocument(value, targets);
   if (config === undefined || issues.length > 0) throw new ConfigError(file, locateIssues(issues, doc, lines));
   return { config, ...(consumers && { consumers }) };
 }

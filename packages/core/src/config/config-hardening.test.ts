@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../model/errors.js";
+import { parseConfig } from "./config.js";
+
+/** Issue 15, defect 6: schedules the config took though no scheduler runs them, a YAML bomb that crashed, a NUL byte in a path. */
+
+const registry = (source: string, settings = "") => `registries:
+  - id: local
+    host: 127.0.0.1:5000
+    kind: generic
+    source: ${source}
+    secret: pullkeeper/local
+${settings}`;
+
+const refusal = (text: string): string => {
+  try {
+    parseConfig(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return (error as Error).message;
+  }
+  throw new Error("accepted");
+};
+
+describe("config hardening", () => {
+  it("refuses rate schedules EventBridge refuses: zero, and a unit whose number does not agree with the value", () => {
+    for (const schedule of ["rate(0 minutes)", "rate(1 minutes)", "rate(5 minute)", "rate(0 days)", "rate(01 hour)"]) {
+      expect(refusal(registry("{ type: managed-secret }", `settings:\n  auditSchedule: ${schedule}\n`)), schedule).toMatch(/settings\.auditSchedule/);
+    }
+    for (const schedule of ["rate(1 minute)", "rate(5 minutes)", "rate(1 day)", "rate(12 hours)"]) {
+      expect(parseConfig(registry("{ type: managed-secret }", `settings:\n  auditSchedule: ${schedule}\n`)).settings.auditSchedule).toBe(schedule);
+    }
+  });
+
+  it("says a file with more than 100 YAML aliases is refused, with the file's name, instead of throwing the YAML library's ReferenceError", () => {
+    const anchors = `x: &a [1]\n${Array.from({ length: 150 }, (_, i) => `k${i}: *a`).join("\n")}\n`;
+    const message = refusal(`${registry("{ type: managed-secret }")}${anchors}`);
+    expect(message).toMatch(/^pullkeeper\.yaml/);
+    expect(message).toMatch(/alias/);
+  });
+
+  it("refuses a NUL byte in any string, naming where", () => {
+    expect(refusal(registry('{ type: htpasswd, file: "registry/ht\\0passwd" }'))).toMatch(/registries\[0\]\.source\.file: .*NUL/);
+    expect(refusal(registry('{ type: managed-secret }').replace("pullkeeper/local", '"pullkeeper/lo\\0cal"'))).toMatch(/registries\[0\]\.secret: .*NUL/);
+  });
+});
