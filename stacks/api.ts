@@ -11,7 +11,7 @@ export interface ApiDependencies {
   readonly auditScan: sst.aws.Function;
   readonly deliveries: sst.aws.Queue;
   /**
-   * The rotation stack, when there is one (htpasswd registries rotated on AWS): refresh of such a
+   * The rotation stack, when there is one (registries rotated on AWS): refresh of such a
    * registry asks Secrets Manager to rotate its secret, and rollback runs in the revoke function.
    */
   readonly rotation?: { readonly plan: RotationPlan; readonly rotate: sst.aws.Function; readonly revoke: sst.aws.Function };

@@ -12,23 +12,29 @@ import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRA
  * statements of its two functions. Pure (no SST globals, no I/O): unit tested in
  * test/infra/stacks-rotation.test.ts, which also checks the deployed roles equal them.
  *
- * Which registries: every htpasswd registry. One the embedded runtime serves itself
- * (`source.serve`: a docker-registry it starts on 127.0.0.1) or any registry on this machine's
- * loopback cannot run on AWS, and fails the deploy (awsReachabilityIssues): deploying it would
- * leave a registry whose verification and rotation fail at every run, on a machine nobody can see.
- * For each, Secrets Manager rotates the registry's secret with functions/rotate.ts on
- * `source.rotation`; functions/revoke.ts retires the previous user on `settings.revokeSchedule`.
+ * Which registries: every rotated registry (`isRotated`: a source with a rotation schedule, such
+ * as htpasswd users or a provider's tokens or robot accounts made through its HTTP API, e.g.
+ * dockerhub-token). One the embedded runtime serves itself (`source.serve`: a docker-registry it
+ * starts on 127.0.0.1) or any registry on this machine's loopback cannot run on AWS, and fails the
+ * deploy (awsReachabilityIssues): deploying it would leave a registry whose verification and
+ * rotation fail at every run, on a machine nobody can see. For each, Secrets Manager rotates the
+ * registry's secret with functions/rotate.ts on `source.rotation`; functions/revoke.ts retires the
+ * previous credential on `settings.revokeSchedule`.
  *
- * Both functions write the registry's htpasswd file (`source.file`), which lives on EFS: they
- * mount the access point `source.efs` names at HTPASSWD_EFS_MOUNT_PATH, in its subnets with its
- * security groups. A Lambda function mounts one file system and sits in one VPC, so every
- * rotated registry names the same `source.efs` (their files are different paths on it).
+ * An htpasswd registry's file (`source.file`) lives on EFS: with any htpasswd registry, both
+ * functions mount the access point `source.efs` names at HTPASSWD_EFS_MOUNT_PATH, in its subnets
+ * with its security groups (`efs` in the plan). A Lambda function mounts one file system and sits
+ * in one VPC, so every htpasswd registry names the same `source.efs` (their files are different
+ * paths on it). A source that rotates through its provider's API needs neither: without an
+ * htpasswd registry the functions run outside any VPC and reach the provider on the internet;
+ * what else its module needs (e.g. reading the admin login it names) comes from its
+ * `awsPermissions.rotation`.
  *
  * Everything that would make the deploy fail later, or the rotation never run, fails here first
- * with its path in the file, all at once: a registry that cannot run on AWS (above), a rotated
- * registry without `source.efs`, with another
- * `source.efs` than the first, sharing a secret with another (Secrets Manager rotates a secret
- * with one function on one schedule), or with a `source.rotation` Secrets Manager refuses.
+ * with its path in the file, all at once: a registry that cannot run on AWS (above), an htpasswd
+ * registry without `source.efs` or with another `source.efs` than the first; any rotated registry
+ * sharing a secret with another (Secrets Manager rotates a secret with one function on one
+ * schedule), or with a `source.rotation` Secrets Manager refuses.
  */
 
 /** The mount path of the access point in both functions (a Lambda mount path must be below /mnt/). */
@@ -46,12 +52,16 @@ export interface RotatedRegistryPlan {
 
 export interface RotationPlan {
   readonly registries: readonly RotatedRegistryPlan[];
-  readonly efs: HtpasswdEfs;
+  /**
+   * The one EFS placement of the htpasswd registries, which both functions mount and whose VPC
+   * they run in; undefined when no htpasswd registry is rotated (no mount, no VPC).
+   */
+  readonly efs?: HtpasswdEfs;
   /** The registries rotated on AWS: their source modules say what else both functions need (`awsPermissions.rotation`). */
   readonly rotated: readonly Registry[];
 }
 
-/** An htpasswd registry the AWS deploy rotates: all but the embedded runtime's own (`source.serve`). */
+/** A registry the AWS deploy rotates: every rotated source's, but the embedded runtime's own htpasswd registry (`source.serve`). */
 export function rotatedOnAws(registry: Registry): registry is RotatedRegistry {
   return isRotated(registry) && htpasswdSourceOf(registry)?.serve === undefined;
 }
@@ -172,9 +182,9 @@ const sameEfs = (a: HtpasswdEfs, b: HtpasswdEfs): boolean => {
 
 /**
  * The rotation stack's plan: undefined when no registry is rotated on AWS (nothing is deployed);
- * otherwise the registries and the one EFS placement. Throws, naming every problem by its path
- * in `file` (and its line and column, given the file's `text`), when the config cannot be
- * deployed or rotated on AWS.
+ * otherwise the registries, and the one EFS placement when any of them is htpasswd. Throws,
+ * naming every problem by its path in `file` (and its line and column, given the file's `text`),
+ * when the config cannot be deployed or rotated on AWS.
  */
 export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml", text?: string): RotationPlan | undefined {
   const issues = awsReachabilityIssues(config);
@@ -207,15 +217,15 @@ export function rotationPlan(config: PullkeeperConfig, file = "pullkeeper.yaml",
     if (shared) {
       issues.push({
         path: at("secret"),
-        message: `registries[${shared.index}] (${shared.id}) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`,
+        message: `registries[${shared.index}] (${shared.id}) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each rotated registry needs its own`,
       });
     }
     registries.push({ index, id: registry.id, secret: registry.secret, schedule: source.rotation });
     rotated.push(registry);
   });
   if (issues.length > 0) throwConfigIssues(file, issues, text);
-  if (registries.length === 0 || efs === undefined) return undefined;
-  return { registries, efs: efs.value, rotated };
+  if (registries.length === 0) return undefined;
+  return { registries, ...(efs && { efs: efs.value }), rotated };
 }
 
 export type RotationPermissionContext = Pick<RefreshPermissionContext, "partition" | "region" | "account" | "tableArn" | "busArn" | "fingerprintKeySecretArn">;
@@ -265,7 +275,8 @@ const fingerprintKey = (ctx: RotationPermissionContext): PermissionStatement => 
  * The rotation function (functions/rotate.ts; Secrets Manager invokes it synchronously, so no
  * failure queue): the four steps on the rotated registries' secrets (read, write the pending
  * version, move the staging labels), the fingerprint key, the lifecycle ledger, Credential
- * Rotated on the bus, the htpasswd file on EFS, the VPC attachment, tracing.
+ * Rotated on the bus, what the rotated sources need (`awsPermissions.rotation`: the htpasswd file
+ * on EFS, a provider's admin login), the VPC attachment with an EFS only, tracing.
  */
 export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionContext): PermissionStatement[] {
   return clone([
@@ -277,19 +288,21 @@ export function rotatePermissions(plan: RotationPlan, ctx: RotationPermissionCon
     { actions: LIFECYCLE_LEDGER_ACTIONS, resources: [ctx.tableArn] },
     { actions: ["events:PutEvents"], resources: [ctx.busArn] },
     ...sourcePermissions(plan.rotated, "rotation", { secretArn: (secret) => secretArn(secret, ctx) }),
-    ...vpcPermissions(plan.efs, ctx),
+    // In the VPC only to mount the htpasswd registries' EFS; a provider's API is reached without one.
+    ...(plan.efs ? vpcPermissions(plan.efs, ctx) : []),
     ...TRACING_PERMISSIONS,
   ]);
 }
 
 /**
  * The revoke function (functions/revoke.ts): on settings.revokeSchedule, reads the rotated
- * registries' secrets, retires the previous user in the htpasswd file on EFS; on demand
+ * registries' secrets, retires the previous credential (the previous user in the htpasswd file on
+ * EFS; a provider's previous token or robot through its API, with the admin login); on demand
  * (POST /v1/registries/{id}/rollback, invoked by the audit API), rolls a registry back, which
  * writes the previous credential's value as a new version (PutSecretValue) and promotes it
  * (UpdateSecretVersionStage), on the rotated registries' secrets only. Also the fingerprint key,
- * the lifecycle ledger, the bus (Credential Revoked; Credential Rotated after a rollback), the
- * VPC attachment, its failure queue and tracing.
+ * the lifecycle ledger, the bus (Credential Revoked; Credential Rotated after a rollback), what
+ * the rotated sources need, the VPC attachment (with an EFS only), its failure queue and tracing.
  */
 export function revokePermissions(plan: RotationPlan, ctx: RevokePermissionContext): PermissionStatement[] {
   // What the rotation may do (a rollback writes and promotes a version too), and its failure queue.
@@ -307,8 +320,8 @@ export interface ApiRotationPermissionContext extends Pick<RotationPermissionCon
 
 /**
  * What the audit API's function adds when the rotation stack exists (stacks/audit-permissions.ts,
- * apiPermissions, appends it; none without htpasswd registries rotated on AWS):
- * - POST /v1/registries/{id}/refresh of an htpasswd registry calls RotateSecret (rotation as
+ * apiPermissions, appends it; none without registries rotated on AWS):
+ * - POST /v1/registries/{id}/refresh of a rotated registry calls RotateSecret (rotation as
  *   configured, now): `secretsmanager:RotateSecret` on exactly the rotated registries' secrets.
  *   The rotation function then runs under its own role, invoked by secretsmanager.amazonaws.com
  *   through the resource-policy statement stacks/rotation.ts adds per secret.
@@ -319,8 +332,8 @@ export interface ApiRotationPermissionContext extends Pick<RotationPermissionCon
  *   permissions on the rotation function". Granted on the rotate function, so an on-demand
  *   rotation does not fail with AccessDenied under the stricter reading; the API never invokes
  *   it itself (the rotate function also refuses any secret that is not a rotated registry's).
- * - POST /v1/registries/{id}/rollback invokes the revoke function synchronously (it runs in the
- *   registry's VPC with the EFS mount): `lambda:InvokeFunction` on it.
+ * - POST /v1/registries/{id}/rollback invokes the revoke function synchronously (with htpasswd
+ *   registries it runs in their VPC with the EFS mount): `lambda:InvokeFunction` on it.
  */
 export function apiRotationPermissions(plan: RotationPlan, ctx: ApiRotationPermissionContext): PermissionStatement[] {
   return clone([

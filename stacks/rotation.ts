@@ -11,8 +11,9 @@ const MAX_EVENT_AGE_SECONDS = 15 * 60;
 const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
 /**
- * The rotation flow (issue 11), deployed only when the config has htpasswd registries rotated on
- * AWS (`rotationPlan` in stacks/rotation-permissions.ts, which also validates them):
+ * The rotation flow (issue 11), deployed only when the config has registries rotated on AWS
+ * (htpasswd users, a provider's tokens or robot accounts: `rotationPlan` in
+ * stacks/rotation-permissions.ts, which also validates them):
  *
  * - Rotate (functions/rotate.ts): the Secrets Manager rotation function. For each registry, a
  *   SecretRotation on its secret with `rotationRules.scheduleExpression` = `source.rotation`, and
@@ -21,21 +22,26 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  *   the first rotation runs in the schedule's first window, or at `aws secretsmanager
  *   rotate-secret`. Secrets Manager invokes it synchronously and retries a failed step itself,
  *   so it has no failure queue; an alarm watches its errors instead.
- * - Revoke (functions/revoke.ts): on `settings.revokeSchedule`, retires the previous htpasswd
- *   user once nothing holds it or the registry's maximum overlap has passed. An EventBridge
+ * - Revoke (functions/revoke.ts): on `settings.revokeSchedule`, retires the previous credential
+ *   (htpasswd user, provider token or robot) once nothing holds it or the registry's maximum
+ *   overlap has passed. An EventBridge
  *   Scheduler schedule like audit-scan's, with a failure queue and an alarm on it. It also runs the audit API's
  *   rollback (POST /v1/registries/{id}/rollback), invoked synchronously by the API function
- *   (stacks/api.ts gets the revoke function and the plan from here): in the VPC, it can check the
- *   previous credential against a private registry. Synchronous invocations have no retries and
+ *   (stacks/api.ts gets the revoke function and the plan from here): in the VPC (with htpasswd
+ *   registries), it can check the previous credential against a private registry. Synchronous invocations have no retries and
  *   no failure destination; reserved concurrency 1 also serialises a rollback with revoke runs.
- * - The audit API's refresh of an htpasswd registry is Secrets Manager's RotateSecret on its
+ * - The audit API's refresh of a rotated registry is Secrets Manager's RotateSecret on its
  *   secret, which runs the rotate function as configured here (apiRotationPermissions).
- * - Both mount the EFS access point `source.efs` names at HTPASSWD_EFS_MOUNT_PATH (where
- *   `source.file` is) and run in its subnets with its security groups. The VPC is attached in
+ * - With htpasswd registries (`plan.efs`), both mount the EFS access point `source.efs` names at
+ *   HTPASSWD_EFS_MOUNT_PATH (where `source.file` is) and run in its subnets with its security
+ *   groups. Without one, neither mounts anything nor runs in a VPC: a source that rotates through
+ *   its provider's HTTP API (dockerhub-token) reaches it on the internet, like the refresh
+ *   function does. The VPC is attached in
  *   the function transform, not with SST's `vpc`, which would also attach the AWS managed
  *   AWSLambdaVPCAccessExecutionRole (EC2 actions on `*`); the roles get those actions scoped
- *   instead (vpcPermissions). Reaching Secrets Manager, DynamoDB, EventBridge, X-Ray and the
- *   registry from those subnets (NAT or VPC endpoints) is the VPC's owner's: see the README.
+ *   instead (vpcPermissions). Reaching Secrets Manager, DynamoDB, EventBridge, X-Ray, the
+ *   registries and any provider's API from those subnets (NAT or VPC endpoints) is the VPC's
+ *   owner's: see the README and docs/deploy.md.
  * - IAM: rotatePermissions / revokePermissions, derived from the config; nothing is `link`ed.
  */
 export function rotation(deployConfig: DeployConfig, storage: Storage, plan: RotationPlan) {
@@ -55,31 +61,34 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
   );
 
   const environment = { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name, PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn };
-  const volume = { efs: plan.efs.accessPoint, path: HTPASSWD_EFS_MOUNT_PATH };
+  // The htpasswd registries' EFS, in its VPC; nothing of either without an htpasswd registry.
+  const { efs } = plan;
+  const volume = efs && { efs: efs.accessPoint, path: HTPASSWD_EFS_MOUNT_PATH };
+  const placed = (transform: sst.aws.FunctionArgs["transform"]) => (efs ? inVpc(efs, transform) : transform);
 
   const rotate = new sst.aws.Function("Rotate", {
     ...functionBase(relativeFile, environment),
-    description: "pullkeeper: Secrets Manager rotation of htpasswd registries (writes the htpasswd file on EFS)",
+    description: "pullkeeper: Secrets Manager rotation of rotated registries (htpasswd users on EFS; provider tokens and robots through the provider's API)",
     handler: "functions/rotate.handler",
     timeout: "5 minutes",
     permissions: context.apply((ctx) => rotatePermissions(plan, ctx)),
-    volume,
-    transform: inVpc(plan.efs, lambdaTransform()),
+    ...(volume && { volume }),
+    transform: placed(lambdaTransform()),
   });
 
   const onFailure = { queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS };
   const revoke = new sst.aws.Function("Revoke", {
     ...functionBase(relativeFile, environment),
-    description: "pullkeeper: revoke superseded htpasswd users once nothing holds them (or at the maximum overlap); roll back on demand",
+    description: "pullkeeper: revoke superseded credentials of rotated registries once nothing holds them (or at the maximum overlap); roll back on demand",
     handler: "functions/revoke.handler",
     timeout: "5 minutes",
-    // One run at a time: two runs would race on the same htpasswd files and ledger records.
+    // One run at a time: two runs would race on the same htpasswd files, provider credentials and ledger records.
     concurrency: { reserved: 1 },
     permissions: context.apply((ctx) => revokePermissions(plan, ctx)),
-    volume,
+    ...(volume && { volume }),
     // A failed run is retried once; the next tick checks again anyway.
     retries: 1,
-    transform: inVpc(plan.efs, lambdaTransform(onFailure)),
+    transform: placed(lambdaTransform(onFailure)),
   });
 
   const rotations = plan.registries.map((registry) => {
@@ -111,7 +120,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
     timezone: config.settings.timezone,
     fn: revoke,
     deadLetters: { queue: failures, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS },
-    description: `pullkeeper ${$app.stage}: revoke superseded htpasswd users once nothing holds them`,
+    description: `pullkeeper ${$app.stage}: revoke superseded credentials of rotated registries once nothing holds them`,
   });
 
   const alarmName = (suffix: string) => `${$app.name}-${$app.stage}-${suffix}`;
@@ -129,7 +138,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
       // No invocation, no datapoint: healthy.
       treatMissingData: "notBreaching",
       alarmDescription:
-        "pullkeeper: a rotation step of an htpasswd registry failed (a new password that did not verify is never promoted; Secrets Manager retries); see the rotate function's logs and the secret's RotationFailed events",
+        "pullkeeper: a rotation step of a rotated registry failed (a new credential that did not verify is never promoted; Secrets Manager retries); see the rotate function's logs and the secret's RotationFailed events",
     }),
     revokeFailures: new aws.cloudwatch.MetricAlarm("RevokeFailuresAlarm", {
       name: alarmName("revoke-failures"),

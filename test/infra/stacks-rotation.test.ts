@@ -91,7 +91,7 @@ describe("the rotation plan (pure)", () => {
       { index: 1, id: "mirror", secret: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/mirror-Mr0Ab1", schedule: "cron(0 4/12 * * ? *)" },
     ]);
     expect(plan.efs).toEqual({ fileSystem: "fs-0123456789abcdef0", accessPoint: ACCESS_POINT, subnets: SUBNETS, securityGroups: SECURITY_GROUPS });
-    expect(fileSystemArn(plan.efs)).toBe(FILE_SYSTEM);
+    expect(plan.efs && fileSystemArn(plan.efs)).toBe(FILE_SYSTEM);
     expect(HTPASSWD_EFS_MOUNT_PATH).toBe("/mnt/htpasswd");
   });
 
@@ -143,7 +143,7 @@ describe("a config the AWS deploy cannot rotate", () => {
       `  ${UNDEPLOYABLE}:25:78 registries[2].source.rotation: "rate(2 hours)": Secrets Manager rotates at most every 4 hours: use rate(N hours) with N ≥ 4, or rate(N days)`,
       `  ${UNDEPLOYABLE}:30:81 registries[3].source.rotation: "cron(30 4 * * ? *)": Secrets Manager opens rotation windows on the hour: the Minutes field must be 0`,
       `  ${UNDEPLOYABLE}:39:9 registries[4].source.efs: differs from registries[0].source.efs; the rotation and revoke functions mount one EFS access point from one VPC, so every htpasswd registry names the same source.efs (with its file at its own path on it)`,
-      `  ${UNDEPLOYABLE}:48:13 registries[5].secret: registries[0] (first) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each htpasswd registry needs its own`,
+      `  ${UNDEPLOYABLE}:48:13 registries[5].secret: registries[0] (first) rotates the same secret; Secrets Manager rotates a secret with one function on one schedule, so each rotated registry needs its own`,
     ]);
     expect(declared.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
