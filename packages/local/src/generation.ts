@@ -99,7 +99,7 @@ export function generationBuilder(shared: SharedParts): (config: PullkeeperConfi
     const rateLimiter = new DynamoRateLimiter({ tableName: dynamo.tableName, client: dynamo.client, limits: rateLimits(config) });
     // pullkeeper's side of the registries it rotates (the runtime's bcrypt cost for the files it serves).
     const registrySide = sourceRegistrySide(adapters, { ...(options.htpasswdCost !== undefined && { cost: options.htpasswdCost }), limiter: rateLimiter });
-    const refreshHandler = createRefreshHandler(async () => ({ config, service: refreshService({ adapters, config, tokens: new EcrTokenSource() }) }));
+    const refreshHandler = createRefreshHandler(async () => ({ config, service: refreshService({ adapters, config, tokens: new EcrTokenSource(), http: { limiter: rateLimiter } }) }));
     const revocation = revocationService({ adapters, config, consumers, targets, revoker: registrySide.revoker, repair });
     const rotation = rotationService({
       adapters,

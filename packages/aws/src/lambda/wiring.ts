@@ -32,6 +32,7 @@ import {
 } from "@pullkeeper/core";
 import { FetchProviderHttp, HtpasswdFile, RandomPasswords } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
+import { awsCallerIdentity, type AwsCallerIdentityOptions } from "../gcp-subject-token.js";
 
 /**
  * One wiring of the services for both runtimes: each builder takes a description of where it runs
@@ -100,10 +101,26 @@ export function sourceRegistrySide(adapters: Pick<ServiceAdapters, "vault" | "cl
   };
 }
 
-/** Refresh of minted tokens (ECR): `tokens` mints them. */
-export function refreshService(wiring: { readonly adapters: ServiceAdapters; readonly config: PullkeeperConfig; readonly tokens: TokenSource }): RefreshService {
-  const { adapters, config, tokens } = wiring;
-  return new RefreshService({ ...adapters, tokens, policy: { maxJitterSeconds: config.settings.maxJitterSeconds } });
+/**
+ * Refresh of minted tokens: `tokens` mints ECR's; sources that mint through a provider's API
+ * (Google's federation) get it over the shared limiter, with the function's own AWS identity to
+ * prove who asks (`identity`, tests: the signer's region and credentials).
+ */
+export function refreshService(wiring: {
+  readonly adapters: ServiceAdapters;
+  readonly config: PullkeeperConfig;
+  readonly tokens: TokenSource;
+  readonly http?: Pick<SourceOptions, "limiter" | "timeoutMs">;
+  readonly identity?: AwsCallerIdentityOptions;
+}): RefreshService {
+  const { adapters, config, tokens, http: options = {} } = wiring;
+  return new RefreshService({
+    ...adapters,
+    tokens,
+    http: new FetchProviderHttp({ ...(options.limiter && { limiter: options.limiter }), ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) }),
+    awsCallerIdentity: awsCallerIdentity(wiring.identity),
+    policy: { maxJitterSeconds: config.settings.maxJitterSeconds },
+  });
 }
 
 /** Closes a vault/ledger gap a crash left between promoting and recording. */

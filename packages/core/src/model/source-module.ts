@@ -57,9 +57,18 @@ export interface SourcePorts {
   readonly clock: Clock;
 }
 
-/** What a minting source's runtime is built over: the cloud's token API (ECR's GetAuthorizationToken). */
+/** What a minting source's runtime is built over: the cloud's token API (ECR's GetAuthorizationToken), a provider's API, the function's own AWS identity. */
 export interface MintPorts {
   readonly tokens: TokenSource;
+  /** A provider's token API (Google's STS and IAM Credentials), through the shared limiter where there is one. */
+  readonly http: ProviderHttp;
+  /**
+   * The function's own AWS identity, proven to a third party: a SigV4-signed STS GetCallerIdentity
+   * request (not sent), serialized as JSON and URL-encoded, with `targetResource` signed into it as
+   * `x-goog-cloud-target-resource` (Google's workload identity federation's subject token).
+   */
+  awsCallerIdentity(targetResource: string): Promise<string>;
+  readonly clock: Clock;
 }
 
 /** Who mints a registry's token and how: registries whose minters name the same `scope` share one mint per run. */

@@ -2,7 +2,8 @@ import pLimit from "p-limit";
 import { PullkeeperError } from "../model/errors.js";
 import type { CredentialRotated } from "../model/events.js";
 import type { CredentialVersion, MintedToken, Registry, RegistrySource } from "../model/model.js";
-import type { TokenMinter } from "../model/source-module.js";
+import type { MintPorts, TokenMinter } from "../model/source-module.js";
+import type { ProviderHttp } from "../model/provider-api.js";
 import { sourceCapabilities, sourceRuntime } from "../source-modules.js";
 import type { CredentialPorts, RegistryLedger, RegistryRecord, TokenSource } from "../model/ports.js";
 import { verifyRequest } from "../rotation/verify-request.js";
@@ -35,6 +36,10 @@ export interface RefreshRequest {
 export interface RefreshDependencies extends CredentialPorts<RegistryLedger> {
   /** The port minting sources' runtimes mint through (`MintPorts`). */
   readonly tokens: TokenSource;
+  /** `MintPorts.http`, for sources that mint through a provider's API (unset: such a mint fails as not wired). */
+  readonly http?: ProviderHttp;
+  /** `MintPorts.awsCallerIdentity`, for sources that prove the function's AWS identity elsewhere (unset: such a mint fails as not wired). */
+  readonly awsCallerIdentity?: MintPorts["awsCallerIdentity"];
   readonly policy?: Omit<RefreshPolicy, "marginSeconds">;
   /** Registries processed at once; keeps Secrets Manager's shared ~50 writes/s quota out of reach. */
   readonly concurrency?: number;
@@ -56,6 +61,10 @@ class StepFailure extends Error {
     super(message);
   }
 }
+
+const notWired = (port: string) => new StepFailure("mint", "not_wired", `this runtime gives minting sources no ${port}`);
+const NOT_WIRED_HTTP: ProviderHttp = { request: () => Promise.reject(notWired("provider API")) };
+const notWiredIdentity = (): Promise<string> => Promise.reject(notWired("AWS caller identity"));
 
 function describeError(error: unknown): { code: string; message: string } {
   if (error instanceof StepFailure) return { code: error.code, message: error.message };
@@ -185,7 +194,8 @@ export class RefreshService {
 
   /** The registry's source module's minter (its runtime, loaded on first use) over the `tokens` port. */
   async #minter(registry: MintedRegistry): Promise<TokenMinter> {
-    const minter = (await sourceRuntime(registry))?.minter?.(registry, { tokens: this.#deps.tokens });
+    const { tokens, http = NOT_WIRED_HTTP, awsCallerIdentity = notWiredIdentity, clock } = this.#deps;
+    const minter = (await sourceRuntime(registry))?.minter?.(registry, { tokens, http, awsCallerIdentity, clock });
     if (minter === undefined) throw new StepFailure("mint", "no_minter", `registry ${registry.id}: a ${registry.source.type} source mints nothing`);
     return minter;
   }
