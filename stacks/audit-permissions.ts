@@ -52,7 +52,7 @@ export interface ApiPermissionContext extends Pick<RefreshPermissionContext, "pa
   readonly refreshFunctionArn: string;
   readonly auditScanFunctionArn: string;
   /**
-   * With the rotation stack only (htpasswd registries rotated on AWS): its plan and functions, for
+   * With the rotation stack only (registries rotated on AWS): its plan and functions, for
    * on-demand rotation (RotateSecret) and rollback (through the revoke function).
    */
   readonly rotation?: { readonly plan: RotationPlan; readonly rotateFunctionArn: string; readonly revokeFunctionArn: string };
@@ -109,7 +109,7 @@ export function restartPermissions(config: PullkeeperConfig, ctx: Location): Con
  *   invoked asynchronously);
  * - POST /v1/registries/{id}/refresh and POST /v1/environments/scan invoke the refresh and
  *   audit-scan functions asynchronously: lambda:InvokeFunction on exactly those two;
- * - with the rotation stack: RotateSecret on the rotated secrets (refresh of an htpasswd
+ * - with the rotation stack: RotateSecret on the rotated secrets (refresh of a rotated
  *   registry) and the revoke function (rollback): apiRotationPermissions in
  *   stacks/rotation-permissions.ts; nothing without it;
  * - restart, for the consumers that opt in (restartPermissions); tracing.

@@ -22,7 +22,7 @@ export function deploy() {
   const refreshFlow = refresh(deployConfig, store);
   const propagationFlow = propagation(deployConfig, store);
   const auditFlow = audit(deployConfig, store);
-  // Only with htpasswd registries to rotate on AWS.
+  // Only with registries to rotate on AWS (htpasswd files, provider tokens and robots).
   const rotationFlow = rotated && rotation(deployConfig, store, rotated);
   const auditApi = api(
     deployConfig,

@@ -27,8 +27,11 @@ export interface SourceHarness {
   values(): readonly string[];
   /** Makes the source's next AWS call fail so. Absent for a source that calls no AWS API. */
   failAws?(fault: AwsFault): void;
-  /** Makes the provider's API fail so (every call until `obtain` returns). Absent for a source that calls no provider API. */
-  failProvider?(fault: ProviderFault): void;
+  /**
+   * Makes the provider's API fail so (every call until `obtain` returns). Absent for a source that
+   * calls no provider API; `false` for a failure the provider cannot give (Quay has no robot quota).
+   */
+  failProvider?(fault: ProviderFault): void | false;
   /** Makes the upstream answer with something unusable that carries a value (a token without expiry, a malformed secret, an unwritable file). */
   breakUpstream(): void | Promise<void>;
   close(): Promise<void>;
@@ -132,8 +135,7 @@ function contractOf(module: SourceModule, entry: SourceContractEntry): void {
     for (const { fault, code, retryable: expected } of PROVIDER_FAULTS) {
       it(`classifies the provider's ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
         const h = await start();
-        if (h.failProvider === undefined) return ctx.skip();
-        h.failProvider(fault);
+        if (h.failProvider === undefined || h.failProvider(fault) === false) return ctx.skip();
         const { settled, output } = await capturingOutput(() => h.obtain());
         expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
         const error = settled.error as PullkeeperError;

@@ -15,6 +15,12 @@ import { RandomPasswords } from "../../packages/registry/src/htpasswd/random-pas
 import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
 import { CONTRACT_PASSWORD } from "./target-contract.js";
 import { dockerHubEntry } from "./dockerhub-source-entry.js";
+import { gitlabEntry } from "./gitlab-source-entry.js";
+import { jfrogEntry } from "./jfrog-source-entry.js";
+import { quayEntry } from "./quay-source-entry.js";
+import { harborEntry } from "./harbor-source-entry.js";
+import { googleEntry } from "./google-source-entry.js";
+import { acrEntry } from "./acr-source-entry.js";
 import { type AwsFault, type SourceContractEntry, type SourceHarness, sourceContract } from "./source-contract.js";
 
 const ACCOUNT = "123456789012";
@@ -134,7 +140,7 @@ const htpasswd: SourceContractEntry = {
  * Every credential source, one line each (ecr-token once per token kind): the suite runs over the
  * registered source modules (SOURCE_MODULES), and a registered type without a line here fails below.
  */
-const ENTRIES: readonly SourceContractEntry[] = [ecr("ecr"), ecr("ecr-public"), managedSecret, htpasswd, dockerHubEntry("organization"), dockerHubEntry("personal")];
+const ENTRIES: readonly SourceContractEntry[] = [ecr("ecr"), ecr("ecr-public"), managedSecret, htpasswd, dockerHubEntry("organization"), dockerHubEntry("personal"), quayEntry("organization"), quayEntry("user"), jfrogEntry, gitlabEntry("project deploy-token"), gitlabEntry("group deploy-token"), gitlabEntry("group access-token"), harborEntry("project, new robot"), harborEntry("system, existing robot"), googleEntry, acrEntry("200"), acrEntry("202 + Location")];
 
 /** The source types the config accepts, read from its schema (registries[].source's union). */
 function configSourceTypes(): string[] {

@@ -1,9 +1,15 @@
 import type { Registry } from "./model/model.js";
 import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission, SourcePermissionContext, SourceRuntime } from "./model/source-module.js";
+import { acrTokenModule } from "./sources/acr-token/module.js";
 import { dockerHubTokenModule } from "./sources/dockerhub-token/module.js";
 import { ecrTokenModule } from "./sources/ecr-token/module.js";
+import { garTokenModule } from "./sources/gar-token/module.js";
+import { gitlabTokenModule } from "./sources/gitlab-token/module.js";
+import { harborRobotModule } from "./sources/harbor-robot/module.js";
 import { htpasswdModule } from "./sources/htpasswd/module.js";
+import { jfrogTokenModule } from "./sources/jfrog-token/module.js";
 import { managedSecretModule } from "./sources/managed-secret/module.js";
+import { quayRobotModule } from "./sources/quay-robot/module.js";
 
 /**
  * Every source type pullkeeper knows, one line each (docs/adding-a-source.md): the config's
@@ -12,9 +18,15 @@ import { managedSecretModule } from "./sources/managed-secret/module.js";
  */
 export const SOURCE_MODULES: readonly SourceModule[] = [
   ecrTokenModule,
+  garTokenModule,
   managedSecretModule,
   htpasswdModule,
   dockerHubTokenModule,
+  gitlabTokenModule,
+  jfrogTokenModule,
+  harborRobotModule,
+  quayRobotModule,
+  acrTokenModule,
 ];
 
 /** The module of each source type, for lookups by a registry's `source.type`. */

@@ -31,8 +31,14 @@ export class FetchProviderHttp implements ProviderHttp {
       response = await fetch(url, {
         method: request.method,
         redirect: "manual",
-        headers: { accept: "application/json", ...(request.json !== undefined && { "content-type": "application/json" }), ...request.headers },
+        headers: {
+          accept: "application/json",
+          ...(request.json !== undefined && { "content-type": "application/json" }),
+          ...(request.form !== undefined && { "content-type": "application/x-www-form-urlencoded" }),
+          ...request.headers,
+        },
         ...(request.json !== undefined && { body: JSON.stringify(request.json) }),
+        ...(request.form !== undefined && { body: new URLSearchParams(request.form).toString() }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {

@@ -79,7 +79,7 @@ consumers:
 `);
     expect(error.issues).toEqual([
       expect.stringMatching(/^pk\.yaml:4:11 registries\[0\]\.kind: Invalid option: expected one of .* \(did you mean "dockerhub"\?\)$/),
-      'pk.yaml:5:21 registries[0].source.type: expected source.type to be one of "ecr-token", "managed-secret", "htpasswd", "dockerhub-token" (did you mean "managed-secret"?)',
+      'pk.yaml:5:21 registries[0].source.type: expected source.type to be one of "ecr-token", "gar-token", "managed-secret", "htpasswd", "dockerhub-token", "gitlab-token", "jfrog-token", "harbor-robot", "quay-robot", "acr-token" (did you mean "managed-secret"?)',
       'pk.yaml:8:25 consumers[0].registry: no registry with id "hubb" (did you mean "hub"?)',
       'pk.yaml:8:47 consumers[0].target.kind: unknown kind "docker-confg" (did you mean "docker-config"?) (known: docker-config, webhook)',
       'pk.yaml:9:11 consumers[1].id: duplicate id "me" (first at consumers[0])',

@@ -104,7 +104,7 @@ consumers:
     target: { kind: webhook }
 `);
     expect(issues).toEqual([
-      'pullkeeper.yaml:6:21 registries[0].source.type: expected source.type to be one of "ecr-token", "managed-secret", "htpasswd", "dockerhub-token"',
+      'pullkeeper.yaml:6:21 registries[0].source.type: expected source.type to be one of "ecr-token", "gar-token", "managed-secret", "htpasswd", "dockerhub-token", "gitlab-token", "jfrog-token", "harbor-robot", "quay-robot", "acr-token"',
       'pullkeeper.yaml:8:5 registries[0].colour: unknown key "colour"',
       'pullkeeper.yaml:9:9 registries[1].id: duplicate id "a" (first at registries[0])',
       'pullkeeper.yaml:16:15 consumers[0].registry: no registry with id "nowhere"',

@@ -289,8 +289,11 @@ export interface RegistryAccounts {
 export interface CredentialIssuer {
   /** The two slots the credential alternates between; absent when credentials are independent. */
   readonly slots?: readonly [string, string];
-  /** The slot a stored credential holds; default its username (htpasswd users, robots). */
-  slotOf?(stored: StoredCredential): string | undefined;
+  /**
+   * The slot a stored credential holds; default its username (htpasswd users, robots). May ask the
+   * provider where the username does not tell (an ACR token's two passwords share its name).
+   */
+  slotOf?(stored: StoredCredential): string | undefined | Promise<string | undefined>;
   /**
    * createSecret: the next credential (in `slot` when the source has slots). `versionId` (the
    * rotation's token) names it at the provider, so a retried step finds what it made.

@@ -9,6 +9,8 @@ export interface ProviderRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sent as application/json. */
   readonly json?: unknown;
+  /** Sent as application/x-www-form-urlencoded instead (an OAuth token endpoint, such as Microsoft Entra ID's); not with `json`. */
+  readonly form?: Readonly<Record<string, string>>;
 }
 
 export interface ProviderResponse {

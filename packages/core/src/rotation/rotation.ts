@@ -114,7 +114,7 @@ export class RotationService {
     let idle: string | undefined;
     if (issuer.slots) {
       const [first, second] = issuer.slots;
-      idle = current && slotOf(issuer, current) === first ? second : first;
+      idle = current && (await slotOf(issuer, current)) === first ? second : first;
       if (current) await this.#freeSlot(registry, issuer, idle, current);
     }
     const next = await issuer.issue({ ...(idle !== undefined && { slot: idle }), versionId: token });
@@ -128,7 +128,7 @@ export class RotationService {
   async #freeSlot(registry: RotatedRegistry, issuer: CredentialIssuer, idle: string, current: StoredCredential): Promise<void> {
     const { vault, ledger } = this.#deps;
     const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
-    if (!previous || slotOf(issuer, previous) !== idle) return;
+    if (!previous || (await slotOf(issuer, previous)) !== idle) return;
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) return;
     if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
@@ -209,6 +209,6 @@ export class RotationService {
   }
 }
 
-function slotOf(issuer: CredentialIssuer, stored: StoredCredential): string | undefined {
-  return issuer.slotOf ? issuer.slotOf(stored) : stored.credential.username;
+async function slotOf(issuer: CredentialIssuer, stored: StoredCredential): Promise<string | undefined> {
+  return issuer.slotOf ? await issuer.slotOf(stored) : stored.credential.username;
 }

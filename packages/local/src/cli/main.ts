@@ -126,7 +126,7 @@ export function buildCli(): Command {
 
   program
     .command("refresh")
-    .description("refresh minted tokens and rotate htpasswd registries now")
+    .description("refresh minted tokens and rotate the rotated registries now")
     .option("-r, --registry <id>", "only this registry")
     .option("-f, --force", "refresh even if the current token is still fresh", false)
     .action(async (opts: { registry?: string; force: boolean }, cmd: Command) => {
