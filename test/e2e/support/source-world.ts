@@ -2,7 +2,7 @@ import { credential, type Credential } from "@pullkeeper/core";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EmbeddedRuntime } from "../../../packages/local/src/runtime.js";
+import { EmbeddedRuntime, type RuntimeOptions } from "../../../packages/local/src/runtime.js";
 import { LocalVault } from "../../../packages/local/src/vault/local-vault.js";
 import { type CredentialRegistry, startCredentialRegistry } from "../../support/credential-registry.js";
 import { eventually } from "./harness.js";
@@ -52,8 +52,14 @@ export interface SourceWorld<Fake> {
   stop(): Promise<void>;
 }
 
-/** Starts the registry, then the fake over it (`start`), then the runtime over a config naming both. */
-export async function startSourceWorld<Fake>(start: (registry: CredentialRegistry) => Promise<SourceUnderTest<Fake>>): Promise<SourceWorld<Fake>> {
+/**
+ * Starts the registry, then the fake over it (`start`), then the runtime over a config naming both.
+ * `runtime`: more of the runtime's options (a hook after each rotation step, say).
+ */
+export async function startSourceWorld<Fake>(
+  start: (registry: CredentialRegistry) => Promise<SourceUnderTest<Fake>>,
+  runtime: Partial<Omit<RuntimeOptions, "configPath" | "stateDir" | "port" | "log">> = {},
+): Promise<SourceWorld<Fake>> {
   const dir = await mkdtemp(join(tmpdir(), "pullkeeper-source-e2e-"));
   const stateDir = join(dir, ".pullkeeper");
   const registry = await startCredentialRegistry();
@@ -79,8 +85,8 @@ ${SOURCE_CONSUMERS.map((c) => `  - id: ${c}\n    registry: ${id}\n    target: { 
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const vault = () => new LocalVault({ dir: join(stateDir, "vault") });
   await vault().createSecret(ADMIN_SECRET, credential(under.admin.username, under.admin.password));
-  const runtime = await EmbeddedRuntime.start({ configPath: join(dir, "pullkeeper.yaml"), stateDir, port: 0, log: () => undefined });
-  const baseUrl = runtime.server?.url as string;
+  const running = await EmbeddedRuntime.start({ ...runtime, configPath: join(dir, "pullkeeper.yaml"), stateDir, port: 0, log: () => undefined });
+  const baseUrl = running.server?.url as string;
 
   const held = async (consumer: string) => {
     const config = JSON.parse(await readFile(join(dir, `${consumer}.json`), "utf8")) as { auths: Record<string, { auth: string }> };
@@ -94,7 +100,7 @@ ${SOURCE_CONSUMERS.map((c) => `  - id: ${c}\n    registry: ${id}\n    target: { 
     stateDir,
     registry,
     fake: under.fake,
-    runtime,
+    runtime: running,
     id,
     current: async () => {
       const stored = await vault().read(SECRET, { stage: "AWSCURRENT" });
@@ -111,7 +117,7 @@ ${SOURCE_CONSUMERS.map((c) => `  - id: ${c}\n    registry: ${id}\n    target: { 
     adminPassword: async () => (await vault().read(ADMIN_SECRET, { stage: "AWSCURRENT" })).credential.password.reveal(),
     rotate: () => api(baseUrl, stateDir, "POST", `/v1/registries/${id}/refresh?force=true`),
     stop: async () => {
-      await runtime.stop();
+      await running.stop();
       await under.stop();
       await registry.stop();
       await rm(dir, { recursive: true, force: true });
