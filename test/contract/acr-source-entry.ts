@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { ACR_ADMIN, ACR_SUBSCRIPTION, ACR_TENANT, defaultAcrOptions, FakeAcr } from "../support/fake-acr.js";
@@ -33,7 +33,7 @@ export function acrEntry(variant: "200" | "202 + Location"): SourceContractEntry
         api: acr.url,
         login: acr.url,
       });
-      const entry = { id: "acr", host: registry.host, kind: "acr", secret: "pullkeeper/acr", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+      const entry = { id: "acr", host: registry.host, kind: "acr", secret: "pullkeeper/acr", source: modelSource(parsed as RegistrySource) } as Registry;
       const ports: SourcePorts = {
         accounts: () => {
           throw new Error("ACR keeps no password file");

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeDockerHub } from "../support/fake-dockerhub.js";
@@ -22,7 +22,7 @@ export function dockerHubEntry(variant: "organization" | "personal"): SourceCont
       const registry = await startCredentialRegistry();
       const hub = await FakeDockerHub.start({ registry, orgs: ["acme"] });
       const parsed = module.schema.parse({ type: "dockerhub-token", admin: "pullkeeper/dockerhub-admin", ...(variant === "organization" && { organization: "acme" }), api: hub.url });
-      const entry = { id: "hub", host: registry.host, kind: "dockerhub", secret: "pullkeeper/hub", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+      const entry = { id: "hub", host: registry.host, kind: "dockerhub", secret: "pullkeeper/hub", source: modelSource(parsed as RegistrySource) } as Registry;
       const admin = hub.adminLogin;
       const ports: SourcePorts = {
         accounts: () => {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeGitLab } from "../support/fake-gitlab.js";
@@ -36,7 +36,7 @@ export function gitlabEntry(variant: GitLabVariant): SourceContractEntry {
       gitlab.allowDocumentedRegistryScopes = true;
       gitlab.accessTokenLogin = "name";
       const parsed = module.schema.parse({ type: "gitlab-token", admin: "pullkeeper/gitlab-admin", ...OWNERS[variant], api: gitlab.url });
-      const entry = { id: "gl", host: registry.host, kind: "gitlab", secret: "pullkeeper/gl", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+      const entry = { id: "gl", host: registry.host, kind: "gitlab", secret: "pullkeeper/gl", source: modelSource(parsed as RegistrySource) } as Registry;
       const ports: SourcePorts = {
         accounts: () => {
           throw new Error("GitLab keeps no password file");

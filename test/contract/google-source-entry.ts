@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type MintPorts, type Registry, SOURCE_MODULES, systemClock } from "@pullkeeper/core";
+import { type MintPorts, type Registry, SOURCE_MODULES, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp } from "@pullkeeper/registry";
 import { awsCallerIdentity } from "../../packages/aws/src/gcp-subject-token.js";
 import { startCredentialRegistry } from "../support/credential-registry.js";
@@ -22,7 +22,7 @@ export const googleEntry: SourceContractEntry = {
     const registry = await startCredentialRegistry();
     const google = await FakeGoogle.start(registry, { provider: TEST_PROVIDER, serviceAccounts: [TEST_SERVICE_ACCOUNT] });
     const parsed = module.schema.parse({ type: "gar-token", serviceAccount: TEST_SERVICE_ACCOUNT, workloadIdentityProvider: TEST_PROVIDER, api: { sts: google.url, iamCredentials: google.url } });
-    const entry = { id: "gar", host: registry.host, kind: "generic", secret: "pullkeeper/gar", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+    const entry = { id: "gar", host: registry.host, kind: "generic", secret: "pullkeeper/gar", source: modelSource(parsed as RegistrySource) } as Registry;
     const aws = { accessKeyId: "AKIAFAKECONTRACT0001", secretAccessKey: `secret-${randomUUID()}`, sessionToken: `session-${randomUUID()}` };
     const ports: MintPorts = {
       tokens: {

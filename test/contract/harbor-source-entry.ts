@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeHarbor, HARBOR_ADMIN } from "../support/fake-harbor.js";
@@ -27,7 +27,7 @@ export function harborEntry(variant: "project, new robot" | "system, existing ro
       const registry = await startCredentialRegistry();
       const harbor = await FakeHarbor.start({ registry, admin: HARBOR_ADMIN });
       const parsed = module.schema.parse({ type: "harbor-robot", admin: "pullkeeper/harbor-admin", api: harbor.url.replace(/\/api\/v2\.0$/, ""), ...(!existing && { project: "library" }) });
-      const entry = { id: "harbor", host: registry.host, kind: "generic", secret: "pullkeeper/harbor", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+      const entry = { id: "harbor", host: registry.host, kind: "generic", secret: "pullkeeper/harbor", source: modelSource(parsed as RegistrySource) } as Registry;
       const ports: SourcePorts = {
         accounts: () => {
           throw new Error("Harbor keeps no password file");

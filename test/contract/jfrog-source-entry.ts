@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeJFrog } from "../support/fake-jfrog.js";
@@ -23,7 +23,7 @@ export const jfrogEntry: SourceContractEntry = {
     const adminToken = `admin-${randomUUID()}`;
     const jfrog = await FakeJFrog.start(registry, { adminToken });
     const parsed = module.schema.parse({ type: "jfrog-token", admin: "pullkeeper/jfrog-admin", api: jfrog.url, username: USERNAME });
-    const entry = { id: "jfrog", host: registry.host, kind: "generic", secret: "pullkeeper/jfrog", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+    const entry = { id: "jfrog", host: registry.host, kind: "generic", secret: "pullkeeper/jfrog", source: modelSource(parsed as RegistrySource) } as Registry;
     const ports: SourcePorts = {
       accounts: () => {
         throw new Error("JFrog keeps no password file");

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock } from "@pullkeeper/core";
+import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
 import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
 import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeQuay, QUAY_ADMIN_TOKEN } from "../support/fake-quay.js";
@@ -23,7 +23,7 @@ export function quayEntry(variant: "organization" | "user"): SourceContractEntry
       const quay = await FakeQuay.start({ registry, token: QUAY_ADMIN_TOKEN, user: "alice", orgs: ["acme"] });
       const namespace = variant === "organization" ? { organization: "acme" } : { user: "alice" };
       const parsed = module.schema.parse({ type: "quay-robot", admin: "pullkeeper/quay-admin", ...namespace, api: quay.url });
-      const entry = { id: "quay", host: registry.host, kind: "quay", secret: "pullkeeper/quay", source: module.toSource?.(parsed as never) ?? parsed } as Registry;
+      const entry = { id: "quay", host: registry.host, kind: "quay", secret: "pullkeeper/quay", source: modelSource(parsed as RegistrySource) } as Registry;
       const ports: SourcePorts = {
         accounts: () => {
           throw new Error("Quay keeps no password file");

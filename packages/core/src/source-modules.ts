@@ -1,4 +1,4 @@
-import type { Registry } from "./model/model.js";
+import type { Registry, RegistrySource } from "./model/model.js";
 import type { SourceAwsPermissions, SourceCapabilities, SourceModule, SourcePermission, SourcePermissionContext, SourceRuntime } from "./model/source-module.js";
 import { acrTokenModule } from "./sources/acr-token/module.js";
 import { dockerHubTokenModule } from "./sources/dockerhub-token/module.js";
@@ -31,6 +31,15 @@ export const SOURCE_MODULES: readonly SourceModule[] = [
 
 /** The module of each source type, for lookups by a registry's `source.type`. */
 export const SOURCE_MODULES_BY_TYPE: ReadonlyMap<string, SourceModule> = new Map(SOURCE_MODULES.map((m) => [m.type, m]));
+
+/**
+ * The source as the Registry model carries it, from what its schema parsed: the module's
+ * `toSource` where it has one, else the parsed block without its unset keys.
+ */
+export function modelSource(parsed: RegistrySource): RegistrySource {
+  const module = SOURCE_MODULES_BY_TYPE.get(parsed.type);
+  return module?.toSource?.(parsed as never) ?? (Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)) as RegistrySource);
+}
 
 const NONE: SourceCapabilities = { mints: false, rotates: false, managedElsewhere: false, expires: false };
 

@@ -6,8 +6,8 @@ import { type ConsumerEntry, consumerTargetIssues, type TargetSchemas } from "..
 import type { Consumer } from "../propagation/delivery.js";
 import { InvalidInputError } from "../model/errors.js";
 import type { Registry, RegistrySource } from "../model/model.js";
-import type { SourceModule } from "../model/source-module.js";
-import { SOURCE_MODULES_BY_TYPE } from "../source-modules.js";
+
+import { modelSource } from "../source-modules.js";
 import { didYouMean } from "./suggest.js";
 
 export { configSchema, DEFAULT_REVOKE_AFTER_SECONDS, HTPASSWD_EFS_MOUNT_PATH, PRINCIPAL_ARN, principalIssue, underHtpasswdMount } from "./config-schema.js";
@@ -124,12 +124,6 @@ function toConfig({ registries, consumers, settings: s }: z.output<typeof config
 }
 
 /** The model's source: its module's conversion, or the parsed block without its unset keys. */
-function modelSource(parsed: RegistrySource): RegistrySource {
-  // The schema's union lets only registered types through, so the module is there.
-  const module = SOURCE_MODULES_BY_TYPE.get(parsed.type) as SourceModule;
-  return module.toSource?.(parsed) ?? (Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)) as RegistrySource);
-}
-
 function apiSettings(api: z.output<typeof configSchema>["settings"]["api"]): Pick<PullkeeperConfig["settings"], "api"> {
   if (api === undefined) return {};
   return { api: { ...(api.readers && { readers: [...new Set(api.readers)] }), ...(api.operators && { operators: [...new Set(api.operators)] }) } };

@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { principalOf } from "./api.js";
 import { acrTokenModule } from "./module.js";
@@ -14,7 +15,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the acr-token source's config", () => {
   it("defaults to 30-day passwords rotated weekly, against Azure's public cloud", () => {
     const result = parse({});
-    expect(result.success && acrTokenModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       ...base,
       lifetime: 30 * 86_400,
       rotation: "rate(7 days)",
@@ -47,7 +48,7 @@ describe("the acr-token source's config", () => {
 
   it("grants the rotation reading the service principal's secret only", () => {
     const parsed = parse({});
-    const registry = { source: parsed.success ? acrTokenModule.toSource?.(parsed.data) : undefined } as never;
+    const registry = { source: parsed.success ? modelSource(parsed.data) : undefined } as never;
     expect(acrTokenModule.awsPermissions?.rotation?.([registry], { secretArn: (s) => `arn:${s}` })).toEqual([{ actions: ["secretsmanager:GetSecretValue"], resources: ["arn:pullkeeper/acr-admin"] }]);
   });
 });

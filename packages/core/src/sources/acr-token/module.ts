@@ -3,7 +3,7 @@ import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/con
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import type { AcrTokenSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { AcrTokenSource } from "./source.js";
 
@@ -41,23 +41,6 @@ export const acrTokenModule: SourceModule<typeof acrTokenSchema> = {
   type: "acr-token",
   schema: acrTokenSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  toSource: (s): AcrTokenSource => ({
-    type: s.type,
-    admin: s.admin,
-    subscription: s.subscription,
-    resourceGroup: s.resourceGroup,
-    registry: s.registry,
-    token: s.token,
-    lifetime: s.lifetime,
-    rotation: s.rotation,
-    api: s.api,
-    login: s.login,
-  }),
-  awsPermissions: {
-    /** Reading the service principal's secret: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as AcrTokenSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

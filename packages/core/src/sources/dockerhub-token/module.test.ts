@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { dockerHubTokenModule } from "./module.js";
 
@@ -10,7 +11,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the dockerhub-token source's config", () => {
   it("defaults to 30-day tokens rotated weekly, against hub.docker.com", () => {
     const result = parse({ organization: "acme" });
-    expect(result.success && dockerHubTokenModule.toSource?.(result.data)).toEqual({ type: "dockerhub-token", admin: "pullkeeper/hub-admin", organization: "acme", lifetime: 30 * 86_400, rotation: "rate(7 days)", api: "https://hub.docker.com" });
+    expect(result.success && modelSource(result.data)).toEqual({ type: "dockerhub-token", admin: "pullkeeper/hub-admin", organization: "acme", lifetime: 30 * 86_400, rotation: "rate(7 days)", api: "https://hub.docker.com" });
   });
 
   it("refuses a lifetime that would not outlive the next rotation and its overlap", () => {

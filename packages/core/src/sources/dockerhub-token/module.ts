@@ -3,7 +3,7 @@ import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/con
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import type { DockerHubTokenSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { DockerHubTokenSource } from "./source.js";
 
@@ -44,20 +44,6 @@ export const dockerHubTokenModule: SourceModule<typeof dockerHubTokenSchema> = {
   type: "dockerhub-token",
   schema: dockerHubTokenSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  toSource: (s): DockerHubTokenSource => ({
-    type: s.type,
-    admin: s.admin,
-    ...(s.organization !== undefined && { organization: s.organization }),
-    ...(s.repositories !== undefined && { repositories: s.repositories }),
-    lifetime: s.lifetime,
-    rotation: s.rotation,
-    api: s.api,
-  }),
-  awsPermissions: {
-    /** Reading the admin login: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as DockerHubTokenSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

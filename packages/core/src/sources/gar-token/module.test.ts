@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { garTokenModule } from "./module.js";
 
@@ -12,7 +13,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the gar-token source's config", () => {
   it("defaults to one-hour tokens from Google's public STS and IAM Credentials, minted (not rotated), with no AWS permission", () => {
     const result = parse({});
-    expect(result.success && garTokenModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       type: "gar-token",
       serviceAccount: "puller@acme-prod.iam.gserviceaccount.com",
       workloadIdentityProvider: PROVIDER,
@@ -25,7 +26,7 @@ describe("the gar-token source's config", () => {
 
   it("carries a margin as marginSeconds, as the refresh reads it, and refuses one as long as the token", () => {
     const result = parse({ lifetime: "45m", margin: "20m" });
-    expect(result.success && garTokenModule.toSource?.(result.data)).toMatchObject({ lifetime: 2700, marginSeconds: 1200 });
+    expect(result.success && modelSource(result.data)).toMatchObject({ lifetime: 2700, marginSeconds: 1200 });
     expect(messages({ lifetime: "30m", margin: "30m" })).toEqual([expect.stringMatching(/^margin: expected less than the lifetime/)]);
   });
 

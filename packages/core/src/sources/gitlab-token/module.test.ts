@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { gitlabTokenModule } from "./module.js";
 
@@ -10,7 +11,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the gitlab-token source's config", () => {
   it("defaults to 30-day deploy tokens rotated weekly, against gitlab.com", () => {
     const result = parse({ project: "acme/web" });
-    expect(result.success && gitlabTokenModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       type: "gitlab-token",
       admin: "pullkeeper/gitlab-admin",
       project: "acme/web",
@@ -23,7 +24,7 @@ describe("the gitlab-token source's config", () => {
 
   it("takes a numeric ID as YAML reads it, kept as text", () => {
     const result = parse({ group: 1234, kind: "access-token" });
-    expect(result.success && gitlabTokenModule.toSource?.(result.data)).toMatchObject({ group: "1234", kind: "access-token" });
+    expect(result.success && modelSource(result.data)).toMatchObject({ group: "1234", kind: "access-token" });
     expect(messages({ project: 42 })).toEqual([]);
   });
 
@@ -64,7 +65,7 @@ describe("the gitlab-token source's config", () => {
 
   it("asks AWS for the admin secret only", () => {
     const result = parse({ project: "acme/web" });
-    const source = result.success ? gitlabTokenModule.toSource?.(result.data) : undefined;
+    const source = result.success ? modelSource(result.data) : undefined;
     const registry = { id: "gl", host: "registry.gitlab.com", kind: "gitlab", secret: "pullkeeper/gl", source } as never;
     expect(gitlabTokenModule.awsPermissions?.rotation?.([registry, registry], { secretArn: (s) => `arn:${s}` })).toEqual([{ actions: ["secretsmanager:GetSecretValue"], resources: ["arn:pullkeeper/gitlab-admin"] }]);
   });

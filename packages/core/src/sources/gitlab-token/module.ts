@@ -3,7 +3,7 @@ import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/con
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import type { GitLabTokenSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { GitLabTokenSource, GitLabTokenKind } from "./source.js";
 
@@ -56,21 +56,6 @@ export const gitlabTokenModule: SourceModule<typeof gitlabTokenSchema> = {
   type: "gitlab-token",
   schema: gitlabTokenSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  toSource: (s): GitLabTokenSource => ({
-    type: s.type,
-    admin: s.admin,
-    ...(s.project !== undefined && { project: s.project }),
-    ...(s.group !== undefined && { group: s.group }),
-    kind: s.kind,
-    lifetime: s.lifetime,
-    rotation: s.rotation,
-    api: s.api,
-  }),
-  awsPermissions: {
-    /** Reading the admin token: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as GitLabTokenSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { harborRobotModule } from "./module.js";
 import { robotOf } from "./runtime.js";
@@ -12,7 +13,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the harbor-robot source's config", () => {
   it("defaults to two system robots living 30 days, rotated weekly", () => {
     const result = parse({});
-    expect(result.success && harborRobotModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       type: "harbor-robot",
       admin: "pullkeeper/harbor-admin",
       api: "https://harbor.example.com",
@@ -21,7 +22,7 @@ describe("the harbor-robot source's config", () => {
       rotation: "rate(7 days)",
     });
     const project = parse({ project: "library" });
-    expect(project.success && harborRobotModule.toSource?.(project.data)).toMatchObject({ project: "library" });
+    expect(project.success && modelSource(project.data)).toMatchObject({ project: "library" });
   });
 
   it("needs Harbor's URL: there is no public Harbor", () => {

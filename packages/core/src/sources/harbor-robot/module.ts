@@ -3,7 +3,7 @@ import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/con
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import type { HarborRobotSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { HarborRobotSource } from "./source.js";
 
@@ -40,20 +40,6 @@ export const harborRobotModule: SourceModule<typeof harborRobotSchema> = {
   type: "harbor-robot",
   schema: harborRobotSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  toSource: (s): HarborRobotSource => ({
-    type: s.type,
-    admin: s.admin,
-    api: s.api,
-    ...(s.project !== undefined && { project: s.project }),
-    robots: s.robots,
-    lifetime: s.lifetime,
-    rotation: s.rotation,
-  }),
-  awsPermissions: {
-    /** Reading the admin login: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as HarborRobotSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { jfrogTokenModule } from "./module.js";
 
@@ -11,7 +12,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the jfrog-token source's config", () => {
   it("defaults to 30-day tokens with the user's own permissions, rotated weekly", () => {
     const result = parse({ api: "https://acme.jfrog.io/" });
-    expect(result.success && jfrogTokenModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       type: "jfrog-token",
       admin: "pullkeeper/jfrog-admin",
       api: "https://acme.jfrog.io",

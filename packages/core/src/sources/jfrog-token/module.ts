@@ -4,6 +4,7 @@ import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
 import type { JFrogTokenSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { JFrogTokenSource } from "./source.js";
 
@@ -54,11 +55,6 @@ export const jfrogTokenModule: SourceModule<typeof jfrogTokenSchema> = {
     lifetime: s.lifetime,
     rotation: s.rotation,
   }),
-  awsPermissions: {
-    /** Reading the admin token: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as JFrogTokenSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { quayRobotModule } from "./module.js";
 
@@ -10,7 +11,7 @@ const messages = (source: Record<string, unknown>) => {
 describe("the quay-robot source's config", () => {
   it("defaults to two robots rotated weekly, against quay.io", () => {
     const result = parse({ organization: "acme" });
-    expect(result.success && quayRobotModule.toSource?.(result.data)).toEqual({
+    expect(result.success && modelSource(result.data)).toEqual({
       type: "quay-robot",
       admin: "pullkeeper/quay-admin",
       organization: "acme",
@@ -23,7 +24,7 @@ describe("the quay-robot source's config", () => {
 
   it("takes a user's robots instead of an organization's, but exactly one of the two", () => {
     const result = parse({ user: "alice", robots: ["pk_a", "pk_b"], api: "https://quay.example.com" });
-    expect(result.success && quayRobotModule.toSource?.(result.data)).toMatchObject({ user: "alice", robots: ["pk_a", "pk_b"], api: "https://quay.example.com" });
+    expect(result.success && modelSource(result.data)).toMatchObject({ user: "alice", robots: ["pk_a", "pk_b"], api: "https://quay.example.com" });
     expect(messages({})).toEqual([expect.stringMatching(/^organization: expected exactly one of organization .* and user/)]);
     expect(messages({ organization: "acme", user: "alice" })).toEqual([expect.stringMatching(/^organization: expected exactly one/)]);
   });

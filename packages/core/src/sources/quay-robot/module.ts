@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
 import type { SourceModule } from "../../model/source-module.js";
-import type { QuayRobotSource } from "./source.js";
+import { adminSecretPermissions } from "../shared/admin.js";
 
 export type { QuayRobotSource } from "./source.js";
 
@@ -47,20 +47,6 @@ export const quayRobotModule: SourceModule<typeof quayRobotSchema> = {
   type: "quay-robot",
   schema: quayRobotSchema,
   capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: false },
-  toSource: (s): QuayRobotSource => ({
-    type: s.type,
-    admin: s.admin,
-    ...(s.organization !== undefined && { organization: s.organization }),
-    ...(s.user !== undefined && { user: s.user }),
-    robots: s.robots,
-    rotation: s.rotation,
-    api: s.api,
-  }),
-  awsPermissions: {
-    /** Reading the admin token: the one secret each registry's source names, nothing else. */
-    rotation: (registries, context) => [
-      { actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(registries.map((r) => context.secretArn((r.source as QuayRobotSource).admin)))] },
-    ],
-  },
+  awsPermissions: adminSecretPermissions,
   load: () => import("./runtime.js"),
 };

@@ -1,3 +1,4 @@
+import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { credential } from "../../model/credential.js";
 import type { Registry } from "../../model/model.js";
@@ -11,7 +12,7 @@ import runtime from "./runtime.js";
 function world(answers: ((request: ProviderRequest) => ProviderResponse | undefined)[] = []) {
   const requests: ProviderRequest[] = [];
   const source = quayRobotModule.schema.parse({ type: "quay-robot", admin: "pullkeeper/quay-admin", organization: "acme", api: "https://quay.example.com/" });
-  const registry = { id: "quay", host: "quay.example.com", kind: "quay", secret: "pullkeeper/quay", source: quayRobotModule.toSource?.(source) } as Registry;
+  const registry = { id: "quay", host: "quay.example.com", kind: "quay", secret: "pullkeeper/quay", source: modelSource(source) } as Registry;
   const ports: SourcePorts = {
     accounts: () => {
       throw new Error("no file");
