@@ -8,25 +8,39 @@ import { type SourceWorld, startSourceWorld } from "./support/source-world.js";
  * Issue 14's "Done means" for the Azure Container Registry source, in the embedded runtime: the
  * fake Entra ID + ARM (every ARM request checked against ARM's ACR description) regenerates an ACR
  * token's two passwords into a real docker-registry, where each is a login of the token's name.
- * Rotated twice, the slots take turns: both docker-config consumers receive each new password, the
- * registry accepts it, and once nothing holds the previous one its slot is removed from the token
- * and the registry refuses it. A wrong client secret, a 429 and an outage each fail the rotation
- * with their own code, and leave the current password current, delivered and working.
+ * Rotated twice, the slots take turns: during the overlap both slots' passwords open the registry;
+ * both docker-config consumers receive each new password, the registry accepts it, and once nothing
+ * holds the previous one its slot is removed from the token and the registry refuses it. A wrong
+ * client secret, a 429 and an outage each fail the rotation with their own code, and leave the
+ * current password current, delivered and working.
  */
 
 let world: SourceWorld<FakeAcr>;
+/** What the registry said to the current and to the staged password while a rotation was under way (testSecret done, not yet promoted). */
+const overlaps: { versionId: string; current: number; pending: number }[] = [];
 
 beforeAll(async () => {
-  world = await startSourceWorld(async (registry) => {
-    const acr = await FakeAcr.start(defaultAcrOptions(registry));
-    return {
-      fake: acr,
-      kind: "acr",
-      source: `type: acr-token\nsubscription: "${ACR_SUBSCRIPTION}"\nresourceGroup: pullkeeper-rg\nregistry: pullkeeperacr\ntoken: pullkeeper\nlifetime: 30d\nrotation: rate(1 day)\napi: "${acr.url}"\nlogin: "${acr.url}"`,
-      admin: { username: `${ACR_TENANT}/${ACR_ADMIN.clientId}`, password: ACR_ADMIN.clientSecret },
-      stop: () => acr.close(),
-    };
-  });
+  world = await startSourceWorld(
+    async (registry) => {
+      const acr = await FakeAcr.start(defaultAcrOptions(registry));
+      return {
+        fake: acr,
+        kind: "acr",
+        source: `type: acr-token\nsubscription: "${ACR_SUBSCRIPTION}"\nresourceGroup: pullkeeper-rg\nregistry: pullkeeperacr\ntoken: pullkeeper\nlifetime: 30d\nrotation: rate(1 day)\napi: "${acr.url}"\nlogin: "${acr.url}"`,
+        admin: { username: `${ACR_TENANT}/${ACR_ADMIN.clientId}`, password: ACR_ADMIN.clientSecret },
+        stop: () => acr.close(),
+      };
+    },
+    {
+      // The rotation holds the registry's lock until finishSecret: nothing is revoked yet. (The first rotation may run before the world is returned.)
+      afterRotationStep: async (step, token) => {
+        if (step !== "testSecret" || world === undefined) return;
+        const secret = world.runtime.config.registries.find((r) => r.id === world.id)?.secret ?? "";
+        const staged = await world.runtime.vault.read(secret, { stage: "AWSPENDING" });
+        overlaps.push({ versionId: token, current: await world.opens(await world.current()), pending: await world.opens(staged.credential) });
+      },
+    },
+  );
 }, 120_000);
 
 afterAll(() => world?.stop());
@@ -37,7 +51,7 @@ const generated = () => world.fake.requests.filter((r) => r.path.endsWith("/gene
 const revoked = (versionId: string) => eventually(async () => ((await world.runtime.ledger.version(world.id, versionId))?.revoked ? true : undefined), 30_000, `version ${versionId} recorded revoked`);
 
 describe("the ACR source in the embedded runtime (issue 14, Done means)", () => {
-  it("rotates twice, the two password slots taking turns: each password reaches every consumer and opens the registry; the previous slot is removed once unused, and the registry refuses it", { timeout: 240_000 }, async () => {
+  it("rotates twice, the two password slots taking turns: both open the registry during the overlap; each password reaches every consumer and opens the registry; the previous slot is removed once unused, and the registry refuses it", { timeout: 240_000 }, async () => {
     const v1 = await eventually(async () => (await world.runtime.ledger.registryState(world.id))?.current?.versionId, 60_000, "the first rotation");
     const first = await world.current();
     expect(first.versionId).toBe(v1);
@@ -55,6 +69,8 @@ describe("the ACR source in the embedded runtime (issue 14, Done means)", () => 
       expect(next.username).toBe("pullkeeper");
       expect(next.password.reveal() === previous.password.reveal()).toBe(false);
       expect(generated().at(-1), `round ${round}`).toBe(slot);
+      // While the rotation ran, both slots' passwords opened the registry.
+      expect(overlaps.find((o) => o.versionId === next.versionId)).toEqual({ versionId: next.versionId, current: 200, pending: 200 });
       expect(await world.opens(next)).toBe(200);
       await world.allHold(next);
       // Nothing holds the previous password any more: its slot is removed from the token, and the registry refuses it.
