@@ -1,9 +1,7 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { htpasswdSourceOf, type PullkeeperConfig, rateLimitFor, type RotationService } from "@pullkeeper/core";
-import { clientOptions } from "../clients.js";
-import { DynamoRateLimiter } from "../dynamo-rate-limiter.js";
-import { awsServiceAdapters, required } from "./adapters.js";
+import { htpasswdSourceOf, type PullkeeperConfig, type RotationService } from "@pullkeeper/core";
+import { awsServiceAdapters } from "./adapters.js";
+import { providerLimiter } from "./provider-limiter.js";
 import { readConfigFile } from "./config-file.js";
 import { revocationService, rotationService, sourceRegistrySide } from "./wiring.js";
 
@@ -21,21 +19,6 @@ export function awsRegistrySide(adapters: Parameters<typeof sourceRegistrySide>[
   return sourceRegistrySide(adapters, { revokes: (registry) => htpasswdSourceOf(registry)?.serve === undefined, limiter: providerLimiter(tracer, config) });
 }
 
-/**
- * The limiter the providers' API calls share with every other function (GCRA items in the ledger
- * table): a 429's Retry-After pauses the provider for all of them. Budgets come from
- * settings.rateLimits only: the target modules' defaults would bring their descriptors in.
- */
-function providerLimiter(tracer: Tracer, config: PullkeeperConfig): DynamoRateLimiter {
-  return new DynamoRateLimiter({
-    tableName: required("PULLKEEPER_TABLE"),
-    client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())),
-    limits: (provider) => {
-      const perSecond = rateLimitFor(provider, config.settings.rateLimits);
-      return perSecond === undefined ? undefined : { perSecond };
-    },
-  });
-}
 
 /**
  * The Secrets Manager rotation function's service, without the delivery targets (and their

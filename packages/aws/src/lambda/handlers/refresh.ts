@@ -7,6 +7,7 @@ import { readConfigFile } from "../config-file.js";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
 import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
+import { providerLimiter } from "../provider-limiter.js";
 import { refreshService } from "../wiring.js";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, type RefreshService, systemClock } from "@pullkeeper/core";
 import type { z } from "zod";
@@ -30,7 +31,8 @@ const { logger, metrics, tracer } = telemetry;
 /** Builds the adapters from the environment the stack sets. */
 export async function runtimeFromEnvironment(): Promise<RefreshRuntime> {
   const config = readConfigFile();
-  const service = refreshService({ adapters: await awsServiceAdapters(tracer), config, tokens: new EcrTokenSource({ clock: systemClock }) });
+  // Minting sources that call a provider's API (gar-token) share the limiter every function uses.
+  const service = refreshService({ adapters: await awsServiceAdapters(tracer), config, tokens: new EcrTokenSource({ clock: systemClock }), http: { limiter: providerLimiter(tracer, config) } });
   return { config, service };
 }
 
