@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { credential, type Registry, SOURCE_MODULES, type SourcePorts, systemClock, modelSource, type RegistrySource } from "@pullkeeper/core";
-import { FetchProviderHttp, RandomPasswords } from "@pullkeeper/registry";
-import { startCredentialRegistry } from "../support/credential-registry.js";
 import { FakeGitLab } from "../support/fake-gitlab.js";
-import type { ProviderFault, SourceContractEntry, SourceHarness } from "./source-contract.js";
+import { providerSourceEntry } from "./provider-source-entry.js";
+import type { SourceContractEntry } from "./source-contract.js";
 
 export type GitLabVariant = "project deploy-token" | "group deploy-token" | "group access-token";
 
@@ -14,76 +12,49 @@ const OWNERS: Record<GitLabVariant, Record<string, string>> = {
   "group access-token": { group: "acme/platform", kind: "access-token" },
 };
 
+const creates = (r: { method: string; path: string }) => r.method === "POST" && /\/(deploy|access)_tokens$/.test(r.path);
+
 /**
- * The GitLab source's contract entry: its runtime (the module's `load()`) issues a token through
- * the fake GitLab, whose requests are checked against GitLab's API description, and which installs
- * every token that can pull in a real docker-registry, so "the upstream holds it" is the registry's
- * own answer. Access tokens ask for `read_registry`, which GitLab documents and its description's
- * enum lacks (`allowDocumentedRegistryScopes`), and log in under the token's name
+ * The GitLab source's contract entry: its runtime issues a token through the fake GitLab, whose
+ * requests are checked against GitLab's API description, and which installs every token that can
+ * pull in a real docker-registry. Access tokens ask for `read_registry`, which GitLab documents and
+ * its description's enum lacks (`allowDocumentedRegistryScopes`), and log in under the token's name
  * (`accessTokenLogin = "name"`: GitLab takes any username with an access token).
  */
 export function gitlabEntry(variant: GitLabVariant): SourceContractEntry {
-  return {
+  return providerSourceEntry({
     sourceType: "gitlab-token",
     variant,
-    async start(): Promise<SourceHarness> {
-      const module = SOURCE_MODULES.find((m) => m.type === "gitlab-token");
-      const runtime = (await module?.load?.())?.default;
-      if (module === undefined || runtime?.issuer === undefined) throw new Error("no gitlab-token module with an issuer");
-      const registry = await startCredentialRegistry();
-      const adminToken = `glpat-admin-${randomBytes(10).toString("hex")}`;
-      const gitlab = await FakeGitLab.start(registry, { adminToken });
+    provider: "GitLab",
+    registry: { id: "gl", kind: "gitlab" },
+    startFake: async (registry) => {
+      const gitlab = await FakeGitLab.start(registry, { adminToken: `glpat-admin-${randomBytes(10).toString("hex")}` });
       gitlab.allowDocumentedRegistryScopes = true;
       gitlab.accessTokenLogin = "name";
-      const parsed = module.schema.parse({ type: "gitlab-token", admin: "pullkeeper/gitlab-admin", ...OWNERS[variant], api: gitlab.url });
-      const entry = { id: "gl", host: registry.host, kind: "gitlab", secret: "pullkeeper/gl", source: modelSource(parsed as RegistrySource) } as Registry;
-      const ports: SourcePorts = {
-        accounts: () => {
-          throw new Error("GitLab keeps no password file");
-        },
-        passwords: new RandomPasswords(),
-        http: new FetchProviderHttp({ timeoutMs: 1000 }),
-        // The token the vault holds; the admin_rejected fault changes the one GitLab accepts.
-        adminCredential: async () => credential("pullkeeper-admin", adminToken),
-        clock: systemClock,
-      };
-      const issuer = runtime.issuer(entry, ports);
-      const produced: string[] = [adminToken];
-      const every = () => true;
-      const creates = (r: { method: string; path: string }) => r.method === "POST" && /\/(deploy|access)_tokens$/.test(r.path);
-      const faults: Record<ProviderFault, () => void | false> = {
-        admin_rejected: () => {
-          gitlab.adminToken = `glpat-another-${randomUUID()}`;
-        },
-        // GitLab documents no cap on live deploy or access tokens: no answer to stand for one.
-        quota: () => false,
-        throttled_retry_after: () => gitlab.failNext({ status: 429, headers: { "retry-after": "30" }, body: { message: "429 Too Many Requests" }, match: every }),
-        throttled: () => gitlab.failNext({ status: 429, body: { message: "429 Too Many Requests" }, match: every }),
-        server: () => gitlab.failNext({ status: 503, match: every }),
-        reset: () => gitlab.failNext({ reset: true, match: every }),
-        hang: () => gitlab.failNext({ hang: true, match: every }),
-      };
-      return {
-        obtain: async () => {
-          const versionId = randomUUID();
-          const issued = await issuer.issue({ versionId });
-          produced.push(issued.password.reveal());
-          const made = [...gitlab.tokens.values()].find((t) => t.name === `pullkeeper-${versionId}` && !t.revoked);
-          return { credential: issued, ...(made?.expiresAtMs !== undefined && { expiresAt: new Date(made.expiresAtMs) }) };
-        },
-        holds: async (c) => (await registry.basic(c.username, c.password.reveal())) === 200,
-        values: () => produced,
-        failProvider: (fault) => faults[fault](),
-        // Created (201) but without the token: nothing usable, and nothing to quote back.
-        breakUpstream: () => gitlab.failNext({ status: 201, body: { id: 999_999, name: "pullkeeper", scopes: ["read_registry"], revoked: false, expired: false }, match: creates }),
-        close: async () => {
-          const violations = [...gitlab.violations];
-          await gitlab.close();
-          await registry.stop();
-          // Every request the source sent must match GitLab's description of the operation.
-          if (violations.length > 0) throw new Error(`requests departing from GitLab's API description: ${violations.join("; ")}`);
-        },
-      };
+      return gitlab;
     },
-  };
+    source: (gitlab) => ({ admin: "pullkeeper/gitlab-admin", ...OWNERS[variant], api: gitlab.url }),
+    obtain: {
+      by: "issuer",
+      // The token the vault holds, read at the start; the admin_rejected fault changes the one GitLab accepts.
+      admin: (gitlab) => ({ username: "pullkeeper-admin", secret: gitlab.adminToken }),
+      expiresAt: (gitlab, _issued, { versionId }) => {
+        const made = [...gitlab.tokens.values()].find((t) => t.name === `pullkeeper-${versionId}` && !t.revoked);
+        return made?.expiresAtMs !== undefined ? new Date(made.expiresAtMs) : undefined;
+      },
+    },
+    // GitLab's 429 carries its message.
+    failNext: (gitlab, failure) => gitlab.failNext("status" in failure && failure.status === 429 ? { ...failure, body: { message: "429 Too Many Requests" } } : failure),
+    faults: (gitlab) => ({
+      admin_rejected: () => {
+        gitlab.adminToken = `glpat-another-${randomUUID()}`;
+      },
+      // GitLab documents no cap on live deploy or access tokens: no answer to stand for one.
+      quota: () => false,
+    }),
+    // Created (201) but without the token: nothing usable, and nothing to quote back.
+    breakUpstream: (gitlab) => gitlab.failNext({ status: 201, body: { id: 999_999, name: "pullkeeper", scopes: ["read_registry"], revoked: false, expired: false }, match: creates }),
+    violations: (gitlab) => gitlab.violations,
+    stopFake: (gitlab) => gitlab.close(),
+  });
 }
