@@ -1,18 +1,18 @@
 import { expect, it } from "vitest";
-import type { SourceWorld } from "./source-world.js";
+import type { SourceWorld, Version } from "./source-world.js";
 
 /**
  * The faults every source's end-to-end test shows (issue 14's "Done means"): a wrong admin login,
  * throttling and an outage each fail the rotation with their own code, say which provider, never
- * show the credential, and leave the current credential current, delivered, working and untouched
- * at the provider; then a rotation goes through again.
+ * show the credential or the admin secret, stage nothing, and leave the current credential current,
+ * delivered, working and untouched at the provider; then a rotation goes through again.
  */
 export interface ProviderFaults {
   /** The provider stops accepting the admin login in the vault. */
   rejectAdmin(): void | Promise<void>;
   /** …and accepts it again. */
   acceptAdmin(): void | Promise<void>;
-  /** The next request answers 429 with this Retry-After. */
+  /** The next request answers 429 with this Retry-After (in seconds). */
   throttle(retryAfterSeconds: number): void;
   /** The next request answers 503. */
   outage(): void;
@@ -31,14 +31,24 @@ export const ROTATION_FAILURE: FailureShape = (answer) => {
   return { code: answer.body.code, message: answer.body.message };
 };
 
+/** …and a minting source's refresh can fail only at the mint, its one provider step. */
 export const REFRESH_FAILURE: FailureShape = (answer) => {
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-  const [result] = (answer.body.results ?? []) as { outcome?: string; code?: unknown; message?: unknown }[];
+  const [result] = (answer.body.results ?? []) as { outcome?: string; step?: string; code?: unknown; message?: unknown }[];
   expect(result?.outcome, JSON.stringify(answer.body)).toBe("failed");
+  expect(result?.step, JSON.stringify(answer.body)).toBe("mint");
   return { code: result?.code, message: result?.message };
 };
 
-export function sourceFaultTests(world: () => SourceWorld<unknown>, faults: ProviderFaults, provider: RegExp, failure: FailureShape = ROTATION_FAILURE): void {
+export interface FaultOptions<Fake> {
+  /** The source mints (a refresh, not a rotation): failures show as REFRESH_FAILURE, and nothing is revoked. */
+  readonly minting?: boolean;
+  /** The source's own checks of the provider's state, once a rotation went through again after the faults (`previous`: the version before it). */
+  readonly settled?: (world: SourceWorld<Fake>, previous: Version) => void | Promise<void>;
+}
+
+export function sourceFaultTests<Fake>(world: () => SourceWorld<Fake>, faults: ProviderFaults, provider: RegExp, { minting = false, settled }: FaultOptions<Fake> = {}): void {
+  const failure = minting ? REFRESH_FAILURE : ROTATION_FAILURE;
   const cases = [
     { name: "a wrong admin login", code: "admin_rejected", arrange: () => faults.rejectAdmin(), restore: () => faults.acceptAdmin() },
     // The pause the Retry-After set in the shared limiter ends before the next case.
@@ -55,6 +65,9 @@ export function sourceFaultTests(world: () => SourceWorld<unknown>, faults: Prov
       await fault.restore();
       expect(failure(answer)).toMatchObject({ code: fault.code, message: expect.stringMatching(provider) });
       expect(JSON.stringify(answer.body).includes(before.password.reveal()), "the answer shows the credential").toBe(false);
+      if (w.hasAdmin) expect(JSON.stringify(answer.body).includes(await w.adminPassword()), "the answer shows the admin secret").toBe(false);
+      // Nothing staged but the current version: the next rotation starts afresh.
+      expect((await w.pending())?.versionId ?? before.versionId, "a failed rotation left a version staged").toBe(before.versionId);
       const after = await w.current();
       expect(after.versionId).toBe(before.versionId);
       expect(await w.opens(after)).toBe(200);
@@ -68,19 +81,51 @@ export function sourceFaultTests(world: () => SourceWorld<unknown>, faults: Prov
     const before = await w.current();
     const again = await w.rotate();
     expect(again.status, JSON.stringify(again.body)).toBe(200);
-    if (failure === REFRESH_FAILURE) {
-      expect(again.body).toMatchObject({ results: [expect.objectContaining({ outcome: "refreshed" })] });
-      const after = await w.current();
-      expect(after.versionId).not.toBe(before.versionId);
-      await w.allHold(after);
-      expect(await w.opens(after)).toBe(200);
-      return;
-    }
-    expect(again.body).toMatchObject({ outcome: "rotated" });
+    expect(again.body).toMatchObject(minting ? { results: [expect.objectContaining({ outcome: "refreshed" })] } : { outcome: "rotated" });
     const after = await w.current();
     expect(after.versionId).not.toBe(before.versionId);
     await w.allHold(after);
-    await expect.poll(() => w.opens(before), { timeout: 30_000, interval: 200 }).toBe(401);
+    if (!minting) {
+      await expect.poll(() => w.opens(before), { timeout: 30_000, interval: 200 }).toBe(401);
+      await w.revoked(before.versionId);
+    }
     expect(await w.opens(after)).toBe(200);
+    await settled?.(w, before);
+  });
+}
+
+/** A fake that records when each request came, and each departure from its API description. */
+interface RecordingFake {
+  readonly requests: readonly { readonly at: number }[];
+  readonly violations: readonly unknown[];
+}
+
+/**
+ * The provider's bucket in the shared limiter: a Retry-After pauses it. A short one is waited out
+ * before anything more is sent; a long one fails the next rotation unsent, as provider_throttled,
+ * and leaves the current credential current and working. `throttle`: the fake's 429 (ProviderFaults').
+ */
+export function retryAfterTests(world: () => SourceWorld<RecordingFake>, throttle: ProviderFaults["throttle"], provider: RegExp): void {
+  it(`a Retry-After pauses the provider's bucket in the shared limiter (${provider.source}): a short one is waited out before anything is sent, a long one fails the rotation unsent`, { timeout: 60_000 }, async () => {
+    const w = world();
+    // A source that takes turns between slots needs the previous one free first.
+    const previous = (await w.runtime.ledger.registryState(w.id))?.previousVersionId;
+    if (previous) await w.revoked(previous);
+    throttle(3);
+    expect((await w.rotate()).body).toMatchObject({ code: "provider_throttled", message: expect.stringMatching(provider) });
+    const throttledAt = w.fake.requests.at(-1)?.at ?? 0;
+    expect(await w.rotate()).toMatchObject({ status: 200, body: { outcome: "rotated" } });
+    const firstAfter = w.fake.requests.find((r) => r.at > throttledAt);
+    expect((firstAfter?.at ?? 0) - throttledAt).toBeGreaterThanOrEqual(2_500);
+
+    const before = await w.current();
+    throttle(600);
+    expect((await w.rotate()).body).toMatchObject({ code: "provider_throttled" });
+    const sent = w.fake.requests.length;
+    expect(await w.rotate()).toMatchObject({ status: 502, body: { code: "provider_throttled", message: expect.stringMatching(/not sent/) } });
+    expect(w.fake.requests.length).toBe(sent);
+    expect((await w.current()).versionId).toBe(before.versionId);
+    expect(await w.opens(before)).toBe(200);
+    expect(w.fake.violations).toEqual([]);
   });
 }
