@@ -32,7 +32,7 @@ describe("an invalid pullkeeper.yaml", () => {
     const message = (invalid as SstRunError).message;
     expect(message).toMatch(new RegExp(`^${INVALID.replaceAll(".", "\\.")} is not valid:`));
     expect(message).toContain(`\n  ${INVALID}:4:11 registries[0].host: host names account 123456789012 in eu-west-1, but source says 999999999999 in eu-west-1`);
-    expect(message).toContain(`\n  ${INVALID}:9:20 settings.refreshSchedule: expected rate(...) or cron(...)`);
+    expect(message).toContain(`\n  ${INVALID}:9:20 settings.refreshSchedule: schedule expression "every 15 minutes" is not valid: expected rate(<value> <unit>) or cron(`);
   });
 
   it("declares nothing", () => {

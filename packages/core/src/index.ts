@@ -14,6 +14,7 @@ export * from "./model/secret-value.js";
 export * from "./model/requests.js";
 export * from "./model/validation.js";
 export * from "./config/schedule-input.js";
+export * from "./config/schedule-expression.js";
 export * from "./rotation/rotation.js";
 export * from "./model/secret-id.js";
 export * from "./audit/audit-actions.js";

@@ -1,7 +1,7 @@
 import type { Consumer, DeliveryTarget, LedgerRepair, PullkeeperConfig, RotatedRegistry, RotationResult, RotationService } from "@pullkeeper/core";
 import { isRotated, sourceCapabilities } from "@pullkeeper/core";
 import type { DynamoLedger } from "@pullkeeper/aws";
-import { parseSchedule } from "./scheduler/schedule-expression.js";
+import { parseSchedule } from "@pullkeeper/core";
 import { Scheduler } from "./scheduler/scheduler.js";
 
 /** The jobs one config's schedules run, each through its function's handler. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "../model/duration.js";
+import { parseSchedule } from "./schedule-expression.js";
 
 /**
  * Config fields more than one schema uses: the top-level config (config-schema.ts) and the
@@ -23,6 +24,23 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 /** A Secrets Manager secret (the vault's on this machine), by ARN or name. */
 export const secretId = z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name");
 
-/** An EventBridge schedule expression, as the config accepts it. */
-export const SCHEDULE = /^(?:rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)|cron\(.+\))$/;
-export const SCHEDULE_MESSAGE = "expected rate(...) or cron(...) as EventBridge writes them: rate(1 minute|hour|day) or rate(N minutes|hours|days) with N ≥ 2";
+/**
+ * An EventBridge schedule expression, checked as the scheduler reads it (schedule-expression.ts):
+ * `rate(1 minute|hour|day)` or `rate(N minutes|hours|days)` with N ≥ 2, or a six-field `cron(...)`
+ * whose every field is valid and that fires again after now (not `cron(0 0 31 2 ? *)`, nor a Year
+ * field wholly in the past).
+ */
+const RATE = /^rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)$/;
+
+export const schedule = z.string().superRefine((expression, ctx) => {
+  // The scheduler reads rate(0 days) and rate(01 hour) as well; EventBridge does not.
+  if (expression.startsWith("rate(") && !RATE.test(expression)) {
+    ctx.addIssue({ code: "custom", message: `"${expression}": expected rate(1 minute|hour|day) or rate(N minutes|hours|days) with N ≥ 2, as EventBridge takes them` });
+    return;
+  }
+  try {
+    parseSchedule(expression).next(new Date());
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : `"${expression}" is not a schedule expression` });
+  }
+});

@@ -32,6 +32,14 @@ describe("config hardening", () => {
     }
   });
 
+  it("refuses a cron expression that is not one, or that never fires, naming the field", () => {
+    expect(refusal(registry("{ type: managed-secret }", "settings:\n  auditSchedule: cron(garbage)\n"))).toMatch(/settings\.auditSchedule: .*six fields/);
+    expect(refusal(registry("{ type: managed-secret }", "settings:\n  revokeSchedule: cron(0 0 31 2 ? *)\n"))).toMatch(/settings\.revokeSchedule: .*day 31 never occurs/);
+    expect(refusal(registry("{ type: managed-secret }", "settings:\n  refreshSchedule: cron(0 0 1 1 ? 2020)\n"))).toMatch(/settings\.refreshSchedule: .*no occurrence after/);
+    expect(refusal(registry("{ type: htpasswd, file: registry/htpasswd, rotation: cron(0 0 ? * FUNDAY *) }"))).toMatch(/registries\[0\]\.source\.rotation: /);
+    expect(parseConfig(registry("{ type: managed-secret }", "settings:\n  auditSchedule: cron(0 12 ? * MON-FRI *)\n")).settings.auditSchedule).toBe("cron(0 12 ? * MON-FRI *)");
+  });
+
   it("says a file with more than 100 YAML aliases is refused, with the file's name, instead of throwing the YAML library's ReferenceError", () => {
     const anchors = `x: &a [1]\n${Array.from({ length: 150 }, (_, i) => `k${i}: *a`).join("\n")}\n`;
     const message = refusal(`${registry("{ type: managed-secret }")}${anchors}`);

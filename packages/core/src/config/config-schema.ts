@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "./config-fields.js";
+import { duration, schedule, secretId } from "./config-fields.js";
 import { REGISTRY_KINDS, revokePolicy } from "../model/model.js";
 import { SOURCE_MODULES, SOURCE_MODULES_BY_TYPE } from "../source-modules.js";
 
@@ -118,17 +118,17 @@ const api = z.strictObject({ readers: principals.optional(), operators: principa
 
 const settings = z
   .strictObject({
-    refreshSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
-    reconcileSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    refreshSchedule: schedule.default("rate(15 minutes)"),
+    reconcileSchedule: schedule.default("rate(15 minutes)"),
     maxJitter: duration.default(300),
     /** Writes per second per provider ("github", "aws:codebuild", "aws:codebuild:eu-west-1"…), on top of the defaults. */
     rateLimits: z.record(z.string().min(1), z.number().positive("expected writes per second, above 0")).default({}),
     /** How often the audit discovers environments and judges them. */
-    auditSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    auditSchedule: schedule.default("rate(15 minutes)"),
     /** Provider clocks vs ours: an environment started this close before a delivery counts as having loaded it. */
     clockSkew: duration.default(5),
     /** How often previous credentials are checked for revocation (on AWS; the embedded runtime also checks after each delivery and scan). */
-    revokeSchedule: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(15 minutes)"),
+    revokeSchedule: schedule.default("rate(15 minutes)"),
     /** The time zone the cron() schedules are read in on AWS (EventBridge Scheduler; rate() ignores it). */
     timezone: timeZone.default("UTC"),
     /** The audit API's principals on AWS (stacks/api-access.ts). */

@@ -1,5 +1,5 @@
 import { type Clock, InvalidInputError, NotFoundError, PullkeeperError, systemClock } from "@pullkeeper/core";
-import { parseSchedule, type Schedule } from "./schedule-expression.js";
+import { parseSchedule, type Schedule } from "@pullkeeper/core";
 
 /**
  * Runs jobs on EventBridge schedule expressions inside one process: the embedded runtime's

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
@@ -26,7 +26,7 @@ const acrTokenSchema = z
     registry: z.string().regex(REGISTRY, "expected the registry's name (5 to 50 letters and digits, the <name> of <name>.azurecr.io)"),
     token: z.string().regex(TOKEN, "expected an ACR token name: 5 to 50 letters, digits and '-'"),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
     api: z.url({ protocol: /^https?$/, error: "expected Azure Resource Manager's base URL, such as https://management.azure.com" }).default("https://management.azure.com"),
     login: z.url({ protocol: /^https?$/, error: "expected Microsoft Entra ID's base URL, such as https://login.microsoftonline.com" }).default("https://login.microsoftonline.com"),
   })

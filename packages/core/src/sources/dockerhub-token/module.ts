@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
@@ -20,7 +20,7 @@ const dockerHubTokenSchema = z
     organization: z.string().regex(NAMESPACE, "expected a Docker Hub organization name (4 to 30 lower-case letters and digits)").optional(),
     repositories: z.array(z.string().regex(REPOSITORY, "expected <organization>/<repository>, <organization>/* or */*/public")).min(1).max(100).optional(),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
     api: z.url({ protocol: /^https?$/, error: "expected the API's base URL, such as https://hub.docker.com" }).default("https://hub.docker.com"),
   })
   .superRefine((s, ctx) => {

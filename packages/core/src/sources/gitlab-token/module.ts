@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
@@ -30,7 +30,7 @@ const gitlabTokenSchema = z
     group: idOrPath(GROUP, "expected a group's numeric ID or its full path (acme or acme/platform)").optional(),
     kind: z.enum(["deploy-token", "access-token"], { error: "expected deploy-token (the default) or access-token" }).default("deploy-token"),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
     api: z
       .url({ protocol: /^https?$/, error: "expected the GitLab instance's base URL, such as https://gitlab.com" })
       .refine((u) => !/\/api\/v4\/?$/.test(u), "expected the instance's base URL without /api/v4 (pullkeeper adds it)")

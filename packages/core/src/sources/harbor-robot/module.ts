@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
@@ -23,7 +23,7 @@ const harborRobotSchema = z
       .refine(([a, b]) => a !== b, "expected two different robots to alternate between")
       .default(["pullkeeper-blue", "pullkeeper-green"]),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
   })
   .superRefine((s, ctx) => {
     if (s.lifetime % DAY !== 0) ctx.addIssue({ code: "custom", path: ["lifetime"], message: "expected whole days (such as 30d): Harbor counts a robot's duration in days" });

@@ -1,6 +1,6 @@
 export { type HtpasswdEfs, type HtpasswdSource, fileSystemArn, HTPASSWD_EFS_MOUNT_PATH, htpasswdSourceOf, underHtpasswdMount } from "./source.js";
 import { z } from "zod";
-import { SCHEDULE, SCHEDULE_MESSAGE } from "../../config/config-fields.js";
+import { schedule } from "../../config/config-fields.js";
 import { type HtpasswdSource, underHtpasswdMount, fileSystemArn, HTPASSWD_EFS_MOUNT_PATH } from "./source.js";
 import type { SourceModule } from "../../model/source-module.js";
 
@@ -23,7 +23,7 @@ const htpasswdSchema = z.strictObject({
     .tuple([z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces"), z.string().regex(HTPASSWD_USER, "expected a user name without ':' or spaces")])
     .refine(([a, b]) => a !== b, "expected two different users to alternate between")
     .default(["pullkeeper-blue", "pullkeeper-green"]),
-  rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(1 day)"),
+  rotation: schedule.default("rate(1 day)"),
   serve: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
   /** AWS: the EFS access point the functions mount at HTPASSWD_EFS_MOUNT_PATH; `file` is then a path below it. */
   efs: htpasswdEfs.optional(),

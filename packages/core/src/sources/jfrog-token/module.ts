@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
@@ -20,7 +20,7 @@ const jfrogTokenSchema = z
     username: z.string().regex(USERNAME, "expected the JFrog username the tokens are for (1 to 255 characters, no spaces or ':')"),
     scope: z.string().trim().min(1, "expected a token scope, such as applied-permissions/user").max(500, "expected at most 500 characters (JFrog's limit)").default("applied-permissions/user"),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
   })
   .superRefine((s, ctx) => {
     const url = URL.canParse(s.api) ? new URL(s.api) : undefined;

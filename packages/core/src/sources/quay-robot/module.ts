@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SCHEDULE, SCHEDULE_MESSAGE, secretId } from "../../config/config-fields.js";
+import { schedule, secretId } from "../../config/config-fields.js";
 import type { SourceModule } from "../../model/source-module.js";
 import { adminSecretPermissions } from "../shared/admin.js";
 
@@ -24,7 +24,7 @@ const quayRobotSchema = z
       .tuple([robot, robot])
       .refine(([a, b]) => a !== b, "expected two different robots to alternate between")
       .default(["pullkeeper_blue", "pullkeeper_green"]),
-    rotation: z.string().regex(SCHEDULE, SCHEDULE_MESSAGE).default("rate(7 days)"),
+    rotation: schedule.default("rate(7 days)"),
     api: z
       .url({ protocol: /^https?$/, error: "expected Quay's base URL, such as https://quay.io" })
       // pullkeeper adds /api/v1 itself.

@@ -10,7 +10,7 @@
 // cron(0 0 ? FOO * *), ? * FUNDAY, L in Minutes, both day fields *, FRI-MON, 2#6, 1,,2 and 30 February,
 // so a validation layer of ours would have stayed nearly as long as this file. It does count days
 // of week 1 = SUN and handles # and <day>L correctly, but computes weekdays in local time.
-import { InvalidInputError } from "@pullkeeper/core";
+import { InvalidInputError } from "../model/errors.js";
 import { CronExpressionParser } from "cron-parser";
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidInputError } from "@pullkeeper/core";
+import { InvalidInputError } from "../model/errors.js";
 import { describe, expect, it } from "vitest";
 import { parseSchedule } from "./schedule-expression.js";
 
