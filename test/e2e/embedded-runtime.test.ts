@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { healthProof } from "../../packages/local/src/http/health-proof.js";
 import { EmbeddedRuntime } from "../../packages/local/src/runtime.js";
 import { basicStatus, eventually, type Workspace, workspace } from "./support/harness.js";
 
@@ -75,7 +76,12 @@ describe("embedded runtime with a real docker-registry", () => {
     const ws = await workspace();
     dirs.push(ws.dir);
     const runtime = await start(ws);
-    expect((await fetch(`${runtime.server?.url}/healthz`)).status).toBe(200);
+    const health = await fetch(`${runtime.server?.url}/healthz?challenge=${"ab".repeat(16)}`);
+    expect(health.status).toBe(200);
+    // It proves it holds the token (issue 15, defect 4) and tells nobody where its state is.
+    const text = await health.text();
+    expect(JSON.parse(text)).toMatchObject({ status: "ok", proof: healthProof(await readFile(runtime.adminTokenPath, "utf8").then((t) => t.trim()), "ab".repeat(16)) });
+    expect(text).not.toContain(ws.dir);
     const denied = await fetch(`${runtime.server?.url}/v1/registries`, { headers: { authorization: "Bearer wrong" } });
     expect(denied.status).toBe(401);
     expect(await denied.json()).toMatchObject({ code: "unauthorized" });

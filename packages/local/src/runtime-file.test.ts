@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { healthProof } from "./http/health-proof.js";
 import { findRunningRuntime, readRuntimeFile, RUNTIME_FILE, stateHolder, writeRuntimeFile } from "./runtime-file.js";
 
 const dirs: string[] = [];
@@ -21,11 +22,19 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
-/** A /healthz that answers for `dir`, like the runtime's. */
-async function healthz(dir: string): Promise<number> {
-  const server = createServer((_req, res) => {
+/** Every request a test server received: method, path and whether it carried an Authorization header. */
+const seen: { url: string; authorization: boolean }[] = [];
+
+/**
+ * A /healthz that proves `token` like the runtime's; without one, an impostor that echoes the
+ * challenge and names `stateDir` (the old /healthz disclosed it to anyone who asked).
+ */
+async function healthz(token: string | undefined, stateDir = "/anything"): Promise<number> {
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? "", authorization: req.headers.authorization !== undefined });
+    const challenge = new URL(req.url ?? "/", "http://x").searchParams.get("challenge") ?? "";
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ status: "ok", stateDir: dir }));
+    res.end(JSON.stringify({ status: "ok", ...(token !== undefined ? { proof: healthProof(token, challenge) } : { proof: challenge, stateDir }) }));
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -53,21 +62,36 @@ describe("runtime.json", () => {
 
   it("finds the runtime the file names, on a port the caller does not know", async () => {
     const dir = await stateDir();
-    const port = await healthz(dir);
+    const port = await healthz("the-token");
     await writeRuntimeFile(dir, { url: `http://127.0.0.1:${port}`, port });
     expect(await findRunningRuntime(dir, 1)).toEqual({ url: `http://127.0.0.1:${port}`, adminToken: "the-token", via: "runtime.json" });
   });
 
   it("ignores a file whose process is dead, and falls back to the port", async () => {
     const dir = await stateDir();
-    const port = await healthz(dir);
+    const port = await healthz("the-token");
     await writeFile(join(dir, RUNTIME_FILE), JSON.stringify({ url: "http://127.0.0.1:1", port: 1, pid: deadPid(), startedAt: "2026-01-01T00:00:00Z" }));
     expect(await findRunningRuntime(dir, port)).toMatchObject({ url: `http://127.0.0.1:${port}`, via: "port" });
   });
 
+  // Issue 15, defect 4: the token went to whatever answered /healthz with the right state directory.
+  it("sends the token to no server that cannot prove it holds it: another runtime's, or an impostor echoing the challenge", async () => {
+    const dir = await stateDir();
+    seen.length = 0;
+    for (const port of [await healthz("another-runtime's-token"), await healthz(undefined, dir)]) {
+      await writeFile(join(dir, RUNTIME_FILE), JSON.stringify({ url: `http://127.0.0.1:${port}`, port, pid: process.pid, startedAt: "2026-01-01T00:00:00Z" }));
+      expect(await findRunningRuntime(dir, port)).toBeUndefined();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((r) => r.authorization)).toEqual([]);
+    // Each ask is a fresh challenge: an answer seen once is worth nothing the next time.
+    const challenges = seen.map((r) => new URL(r.url, "http://x").searchParams.get("challenge"));
+    expect(new Set(challenges).size).toBe(challenges.length);
+  });
+
   it("ignores a live process whose port answers for another state directory, and a damaged file", async () => {
     const dir = await stateDir();
-    const other = await healthz("/somewhere/else");
+    const other = await healthz("another-state-directory's-token");
     await writeFile(join(dir, RUNTIME_FILE), JSON.stringify({ url: `http://127.0.0.1:${other}`, port: other, pid: process.pid, startedAt: "2026-01-01T00:00:00Z" }));
     expect(await findRunningRuntime(dir, other)).toBeUndefined();
     await writeFile(join(dir, RUNTIME_FILE), "{not json");

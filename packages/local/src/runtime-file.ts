@@ -1,6 +1,8 @@
 import { replaceFile } from "@pullkeeper/files";
 import { readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { provesToken } from "./http/health-proof.js";
 import { requestJson } from "./local-http.js";
 
 /**
@@ -67,15 +69,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** True when a pullkeeper answers /healthz on `port` for this very state directory. */
-async function servesStateDir(port: number, stateDir: string): Promise<boolean> {
-  const health = await requestJson("GET", `http://127.0.0.1:${port}/healthz`, { timeoutMs: 1_000 }).catch(() => undefined);
-  return health?.status === 200 && (health.body as { stateDir?: unknown } | undefined)?.stateDir === stateDir;
+/**
+ * True when the server on `port` proves it holds this state directory's admin token (a fresh
+ * challenge, answered with its HMAC under the token): only then is the token sent to it. Whatever
+ * else answers on the port — another runtime, another program — gets nothing.
+ */
+async function holdsToken(port: number, adminToken: string): Promise<boolean> {
+  const challenge = randomBytes(32).toString("hex");
+  const health = await requestJson("GET", `http://127.0.0.1:${port}/healthz?challenge=${challenge}`, { timeoutMs: 1_000 }).catch(() => undefined);
+  return health?.status === 200 && provesToken((health.body as { proof?: unknown } | undefined)?.proof, adminToken, challenge);
 }
 
 /**
  * The runtime running for `stateDir`: the one runtime.json names (if its process is alive and it
- * answers for this state directory), else one on `fallbackPort` that answers for it. A stale file is
+ * proves it holds this directory's admin token), else one on `fallbackPort` that proves it. A stale file is
  * ignored, not deleted: its runtime may only be slow to answer.
  */
 export async function findRunningRuntime(stateDirOption: string, fallbackPort: number = DEFAULT_PORT): Promise<RunningRuntime | undefined> {
@@ -84,10 +91,10 @@ export async function findRunningRuntime(stateDirOption: string, fallbackPort: n
   const candidates: { port: number; via: RunningRuntime["via"] }[] = [];
   if (record !== undefined && isAlive(record.pid)) candidates.push({ port: record.port, via: "runtime.json" });
   if (record?.port !== fallbackPort || candidates.length === 0) candidates.push({ port: fallbackPort, via: "port" });
+  const adminToken = (await readFile(join(stateDir, "admin-token"), "utf8").catch(() => "")).trim();
+  if (adminToken === "") return undefined;
   for (const candidate of candidates) {
-    if (!(await servesStateDir(candidate.port, stateDir))) continue;
-    const adminToken = (await readFile(join(stateDir, "admin-token"), "utf8")).trim();
-    return { url: `http://127.0.0.1:${candidate.port}`, adminToken, via: candidate.via };
+    if (await holdsToken(candidate.port, adminToken)) return { url: `http://127.0.0.1:${candidate.port}`, adminToken, via: candidate.via };
   }
   return undefined;
 }

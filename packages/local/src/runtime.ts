@@ -242,7 +242,7 @@ export class EmbeddedRuntime {
           port: options.port ?? DEFAULT_PORT,
           adminToken: stores.adminToken,
           api: (event, context) => now().api(event, context),
-          health: () => ({ stateDir, registries: now().config.registries.length, served: stores.registries.map((r) => r.url), schedules: Object.fromEntries([...now().scheduler.nextRuns()].map(([k, v]) => [k, v?.toISOString() ?? null])) }),
+          health: () => ({ registries: now().config.registries.length, served: stores.registries.map((r) => r.url), schedules: Object.fromEntries([...now().scheduler.nextRuns()].map(([k, v]) => [k, v?.toISOString() ?? null])) }),
           // `pullkeeper secret put` while this runtime runs: written here, then announced as a Secrets Manager change.
           secrets: localSecretWrites(vault, (event) => now().onSecretChange(event), log),
         });

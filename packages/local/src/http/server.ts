@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { toApiGatewayEvent } from "./apigw-event.js";
+import { CHALLENGE, healthProof } from "./health-proof.js";
 import { closeServer, listenOnLoopback } from "./loopback.js";
 import { InvalidInputError, parseCredential } from "@pullkeeper/core";
 import type { LocalSecretWrites } from "../local-secrets.js";
@@ -103,7 +104,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Run
       res.end(result.body ?? "");
       if (close) res.once("finish", () => req.socket.destroy());
     };
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    const requested = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = requested.pathname;
     if (!addressedHere(req.headers.host, listening)) {
       return send(json(421, { code: "misdirected", message: `this server answers only requests addressed to 127.0.0.1:${listening} or localhost:${listening}` }), true);
     }
@@ -130,7 +132,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Run
       void (async () => {
         let result: APIGatewayProxyStructuredResultV2;
         if (path === "/healthz") {
-          result = json(200, { status: "ok", ...options.health() });
+          // With a challenge, the proof that this server holds the admin token (health-proof.ts), never the token.
+          const challenge = requested.searchParams.get("challenge");
+          result = json(200, { status: "ok", ...options.health(), ...(challenge !== null && CHALLENGE.test(challenge) && { proof: healthProof(options.adminToken, challenge) }) });
         } else if (req.method === "GET" && (path === "/" || path === "/dashboard.js")) {
           // The dashboard's page and script hold no data: it reads /v1 with the bearer token like any client.
           result = await options.api(toApiGatewayEvent(req, ""), context);
