@@ -3,14 +3,11 @@ import { describe, expect, it } from "vitest";
 import { principalOf } from "./api.js";
 import { acrTokenModule } from "./module.js";
 import { slotByTime } from "./runtime.js";
+import { configProbe } from "../shared/config-probe.js";
 
 const SUBSCRIPTION = "00000000-1111-4222-8333-444444444444";
 const base = { type: "acr-token", admin: "pullkeeper/acr-admin", subscription: SUBSCRIPTION, resourceGroup: "registries-rg", registry: "acmeregistry", token: "pullkeeper-pull" };
-const parse = (source: Record<string, unknown>) => acrTokenModule.schema.safeParse({ ...base, ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(acrTokenModule, base);
 
 describe("the acr-token source's config", () => {
   it("defaults to 30-day passwords rotated weekly, against Azure's public cloud", () => {

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
-import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { AcrTokenSource } from "./source.js";
 
@@ -37,10 +36,4 @@ const acrTokenSchema = z
  * the idle one with an expiry (`lifetime`) through Azure Resource Manager; the revocation removes
  * the previous one from the token. The token, with a pull-only scope map, is made by a person.
  */
-export const acrTokenModule: SourceModule<typeof acrTokenSchema> = {
-  type: "acr-token",
-  schema: acrTokenSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const acrTokenModule = providerSourceModule({ type: "acr-token", schema: acrTokenSchema, expires: true, load: () => import("./runtime.js") });

@@ -1,12 +1,9 @@
 import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { dockerHubTokenModule } from "./module.js";
+import { configProbe } from "../shared/config-probe.js";
 
-const parse = (source: Record<string, unknown>) => dockerHubTokenModule.schema.safeParse({ type: "dockerhub-token", admin: "pullkeeper/hub-admin", ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(dockerHubTokenModule, { admin: "pullkeeper/hub-admin" });
 
 describe("the dockerhub-token source's config", () => {
   it("defaults to 30-day tokens rotated weekly, against hub.docker.com", () => {

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
-import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { DockerHubTokenSource } from "./source.js";
 
@@ -40,10 +39,4 @@ const dockerHubTokenSchema = z
  * (`organization`, pull-only on `repositories`) or the admin's own (read-only). Independent tokens
  * that expire (`lifetime`): each rotation makes a new one; the revocation deletes the old.
  */
-export const dockerHubTokenModule: SourceModule<typeof dockerHubTokenSchema> = {
-  type: "dockerhub-token",
-  schema: dockerHubTokenSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const dockerHubTokenModule = providerSourceModule({ type: "dockerhub-token", schema: dockerHubTokenSchema, expires: true, load: () => import("./runtime.js") });

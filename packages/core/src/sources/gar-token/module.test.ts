@@ -1,14 +1,10 @@
 import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { garTokenModule } from "./module.js";
+import { configProbe } from "../shared/config-probe.js";
 
 const PROVIDER = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/aws-pool/providers/aws-prod";
-const parse = (source: Record<string, unknown>) =>
-  garTokenModule.schema.safeParse({ type: "gar-token", serviceAccount: "puller@acme-prod.iam.gserviceaccount.com", workloadIdentityProvider: PROVIDER, ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(garTokenModule, { serviceAccount: "puller@acme-prod.iam.gserviceaccount.com", workloadIdentityProvider: PROVIDER });
 
 describe("the gar-token source's config", () => {
   it("defaults to one-hour tokens from Google's public STS and IAM Credentials, minted (not rotated), with no AWS permission", () => {

@@ -1,12 +1,9 @@
 import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { gitlabTokenModule } from "./module.js";
+import { configProbe } from "../shared/config-probe.js";
 
-const parse = (source: Record<string, unknown>) => gitlabTokenModule.schema.safeParse({ type: "gitlab-token", admin: "pullkeeper/gitlab-admin", ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(gitlabTokenModule, { admin: "pullkeeper/gitlab-admin" });
 
 describe("the gitlab-token source's config", () => {
   it("defaults to 30-day deploy tokens rotated weekly, against gitlab.com", () => {

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
-import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { GitLabTokenSource, GitLabTokenKind } from "./source.js";
 
@@ -52,10 +51,4 @@ const gitlabTokenSchema = z
  * deleted through GitLab's REST API with the admin token. Independent tokens that expire
  * (`lifetime`): each rotation makes a new one; the revocation deletes or revokes the old.
  */
-export const gitlabTokenModule: SourceModule<typeof gitlabTokenSchema> = {
-  type: "gitlab-token",
-  schema: gitlabTokenSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const gitlabTokenModule = providerSourceModule({ type: "gitlab-token", schema: gitlabTokenSchema, expires: true, load: () => import("./runtime.js") });

@@ -3,12 +3,9 @@ import { describe, expect, it } from "vitest";
 import { harborRobotModule } from "./module.js";
 import { robotOf } from "./runtime.js";
 import type { HarborRobotSource } from "./source.js";
+import { configProbe } from "../shared/config-probe.js";
 
-const parse = (source: Record<string, unknown>) => harborRobotModule.schema.safeParse({ type: "harbor-robot", admin: "pullkeeper/harbor-admin", api: "https://harbor.example.com", ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(harborRobotModule, { admin: "pullkeeper/harbor-admin", api: "https://harbor.example.com" });
 
 describe("the harbor-robot source's config", () => {
   it("defaults to two system robots living 30 days, rotated weekly", () => {

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
-import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { HarborRobotSource } from "./source.js";
 
@@ -36,10 +35,4 @@ const harborRobotSchema = z
  * alternate: the rotation refreshes the idle one's secret; the revocation refreshes the previous
  * one's again and keeps nothing. Robots expire (`lifetime`, renewed at each issue).
  */
-export const harborRobotModule: SourceModule<typeof harborRobotSchema> = {
-  type: "harbor-robot",
-  schema: harborRobotSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const harborRobotModule = providerSourceModule({ type: "harbor-robot", schema: harborRobotSchema, expires: true, load: () => import("./runtime.js") });

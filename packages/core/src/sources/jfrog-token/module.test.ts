@@ -1,13 +1,9 @@
 import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { jfrogTokenModule } from "./module.js";
+import { configProbe } from "../shared/config-probe.js";
 
-const parse = (source: Record<string, unknown>) =>
-  jfrogTokenModule.schema.safeParse({ type: "jfrog-token", admin: "pullkeeper/jfrog-admin", api: "https://acme.jfrog.io", username: "ci-pull", ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(jfrogTokenModule, { admin: "pullkeeper/jfrog-admin", api: "https://acme.jfrog.io", username: "ci-pull" });
 
 describe("the jfrog-token source's config", () => {
   it("defaults to 30-day tokens with the user's own permissions, rotated weekly", () => {

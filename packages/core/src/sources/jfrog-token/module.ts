@@ -1,10 +1,8 @@
 import { z } from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
-import type { SourceModule } from "../../model/source-module.js";
 import { checkLifetime } from "../shared/lifetime.js";
-import type { JFrogTokenSource } from "./source.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { JFrogTokenSource } from "./source.js";
 
@@ -16,7 +14,7 @@ const jfrogTokenSchema = z
   .strictObject({
     type: z.literal("jfrog-token"),
     admin: secretId,
-    api: z.url({ protocol: /^https?$/, error: "expected the JFrog Platform's base URL, such as https://acme.jfrog.io" }),
+    api: z.url({ protocol: /^https?$/, error: "expected the JFrog Platform's base URL, such as https://acme.jfrog.io" }).transform((url) => url.replace(/\/+$/, "")),
     username: z.string().regex(USERNAME, "expected the JFrog username the tokens are for (1 to 255 characters, no spaces or ':')"),
     scope: z.string().trim().min(1, "expected a token scope, such as applied-permissions/user").max(500, "expected at most 500 characters (JFrog's limit)").default("applied-permissions/user"),
     lifetime: duration.default(parseDuration("30d") ?? 30 * DAY),
@@ -42,19 +40,4 @@ const jfrogTokenSchema = z
  * admin access token, for one user (`username`) with `scope`. Independent tokens that expire
  * (`lifetime`): each rotation creates a new one; the revocation revokes the old.
  */
-export const jfrogTokenModule: SourceModule<typeof jfrogTokenSchema> = {
-  type: "jfrog-token",
-  schema: jfrogTokenSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: true },
-  toSource: (s): JFrogTokenSource => ({
-    type: s.type,
-    admin: s.admin,
-    api: s.api.replace(/\/+$/, ""),
-    username: s.username,
-    scope: s.scope,
-    lifetime: s.lifetime,
-    rotation: s.rotation,
-  }),
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const jfrogTokenModule = providerSourceModule({ type: "jfrog-token", schema: jfrogTokenSchema, expires: true, load: () => import("./runtime.js") });

@@ -1,12 +1,9 @@
 import { modelSource } from "../../source-modules.js";
 import { describe, expect, it } from "vitest";
 import { quayRobotModule } from "./module.js";
+import { configProbe } from "../shared/config-probe.js";
 
-const parse = (source: Record<string, unknown>) => quayRobotModule.schema.safeParse({ type: "quay-robot", admin: "pullkeeper/quay-admin", ...source });
-const messages = (source: Record<string, unknown>) => {
-  const result = parse(source);
-  return result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-};
+const { parse, messages } = configProbe(quayRobotModule, { admin: "pullkeeper/quay-admin" });
 
 describe("the quay-robot source's config", () => {
   it("defaults to two robots rotated weekly, against quay.io", () => {

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { schedule, secretId } from "../../config/config-fields.js";
-import type { SourceModule } from "../../model/source-module.js";
-import { adminSecretPermissions } from "../shared/admin.js";
+import { providerSourceModule } from "../shared/provider-source.js";
 
 export type { QuayRobotSource } from "./source.js";
 
@@ -43,10 +42,4 @@ const quayRobotSchema = z
  * token and drops it. Robot tokens do not expire. Granting the robots read on repositories is the
  * owner's job at Quay: pullkeeper only creates them and replaces their tokens.
  */
-export const quayRobotModule: SourceModule<typeof quayRobotSchema> = {
-  type: "quay-robot",
-  schema: quayRobotSchema,
-  capabilities: { mints: false, rotates: true, managedElsewhere: false, expires: false },
-  awsPermissions: adminSecretPermissions,
-  load: () => import("./runtime.js"),
-};
+export const quayRobotModule = providerSourceModule({ type: "quay-robot", schema: quayRobotSchema, expires: false, load: () => import("./runtime.js") });
