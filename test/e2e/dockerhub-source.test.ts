@@ -50,6 +50,9 @@ describe("the Docker Hub source in the embedded runtime (issue 14, Done means)",
     expect(live.map((t) => t.label)).toEqual([`pullkeeper ${last.versionId}`]);
     expect(live[0]?.resources).toEqual([{ type: "TYPE_REPO", path: "acme/app", scopes: ["scope-image-pull"] }]);
     expect(Date.parse(live[0]?.expiresAt ?? "")).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    // The ledger knows when the current token expires (the /v1/expiring view and on-call read it), as for a minted one.
+    const recorded = (await world.runtime.ledger.registryState(world.id))?.current?.expiresAt?.getTime() ?? 0;
+    expect(Math.abs(recorded - Date.parse(live[0]?.expiresAt ?? ""))).toBeLessThan(60_000);
     expect(world.fake.violations).toEqual([]);
   });
 

@@ -16,6 +16,8 @@ export type RotationStep = (typeof ROTATION_STEPS)[number];
 export interface RotatedSource extends RegistrySource {
   /** Rotation schedule, rate(...) or cron(...). */
   readonly rotation: string;
+  /** Seconds a credential the source makes lives at the provider, where they expire (checkLifetime holds it to ≥ 2 rotation gaps). */
+  readonly lifetime?: number;
 }
 
 export type RotatedRegistry = Registry & { readonly source: RotatedSource };
@@ -177,6 +179,8 @@ export class RotationService {
       fingerprint: fingerprints.fingerprint(pending.credential),
       createdAt: now,
       promotedAt: now,
+      // The provider counts the lifetime from when it made the credential, just before the vault stored it.
+      ...(registry.source.lifetime !== undefined && { expiresAt: new Date(pending.createdAt.getTime() + registry.source.lifetime * 1000) }),
       verification: { status: "ok", detail: `verified by testSecret as ${pending.credential.username}`, checkedAt: now },
     };
     const recorded = await ledger.recordCurrentVersion(

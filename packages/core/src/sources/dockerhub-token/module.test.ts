@@ -12,9 +12,17 @@ describe("the dockerhub-token source's config", () => {
   });
 
   it("refuses a lifetime that would not outlive the next rotation and its overlap", () => {
-    expect(messages({ lifetime: "10d", rotation: "rate(7 days)" })).toEqual(["lifetime: expected at least twice the rotation interval (rate(7 days)), so a credential outlives the next rotation and the overlap before its revocation"]);
+    expect(messages({ lifetime: "10d", rotation: "rate(7 days)" })).toEqual(["lifetime: expected at least twice the rotation interval (rate(7 days)), so a credential is replaced by half its life and outlives the overlap before its revocation"]);
     expect(messages({ lifetime: "12h", rotation: "rate(1 hour)" })).toEqual(["lifetime: expected at least 1d: a credential must outlive its delivery and its overlap"]);
     expect(messages({ lifetime: "14d", rotation: "rate(7 days)" })).toEqual([]);
+  });
+
+  it("checks a cron rotation by its longest gap: a monthly one needs tokens living two months", () => {
+    expect(messages({ lifetime: "30d", rotation: "cron(0 3 1 * ? *)" })).toEqual([expect.stringMatching(/^lifetime: expected at least twice the longest gap between the rotation's runs \(744 h\)/)]);
+    expect(messages({ lifetime: "62d", rotation: "cron(0 3 1 * ? *)" })).toEqual([]);
+    // Weekdays only: the weekend makes the longest gap three days.
+    expect(messages({ lifetime: "5d", rotation: "cron(0 3 ? * MON-FRI *)" })).toEqual([expect.stringMatching(/\(72 h\)/)]);
+    expect(messages({ lifetime: "6d", rotation: "cron(0 3 ? * MON-FRI *)" })).toEqual([]);
   });
 
   it("scopes repositories to an organization's token, inside that organization", () => {

@@ -40,7 +40,7 @@ describe("the jfrog-token source's config", () => {
   });
 
   it("refuses a lifetime that would not outlive the next rotation and its overlap", () => {
-    expect(messages({ lifetime: "10d", rotation: "rate(7 days)" })).toEqual(["lifetime: expected at least twice the rotation interval (rate(7 days)), so a credential outlives the next rotation and the overlap before its revocation"]);
+    expect(messages({ lifetime: "10d", rotation: "rate(7 days)" })).toEqual(["lifetime: expected at least twice the rotation interval (rate(7 days)), so a credential is replaced by half its life and outlives the overlap before its revocation"]);
     expect(messages({ lifetime: "12h", rotation: "rate(1 hour)" })).toEqual(["lifetime: expected at least 1d: a credential must outlive its delivery and its overlap"]);
     expect(messages({ lifetime: "14d", rotation: "rate(7 days)" })).toEqual([]);
   });
