@@ -32,7 +32,7 @@ import {
 } from "@pullkeeper/core";
 import { FetchProviderHttp, HtpasswdFile, RandomPasswords } from "@pullkeeper/registry";
 import { randomUUID } from "node:crypto";
-import { awsCallerIdentity, type AwsCallerIdentityOptions } from "../gcp-subject-token.js";
+import type { AwsCallerIdentityOptions } from "../gcp-subject-token.js";
 
 /**
  * One wiring of the services for both runtimes: each builder takes a description of where it runs
@@ -118,9 +118,21 @@ export function refreshService(wiring: {
     ...adapters,
     tokens,
     http: new FetchProviderHttp({ ...(options.limiter && { limiter: options.limiter }), ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) }),
-    awsCallerIdentity: awsCallerIdentity(wiring.identity),
+    awsCallerIdentity: lazyCallerIdentity(wiring.identity),
     policy: { maxJitterSeconds: config.settings.maxJitterSeconds },
   });
+}
+
+/**
+ * The function's own identity for federation, signed on first use: only gar-token asks for it, so
+ * the signer and the SDK's credential chain are imported then, not at every function's cold start.
+ */
+function lazyCallerIdentity(options: AwsCallerIdentityOptions | undefined): (targetResource: string) => Promise<string> {
+  let signer: Promise<(targetResource: string) => Promise<string>> | undefined;
+  return async (targetResource) => {
+    signer ??= import("../gcp-subject-token.js").then((m) => m.awsCallerIdentity(options));
+    return (await signer)(targetResource);
+  };
 }
 
 /** Closes a vault/ledger gap a crash left between promoting and recording. */
