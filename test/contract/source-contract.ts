@@ -117,33 +117,24 @@ function contractOf(module: SourceModule, entry: SourceContractEntry): void {
       expectHidden(output, h.values(), "the log");
     });
 
+    /** One fault case: `fail` arranges it (false: the source cannot meet it), then obtain must fail with `code`, classified, hiding every value. */
+    const faultCase = (title: string, code: string, expected: boolean, fail: (h: SourceHarness) => boolean) =>
+      it(`classifies ${title} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
+        const h = await start();
+        if (!fail(h)) return ctx.skip();
+        const { settled, output } = await capturingOutput(() => h.obtain());
+        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
+        const error = settled.error as PullkeeperError;
+        expect(error.code, error.message).toBe(code);
+        expect(retryable(error), error.message).toBe(expected);
+        expectHidden(visibleText(error), h.values(), "the error");
+        expectHidden(output, h.values(), "the log");
+      });
     for (const { fault, code, retryable: expected } of AWS_FAULTS) {
-      it(`classifies AWS ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
-        const h = await start();
-        if (h.failAws === undefined) return ctx.skip();
-        h.failAws(fault);
-        const { settled, output } = await capturingOutput(() => h.obtain());
-        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
-        const error = settled.error as PullkeeperError;
-        expect(error.code, error.message).toBe(code);
-        expect(retryable(error), error.message).toBe(expected);
-        expectHidden(visibleText(error), h.values(), "the error");
-        expectHidden(output, h.values(), "the log");
-      });
+      faultCase(`AWS ${fault}`, code, expected, (h) => h.failAws !== undefined && (h.failAws(fault), true));
     }
-
     for (const { fault, code, retryable: expected } of PROVIDER_FAULTS) {
-      it(`classifies the provider's ${fault} as ${code}, ${expected ? "retryable" : "final"}`, async (ctx) => {
-        const h = await start();
-        if (h.failProvider === undefined || h.failProvider(fault) === false) return ctx.skip();
-        const { settled, output } = await capturingOutput(() => h.obtain());
-        expect(settled.error, `obtained ${visibleText(settled.value)}`).toBeInstanceOf(PullkeeperError);
-        const error = settled.error as PullkeeperError;
-        expect(error.code, error.message).toBe(code);
-        expect(retryable(error), error.message).toBe(expected);
-        expectHidden(visibleText(error), h.values(), "the error");
-        expectHidden(output, h.values(), "the log");
-      });
+      faultCase(`the provider's ${fault}`, code, expected, (h) => h.failProvider !== undefined && h.failProvider(fault) !== false);
     }
   });
 }
