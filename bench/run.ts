@@ -10,6 +10,7 @@ import { cliStatus } from "./cli-status.js";
 import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
+import { type Result, result } from "./result.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM with code
@@ -18,25 +19,10 @@ import { median } from "./median.js";
  * bench/results.json. Bounds are budgets, not test assertions.
  */
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  bound?: number;
-  ratio?: number;
-}
-
 const ROOT = resolve(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench", "out");
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const BUDGET = { bundleBytes: 2_000_000, gzipBytes: 500_000, importMs: 600 };
-
-const result = (name: string, value: number, unit: string, bound?: number): Result => ({
-  name,
-  value: Math.round(value * 100) / 100,
-  unit,
-  ...(bound !== undefined && { bound, ratio: Math.round((value / bound) * 1000) / 1000 }),
-});
 
 /** Wall time of a fresh node process running `code`, median of RUNS (after one warm-up for the disk cache). */
 function timeNode(code: string): number {
