@@ -1,7 +1,7 @@
 import { build } from "esbuild";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -11,6 +11,7 @@ import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
 import { type Result, result } from "./result.js";
+import { benchmarksMarkdown } from "./table.js";
 
 /**
  * `npm run bench`: each function's bundle as Lambda would get it (esbuild, minified, ESM with code
@@ -199,4 +200,6 @@ results.push(result("audit.get-environments-stale.api-over-raw", query.apiMs / q
 
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(ROOT, "bench", "results.json"), `${json}\n`);
+const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim() || "unknown";
+writeFileSync(join(ROOT, "docs", "benchmarks.md"), benchmarksMarkdown(results, { commit, date: new Date().toISOString().slice(0, 10), node: process.versions.node, cpus: availableParallelism() }));
 process.stdout.write(`${json}\n`);
