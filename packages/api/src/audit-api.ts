@@ -8,6 +8,8 @@ import {
   DELIVERY_STATES,
   type DiscoveryRecord,
   type EnvironmentLedger,
+  type EnvironmentQuery,
+  type EnvironmentRecord,
   historyView,
   InvalidInputError,
   type Ledger,
@@ -16,6 +18,8 @@ import {
   NotFoundError,
   offsetCursor,
   offsetOf,
+  type Page,
+  type PageRequest,
   parseDuration,
   PullkeeperError,
   type Query,
@@ -26,6 +30,7 @@ import {
   undeclaredView,
   versionLifecycles,
 } from "@pullkeeper/core";
+import { PageCache } from "./page-cache.js";
 
 /**
  * The audit API as plain request → response, so API Gateway (functions/api.ts) and the embedded
@@ -59,6 +64,12 @@ export interface AuditApiDependencies {
   readonly actions?: AuditActions;
   readonly clock?: Clock;
   readonly dashboard?: DashboardAssets;
+  /**
+   * Environment pages kept between scans (when the ledger has auditGeneration): how long a
+   * generation read from the ledger is trusted (default 1 s: a scan elsewhere shows within that;
+   * one in this process, at once), and how many environments are kept at most (default 5,000).
+   */
+  readonly environmentCache?: { readonly generationMaxAgeMs?: number; readonly maxItems?: number };
 }
 
 const CONSUMER_STATES = [...DELIVERY_STATES, "never"] as const;
@@ -82,9 +93,11 @@ const notWired = (what: string) => refuse(501, "not_implemented", `${what} is no
 
 export class AuditApi {
   readonly #deps: AuditApiDependencies;
+  readonly #pages: PageCache<Page<EnvironmentRecord>>;
 
   constructor(deps: AuditApiDependencies) {
     this.#deps = deps;
+    this.#pages = new PageCache({ maxItems: deps.environmentCache?.maxItems ?? 5_000 });
   }
 
   get #consumers(): readonly Consumer[] {
@@ -125,11 +138,26 @@ export class AuditApi {
     if (method === "POST" && collection === "registries" && action && sub === "rollback") return this.#rollback(id as string);
     if (method === "GET" && collection === "consumers" && id === undefined) return this.#listConsumers(query);
     if (method === "POST" && collection === "consumers" && action && sub === "redeliver") return this.#redeliver(id as string);
-    if (method === "GET" && collection === "environments" && id === undefined) return { status: 200, body: await listEnvironments({ registries: this.#deps.registries, consumers: this.#consumers, ledger: this.#deps.ledger }, query, this.#now()) };
+    if (method === "GET" && collection === "environments" && id === undefined) return this.#listEnvironments(query);
     if (method === "POST" && collection === "environments" && leaf && id === "scan") return this.#scan(query);
     if (method === "POST" && collection === "environments" && action && sub === "restart") return this.#restart(id as string);
     if (method === "GET" && collection === "expiring" && id === undefined) return this.#expiring(query);
     throw new NotFoundError(`route ${method} ${path}`);
+  }
+
+  /**
+   * Environment items change only when the audit writes them, so a page read under the ledger's
+   * current audit generation is served again until the generation moves (views are built per
+   * request: they say how long ago things were).
+   */
+  async #listEnvironments(query: Query): Promise<ApiResponse> {
+    const { ledger } = this.#deps;
+    const generation = await ledger.auditGeneration?.({ maxAgeMs: this.#deps.environmentCache?.generationMaxAgeMs ?? 1_000 });
+    const reads =
+      generation === undefined
+        ? ledger
+        : { environments: (where: EnvironmentQuery, page?: PageRequest) => this.#pages.get(generation, JSON.stringify([where, page ?? null]), () => ledger.environments(where, page)) };
+    return { status: 200, body: await listEnvironments({ registries: this.#deps.registries, consumers: this.#consumers, ledger: reads }, query, this.#now()) };
   }
 
   #find(id: string): Registry {

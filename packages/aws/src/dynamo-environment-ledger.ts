@@ -15,12 +15,52 @@ import {
   verdictIndexKey,
 } from "./environment-items.js";
 import { key, toVersion } from "./ledger-items.js";
+import { randomUUID } from "node:crypto";
 
 /**
  * The audit's items in the ledger table. Reads are Queries on the key or gsi1, never a Scan;
  * writes are single-item (the scan is the only writer of environment items).
  */
 export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentLedger {
+  /** The generation item as last read or written here, and when. */
+  #marker: { readonly value: string; readonly at: number } | undefined;
+  #reading: Promise<void> | undefined;
+  /** Bumped after each audit write through this object: in one process, a write is seen at once, marker or not. */
+  #writes = 0;
+
+  /**
+   * `<marker>/<writes here>`. The marker is read again once older than `maxAgeMs` (0: every call),
+   * one read at a time however many callers ask. Writes through this object move it at once; a scan
+   * in another process moves it within `maxAgeMs`.
+   */
+  async auditGeneration(options: { readonly maxAgeMs?: number } = {}): Promise<string> {
+    const maxAgeMs = options.maxAgeMs ?? 0;
+    if (this.#marker === undefined || Date.now() - this.#marker.at > maxAgeMs) {
+      this.#reading ??= (async () => {
+        const at = Date.now();
+        const item = await this.getItem(auditKey.generation(), { consistent: true });
+        this.#marker = { value: typeof item?.generation === "string" ? item.generation : "none", at };
+      })().finally(() => {
+        this.#reading = undefined;
+      });
+      await this.#reading;
+    }
+    return `${this.#marker?.value ?? "none"}/${this.#writes}`;
+  }
+
+  async markAuditGeneration(): Promise<void> {
+    const value = randomUUID();
+    await this.putItem({ ...auditKey.generation(), generation: value, at: new Date().toISOString() });
+    this.#marker = { value, at: Date.now() };
+    this.#writes++;
+  }
+
+  /** After the write: a reader that read the generation before it may have read either side of it, and misses next time. */
+  async #written(write: Promise<void>): Promise<void> {
+    await write;
+    this.#writes++;
+  }
+
   environments(query: EnvironmentQuery, page?: PageRequest): Promise<Page<EnvironmentRecord>> {
     const prefix = query.registryId === undefined ? "" : query.consumerId === undefined ? `${query.registryId}#` : `${query.registryId}#${query.consumerId}.`;
     if (query.verdict !== undefined) {
@@ -50,15 +90,15 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async putEnvironment(record: EnvironmentRecord): Promise<void> {
-    await this.putItem(toEnvironmentItem(record));
+    await this.#written(this.putItem(toEnvironmentItem(record)));
   }
 
   async removeEnvironment(registryId: string, environmentId: string): Promise<void> {
-    await this.deleteItem(auditKey.environment(registryId, environmentId));
+    await this.#written(this.deleteItem(auditKey.environment(registryId, environmentId)));
   }
 
   async recordDiscovery(record: DiscoveryRecord): Promise<void> {
-    await this.putItem(toDiscoveryItem(record));
+    await this.#written(this.putItem(toDiscoveryItem(record)));
   }
 
   discoveries(registryId: string, page?: PageRequest): Promise<Page<DiscoveryRecord>> {
@@ -66,7 +106,7 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async recordAuditSummary(summary: AuditSummary): Promise<void> {
-    await this.putItem(toSummaryItem(summary));
+    await this.#written(this.putItem(toSummaryItem(summary)));
   }
 
   async auditSummary(registryId: string): Promise<AuditSummary | undefined> {
@@ -79,11 +119,11 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
   }
 
   async putUndeclared(record: UndeclaredRecord): Promise<void> {
-    await this.putItem(toUndeclaredItem(record));
+    await this.#written(this.putItem(toUndeclaredItem(record)));
   }
 
   async removeUndeclared(registryId: string, resource: string): Promise<void> {
-    await this.deleteItem(auditKey.undeclared(registryId, resource));
+    await this.#written(this.deleteItem(auditKey.undeclared(registryId, resource)));
   }
 
   deliveryHistory(registryId: string, consumerId: string, page?: PageRequest): Promise<Page<DeliveredVersion>> {

@@ -8,6 +8,8 @@ import { date } from "./ledger-items.js";
  *   DISC#<consumerId>       how its last discovery went
  *   AUDIT                   the last scan's counts per verdict
  *   UNDECL#<resource ARN>   a consumer nobody declared
+ * and one item of its own, pk AUDIT / sk GENERATION: a fresh value at the end of every scan, so a
+ * reader knows whether what it read before is still what the scan left.
  * Delivered history entries (HIST#…) carry gsi1 DLV#<registryId>#<consumerId> / <at>, so one
  * consumer's deliveries read newest first without the rest of the registry's history.
  */
@@ -16,6 +18,7 @@ export const auditKey = {
   discovery: (registryId: string, consumerId: string) => ({ pk: `REG#${registryId}`, sk: `DISC#${consumerId}` }),
   summary: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "AUDIT" }),
   undeclared: (registryId: string, resource: string) => ({ pk: `REG#${registryId}`, sk: `UNDECL#${resource}` }),
+  generation: () => ({ pk: "AUDIT", sk: "GENERATION" }),
 };
 export const verdictIndexKey = (verdict: Verdict) => `VERDICT#${verdict}`;
 export { deliveryIndexKey } from "./ledger-items.js";

@@ -13,7 +13,7 @@ import { type Verdict, VERDICTS } from "../model/verdict.js";
  * no filter at all walks the registries' partitions in config order, one cursor across them.
  */
 export async function listEnvironments(
-  deps: { readonly registries: readonly Registry[]; readonly consumers: readonly Consumer[]; readonly ledger: EnvironmentLedger },
+  deps: { readonly registries: readonly Registry[]; readonly consumers: readonly Consumer[]; readonly ledger: Pick<EnvironmentLedger, "environments"> },
   query: Query,
   now: Date,
 ) {

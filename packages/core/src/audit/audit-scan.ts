@@ -82,9 +82,15 @@ export class AuditScanService {
 
   async scan(options: { readonly registryIds?: readonly string[] } = {}): Promise<AuditReport> {
     const registries = options.registryIds ? this.#deps.registries.filter((r) => options.registryIds?.includes(r.id)) : this.#deps.registries;
-    const undeclared = await this.#findUndeclared(registries);
     const reports: RegistryAuditReport[] = [];
-    for (const registry of registries) reports.push(await this.#scanRegistry(registry, undeclared));
+    let undeclared: UndeclaredConsumer[] | Error | undefined;
+    try {
+      undeclared = await this.#findUndeclared(registries);
+      for (const registry of registries) reports.push(await this.#scanRegistry(registry, undeclared));
+    } finally {
+      // Also after a failure part-way: what it did write must not hide behind a reader's cached pages.
+      await this.#deps.ledger.markAuditGeneration?.();
+    }
     const totals = sum(reports);
     const expiries = reports.flatMap((r) => (r.minutesToExpiry === undefined ? [] : [r.minutesToExpiry]));
     return {

@@ -62,4 +62,13 @@ export interface EnvironmentLedger {
   /** Versions delivered to one consumer, newest first (the ledger's `delivered` history entries). */
   deliveryHistory(registryId: string, consumerId: string, page?: PageRequest): Promise<Page<DeliveredVersion>>;
   version(registryId: string, versionId: string): Promise<CredentialVersion | undefined>;
+  /**
+   * Where the audit's items stand: a value that changes whenever they may have (every scan marks its
+   * end), so a reader may serve what it read under one generation until the generation moves.
+   * `maxAgeMs`: how old a generation read from the store may be before it is read again.
+   * Optional: a ledger without it is read afresh for every request.
+   */
+  auditGeneration?(options?: { readonly maxAgeMs?: number }): Promise<string>;
+  /** Marks the end of a scan's writes: every reader's auditGeneration() moves on. */
+  markAuditGeneration?(): Promise<void>;
 }
