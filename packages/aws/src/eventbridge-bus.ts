@@ -12,6 +12,9 @@ export interface EventBridgeBusOptions {
   readonly minBackoffMs?: number;
 }
 
+/** PutEvents answered, but turned some entries down. */
+class EntriesFailed extends Error {}
+
 // PutEvents takes at most 10 entries per call.
 const BATCH = 10;
 
@@ -63,9 +66,10 @@ export class EventBridgeBus implements EventBus {
           const results = out.Entries ?? [];
           lastErrors = results.filter((r) => r.ErrorCode).map((r) => r.ErrorCode as string);
           pending = pending.filter((_, i) => results[i]?.ErrorCode !== undefined);
-          throw new Error(`${pending.length} entries failed`);
+          throw new EntriesFailed(`${pending.length} entries failed`);
         },
-        { retries: this.#attempts - 1, minTimeout: this.#minBackoffMs, factor: 2, randomize: true },
+        // Only failed entries are sent again: a failed call was retried by the SDK client already.
+        { retries: this.#attempts - 1, minTimeout: this.#minBackoffMs, factor: 2, randomize: true, shouldRetry: ({ error }) => error instanceof EntriesFailed },
       );
     } catch (error) {
       if (pending.length === 0) return [];

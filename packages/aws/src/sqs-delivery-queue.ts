@@ -34,7 +34,8 @@ export class SqsDeliveryQueue implements DeliveryQueue {
             pending = pending.filter((e) => failed.has(e.Id));
             if (pending.length > 0) throw new UpstreamError("queue_send_failed", `${pending.length} delivery messages were not accepted by SQS`, true);
           },
-          { retries: 4, minTimeout: 200, factor: 2, randomize: true },
+          // Only entries SQS turned down are sent again: a failed call was retried by the SDK client already.
+          { retries: 4, minTimeout: 200, factor: 2, randomize: true, shouldRetry: ({ error }) => error instanceof UpstreamError && error.code === "queue_send_failed" },
         );
       } catch (error) {
         throw classifyAwsError(error, `SQS SendMessageBatch to ${this.#queueUrl}`);
