@@ -54,13 +54,16 @@ export interface Finding {
   readonly offset: number;
 }
 
-/** Every needle of `value` found in `haystack` (bytes compared one to one, as latin1). */
+/**
+ * Every needle of `value` found in `haystack`, compared byte for byte: a string haystack is taken
+ * as bytes already decoded as latin1 (what Buffer#toString("latin1") gives), and each needle's
+ * UTF-8 bytes are looked for in it.
+ */
 export function findValue(haystack: Buffer | string, value: string, username?: string, where = "input"): Finding[] {
   const text = typeof haystack === "string" ? haystack : haystack.toString("latin1");
   const findings: Finding[] = [];
   for (const needle of needlesFor(value, username)) {
-    const target = typeof haystack === "string" ? needle.text : Buffer.from(needle.text, "utf8").toString("latin1");
-    const offset = text.indexOf(target);
+    const offset = text.indexOf(Buffer.from(needle.text, "utf8").toString("latin1"));
     if (offset >= 0) findings.push({ where, value, form: needle.form, offset });
   }
   return findings;
