@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { systemClock } from "@pullkeeper/core";
 import { RegistryV2Verifier } from "@pullkeeper/registry";
 import { clientOptions } from "../clients.js";
@@ -20,7 +20,7 @@ export function required(name: string): string {
 }
 
 /** The ledger table and pullkeeper's bus, for a function that reads no secret (the audit scan). */
-export function awsStores(tracer: Tracer) {
+export function awsStores(tracer: FunctionTracer) {
   return {
     ledger: new DynamoLedger({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())) }),
     bus: new EventBridgeBus({ busName: required("PULLKEEPER_BUS"), client: tracer.captureAWSv3Client(new EventBridgeClient(clientOptions())) }),
@@ -32,7 +32,7 @@ export function awsStores(tracer: Tracer) {
  * The AWS adapters every function shares, built from the environment the stack sets. Clients
  * take endpoints, region and credentials from the SDK's standard sources.
  */
-export async function awsAdapters(tracer: Tracer) {
+export async function awsAdapters(tracer: FunctionTracer) {
   const secrets = tracer.captureAWSv3Client(new SecretsManagerClient(clientOptions()));
   const keyFromEnv = process.env.PULLKEEPER_FINGERPRINT_KEY;
   const key = keyFromEnv ? Buffer.from(keyFromEnv, "base64") : await loadFingerprintKey(secrets, required("PULLKEEPER_FINGERPRINT_KEY_SECRET"));
@@ -42,6 +42,6 @@ export async function awsAdapters(tracer: Tracer) {
 }
 
 /** The adapters and the registry verifier: what the services that open a registry are built over (refresh, rotation, the lifecycle). */
-export async function awsServiceAdapters(tracer: Tracer): Promise<ServiceAdapters> {
+export async function awsServiceAdapters(tracer: FunctionTracer): Promise<ServiceAdapters> {
   return { ...(await awsAdapters(tracer)), verifier: new RegistryV2Verifier() };
 }

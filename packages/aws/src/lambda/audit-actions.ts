@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
@@ -26,7 +26,7 @@ import { plannerFromEnvironment } from "./planner-runtime.js";
 import { scheduledEvent } from "./scheduled-event.js";
 import { propagationActions } from "./wiring.js";
 
-let tracer: Tracer | undefined;
+let tracer: FunctionTracer | undefined;
 
 /**
  * An htpasswd registry Secrets Manager rotates on AWS (the rotation stack, stacks/rotation.ts):

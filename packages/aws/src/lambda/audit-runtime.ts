@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { type AuditScanService, consumersFromConfig, type PullkeeperConfig } from "@pullkeeper/core";
 import { UndeclaredConsumerFinder, undeclaredSearchRegions } from "../consumers/index.js";
 import { regionsNamed, undeclaredSearches } from "../target-modules.js";
@@ -9,7 +9,7 @@ import { readConfigFile } from "./config-file.js";
 import { observability } from "./observability.js";
 import { auditScanService } from "./wiring.js";
 
-let tracer: Tracer | undefined;
+let tracer: FunctionTracer | undefined;
 
 /** The audit scan on AWS: the ledger table, pullkeeper's bus, the configured targets' discovery and the undeclared-consumer search. */
 export async function auditScanFromEnvironment(options: { readonly config?: PullkeeperConfig } = {}): Promise<AuditScanService> {

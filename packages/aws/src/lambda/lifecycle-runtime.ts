@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { consumersFromConfig, type LedgerRepair, type PullkeeperConfig, type RevocationService, type RollbackService } from "@pullkeeper/core";
 import { awsServiceAdapters } from "./adapters.js";
 import { readConfigFile } from "./config-file.js";
@@ -19,7 +19,7 @@ export interface LifecycleRuntime {
  * rollback over one set of adapters. htpasswd files live on the EFS file system the registry
  * shares with these functions; a source that cannot revoke has no revoker.
  */
-export async function lifecycleFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<LifecycleRuntime> {
+export async function lifecycleFromEnvironment(tracer: FunctionTracer, config: PullkeeperConfig = readConfigFile()): Promise<LifecycleRuntime> {
   const adapters = await awsServiceAdapters(tracer);
   // Only capabilities are read here (which kinds list environments): no target writes anything.
   const targets = await deliveryTargets({ kinds: configuredKinds(config) });

@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { consumersFromConfig, type PropagationService, type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
@@ -21,14 +21,14 @@ export function rateLimits(config: PullkeeperConfig) {
 }
 
 /** Where propagation queues on AWS (SQS) and the rate limiter all workers share (GCRA items in the ledger table). */
-export function awsDeliveryQueue(tracer: Tracer, config: PullkeeperConfig) {
+export function awsDeliveryQueue(tracer: FunctionTracer, config: PullkeeperConfig) {
   return {
     queue: new SqsDeliveryQueue({ queueUrl: required("PULLKEEPER_DELIVERY_QUEUE_URL"), client: tracer.captureAWSv3Client(new SQSClient(clientOptions())) }),
     rateLimiter: new DynamoRateLimiter({ tableName: required("PULLKEEPER_TABLE"), client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())), limits: rateLimits(config) }),
   };
 }
 
-let tracer: Tracer | undefined;
+let tracer: FunctionTracer | undefined;
 
 /**
  * The propagation engine on AWS for the planners (on-secret-change, reconcile): they plan and

@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { consumersFromConfig, type Credential, DeliveryError, type DeliveryTarget, type PropagationService, type TargetDependencies } from "@pullkeeper/core";
 import { TARGET_MODULES } from "../target-modules.js";
 import { awsAdapters } from "./adapters.js";
@@ -49,7 +49,7 @@ export async function deliveryTargets(options: DeliveryTargetsOptions = {}): Pro
   return new Map([...targets, ...(options.extra ?? [])].map((t) => [t.kind, t]));
 }
 
-let tracer: Tracer | undefined;
+let tracer: FunctionTracer | undefined;
 
 /** The propagation engine on AWS: SQS queue, DynamoDB ledger and shared rate limiter, Secrets Manager. */
 export async function propagationFromEnvironment(): Promise<PropagationService> {

@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type PullkeeperConfig, rateLimitFor } from "@pullkeeper/core";
 import { clientOptions } from "../clients.js";
@@ -10,7 +10,7 @@ import { required } from "./adapters.js";
  * table): a 429's Retry-After pauses the provider for all of them. Budgets come from
  * settings.rateLimits only: the target modules' defaults would bring their descriptors in.
  */
-export function providerLimiter(tracer: Tracer, config: PullkeeperConfig): DynamoRateLimiter {
+export function providerLimiter(tracer: FunctionTracer, config: PullkeeperConfig): DynamoRateLimiter {
   return new DynamoRateLimiter({
     tableName: required("PULLKEEPER_TABLE"),
     client: tracer.captureAWSv3Client(new DynamoDBClient(clientOptions())),

@@ -1,4 +1,4 @@
-import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { FunctionTracer } from "./observability.js";
 import { htpasswdSourceOf, type PullkeeperConfig, type RotationService } from "@pullkeeper/core";
 import { awsServiceAdapters } from "./adapters.js";
 import { providerLimiter } from "./provider-limiter.js";
@@ -15,7 +15,7 @@ export interface RotationRuntime {
  * shares with the functions). A registry the embedded runtime serves (source.serve) is not rotated
  * on AWS: its file is not on EFS, so it has no revoker here.
  */
-export function awsRegistrySide(adapters: Parameters<typeof sourceRegistrySide>[0], tracer: Tracer, config: PullkeeperConfig) {
+export function awsRegistrySide(adapters: Parameters<typeof sourceRegistrySide>[0], tracer: FunctionTracer, config: PullkeeperConfig) {
   return sourceRegistrySide(adapters, { revokes: (registry) => htpasswdSourceOf(registry)?.serve === undefined, limiter: providerLimiter(tracer, config) });
 }
 
@@ -26,7 +26,7 @@ export function awsRegistrySide(adapters: Parameters<typeof sourceRegistrySide>[
  * once, which reads no consumer. The revoke schedule's check, which weighs the consumers, is
  * lifecycleFromEnvironment's.
  */
-export async function rotationFromEnvironment(tracer: Tracer, config: PullkeeperConfig = readConfigFile()): Promise<RotationRuntime> {
+export async function rotationFromEnvironment(tracer: FunctionTracer, config: PullkeeperConfig = readConfigFile()): Promise<RotationRuntime> {
   const adapters = await awsServiceAdapters(tracer);
   const registrySide = awsRegistrySide(adapters, tracer, config);
   const revocation = revocationService({ adapters, config, consumers: [], targets: new Map(), revoker: registrySide.revoker });
