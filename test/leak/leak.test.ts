@@ -57,6 +57,10 @@ beforeAll(async () => {
     const storesTheSecret = /\/secrets(\/|$)/.test(r.path) && r.method !== "GET";
     capture.add(`fake Kubernetes request ${i} ${r.method} ${r.path}`, r, (v) => v.value === PROVIDER_TOKENS.kube || (storesTheSecret && v.kind === "registry-login"));
   }
+  for (const [i, r] of world.gitpodRequests.entries()) {
+    const storesTheSecret = /SecretService\/(CreateSecret|UpdateSecretValue)$/.test(r.url);
+    capture.add(`fake Gitpod request ${i} ${r.url}`, r, (v) => v.value === PROVIDER_TOKENS.gitpod || (storesTheSecret && v.kind === "registry-login"));
+  }
   capture.add("webhook receiver requests", world.webhook.server.received);
   capture.add("fake ECR API requests", world.ecr.api.received);
   capture.add("ECR registry stand-in requests", world.ecr.registry.received, registryLogins);
@@ -108,7 +112,7 @@ describe("secrets never leak (issue 15)", () => {
     expect(findings.map((f) => `${f.where}: ${run.issued.all.find((i) => i.value === f.value)?.kind} value in ${f.form} at ${f.offset}`)).toEqual([]);
     // What was searched, so a capture that silently came back empty fails here.
     const where = everything().map((a) => a.where);
-    for (const expected of [/^state\/dynamo\//, /^DynamoDB Scan/, /^LevelDB entries/, /^api GET \/v1\/registries\/local\/history/, /^api GET \/dashboard\.js/, /^cli \(in process\) pullkeeper no-such-command/, /^cli pullkeeper audit --verdict purple/, /^cli \(in process\) pullkeeper secret list --json/, /^work\/registry\/htpasswd$/, /^bus events$/]) {
+    for (const expected of [/^state\/dynamo\//, /^DynamoDB Scan/, /^LevelDB entries/, /^api GET \/v1\/registries\/local\/history/, /^api GET \/dashboard\.js/, /^cli \(in process\) pullkeeper no-such-command/, /^cli pullkeeper audit --verdict purple/, /^cli \(in process\) pullkeeper secret list --json/, /^work\/registry\/htpasswd$/, /^bus events$/, /^fake Gitpod request \d+ .*UpdateSecretValue$/, /^api POST \/v1\/consumers\/docker-login\/redeliver/]) {
       expect(where.some((w) => expected.test(w)), String(expected)).toBe(true);
     }
     expect(run.logLines.length).toBeGreaterThan(0);

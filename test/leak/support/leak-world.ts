@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ExampleWorld, exampleWorld, GITHUB_TOKEN, GITPOD_TOKEN, KUBE_TOKEN, WEBHOOK_KEY } from "../../e2e/support/example-world.js";
+import type { Received } from "../../support/http.js";
 import { type FakeEcr, startFakeEcr } from "./fake-ecr.js";
 
 /**
@@ -19,6 +20,8 @@ export const PROVIDER_TOKENS = { github: GITHUB_TOKEN, gitpod: GITPOD_TOKEN, kub
 
 export interface LeakWorld extends ExampleWorld {
   readonly ecr: FakeEcr;
+  /** Every request the Gitpod fake received, as it received it (the example world keeps no log of them). */
+  readonly gitpodRequests: Received[];
   readonly ecrDockerConfig: string;
   /** Puts the AWS environment back as it was. */
   restoreEnv(): void;
@@ -27,6 +30,12 @@ export interface LeakWorld extends ExampleWorld {
 export async function leakWorld(): Promise<LeakWorld> {
   const world = await exampleWorld();
   const ecr = await startFakeEcr();
+  const gitpodRequests: Received[] = [];
+  const handle = world.gitpod.handle.bind(world.gitpod);
+  world.gitpod.handle = (req, res) => {
+    gitpodRequests.push(req);
+    handle(req, res);
+  };
   const ecrDockerConfig = join(world.dir, "ecr-docker", "config.json");
   await mkdir(join(world.dir, "ecr-docker"), { mode: 0o700 });
   const config = await readFile(world.configPath, "utf8");
@@ -59,6 +68,7 @@ settings:
   return {
     ...world,
     ecr,
+    gitpodRequests,
     ecrDockerConfig,
     restoreEnv: () => {
       process.env = saved;

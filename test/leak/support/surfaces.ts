@@ -68,6 +68,11 @@ export async function walkApi(capture: Capture, baseUrl: string, token: string):
   await get(capture, baseUrl, "/v1/expiring", token);
   await get(capture, baseUrl, "/v1/expiring?within=30d", token);
 
+  // The actions' answers too: a propagation, a redelivery, a rollback refused (the previous login is revoked).
+  for (const path of ["/v1/registries/local/propagate", "/v1/consumers/docker-login/redeliver", "/v1/registries/local/rollback", "/v1/registries/nope/refresh"]) {
+    const response = await fetch(`${baseUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    capture.add(`api POST ${path} → ${response.status}`, await response.text());
+  }
   // Refusals carry messages built from internals: they are searched too.
   for (const path of ["/v1/registries", "/v1/consumers"]) await get(capture, baseUrl, path, undefined);
   for (const path of ["/v1/nope", "/v1/registries/nope", "/v1/registries/nope/history", "/v1/registries/%ff", "/v1/consumers?cursor=e30", "/v1/consumers?limit=abc", "/v1/registries/local/history?cursor=bm90LWEtY3Vyc29y"]) {
