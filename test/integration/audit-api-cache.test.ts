@@ -103,3 +103,37 @@ describe("audit API environment pages between scans", () => {
     expect(await names()).toEqual([]);
   });
 });
+
+describe("audit API registry list", () => {
+  it("reads a page of registries in two batched round trips, answering exactly as item by item", async () => {
+    const registries = parseConfig(`registries:\n${REGISTRY_YAML.prodEcr}${REGISTRY_YAML.hub}${REGISTRY_YAML.localFile}`).registries;
+    const table = await dynamo.createLedgerTable();
+    const client = dynamo.newClient();
+    const ledger = new DynamoLedger({ client, tableName: table });
+    const at = new Date("2026-11-23T08:00:00Z");
+    const record = { registryId: "prod-ecr", host: "h", kind: "ecr" as const, sourceType: "ecr-token" as const, secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pullkeeper/prod-ecr-AbCdEf" };
+    const version = (versionId: string, createdAt: Date) => ({ registryId: "prod-ecr", secretArn: record.secretArn, versionId, fingerprint: `hmac-sha256:${versionId}`, createdAt, verification: { status: "ok" as const, detail: "200", checkedAt: createdAt } });
+    await ledger.recordCurrentVersion(record, version("v1", at));
+    await ledger.recordCurrentVersion(record, version("v2", new Date(at.getTime() + 60_000)));
+    await ledger.recordRevocationStatus("prod-ecr", { versionId: "v1", state: "waiting", reason: "2 of 3 consumers hold v2", checkedAt: at });
+    await ledger.recordAuditSummary({ registryId: "hub", at, counts: { current: 3, stale: 1, expired: 0, doomed: 0 }, discoveryFailures: 1 });
+    const count = counted(client);
+
+    const batched = await new AuditApi({ registries, ledger }).handle({ method: "GET", path: "/v1/registries", query: {} });
+    expect(count.calls).toEqual(["BatchGetItemCommand", "BatchGetItemCommand"]);
+    // The same ledger without the batch: the API falls back to its reads item by item.
+    const itemByItem = new Proxy(ledger, {
+      get: (target, name) => {
+        if (name === "registryOverviews") return undefined;
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const single = await new AuditApi({ registries, ledger: itemByItem }).handle({ method: "GET", path: "/v1/registries", query: {} });
+    expect(batched).toEqual(single);
+    const [prod, hub, local] = (batched.body as { items: Record<string, unknown>[] }).items;
+    expect(prod).toMatchObject({ current: { versionId: "v2" }, previous: { versionId: "v1" }, revocation: { versionId: "v1", state: "waiting" } });
+    expect(hub).toMatchObject({ current: null, environments: { counts: { stale: 1 }, discoveryFailures: 1 } });
+    expect(local).toMatchObject({ current: null, previous: null, revocation: null, environments: null });
+  });
+});

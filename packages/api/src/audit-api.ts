@@ -166,24 +166,35 @@ export class AuditApi {
     return registry;
   }
 
-  async #registryView(registry: Registry) {
-    const [state, summary, revocation] = await Promise.all([this.#deps.ledger.registryState(registry.id), this.#deps.ledger.auditSummary(registry.id), this.#deps.ledger.revocationStatus(registry.id)]);
-    const previous = state?.previousVersionId === undefined ? undefined : await this.#deps.ledger.version(registry.id, state.previousVersionId);
-    return registryView(registry, state, summary, { previous, revocation });
+  /** The registries' views: batched where the ledger can (registryOverviews), else a few GetItems each. Keys only, never a Scan. */
+  async #registryViews(registries: readonly Registry[]) {
+    const { ledger } = this.#deps;
+    const overviews = await ledger.registryOverviews?.(registries.map((r) => r.id));
+    if (overviews) {
+      return registries.map((r) => {
+        const o = overviews.get(r.id);
+        return registryView(r, o?.state, o?.summary, { previous: o?.previous, revocation: o?.revocation });
+      });
+    }
+    return Promise.all(
+      registries.map(async (registry) => {
+        const [state, summary, revocation] = await Promise.all([ledger.registryState(registry.id), ledger.auditSummary(registry.id), ledger.revocationStatus(registry.id)]);
+        const previous = state?.previousVersionId === undefined ? undefined : await ledger.version(registry.id, state.previousVersionId);
+        return registryView(registry, state, summary, { previous, revocation });
+      }),
+    );
   }
 
   async #listRegistries(query: Query): Promise<ApiResponse> {
     const limit = limitOf(query);
     const offset = offsetOf(query.cursor);
-    const page = this.#deps.registries.slice(offset, offset + limit);
-    // Two GetItems per registry on the page: served by keys, never a Scan.
-    const items = await Promise.all(page.map((r) => this.#registryView(r)));
+    const items = await this.#registryViews(this.#deps.registries.slice(offset, offset + limit));
     const next = offset + limit < this.#deps.registries.length ? offsetCursor(offset + limit) : null;
     return { status: 200, body: { items, cursor: next } };
   }
 
   async #registry(id: string): Promise<ApiResponse> {
-    return { status: 200, body: await this.#registryView(this.#find(id)) };
+    return { status: 200, body: (await this.#registryViews([this.#find(id)]))[0] };
   }
 
   async #refresh(id: string, query: Query): Promise<ApiResponse> {

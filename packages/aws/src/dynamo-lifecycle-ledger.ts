@@ -1,8 +1,9 @@
 import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { CredentialVersion, LifecycleLedger, Revocation, RevocationStatus } from "@pullkeeper/core";
 import { DynamoEnvironmentLedger } from "./dynamo-environment-ledger.js";
+import { fromRevocationItem } from "./environment-items.js";
 import { classifyAwsError } from "./errors.js";
-import { date, key, revocationAttributes, toVersion } from "./ledger-items.js";
+import { key, revocationAttributes, toVersion } from "./ledger-items.js";
 
 const isConditionFailed = (error: unknown) => (error as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
 
@@ -65,15 +66,7 @@ export class DynamoLifecycleLedger extends DynamoEnvironmentLedger implements Li
 
   async revocationStatus(registryId: string): Promise<RevocationStatus | undefined> {
     const item = await this.getItem(key.revocation(registryId), { consistent: true });
-    if (!item) return undefined;
-    const overlapEndsAt = date(item.overlapEndsAt);
-    return {
-      versionId: item.versionId as string,
-      state: item.state as RevocationStatus["state"],
-      reason: item.reason as string,
-      checkedAt: date(item.checkedAt) as Date,
-      ...(overlapEndsAt && { overlapEndsAt }),
-    };
+    return item ? fromRevocationItem(item) : undefined;
   }
 
   override async version(registryId: string, versionId: string): Promise<CredentialVersion | undefined> {

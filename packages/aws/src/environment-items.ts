@@ -1,4 +1,4 @@
-import type { AuditSummary, DeliveredVersion, DiscoveryRecord, EnvironmentKind, EnvironmentRecord, UndeclaredRecord, Verdict } from "@pullkeeper/core";
+import type { AuditSummary, DeliveredVersion, RevocationStatus, DiscoveryRecord, EnvironmentKind, EnvironmentRecord, UndeclaredRecord, Verdict } from "@pullkeeper/core";
 import { date } from "./ledger-items.js";
 
 /**
@@ -99,4 +99,16 @@ export function fromUndeclaredItem(item: Item): UndeclaredRecord {
 
 export function fromDeliveredHistoryItem(item: Item): DeliveredVersion {
   return { versionId: item.versionId as string, deliveredAt: date(item.at) as Date };
+}
+
+/** The REVOCATION item (written by the lifecycle ledger), here so the registry overview reads it in the same batch. */
+export function fromRevocationItem(item: Item): RevocationStatus {
+  const overlapEndsAt = date(item.overlapEndsAt);
+  return {
+    versionId: item.versionId as string,
+    state: item.state as RevocationStatus["state"],
+    reason: item.reason as string,
+    checkedAt: date(item.checkedAt) as Date,
+    ...(overlapEndsAt && { overlapEndsAt }),
+  };
 }

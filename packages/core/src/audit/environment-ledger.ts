@@ -1,6 +1,7 @@
 import type { DiscoveredEnvironment, UndeclaredConsumer } from "./environments.js";
 import type { CredentialVersion } from "../model/model.js";
-import type { Page, PageRequest } from "../model/ports.js";
+import type { Page, PageRequest, RegistryState } from "../model/ports.js";
+import type { RevocationStatus } from "../rotation/lifecycle-ledger.js";
 import type { DeliveredVersion, Verdict } from "../model/verdict.js";
 
 /** A running environment as the audit last saw and judged it. */
@@ -41,6 +42,15 @@ export interface UndeclaredRecord extends UndeclaredConsumer {
   readonly lastSeenAt: Date;
 }
 
+/** What a registry's view shows of the ledger, read together. */
+export interface RegistryOverview {
+  readonly state?: RegistryState;
+  readonly summary?: AuditSummary;
+  readonly revocation?: RevocationStatus;
+  /** The version the current one replaced, when there is one. */
+  readonly previous?: CredentialVersion;
+}
+
 /** One registry's environments (optionally one consumer's), or one verdict's across registries, optionally narrowed. */
 export type EnvironmentQuery =
   | { readonly registryId: string; readonly consumerId?: string; readonly verdict?: Verdict }
@@ -71,4 +81,6 @@ export interface EnvironmentLedger {
   auditGeneration?(options?: { readonly maxAgeMs?: number }): Promise<string>;
   /** Marks the end of a scan's writes: every reader's auditGeneration() moves on. */
   markAuditGeneration?(): Promise<void>;
+  /** Each registry's overview in few round trips (consistent reads); optional: without it, item by item. */
+  registryOverviews?(registryIds: readonly string[]): Promise<ReadonlyMap<string, RegistryOverview>>;
 }
