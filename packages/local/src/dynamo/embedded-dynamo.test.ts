@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoLedger, ledgerTableDefinition } from "@pullkeeper/aws";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -186,6 +186,36 @@ describe("startEmbeddedDynamo", () => {
     const dynamo = await startEmbeddedDynamo({ dir, tableName: "ledger" });
     await dynamo.stop();
   });
+
+  it("runs dynalite in its own process, which stops with a SIGKILLed runtime: the next start takes the store over and has its data", async () => {
+    const dir = await freshDir();
+    const module = new URL("./embedded-dynamo.ts", import.meta.url).pathname;
+    const script = `const m = await import(${JSON.stringify(module)});
+const d = await m.startEmbeddedDynamo({ dir: ${JSON.stringify(dir)}, tableName: "ledger" });
+const { PutItemCommand } = await import("@aws-sdk/client-dynamodb");
+await d.client.send(new PutItemCommand({ TableName: "ledger", Item: { pk: { S: "kept" }, sk: { S: "item" }, value: { S: "before the kill" } } }));
+process.stdout.write("ready\\n");
+setInterval(() => undefined, 1000);`;
+    const runtime = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"], cwd: process.cwd() });
+    await new Promise<void>((resolve, reject) => {
+      runtime.once("exit", (code) => reject(new Error(`the runtime exited with ${code} before it was ready`)));
+      runtime.stdout?.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
+    });
+    const [owner, child] = (await readFile(`${dir}.lock`, "utf8")).split("\n").map(Number);
+    expect(owner).toBe(runtime.pid);
+    expect(child).toBeGreaterThan(0);
+    expect(child).not.toBe(runtime.pid);
+    expect(() => process.kill(child as number, 0)).not.toThrow();
+
+    const killed = new Promise((resolve) => runtime.once("exit", resolve));
+    runtime.kill("SIGKILL");
+    await killed;
+    // No waiting here: the next start waits for the orphaned dynalite itself, then opens LevelDB.
+    const next = await startEmbeddedDynamo({ dir, tableName: "ledger" });
+    expect(() => process.kill(child as number, 0)).toThrow();
+    expect(await get(next.client, "ledger", "kept")).toBe("before the kill");
+    await next.stop();
+  }, 60_000);
 
   it("says which port is taken, and releases the store so the next start works", async () => {
     const dir = await freshDir();

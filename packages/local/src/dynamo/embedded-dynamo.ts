@@ -14,16 +14,14 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable } from "@pullkeeper/aws";
 import { PullkeeperError } from "@pullkeeper/core";
-import dynalite from "dynalite";
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
+import { startDynaliteProcess } from "./dynalite-process.js";
 
 /**
- * DynamoDB for the embedded runtime: dynalite in this process on 127.0.0.1, persisted in a
- * LevelDB directory, with the ledger table ensured.
+ * DynamoDB for the embedded runtime: dynalite in a child process (dynalite-process.ts) on
+ * 127.0.0.1, persisted in a LevelDB directory, with the ledger table ensured.
  *
  * Two of dynalite's habits shape this file:
  * - CreateTable writes the table as CREATING and flips it to ACTIVE on a timer. A process killed
@@ -35,9 +33,10 @@ import { basename, dirname, join, resolve } from "node:path";
  *   aside to `<dir>.broken-<timestamp>` and a fresh one started; tables that hold data are copied
  *   into the fresh store first. A table left DELETING is deleted again (dynalite allows that).
  * - A dynalite whose LevelDB cannot be opened (another process holds its LOCK) does not fail to
- *   start: it crashes the whole process with an uncaught "Database is closed" at the first request.
- *   So the store is guarded by `<dir>.lock` (the owner's pid), which turns a second start on the
- *   same directory into a clear error; a lock whose process is gone is taken over.
+ *   start: it crashes its process with an uncaught "Database is closed" at the first request.
+ *   So the store is guarded by `<dir>.lock` (the owner's pid, then its dynalite child's), which
+ *   turns a second start on the same directory into a clear error; a lock whose owner is gone is
+ *   taken over once its child has exited too.
  */
 
 export interface EmbeddedDynamoOptions {
@@ -69,7 +68,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
   let store: Store | undefined;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    store = await openStore(dir, port);
+    store = await openStore(dir, port, (child) => recordChild(dir, child));
     const tables = await describeTables(store.client);
     for (const table of tables.filter((t) => t.TableStatus === "DELETING")) {
       await finishDelete(store.client, table.TableName as string);
@@ -80,7 +79,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promi
       await store.close();
       store = undefined;
       log(await recover(dir, remaining));
-      store = await openStore(dir, port);
+      store = await openStore(dir, port, (child) => recordChild(dir, child));
     }
     await ensureLedgerTable(store.client, options.tableName);
   } catch (error) {
@@ -107,23 +106,16 @@ interface Store {
   close(): Promise<void>;
 }
 
-async function openStore(path: string, port: number): Promise<Store> {
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  try {
-    await listen(server, port);
-  } catch (error) {
-    // dynalite opened LevelDB when it was created, and only closes it from close() of a listening
-    // server: listen anywhere, then close, so the directory's LOCK is released.
-    await listen(server, 0);
-    await closeServer(server);
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PullkeeperError("port_in_use", `embedded DynamoDB cannot listen on 127.0.0.1:${port} (${code ?? String(error)})`, { cause: error });
-  }
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+async function openStore(path: string, port: number, owner?: (childPid: number) => Promise<void>): Promise<Store> {
+  const server = await startDynaliteProcess(path, port);
+  await owner?.(server.pid);
+  const endpoint = server.endpoint;
   const client = new DynamoDBClient({
     endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "pullkeeper-local", secretAccessKey: "pullkeeper-local" },
+    // dynalite checks that a request is signed, not the signature: a fixed one saves an HMAC chain per call.
+    signer: { sign: async (request) => fixedSignature(request) },
   });
   let closing: Promise<void> | undefined;
   return {
@@ -132,28 +124,19 @@ async function openStore(path: string, port: number): Promise<Store> {
     close() {
       closing ??= (async () => {
         client.destroy();
-        server.closeIdleConnections();
-        // dynalite's close waits for pending LevelDB operations and calls back once LevelDB is closed.
-        await closeServer(server);
+        await server.close();
       })();
       return closing;
     },
   };
 }
 
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once("error", onError);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", onError);
-      resolvePromise();
-    });
-  });
-}
+const FIXED_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=pullkeeper-local/20000101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0";
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolvePromise, reject) => server.close((error) => (error ? reject(error) : resolvePromise())));
+function fixedSignature<R extends { headers: Record<string, string> }>(request: R): R {
+  request.headers["x-amz-date"] = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+  request.headers.authorization = FIXED_AUTHORIZATION;
+  return request;
 }
 
 function isActive(table: TableDescription): boolean {
@@ -308,17 +291,35 @@ async function lock(dir: string): Promise<() => Promise<void>> {
     } finally {
       await rm(temp, { force: true });
     }
-    const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+    const [owner, child] = (await readFile(path, "utf8").catch(() => "")).split("\n").map((line) => Number.parseInt(line, 10));
+    if (owner !== undefined && Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
       throw new PullkeeperError(
         "dynamo_store_in_use",
         `embedded DynamoDB store ${dir} is in use by process ${owner} (${path}); stop it, or delete that file if process ${owner} is not pullkeeper`,
       );
     }
-    // Its owner is gone: a stale lock.
+    // Its owner is gone: a stale lock. Its dynalite child stops when it notices, within moments;
+    // until then it holds LevelDB's LOCK, which would crash the next dynalite at its first request.
+    if (child !== undefined && Number.isInteger(child) && child > 0) await exitOf(child, 10_000, dir);
     await rm(path, { force: true });
   }
   throw new PullkeeperError("dynamo_store_in_use", `embedded DynamoDB store ${dir}: could not take ${path}`);
+}
+
+/** Adds the dynalite child's pid to our lock, so whoever takes over a stale lock waits for that child too. */
+async function recordChild(dir: string, child: number): Promise<void> {
+  const temp = `${dir}.lock.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(temp, `${process.pid}\n${child}\n`, { mode: 0o600, flag: "wx" });
+  // rename replaces the lock whole: a reader never sees it without the owner's pid.
+  await rename(temp, `${dir}.lock`);
+}
+
+async function exitOf(pid: number, timeoutMs: number, dir: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new PullkeeperError("dynamo_store_in_use", `embedded DynamoDB store ${dir}: its previous dynalite (process ${pid}) outlived its runtime; stop it`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function isAlive(pid: number): boolean {
