@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RefreshApiScenario, refreshApiScenario, SCOPES } from "../support/refresh-api-scenario.js";
+
+/**
+ * Issue 15, benchmark 4: what one refresh of 100 ECR registries in 3 accounts × 2 regions costs in
+ * AWS API calls, counted by a middleware on every client (test/support/aws-call-counter.ts). ECR
+ * allows 20 GetAuthorizationToken/s per account and Secrets Manager ~50 writes/s shared, so a
+ * refresh that minted per registry, or wrote more per secret, would be throttled as fleets grow.
+ */
+// ~15 s on a quiet machine (about a thousand SDK calls, dynalite in process); room for a loaded one.
+const TIMEOUT = 120_000;
+
+let scenario: RefreshApiScenario;
+beforeAll(async () => {
+  scenario = await refreshApiScenario(100);
+});
+afterAll(async () => {
+  await scenario.stop();
+});
+
+describe("AWS API calls of one refresh, 100 ECR registries in 3 accounts × 2 regions", () => {
+  it("mints once per (account, region, role) and writes each changed secret once, then promotes it", async () => {
+    const { report, calls } = await scenario.run();
+    const changed = report.results.filter((r) => r.outcome === "refreshed").length;
+    expect(changed).toBe(100);
+
+    // One token serves every registry of its scope: 6, not one per registry.
+    expect(calls.calls("ecr.GetAuthorizationToken")).toBe(SCOPES);
+    expect(calls.calls("sts.AssumeRole")).toBe(SCOPES);
+    expect(calls.calls("ecr")).toBe(SCOPES);
+    expect(calls.calls("sts")).toBe(SCOPES);
+
+    // Per changed secret: the write (PutSecretValue, labelled AWSPENDING) and the promotion
+    // (UpdateSecretVersionStage moving AWSCURRENT), plus one more UpdateSecretVersionStage that
+    // takes AWSPENDING off the promoted version — the one write above the issue's "one pair".
+    expect(calls.calls("secretsmanager.PutSecretValue")).toBe(changed);
+    expect(calls.calls("secretsmanager.UpdateSecretVersionStage")).toBe(2 * changed);
+    // Reads: DescribeSecret before the write and before the promotion, the current value once.
+    expect(calls.calls("secretsmanager.DescribeSecret")).toBe(2 * changed);
+    expect(calls.calls("secretsmanager.GetSecretValue")).toBe(changed);
+    expect(calls.calls("secretsmanager")).toBe(6 * changed);
+
+    // One PutEvents per 10 Credential Rotated events (the API's batch limit).
+    expect(calls.calls("events.PutEvents")).toBe(Math.ceil(changed / 10));
+    // The ledger: the registry's state read, the version and its history entry put, the state updated.
+    expect(calls.snapshot()).toMatchObject({ "dynamodb.GetItem": 100, "dynamodb.PutItem": 2 * changed, "dynamodb.UpdateItem": changed });
+    expect(calls.calls("dynamodb")).toBe(100 + 3 * changed);
+  }, TIMEOUT);
+
+  it("a second run while every token is fresh reads the ledger and calls nothing else", async () => {
+    const { report, calls } = await scenario.run();
+    expect(report.results.every((r) => r.outcome === "fresh")).toBe(true);
+    expect(calls.snapshot()).toEqual({ "dynamodb.GetItem": 100 });
+  }, TIMEOUT);
+});
