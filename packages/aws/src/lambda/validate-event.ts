@@ -1,6 +1,6 @@
 import type middy from "@middy/core";
 import { parseWith, SCHEDULER_SOURCE, type ScheduleName } from "@pullkeeper/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Replaces the raw event with its parsed form, or rejects the invocation with every bad field

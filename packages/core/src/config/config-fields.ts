@@ -1,6 +1,6 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseDuration } from "../model/duration.js";
-import { parseSchedule } from "./schedule-expression.js";
+import { checkScheduleSyntax } from "./schedule-syntax.js";
 
 /**
  * Config fields more than one schema uses: the top-level config (config-schema.ts) and the
@@ -25,10 +25,11 @@ const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 export const secretId = z.string().refine((s) => SECRET_ARN.test(s) || (SECRET_NAME.test(s) && !s.startsWith("arn:")), "expected a Secrets Manager secret ARN or name");
 
 /**
- * An EventBridge schedule expression, checked as the scheduler reads it (schedule-expression.ts):
+ * An EventBridge schedule expression, checked as the scheduler reads it (schedule-syntax.ts):
  * `rate(1 minute|hour|day)` or `rate(N minutes|hours|days)` with N ≥ 2, or a six-field `cron(...)`
- * whose every field is valid and that fires again after now (not `cron(0 0 31 2 ? *)`, nor a Year
- * field wholly in the past).
+ * whose every field is valid (not `cron(0 0 31 2 ? *)`). Whether a cron fires again after now
+ * takes its runs: every Lambda parses the config at cold start, so that check is made ahead of
+ * time instead (schedule-check.ts: `pullkeeper validate`, `dev` and the deploy).
  */
 const RATE = /^rate\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))\)$/;
 
@@ -39,7 +40,7 @@ export const schedule = z.string().superRefine((expression, ctx) => {
     return;
   }
   try {
-    parseSchedule(expression).next(new Date());
+    checkScheduleSyntax(expression);
   } catch (error) {
     ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : `"${expression}" is not a schedule expression` });
   }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { duration, schedule, secretId } from "./config-fields.js";
 import { REGISTRY_KINDS, revokePolicy } from "../model/model.js";
 import { SOURCE_MODULES, SOURCE_MODULES_BY_TYPE } from "../source-modules.js";

@@ -1,5 +1,5 @@
 import { closest, distance } from "fastest-levenshtein";
-import { z } from "zod";
+import * as z from "zod";
 import { AWS_PARTITIONS, AWS_SDK_VERSION } from "./aws-regions.generated.js";
 
 /**

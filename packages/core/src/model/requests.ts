@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * What a refresh invocation may ask for, in the `detail` of its EventBridge event: the schedule

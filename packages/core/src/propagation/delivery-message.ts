@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { DeliveryRequest } from "./delivery.js";
 import { parseWith } from "../model/validation.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidInputError } from "../model/errors.js";
 import { EVENT_SOURCE } from "../model/events.js";
 import { ROTATION_SUCCEEDED, SECRET_CHANGE_DETAIL_TYPES, SECRET_CHANGE_EVENT_NAMES, type SecretChangeEventName, SECRETS_MANAGER_SOURCE } from "./secret-change-patterns.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** A consumer of kind `docker-config`: one docker `config.json` whose `auths` entry for the registry is kept current. */
 export const dockerConfigTargetSchema = z.strictObject({

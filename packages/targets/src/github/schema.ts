@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** GitHub's own API; anything else is GitHub Enterprise Server (e.g. https://ghe.example.com/api/v3). */
 export const GITHUB_API_URL = "https://api.github.com";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const DEFAULT_GITPOD_API_URL = "https://app.gitpod.io/api";
 

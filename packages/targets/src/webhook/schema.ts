@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(hostname);

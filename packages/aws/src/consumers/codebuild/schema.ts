@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { awsRegionSchema } from "../shared/common.js";
 
 const PROJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/;

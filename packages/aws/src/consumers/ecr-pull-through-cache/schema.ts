@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { awsRegionSchema } from "../shared/common.js";
 import { checkDestination, secretArnParts, secretIdSchema } from "../secrets-manager-copy/schema.js";
 

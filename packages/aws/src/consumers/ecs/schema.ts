@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { awsRegionSchema } from "../shared/common.js";
 
 const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;

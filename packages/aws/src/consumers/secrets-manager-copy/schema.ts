@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { awsRegionSchema } from "../shared/common.js";
 
 /** A Secrets Manager secret name (the characters Secrets Manager allows). */

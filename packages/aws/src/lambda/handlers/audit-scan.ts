@@ -4,7 +4,7 @@ import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
 import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import type { AuditReport, AuditScanService } from "@pullkeeper/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The audit scan: on schedule (its EventBridge Scheduler input) and on demand (POST

@@ -6,7 +6,7 @@ import { lifecycleFromEnvironment } from "../lifecycle-runtime.js";
 import { observability, withObservability } from "../observability.js";
 import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import { InvalidInputError, PullkeeperError, type Registry, type RevocationService, type RollbackService } from "@pullkeeper/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Revocation, on its own schedule (settings.revokeSchedule; the schedule's EventBridge Scheduler

@@ -5,7 +5,7 @@ import { observability, withObservability } from "../observability.js";
 import { rotationFromEnvironment } from "../rotation-runtime.js";
 import { validateEvent } from "../validate-event.js";
 import { InvalidInputError, isRotated, type PullkeeperConfig, ROTATION_STEPS, RotationService, type RotatedRegistry, sameSecret, whenUnlocked } from "@pullkeeper/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The Secrets Manager rotation-Lambda protocol for registries whose password pullkeeper mints

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { duration, schedule, secretId } from "../../config/config-fields.js";
 import { parseDuration } from "../../model/duration.js";
 import { checkLifetime } from "../shared/lifetime.js";

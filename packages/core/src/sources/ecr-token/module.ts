@@ -1,5 +1,5 @@
 export type { EcrTokenSource } from "./source.js";
-import { z } from "zod";
+import * as z from "zod";
 import { duration } from "../../config/config-fields.js";
 import type { Registry } from "../../model/model.js";
 import type { EcrTokenSource } from "./source.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { duration } from "../../config/config-fields.js";
 import type { SourceModule } from "../../model/source-module.js";
 import type { GarTokenSource } from "./source.js";

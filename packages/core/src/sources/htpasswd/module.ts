@@ -1,5 +1,5 @@
 export { type HtpasswdEfs, type HtpasswdSource, fileSystemArn, HTPASSWD_EFS_MOUNT_PATH, htpasswdSourceOf, underHtpasswdMount } from "./source.js";
-import { z } from "zod";
+import * as z from "zod";
 import { schedule } from "../../config/config-fields.js";
 import { type HtpasswdSource, underHtpasswdMount, fileSystemArn, HTPASSWD_EFS_MOUNT_PATH } from "./source.js";
 import type { SourceModule } from "../../model/source-module.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { RegistrySource } from "../../model/model.js";
 import type { SourceModule } from "../../model/source-module.js";
 

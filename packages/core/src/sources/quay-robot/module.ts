@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { schedule, secretId } from "../../config/config-fields.js";
 import { providerSourceModule } from "../shared/provider-source.js";
 
