@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config/config.js";
+import { scheduleIssues } from "../packages/core/src/config/schedule-check.js";
 import type { TargetSchemas } from "../packages/core/src/model/consumers.js";
 import { sourceCapabilities, sourcePermissions } from "../packages/core/src/source-modules.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
@@ -45,7 +46,8 @@ export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: str
     const code = (error as { code?: string }).code ?? String(error);
     throw new Error(`cannot read the pullkeeper config ${relativeFile} (${code}); set PULLKEEPER_CONFIG to its path relative to ${root}`);
   }
-  return { config: checkConfigFile(text, relativeFile, targets).config, file, relativeFile, text };
+  // With the checks that take a schedule's runs, which the functions' own parse leaves to here.
+  return { config: checkConfigFile(text, relativeFile, targets, scheduleIssues).config, file, relativeFile, text };
 }
 
 /** An IAM statement as SST's `FunctionPermissionArgs` takes it (effect defaults to allow). */

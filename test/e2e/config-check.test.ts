@@ -56,6 +56,18 @@ const CASES: [string, string, string[]][] = [
     registry() + consumer("    target: { kind: docker-confg, path: /home/me/.docker/config.json }\n"),
     [expect.stringMatching(/^pullkeeper\.yaml:10:21 consumers\[0\]\.target\.kind: unknown kind "docker-confg" \(did you mean "docker-config"\?\) \(known: .*docker-config/) as unknown as string],
   ],
+  [
+    // Checked ahead of time (scheduleIssues), not at the parse every Lambda makes at cold start.
+    "a monthly cron rotation for tokens that live 30 days",
+    `registries:
+  - id: hub
+    host: registry-1.docker.io
+    kind: dockerhub
+    source: { type: dockerhub-token, admin: pullkeeper/hub-admin, lifetime: 30d, rotation: cron(0 3 1 * ? *) }
+    secret: pullkeeper/hub
+`,
+    ["pullkeeper.yaml:5:77 registries[0].source.lifetime: expected at least twice the longest gap between the rotation's runs (744 h) (cron(0 3 1 * ? *)), so a credential is replaced by half its life and outlives the overlap before its revocation"],
+  ],
 ];
 
 /** The issues each caller refuses the file with. */

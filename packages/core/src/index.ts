@@ -15,6 +15,8 @@ export * from "./model/requests.js";
 export * from "./model/validation.js";
 export * from "./config/schedule-input.js";
 export * from "./config/schedule-expression.js";
+export * from "./config/schedule-check.js";
+export { checkScheduleSyntax } from "./config/schedule-syntax.js";
 export * from "./rotation/rotation.js";
 export * from "./model/secret-id.js";
 export * from "./audit/audit-actions.js";

@@ -1,5 +1,5 @@
 import { readCheckedConfigFile } from "@pullkeeper/aws/lambda";
-import { type Consumer, type DeliveryTarget, htpasswdSourceOf, type PullkeeperConfig, type Registry } from "@pullkeeper/core";
+import { type Consumer, type DeliveryTarget, htpasswdSourceOf, type PullkeeperConfig, type Registry, scheduleIssues } from "@pullkeeper/core";
 import { dirname, resolve } from "node:path";
 
 /** Reading the config file for the runtime, and what differs between the running config and the next. */
@@ -17,11 +17,12 @@ function anchored(config: PullkeeperConfig, configPath: string): PullkeeperConfi
 }
 
 /**
- * The config file, read and checked (the same check as `pullkeeper validate` and the deploy):
+ * The config file, read and checked (the same check as `pullkeeper validate` and the deploy,
+ * schedules' runs included):
  * the one place the start and every reload go through.
  */
 export function loadConfig(configPath: string, targets: ReadonlyMap<string, DeliveryTarget>): { config: PullkeeperConfig; consumers: readonly Consumer[] } {
-  const checked = readCheckedConfigFile(configPath, targets);
+  const checked = readCheckedConfigFile(configPath, targets, scheduleIssues);
   return { config: anchored(checked.config, configPath), consumers: checked.consumers };
 }
 

@@ -1,4 +1,4 @@
-import { type CheckedConfig, checkConfigFile, InvalidInputError, parseConfig, type PullkeeperConfig, type TargetSchemas } from "@pullkeeper/core";
+import { type AheadCheck, type CheckedConfig, checkConfigFile, InvalidInputError, parseConfig, type PullkeeperConfig, type TargetSchemas } from "@pullkeeper/core";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
@@ -22,8 +22,8 @@ export function readConfigFile(path = defaultPath()): PullkeeperConfig {
 /**
  * Reads pullkeeper.yaml and runs the whole check on it (checkConfigFile: the document and every
  * consumer's target with its kind's schema from `targets`), as `pullkeeper validate` and the
- * deploy do.
+ * deploy do; with `ahead`, as `dev` passes scheduleIssues, the checks too slow for a cold start.
  */
-export function readCheckedConfigFile(path: string, targets: TargetSchemas): CheckedConfig {
-  return checkConfigFile(readText(path), path, targets);
+export function readCheckedConfigFile(path: string, targets: TargetSchemas, ahead?: AheadCheck): CheckedConfig {
+  return checkConfigFile(readText(path), path, targets, ahead);
 }

@@ -148,20 +148,27 @@ export interface CheckedConfig {
 /**
  * THE check of a config file, shared by `pullkeeper validate`, `pullkeeper dev` and the deploy:
  * the YAML, the document (unknown keys everywhere), the references between entries and every
- * consumer's target with its kind's schema from `targets`. Throws a ConfigError whose issues
+ * consumer's target with its kind's schema from `targets`; and with `ahead` (scheduleIssues, as
+ * those three pass it, not the Lambdas) the checks that take a schedule's runs. Throws a ConfigError whose issues
  * read `<file>:<line>:<column> <path>: <problem>`, all of them at once.
  */
-export function checkConfigFile(text: string, file: string, targets: TargetSchemas): CheckedConfig {
-  const { config, consumers } = checkText(text, file, targets);
+export function checkConfigFile(text: string, file: string, targets: TargetSchemas, ahead?: AheadCheck): CheckedConfig {
+  const { config, consumers } = checkText(text, file, targets, ahead);
   return { config, consumers: consumers ?? [] };
 }
 
 /** Parses and validates the YAML text of a config file, without the consumers' targets (checkConfigFile checks those too). */
-export function parseConfig(text: string, source = "pullkeeper.yaml"): PullkeeperConfig {
-  return checkText(text, source).config;
+export function parseConfig(text: string, source = "pullkeeper.yaml", ahead?: AheadCheck): PullkeeperConfig {
+  return checkText(text, source, undefined, ahead).config;
 }
 
-function checkText(text: string, file: string, targets?: TargetSchemas): { config: PullkeeperConfig; consumers?: Consumer[] } {
+/**
+ * Checks of a valid config too slow for every parse (a Lambda's cold start), made where a
+ * config is validated ahead of time: scheduleIssues (schedule-check.ts). Paths are the file's.
+ */
+export type AheadCheck = (config: PullkeeperConfig) => PathIssue[];
+
+function checkText(text: string, file: string, targets?: TargetSchemas, ahead?: AheadCheck): { config: PullkeeperConfig; consumers?: Consumer[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
   if (doc.errors.length > 0) {
@@ -180,6 +187,7 @@ function checkText(text: string, file: string, targets?: TargetSchemas): { confi
     throw new InvalidInputError(`${file} ${why}`);
   }
   const { issues, config, consumers } = checkDocument(value, targets);
+  if (config !== undefined && issues.length === 0 && ahead) issues.push(...ahead(config));
   if (config === undefined || issues.length > 0) throw new ConfigError(file, locateIssues(issues, doc, lines));
   return { config, ...(consumers && { consumers }) };
 }

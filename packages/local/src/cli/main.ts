@@ -112,8 +112,8 @@ export function buildCli(): Command {
       try {
         // The config check loads zod, yaml and every consumer kind's schema: only the commands that read a config pay for them.
         // The target modules' schemas (the objects `dev`'s targets and the deploy check with), without the targets' clients.
-        const [{ checkConfigFile }, { CONSUMER_SCHEMAS }] = await Promise.all([import("@pullkeeper/core"), import("@pullkeeper/aws/lambda/consumer-schemas")]);
-        const { config } = checkConfigFile(text, file, CONSUMER_SCHEMAS);
+        const [{ checkConfigFile, scheduleIssues }, { CONSUMER_SCHEMAS }] = await Promise.all([import("@pullkeeper/core"), import("@pullkeeper/aws/lambda/consumer-schemas")]);
+        const { config } = checkConfigFile(text, file, CONSUMER_SCHEMAS, scheduleIssues);
         if (g.json) out(JSON.stringify({ valid: true, registries: config.registries.length, consumers: config.consumers.length }));
         else out(`${file} is valid: ${plural(config.registries.length, "registry", "registries")}, ${plural(config.consumers.length, "consumer")}`);
       } catch (error) {
