@@ -10,6 +10,7 @@ import { cliStatus } from "./cli-status.js";
 import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
+import { coldLoadFiles, LAMBDA_BUILD, measurePeer } from "./peer.js";
 import { type Result, result } from "./result.js";
 import { benchmarksMarkdown } from "./table.js";
 
@@ -113,7 +114,7 @@ async function cliResults(): Promise<Result[]> {
 }
 
 // `tsx bench/run.ts cli`: only those figures, printed; bench/results.json keeps the last full run's.
-const ONLY: Record<string, () => Promise<Result[]>> = { cli: cliResults };
+const ONLY: Record<string, () => Promise<Result[]>> = { cli: cliResults, bundles: bundleResults };
 if (process.argv[2] !== undefined) {
   const only = ONLY[process.argv[2]];
   if (!only) throw new Error(`bench/run.ts: no bench named ${JSON.stringify(process.argv[2])}; name one of ${Object.keys(ONLY).join(", ")}, or none for all`);
@@ -121,56 +122,43 @@ if (process.argv[2] !== undefined) {
   process.exit(0);
 }
 
-mkdirSync(OUT, { recursive: true });
-const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
-const results: Result[] = [];
-const bare = timeNode("");
-results.push(result("cold-start.node-bare", bare, "ms"));
+const results: Result[] = await bundleResults();
 
-/** The files a cold start loads: the entry and every chunk it imports statically, not the lazily imported ones. */
-function coldLoadFiles(outputs: Record<string, { imports: { path: string; kind: string }[] }>, entry: string): string[] {
-  const seen = new Set<string>();
-  const visit = (path: string) => {
-    const out = outputs[path];
-    if (seen.has(path) || !out) return;
-    seen.add(path);
-    for (const i of out.imports) if (i.kind === "import-statement") visit(resolve(ROOT, i.path));
-  };
-  visit(entry);
-  return [...seen];
-}
-
-for (const file of functions) {
-  const name = file.replace(/\.ts$/, "");
-  const outdir = join(OUT, name);
-  rmSync(outdir, { recursive: true, force: true });
-  // As the stack bundles (stacks/lambda.ts NODEJS_BUNDLING): ESM with code splitting.
-  const built = await build({
-    entryPoints: [join(ROOT, "functions", file)],
-    outdir,
-    entryNames: "[name]",
-    chunkNames: "chunks/[name]-[hash]",
-    bundle: true,
-    splitting: true,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    metafile: true,
-    // Bundled CommonJS dependencies call require(); ESM has none, so give them one.
-    banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
-    logLevel: "error",
-  });
-  const outputs = Object.fromEntries(Object.entries(built.metafile.outputs).map(([path, o]) => [resolve(ROOT, path), o]));
-  const entry = join(outdir, `${name}.js`);
-  const cold = coldLoadFiles(outputs, entry);
-  // What a cold start loads (bound: 2 MB), and everything uploaded, lazy chunks included.
-  results.push(result(`bundle.${name}`, cold.reduce((n, f) => n + statSync(f).size, 0), "bytes", BUDGET.bundleBytes));
-  results.push(result(`bundle-gzip.${name}`, cold.reduce((n, f) => n + gzipSync(readFileSync(f)).length, 0), "bytes", BUDGET.gzipBytes));
-  results.push(result(`bundle-with-lazy-chunks.${name}`, Object.values(outputs).reduce((n, o) => n + o.bytes, 0), "bytes"));
-  const imported = timeNode(`await import(${JSON.stringify(pathToFileURL(entry).href)});`);
-  results.push(result(`cold-import.${name}`, imported, "ms", BUDGET.importMs));
-  results.push(result(`cold-import-over-bare.${name}`, imported - bare, "ms"));
+/**
+ * Per function: the cold-path bundle (bound 2 MB, 500 KB gzipped), its cold import (bound 600 ms)
+ * next to a bare node start, and both next to the function's peer (bench/peer.ts), built and
+ * timed in the same run: bytes ≤ 1.3×, import ≤ 1.2× the peer's (issue 15).
+ */
+async function bundleResults(): Promise<Result[]> {
+  mkdirSync(OUT, { recursive: true });
+  const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
+  const results: Result[] = [];
+  const bare = timeNode("");
+  results.push(result("cold-start.node-bare", bare, "ms"));
+  for (const file of functions) {
+    const name = file.replace(/\.ts$/, "");
+    const outdir = join(OUT, name);
+    rmSync(outdir, { recursive: true, force: true });
+    const built = await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, "functions", file)], outdir });
+    const entry = join(outdir, `${name}.js`);
+    const cold = coldLoadFiles(built.metafile, entry);
+    const bytes = cold.reduce((n, f) => n + statSync(f).size, 0);
+    const gzipBytes = cold.reduce((n, f) => n + gzipSync(readFileSync(f)).length, 0);
+    // What a cold start loads (bound: 2 MB), and everything uploaded, lazy chunks included.
+    results.push(result(`bundle.${name}`, bytes, "bytes", BUDGET.bundleBytes));
+    results.push(result(`bundle-gzip.${name}`, gzipBytes, "bytes", BUDGET.gzipBytes));
+    results.push(result(`bundle-with-lazy-chunks.${name}`, Object.values(built.metafile.outputs).reduce((n, o) => n + o.bytes, 0), "bytes"));
+    const imported = timeNode(`await import(${JSON.stringify(pathToFileURL(entry).href)});`);
+    results.push(result(`cold-import.${name}`, imported, "ms", BUDGET.importMs));
+    results.push(result(`cold-import-over-bare.${name}`, imported - bare, "ms"));
+    const peer = await measurePeer(name, built.metafile, entry, OUT, timeNode);
+    results.push(result(`peer.bundle.${name}`, peer.bundleBytes, "bytes"));
+    results.push(result(`peer.cold-import.${name}`, peer.importMs, "ms"));
+    results.push(result(`bundle-over-peer.${name}`, bytes / peer.bundleBytes, "x", 1.3));
+    results.push(result(`bundle-gzip-over-peer.${name}`, gzipBytes / peer.gzipBytes, "x"));
+    results.push(result(`cold-import-over-peer.${name}`, imported / peer.importMs, "x", 1.2));
+  }
+  return results;
 }
 
 results.push(...(await embeddedStartup()));
