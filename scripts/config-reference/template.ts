@@ -97,7 +97,10 @@ ${EXAMPLE_CONFIG}\`\`\`
   schedules, and the embedded runtime reads the same expressions (a \`rate\` is anchored at the
   epoch: \`rate(1 hour)\` fires on the hour). An htpasswd registry's \`source.rotation\` is handed to
   Secrets Manager, which is narrower: \`rate(N hours)\` with N ≥ 4 or \`rate(N days)\`; \`cron(0 …)\` with
-  minute 0, year \`*\` and runs at least 4 hours apart.
+  minute 0, year \`*\` and runs at least 4 hours apart. Every parse of the file checks a schedule's
+  syntax, each \`cron(...)\` field included; whether a \`cron(...)\` fires again at all (not \`cron(0 0
+  29 2 ? 2025)\`, nor a Year field in the past) takes its runs, so \`pullkeeper validate\`, \`pullkeeper
+  dev\` and the deploy check it, not each function's cold start (see [sources](sources.md#credentials-that-expire)).
 - Keys not listed below are refused, everywhere (a consumer's \`target\` by its kind's own schema).
 
 In the tables, *allowed* shows what the schema enforces; rules across keys (a consumer names a
