@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   type Credential,
   credential,
+  type CredentialIssuer,
   type MintPorts,
   modelSource,
   type Registry,
@@ -108,6 +109,7 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
   const produced: string[] = [];
   let slot: string | undefined;
   let obtain: () => Promise<Obtained>;
+  const flow: { registry: Registry; issuer?: CredentialIssuer; mintPorts?: MintPorts } = { registry: { ...entry, verify: { endpoint: registry.url } } };
 
   if (how.by === "issuer") {
     const admin = how.admin(fake);
@@ -123,6 +125,7 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
     };
     const issuer = runtime?.issuer?.(entry, ports);
     if (issuer === undefined) throw missing();
+    flow.issuer = issuer;
     if (how.slotted) {
       slot = issuer.slots?.[0];
       if (slot === undefined) throw new Error(`the ${sourceType} issuer has no slots`);
@@ -145,6 +148,7 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
       awsCallerIdentity: awsCallerIdentity({ region: "eu-west-1", credentials: aws }),
       clock: systemClock,
     };
+    flow.mintPorts = ports;
     const minter = runtime?.minter?.(entry, ports);
     if (minter === undefined) throw missing();
     obtain = async () => {
@@ -163,6 +167,7 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
     throttled_retry_after: fail({ status: 429, headers: { "retry-after": "30" }, match: every }),
     throttled: fail({ status: 429, match: every }),
     server: fail({ status: 503, match: every }),
+    server_500: fail({ status: 500, match: every }),
     reset: fail({ reset: true, match: every }),
     hang: fail({ hang: true, match: every }),
   };
@@ -172,6 +177,7 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
     values: () => produced,
     failProvider: (fault) => faults[fault](),
     breakUpstream: () => spec.breakUpstream(fake, context),
+    flow,
     close: async () => {
       const violations = [...spec.violations(fake)];
       await spec.stopFake(fake);

@@ -1,4 +1,4 @@
-import { type Credential, PullkeeperError, type SourceModule } from "@pullkeeper/core";
+import { type Credential, type CredentialIssuer, type MintPorts, PullkeeperError, type Registry, type SourceModule } from "@pullkeeper/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { capturingOutput, visibleText } from "./target-contract.js";
 
@@ -34,7 +34,19 @@ export interface SourceHarness {
   failProvider?(fault: ProviderFault): void | false;
   /** Makes the upstream answer with something unusable that carries a value (a token without expiry, a malformed secret, an unwritable file). */
   breakUpstream(): void | Promise<void>;
+  /** What the faults suite (test/faults) runs the source's real flow with, over the same fake. Absent for a source it does not drive this way. */
+  readonly flow?: SourceFlow;
   close(): Promise<void>;
+}
+
+/** A provider-backed source as its flow meets it: rotation through its issuer, or refresh through its minter. */
+export interface SourceFlow {
+  /** The registry entry, verified against the registry behind the provider's fake. */
+  readonly registry: Registry;
+  /** Rotating sources: the issuer the harness built (the one `obtain` issues through). */
+  readonly issuer?: CredentialIssuer;
+  /** Minting sources: the ports the refresh function gives its minter. */
+  readonly mintPorts?: MintPorts;
 }
 
 export interface SourceContractEntry {
@@ -55,7 +67,7 @@ export const AWS_FAULTS: readonly { readonly fault: AwsFault; readonly code: str
 ];
 
 /** A provider API's failures, as a source's runtime meets them through ProviderHttp. */
-export type ProviderFault = "admin_rejected" | "quota" | "throttled_retry_after" | "throttled" | "server" | "reset" | "hang";
+export type ProviderFault = "admin_rejected" | "quota" | "throttled_retry_after" | "throttled" | "server" | "server_500" | "reset" | "hang";
 
 export const PROVIDER_FAULTS: readonly { readonly fault: ProviderFault; readonly code: string; readonly retryable: boolean }[] = [
   { fault: "admin_rejected", code: "admin_rejected", retryable: false },
@@ -63,6 +75,7 @@ export const PROVIDER_FAULTS: readonly { readonly fault: ProviderFault; readonly
   { fault: "throttled_retry_after", code: "provider_throttled", retryable: true },
   { fault: "throttled", code: "provider_throttled", retryable: true },
   { fault: "server", code: "provider_unavailable", retryable: true },
+  { fault: "server_500", code: "provider_unavailable", retryable: true },
   { fault: "reset", code: "provider_unavailable", retryable: true },
   { fault: "hang", code: "provider_unavailable", retryable: true },
 ];

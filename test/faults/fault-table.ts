@@ -1,3 +1,4 @@
+import type { ProviderFault } from "../contract/source-contract.js";
 import type { Fault } from "../contract/target-contract.js";
 import type { DynamoFault } from "./dynamo-fault-proxy.js";
 import { awsError } from "../../packages/aws/src/consumers/shared/testing.js";
@@ -22,6 +23,8 @@ export interface FaultRow {
   readonly http?: Fault;
   /** As an AWS-backed target's harness is told to give it. */
   readonly awsTarget?: Fault;
+  /** As a source's provider API gives it (the source contract's provider faults). */
+  readonly provider?: ProviderFault;
   /** As an AWS SDK client throws it, per service (the expired token differs: 403 from ECR, 400 from ECR Public). */
   readonly aws?: (service: AwsService) => Error;
 }
@@ -33,16 +36,18 @@ export const resetError = (): Error => Object.assign(new Error("socket hang up")
 export const timeoutError = (): Error => Object.assign(new Error("Connection timed out after 200 ms"), { name: "TimeoutError", $metadata: {} });
 
 export const FAULT_ROWS: readonly FaultRow[] = [
-  { name: "500", retryable: true, http: { kind: "status", status: 500 }, awsTarget: { kind: "status", status: 500 }, aws: () => awsError("InternalServerError", "We encountered an internal error", 500) },
-  { name: "503", retryable: true, http: { kind: "status", status: 503 }, awsTarget: { kind: "status", status: 503 }, aws: () => awsError("ServiceUnavailableException", "Service is unavailable", 503) },
-  { name: "connection reset", retryable: true, http: { kind: "reset" }, awsTarget: { kind: "reset" }, aws: resetError },
-  { name: "hang past the timeout", retryable: true, http: { kind: "timeout" }, awsTarget: { kind: "timeout" }, aws: timeoutError },
-  { name: "429 with Retry-After", retryable: true, http: { kind: "status", status: 429, retryAfterSeconds: RETRY_AFTER_SECONDS } },
-  { name: "429 without Retry-After", retryable: true, http: { kind: "status", status: 429 }, aws: () => awsError("TooManyRequestsException", "Too many requests", 429) },
+  { name: "500", retryable: true, provider: "server_500", http: { kind: "status", status: 500 }, awsTarget: { kind: "status", status: 500 }, aws: () => awsError("InternalServerError", "We encountered an internal error", 500) },
+  { name: "503", retryable: true, provider: "server", http: { kind: "status", status: 503 }, awsTarget: { kind: "status", status: 503 }, aws: () => awsError("ServiceUnavailableException", "Service is unavailable", 503) },
+  { name: "connection reset", retryable: true, provider: "reset", http: { kind: "reset" }, awsTarget: { kind: "reset" }, aws: resetError },
+  { name: "hang past the timeout", retryable: true, provider: "hang", http: { kind: "timeout" }, awsTarget: { kind: "timeout" }, aws: timeoutError },
+  { name: "429 with Retry-After", retryable: true, provider: "throttled_retry_after", http: { kind: "status", status: 429, retryAfterSeconds: RETRY_AFTER_SECONDS } },
+  { name: "429 without Retry-After", retryable: true, provider: "throttled", http: { kind: "status", status: 429 }, aws: () => awsError("TooManyRequestsException", "Too many requests", 429) },
   { name: "ThrottlingException", retryable: true, awsTarget: { kind: "status", status: 429 }, aws: () => awsError("ThrottlingException", "Rate exceeded", 400) },
   {
     name: "AccessDenied",
     retryable: false,
+    // The provider refuses pullkeeper's admin login.
+    provider: "admin_rejected",
     http: { kind: "status", status: 403 },
     awsTarget: { kind: "status", status: 403 },
     aws: () => awsError("AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/pullkeeper/fn is not authorized to perform this action", 400),
