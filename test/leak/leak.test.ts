@@ -97,6 +97,10 @@ describe("secrets never leak (issue 15)", () => {
     }
     for (const value of scratchValues) expect(issued.has(value)).toBe(true);
     expect(run.cli.filter((c) => c.code !== 0).length).toBeGreaterThanOrEqual(6);
+    // Every malformed body was refused, so its value was only ever on the wire.
+    expect(run.capture.artifacts.filter((a) => a.where.includes("malformed")).map((a) => a.where.slice(-3))).toEqual(["400", "400", "400", "400", "400"]);
+    // The consumer that cannot be written to failed, with its cause on record (and searched).
+    expect(run.capture.artifacts.some((a) => a.where === "cli (in process) pullkeeper consumers --json → exit 0" && /ecr-broken[\s\S]*failed/.test(a.bytes.toString()))).toBe(true);
   });
 
   it("the vault pruned the oldest scratch versions, whose values are still searched for", async () => {
@@ -112,7 +116,7 @@ describe("secrets never leak (issue 15)", () => {
     expect(findings.map((f) => `${f.where}: ${run.issued.all.find((i) => i.value === f.value)?.kind} value in ${f.form} at ${f.offset}`)).toEqual([]);
     // What was searched, so a capture that silently came back empty fails here.
     const where = everything().map((a) => a.where);
-    for (const expected of [/^state\/dynamo\//, /^DynamoDB Scan/, /^LevelDB entries/, /^api GET \/v1\/registries\/local\/history/, /^api GET \/dashboard\.js/, /^cli \(in process\) pullkeeper no-such-command/, /^cli pullkeeper audit --verdict purple/, /^cli \(in process\) pullkeeper secret list --json/, /^work\/registry\/htpasswd$/, /^bus events$/, /^fake Gitpod request \d+ .*UpdateSecretValue$/, /^api POST \/v1\/consumers\/docker-login\/redeliver/]) {
+    for (const expected of [/^state\/dynamo\//, /^DynamoDB Scan/, /^LevelDB entries/, /^api GET \/v1\/registries\/local\/history/, /^api GET \/dashboard\.js/, /^cli \(in process\) pullkeeper no-such-command/, /^cli pullkeeper audit --verdict purple/, /^cli \(in process\) pullkeeper secret list --json/, /^work\/registry\/htpasswd$/, /^bus events$/, /^fake Gitpod request \d+ .*UpdateSecretValue$/, /^api POST \/v1\/consumers\/docker-login\/redeliver/, /^PUT \/local\/v1\/secrets\/leak\/scratch malformed → 400/]) {
       expect(where.some((w) => expected.test(w)), String(expected)).toBe(true);
     }
     expect(run.logLines.length).toBeGreaterThan(0);

@@ -156,6 +156,14 @@ export async function leakRun(): Promise<LeakRun> {
     await issued.fromVault(vault, kindOf);
   }
 
+  // A malformed body holding a value: the refusal must not quote it.
+  const malformed = `malformed~${crypto.randomUUID()}?>`;
+  issued.add(malformed, "stored-secret", "sent only in malformed bodies", "scratch");
+  for (const body of [`{"username":"scratch","password":"${malformed}"`, `["${malformed}"]`, `{"username":"scratch","password":7,"note":"${malformed}"}`, `{"username":"","password":"${malformed}"}`, malformed]) {
+    const r = await fetch(`${baseUrl}/local/v1/secrets/${encodeURIComponent(SCRATCH)}`, { method: "PUT", headers: { authorization: `Bearer ${adminToken}` }, body });
+    capture.add(`PUT /local/v1/secrets/${SCRATCH} malformed → ${r.status}`, await r.text());
+  }
+
   // ---- the CLI's read commands with and without --json, and wrong ones, in this process ---------
   for (const args of [["status"], ["status", "--json"], ["consumers"], ["consumers", "--json"], ["audit"], ["audit", "--json"], ["history", "local"], ["history", "local", "--json", "--limit", "100"], ["history", ECR_ID, "--json"], ["versions", "local"], ["versions", "local", "--json"], ["versions", ECR_ID, "--json"], ["secret", "list"], ["secret", "list", "--json"], ["propagate", "--registry", "local", "--timeout", "10", "--json"], ["history", "nope"], ["versions", "nope", "--json"], ["rollback", "--registry", "nope", "--json"], ["no-such-command", "--json"], ["secret", "put", SCRATCH, "--username", "scratch"], ["secret", "put", SCRATCH, "--from-file", join(world.dir, "missing")], ["history", "local", "--limit", "x"]]) {
     await inProcess(...args);

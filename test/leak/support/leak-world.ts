@@ -8,7 +8,8 @@ import { type FakeEcr, startFakeEcr } from "./fake-ecr.js";
  * The leak run's world: examples/every-target.yaml against the local fakes (one consumer of every
  * kind the embedded runtime delivers to outside AWS, an htpasswd registry it serves and rotates),
  * plus an ECR registry whose tokens the refresh mints through the real SDK from a loopback ECR,
- * delivered to a docker config of its own. Scans run on demand and count 1 s after a delivery, so
+ * delivered to a docker config of its own and to one that cannot be written (so the failure paths
+ * speak too). Scans run on demand and count 1 s after a delivery, so
  * revocation follows a scan at once.
  */
 
@@ -38,6 +39,8 @@ export async function leakWorld(): Promise<LeakWorld> {
   };
   const ecrDockerConfig = join(world.dir, "ecr-docker", "config.json");
   await mkdir(join(world.dir, "ecr-docker"), { mode: 0o700 });
+  // A consumer whose deliveries fail for good (its "directory" is a file): failure messages are searched too.
+  await writeFile(join(world.dir, "not-a-directory"), "");
   const config = await readFile(world.configPath, "utf8");
   const ecrRegistry = `  - id: ${ECR_ID}
     host: ${ECR_HOST}
@@ -55,6 +58,9 @@ consumers:
   - id: ecr-laptop
     registry: ${ECR_ID}
     target: { kind: docker-config, path: ${ecrDockerConfig} }
+  - id: ecr-broken
+    registry: ${ECR_ID}
+    target: { kind: docker-config, path: ${join(world.dir, "not-a-directory", "config.json")} }
 
 settings:
   auditSchedule: rate(1 day)
