@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveryResult } from "@pullkeeper/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capturingOutput, contractContext, expectNoValue, type TargetContractEntry, type TargetHarness } from "../contract/target-contract.js";
 import { TARGET_ENTRIES } from "../contract/target-entries.js";
 import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
@@ -21,14 +22,7 @@ let proxy: DynamoFaultProxy;
 beforeAll(async () => {
   dynamo = await startDynalite();
   proxy = await dynamoFaultProxy(dynamo.endpoint);
-  // Each target loads its clients (Octokit, libsodium, the Kubernetes client) on first use: done
-  // here, so the harnesses' short budgets time the wire, not a module load on a busy machine.
-  for (const entry of TARGET_ENTRIES) {
-    const warm = await entry.start();
-    await warm.target.deliver(contractContext(warm.consumer)).catch(() => undefined);
-    await warm.close();
-  }
-}, 60_000);
+});
 afterAll(async () => {
   await proxy.close();
   await dynamo.stop();
@@ -44,52 +38,65 @@ async function planned(world: DeliveryWorld) {
   return world.queued.at(-1)!;
 }
 
+/**
+ * The next runs: the retry SQS holds once it is due, or, after a failure for good, reconcile once
+ * its backoff is over. Up to three, since the harness's short budget (300 ms, for the hang) can
+ * time out a healthy answer on a loaded machine; each must itself be classified and retried.
+ */
+async function nextRuns(world: DeliveryWorld, consumerId: string, retryable: boolean): Promise<DeliveryResult> {
+  if (!retryable) {
+    world.advance(2 * 3600_000);
+    expect((await world.service.reconcile())[0]?.requested).toBe(1);
+  }
+  let result: DeliveryResult | undefined;
+  for (let run = 0; run < 3 && result?.outcome !== "delivered"; run += 1) {
+    const record = await world.ledger.consumerDelivery(world.registryId, consumerId);
+    if (record?.state === "retrying") world.advance(record.nextAttemptAt!.getTime() - Date.now() + 1_000);
+    result = await world.service.deliver(world.queued.at(-1)!);
+    if (result.outcome !== "delivered") expect(result.outcome, JSON.stringify(result)).toBe("retrying");
+  }
+  return result!;
+}
+
 for (const entry of TARGET_ENTRIES) {
   describe(`faults: the ${entry.kind} target's provider`, () => {
-  let harness: TargetHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    harness = undefined;
-  });
+    // One harness per kind: its first delivery loads the target's clients (Octokit, libsodium, the
+    // Kubernetes client), done here so the short budgets time the wire, not a module load.
+    let harness: TargetHarness;
+    beforeAll(async () => {
+      harness = await entry.start();
+      await harness.target.deliver(contractContext(harness.consumer)).catch(() => undefined);
+    }, 30_000);
+    afterAll(async () => harness.close());
 
-  for (const row of FAULT_ROWS) {
-  it(`${row.name}: ${row.retryable ? "retrying" : "failed for good"} with a classified reason, nothing marked delivered, the next run delivers`, async (ctx) => {
-    const fault = asTargetGives(entry, row);
-    harness = await entry.start();
-    if (fault === undefined || harness.fail === undefined) return ctx.skip();
-    const world = await deliveryWorld(dynamo, proxy, harness);
-    const request = await planned(world);
+    for (const row of FAULT_ROWS) {
+      it(`${row.name}: ${row.retryable ? "retrying" : "failed for good"} with a classified reason, nothing marked delivered, the next run delivers`, async (ctx) => {
+        const fault = asTargetGives(entry, row);
+        if (fault === undefined || harness.fail === undefined) return ctx.skip();
+        const world = await deliveryWorld(dynamo, proxy, harness);
+        const request = await planned(world);
 
-    harness.fail(fault);
-    const { settled, output } = await capturingOutput(() => world.service.deliver(request));
-    expect(settled.error).toBeUndefined();
-    const result = settled.value!;
-    expect(result.outcome, JSON.stringify(result)).toBe(row.retryable ? "retrying" : "failed");
-    const record = await world.ledger.consumerDelivery(world.registryId, harness.consumer.id);
-    expect(record?.state).toBe(row.retryable ? "retrying" : "failed");
-    expect(record?.versionId).toBe(world.versionId);
-    expectClassified(record?.lastError?.code, row.retryable, "the ledger's reason");
-    expectNotDone(record, "after the fault");
-    await expectNothingOrCurrent(entry, world);
-    expectNoValue(`${JSON.stringify(record)} ${output}`, "the record and the log");
+        harness.fail(fault);
+        const { settled, output } = await capturingOutput(() => world.service.deliver(request));
+        expect(settled.error).toBeUndefined();
+        const result = settled.value!;
+        expect(result.outcome, JSON.stringify(result)).toBe(row.retryable ? "retrying" : "failed");
+        const record = await world.ledger.consumerDelivery(world.registryId, harness.consumer.id);
+        expect(record?.state).toBe(row.retryable ? "retrying" : "failed");
+        expect(record?.versionId).toBe(world.versionId);
+        expectClassified(record?.lastError?.code, row.retryable, "the ledger's reason");
+        expectNotDone(record, "after the fault");
+        await expectNothingOrCurrent(entry, world);
+        expectNoValue(`${JSON.stringify(record)} ${output}`, "the record and the log");
 
-    // The next run: the retry SQS holds once it is due, or, after a failure for good, reconcile once its backoff is over.
-    if (row.retryable) {
-      world.advance(record!.nextAttemptAt!.getTime() - Date.now() + 1_000);
-      expect(world.queued).toHaveLength(2);
-    } else {
-      world.advance(2 * 3600_000);
-      expect((await world.service.reconcile())[0]?.requested).toBe(1);
+        expect((await nextRuns(world, harness.consumer.id, row.retryable)).outcome).toBe("delivered");
+        const done = await world.ledger.consumerDelivery(world.registryId, harness.consumer.id);
+        expect(done).toMatchObject({ deliveredVersionId: world.versionId });
+        expect(["delivered", "verified"]).toContain(done?.state);
+        await expectHolds(entry, world);
+        // A redelivered message changes nothing.
+        expect(await world.service.deliver(world.queued.at(-1)!)).toEqual({ outcome: "skipped", reason: "duplicate" });
+      });
     }
-    const again = await world.service.deliver(world.queued.at(-1)!);
-    expect(again.outcome, JSON.stringify(again)).toBe("delivered");
-    const done = await world.ledger.consumerDelivery(world.registryId, harness.consumer.id);
-    expect(done).toMatchObject({ deliveredVersionId: world.versionId });
-    expect(["delivered", "verified"]).toContain(done?.state);
-    await expectHolds(entry, world);
-    // A redelivered message changes nothing.
-    expect(await world.service.deliver(world.queued.at(-1)!)).toEqual({ outcome: "skipped", reason: "duplicate" });
   });
-  }
-});
 }
