@@ -1,6 +1,6 @@
 import type { CredentialRotated } from "../model/events.js";
 import type { CredentialVersion, Registry } from "../model/model.js";
-import type { CredentialPorts, RegistryLedger } from "../model/ports.js";
+import type { CredentialPorts, EventBus, RegistryLedger } from "../model/ports.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
 
@@ -47,11 +47,17 @@ export class LedgerRepair {
       promotedAt: now,
       verification,
     };
+    // Announced first, as finishSecret does: a crash before the record repeats the announcement, never loses it.
+    await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: current.arn, versionId: current.versionId });
     const recorded = await ledger.recordCurrentVersion({ registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: current.arn }, version);
-    if (recorded !== "recorded") return "in-sync";
-    await ledger.appendHistory({ type: "rotated", registryId: registry.id, at: now, secretArn: current.arn, versionId: current.versionId });
-    const event: CredentialRotated = { type: "Credential Rotated", detail: { registryId: registry.id, secretArn: current.arn, versionId: current.versionId } };
-    await bus.publish([event]);
-    return "repaired";
+    return recorded === "recorded" ? "repaired" : "in-sync";
   }
+}
+
+/** The `rotated` history entry and the `Credential Rotated` event of a version the vault made current. */
+export async function announceRotated(ledger: RegistryLedger, bus: EventBus, rotated: { readonly registryId: string; readonly at: Date; readonly secretArn: string; readonly versionId: string }): Promise<void> {
+  const { registryId, at, secretArn, versionId } = rotated;
+  await ledger.appendHistory({ type: "rotated", registryId, at, secretArn, versionId });
+  const event: CredentialRotated = { type: "Credential Rotated", detail: { registryId, secretArn, versionId } };
+  await bus.publish([event]);
 }

@@ -2,7 +2,7 @@ import type { Consumer, ConsumerDelivery, DeliveryTarget } from "../propagation/
 import type { DiscoveryRecord, EnvironmentLedger } from "../audit/environment-ledger.js";
 import type { CredentialRevoked } from "../model/events.js";
 import type { LedgerRepair } from "./ledger-repair.js";
-import { type CredentialVersion, type Registry, type RevocationReason, revokePolicy } from "../model/model.js";
+import { type CredentialVersion, type Registry, type Revocation, type RevocationReason, revokePolicy } from "../model/model.js";
 import { allPages } from "../audit/pages.js";
 import type { Clock, CredentialRevoker, EventBus, Fingerprinter, Ledger, StoredCredential, Vault } from "../model/ports.js";
 import { RegistryBusyError, registryLockOwner, withRegistryLock } from "./registry-lock.js";
@@ -84,7 +84,13 @@ export class RevocationService {
     const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!current || !previous) return { registryId: registry.id, outcome: "nothing", reason: "no previous version" };
     const recorded = await ledger.version(registry.id, previous.versionId);
-    if (recorded?.revoked) return { registryId: registry.id, outcome: "nothing", reason: `version ${previous.versionId} was revoked at ${recorded.revoked.at.toISOString()}` };
+    if (recorded?.revoked) {
+      const { at, reason, detail } = recorded.revoked;
+      if (await this.#announced(registry.id, previous.versionId)) return { registryId: registry.id, outcome: "nothing", reason: `version ${previous.versionId} was revoked at ${at.toISOString()}` };
+      // A crash after the record and before the announcement: finish it, without revoking again.
+      await this.#announce(registry, previous, current, recorded.revoked);
+      return { registryId: registry.id, outcome: "revoked", versionId: previous.versionId, reason, detail };
+    }
 
     const state = await ledger.registryState(registry.id);
     const known = state?.current?.versionId === current.versionId ? state.current : undefined;
@@ -110,20 +116,38 @@ export class RevocationService {
    * rotation that must free the slot first).
    */
   async revoke(registry: Registry, previous: StoredCredential, current: StoredCredential, reason: RevocationReason, detail: string, recorded?: CredentialVersion): Promise<RevocationResult> {
-    const { ledger, bus, clock, fingerprints } = this.#deps;
+    const { ledger, clock, fingerprints } = this.#deps;
     const revoker = await this.#deps.revoker(registry);
     if (!revoker) return { registryId: registry.id, outcome: "nothing", reason: `a ${registry.source.type} source has nothing to revoke` };
     await revoker.revoke(previous, current);
     const at = clock.now();
     const version = recorded ?? { registryId: registry.id, secretArn: previous.arn, versionId: previous.versionId, fingerprint: fingerprints.fingerprint(previous.credential), createdAt: previous.createdAt };
     const outcome = await ledger.recordRevoked(version, { at, reason, detail });
-    await ledger.recordRevocationStatus(registry.id, { versionId: previous.versionId, state: "revoked", reason: `${reason}: ${detail}`, checkedAt: at });
-    if (outcome === "recorded") {
-      await ledger.appendHistory({ type: "revoked", registryId: registry.id, at, secretArn: previous.arn, versionId: previous.versionId, reason, detail });
-      const event: CredentialRevoked = { type: "Credential Revoked", detail: { registryId: registry.id, secretArn: previous.arn, versionId: previous.versionId, reason, currentVersionId: current.versionId } };
-      await bus.publish([event]);
+    if (outcome === "recorded") await this.#announce(registry, previous, current, { at, reason, detail });
+    else if (!(await this.#announced(registry.id, previous.versionId))) {
+      const revoked = (await ledger.version(registry.id, previous.versionId))?.revoked;
+      if (revoked) await this.#announce(registry, previous, current, revoked);
     }
     return { registryId: registry.id, outcome: "revoked", versionId: previous.versionId, reason, detail };
+  }
+
+  /**
+   * The history entry and the event, then the revocation status, last: the status says the
+   * announcement went out, so a crash after the record and before it is finished by the next run
+   * (announced twice only if the crash falls between the event and the status).
+   */
+  async #announce(registry: Registry, previous: StoredCredential, current: StoredCredential, revocation: Revocation): Promise<void> {
+    const { ledger, bus } = this.#deps;
+    const { at, reason, detail } = revocation;
+    await ledger.appendHistory({ type: "revoked", registryId: registry.id, at, secretArn: previous.arn, versionId: previous.versionId, reason, detail });
+    const event: CredentialRevoked = { type: "Credential Revoked", detail: { registryId: registry.id, secretArn: previous.arn, versionId: previous.versionId, reason, currentVersionId: current.versionId } };
+    await bus.publish([event]);
+    await ledger.recordRevocationStatus(registry.id, { versionId: previous.versionId, state: "revoked", reason: `${reason}: ${detail}`, checkedAt: at });
+  }
+
+  async #announced(registryId: string, versionId: string): Promise<boolean> {
+    const status = await this.#deps.ledger.revocationStatus(registryId);
+    return status?.versionId === versionId && status.state === "revoked";
   }
 
   async #holdings(registry: Registry, previousVersionId: string): Promise<ConsumerHolding[]> {

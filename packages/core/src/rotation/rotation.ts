@@ -4,6 +4,7 @@ import { revokePolicy } from "../model/model.js";
 import { sourceCapabilities } from "../source-modules.js";
 import type { CredentialIssuer, CredentialPorts, StoredCredential } from "../model/ports.js";
 import { lockRegistry } from "./registry-lock.js";
+import { announceRotated } from "./ledger-repair.js";
 import { readIfPresent } from "../refresh/vault-reads.js";
 import { verifyRequest } from "./verify-request.js";
 import type { RevocationService } from "./revocation.js";
@@ -183,14 +184,14 @@ export class RotationService {
       ...(registry.source.lifetime !== undefined && { expiresAt: new Date(pending.createdAt.getTime() + registry.source.lifetime * 1000) }),
       verification: { status: "ok", detail: `verified by testSecret as ${pending.credential.username}`, checkedAt: now },
     };
-    const recorded = await ledger.recordCurrentVersion(
+    // Announced before it is recorded: once the ledger knows the version, nothing (not even
+    // LedgerRepair) would announce it again, so a crash between the two would lose the event for
+    // good. This way round a crash there makes repair announce it a second time, which is harmless.
+    await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: pending.arn, versionId: token });
+    await ledger.recordCurrentVersion(
       { registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: pending.arn },
       version,
     );
-    if (recorded === "recorded") {
-      await ledger.appendHistory({ type: "rotated", registryId: registry.id, at: now, secretArn: pending.arn, versionId: token });
-      await bus.publish([{ type: "Credential Rotated", detail: { registryId: registry.id, secretArn: pending.arn, versionId: token } }]);
-    }
   }
 
   /**
