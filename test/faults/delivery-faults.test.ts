@@ -6,7 +6,7 @@ import { type EmbeddedDynamo, startDynalite } from "../support/dynalite.js";
 import { type DynamoFaultProxy, dynamoFaultProxy } from "./dynamo-fault-proxy.js";
 import { type DeliveryWorld, deliveryWorld } from "./delivery-world.js";
 import { FAULT_ROWS, type FaultRow } from "./fault-table.js";
-import { expectClassified, expectHolds, expectNotDone, expectNothingOrCurrent } from "./flow-checks.js";
+import { deliverWithinThreeRuns, expectClassified, expectHolds, expectNotDone, expectNothingOrCurrent } from "./flow-checks.js";
 
 /**
  * Every target's provider failing in every way the fault table lists, met by the real delivery
@@ -38,24 +38,13 @@ async function planned(world: DeliveryWorld) {
   return world.queued.at(-1)!;
 }
 
-/**
- * The next runs: the retry SQS holds once it is due, or, after a failure for good, reconcile once
- * its backoff is over. Up to three, since the harness's short budget (300 ms, for the hang) can
- * time out a healthy answer on a loaded machine; each must itself be classified and retried.
- */
+/** The next runs: the retry SQS holds once it is due, or, after a failure for good, reconcile once its backoff is over. */
 async function nextRuns(world: DeliveryWorld, consumerId: string, retryable: boolean): Promise<DeliveryResult> {
   if (!retryable) {
     world.advance(2 * 3600_000);
     expect((await world.service.reconcile())[0]?.requested).toBe(1);
   }
-  let result: DeliveryResult | undefined;
-  for (let run = 0; run < 3 && result?.outcome !== "delivered"; run += 1) {
-    const record = await world.ledger.consumerDelivery(world.registryId, consumerId);
-    if (record?.state === "retrying") world.advance(record.nextAttemptAt!.getTime() - Date.now() + 1_000);
-    result = await world.service.deliver(world.queued.at(-1)!);
-    if (result.outcome !== "delivered") expect(result.outcome, JSON.stringify(result)).toBe("retrying");
-  }
-  return result!;
+  return deliverWithinThreeRuns(world, consumerId);
 }
 
 for (const entry of TARGET_ENTRIES) {
