@@ -50,6 +50,7 @@ const dynamo = (name: string, operations: readonly string[], extra: Partial<Depe
 const DEPENDENCIES: readonly Dependency[] = [
   sdk("ECR (GetAuthorizationToken)", "ecr", "ecr", (w) => w.faults.ecr),
   sdk("ECR Public (GetAuthorizationToken)", "ecr-public", "ecr-public", (w) => w.faults.ecrPublic),
+  sdk("Secrets Manager, reads (DescribeSecret, GetSecretValue)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["DescribeSecret", "GetSecretValue"]),
   sdk("Secrets Manager, staging (PutSecretValue)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["PutSecretValue"]),
   sdk("Secrets Manager, promotion (UpdateSecretVersionStage)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["UpdateSecretVersionStage"]),
   dynamo("DynamoDB reads (GetItem, Query)", ["GetItem", "Query"]),
