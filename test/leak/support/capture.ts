@@ -20,6 +20,8 @@ export class Capture {
   readonly artifacts: Artifact[] = [];
 
   add(where: string, data: string | Buffer | unknown, legitimate?: (issued: Issued) => boolean): void {
+    // A promise would be captured as "{}": a forgotten await, not a clean artifact.
+    if (typeof (data as { then?: unknown } | null)?.then === "function") throw new Error(`${where}: captured a promise; await it first`);
     const bytes = Buffer.isBuffer(data) ? data : Buffer.from(typeof data === "string" ? data : JSON.stringify(data), "utf8");
     this.artifacts.push({ where, bytes, ...(legitimate && { legitimate }) });
   }

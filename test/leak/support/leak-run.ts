@@ -112,7 +112,7 @@ export async function leakRun(): Promise<LeakRun> {
   for (const how of ["cli", "api"] as const) {
     const previous = localVersions.at(-1) as string;
     if (how === "cli") await inProcess("refresh", "--registry", "local", "--force", "--json");
-    else await fetch(`${baseUrl}/v1/registries/local/refresh?force=true`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } }).then((r) => capture.add("api POST /v1/registries/local/refresh?force=true", r.text()));
+    else capture.add("api POST /v1/registries/local/refresh?force=true", await (await fetch(`${baseUrl}/v1/registries/local/refresh?force=true`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } })).text());
     const next = await eventually(async () => ((await current("local")) !== previous ? current("local") : undefined), 30_000, "the rotation");
     localVersions.push(next as string);
     await settled("local", next as string, LOCAL_CONSUMERS);
