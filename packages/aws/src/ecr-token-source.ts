@@ -15,9 +15,13 @@ export interface EcrTokenSourceOptions {
   readonly sessionName?: string;
 }
 
+/** An assumed role's credentials are used again while they have at least this long to live. */
+const REUSE_MARGIN_MS = 5 * 60_000;
+
 /**
  * Mints ECR and ECR Public authorization tokens. A token acts with the permissions of the
- * principal that minted it, so `roleArn` (assumed first) decides what consumers can pull.
+ * principal that minted it, so `roleArn` (assumed first) decides what consumers can pull. A role
+ * is assumed once for all its scopes (an account's regions): STS credentials hold in every region.
  */
 export class EcrTokenSource implements TokenSource {
   readonly #clock: Clock;
@@ -25,6 +29,8 @@ export class EcrTokenSource implements TokenSource {
   readonly #ecrPublic: NonNullable<EcrTokenSourceOptions["ecrPublic"]>;
   readonly #sts: NonNullable<EcrTokenSourceOptions["sts"]>;
   readonly #sessionName: string;
+  /** By role and external id; concurrent mints of one role share the call. */
+  readonly #assumed = new Map<string, Promise<AwsCredentialIdentity>>();
 
   constructor(options: EcrTokenSourceOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -37,7 +43,7 @@ export class EcrTokenSource implements TokenSource {
 
   async mint(scope: TokenScope): Promise<MintedToken> {
     const where = `${scope.kind} token for account ${scope.account} in ${scope.region}`;
-    const credentials = scope.roleArn === undefined ? undefined : await this.#assume(scope, where);
+    const credentials = scope.roleArn === undefined ? undefined : await this.#roleCredentials(scope, where);
     const issuedAt = this.#clock.now();
     try {
       if (scope.kind === "ecr-public") {
@@ -58,6 +64,24 @@ export class EcrTokenSource implements TokenSource {
       throw new PullkeeperError("aws_error", `${where}: the response had no authorizationToken or expiresAt`);
     }
     return { credential: decodeBasicToken(token), issuedAt, expiresAt: new Date(expiresAt), ...(proxyEndpoint !== undefined && { proxyEndpoint }) };
+  }
+
+  async #roleCredentials(scope: TokenScope, where: string): Promise<AwsCredentialIdentity> {
+    const key = `${scope.roleArn ?? ""}|${scope.externalId ?? ""}`;
+    const known = this.#assumed.get(key);
+    if (known !== undefined) {
+      const credentials = await known.catch(() => undefined);
+      if (credentials && (credentials.expiration === undefined || credentials.expiration.getTime() - this.#clock.now().getTime() > REUSE_MARGIN_MS)) return credentials;
+      // Another mint renewed them meanwhile: use theirs.
+      const renewed = this.#assumed.get(key);
+      if (renewed !== undefined && renewed !== known) return renewed;
+    }
+    // Set before any await, so concurrent mints of this role find it.
+    const assumed = this.#assume(scope, where);
+    this.#assumed.set(key, assumed);
+    // A failure is not kept: the next mint asks STS again.
+    assumed.catch(() => this.#assumed.get(key) === assumed && this.#assumed.delete(key));
+    return assumed;
   }
 
   async #assume(scope: TokenScope, where: string): Promise<AwsCredentialIdentity> {
