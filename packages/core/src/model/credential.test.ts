@@ -16,6 +16,8 @@ describe("credentials", () => {
       ['["Hunter2-Secret"]', /not an object/],
       ['{"username":"robot","pass":"Hunter2-Secret"}', /lacks a non-empty string password/],
       ["", /has no string value/],
+      // A docker `auth` string or Basic header would split this as user "scr", password "atch:…".
+      ['{"username":"scr:atch","password":"Hunter2-Secret"}', /username with a colon/],
     ] as const) {
       const error = (() => {
         try {

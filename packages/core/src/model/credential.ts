@@ -45,6 +45,11 @@ export function parseCredential(secretId: string, text: string | undefined): Cre
   if (missing.length > 0) {
     throw new InvalidCredentialError(secretId, `lacks a non-empty string ${missing.join(" and ")}`);
   }
+  // Basic auth, a docker `auth` string and Gitpod's `user:password` split at the first colon
+  // (RFC 7617 forbids one in the user-id), so such a username would reach consumers as another one.
+  if ((username as string).includes(":")) {
+    throw new InvalidCredentialError(secretId, "has a username with a colon (a registry login splits user:password at the first one)");
+  }
   return credential(username as string, password as string);
 }
 
