@@ -68,7 +68,7 @@ function slots(root: unknown): Slot[] {
   const out: Slot[] = [{ parent: undefined, key: "", value: root }];
   for (let i = 0; i < out.length && out.length < 400; i++) {
     const { value } = out[i] as Slot;
-    if (Array.isArray(value)) value.forEach((v, k) => out.push({ parent: value, key: k, value: v }));
+    if (Array.isArray(value)) for (let k = 0; k < value.length; k++) out.push({ parent: value, key: k, value: value[k] });
     else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) out.push({ parent: value as Record<string, unknown>, key: k, value: v });
   }
   return out;
@@ -88,9 +88,15 @@ function swapType(value: unknown, n: number): unknown {
   if (typeof value === "string") return n % 2 === 0 ? Number(value) : [value];
   if (typeof value === "number") return String(value);
   if (typeof value === "boolean") return String(value);
-  if (Array.isArray(value)) return Object.fromEntries(value.map((v, i) => [String(i), v]));
+  if (Array.isArray(value)) return Object.fromEntries(Array.from(value, (v, i) => [String(i), v]));
   if (typeof value === "object" && value !== null) return Object.values(value);
   return n % 2 === 0 ? {} : "null";
+}
+
+/** In place, without splice: an array given a `constructor` key by an earlier edit has no usable species. */
+function removeAt(array: unknown[], index: number): void {
+  for (let j = index; j < array.length - 1; j++) array[j] = array[j + 1];
+  array.length = Math.max(0, array.length - 1);
 }
 
 function applyEdit(root: unknown, e: Edit): unknown {
@@ -108,7 +114,7 @@ function applyEdit(root: unknown, e: Edit): unknown {
       return replace(e.value);
     case 1:
       if (slot.parent === undefined) return undefined;
-      if (Array.isArray(slot.parent)) slot.parent.splice(slot.key as number, 1);
+      if (Array.isArray(slot.parent)) removeAt(slot.parent, slot.key as number);
       else delete slot.parent[slot.key];
       return root;
     case 2:
@@ -118,7 +124,7 @@ function applyEdit(root: unknown, e: Edit): unknown {
       return replace(swapType(v, e.n));
     case 4:
       if (typeof v === "string") return replace(v.slice(0, e.n % (v.length + 1)));
-      if (Array.isArray(v)) return replace(v.slice(0, e.n % (v.length + 1)));
+      if (Array.isArray(v)) return replace(Array.from(v).slice(0, e.n % (v.length + 1)));
       return replace(undefined);
     case 5:
       return replace(insertAt(typeof v === "string" ? v : "", e.n, typeof e.value === "string" ? e.value : "\u0000"));
@@ -195,8 +201,8 @@ export function jsonText(value: unknown): string {
 }
 
 /** A seed text with one to four random edits. */
-export function mutatedText(seeds: readonly string[]): fc.Arbitrary<string> {
-  return fc.tuple(fc.constantFrom(...seeds), fc.array(textEdit, { minLength: 1, maxLength: 4 })).map(([seed, edits]) => edits.reduce(applyTextEdit, seed));
+export function mutatedText(seeds: readonly string[], maxLength = 300_000): fc.Arbitrary<string> {
+  return fc.tuple(fc.constantFrom(...seeds), fc.array(textEdit, { minLength: 1, maxLength: 4 })).map(([seed, edits]) => edits.reduce(applyTextEdit, seed).slice(0, maxLength));
 }
 
 /** JSON text of a mutated value, sometimes broken further as text. */
