@@ -103,7 +103,7 @@ export function restartPermissions(config: PullkeeperConfig, ctx: Location): Con
 
 /**
  * The audit API's function:
- * - reads the ledger and its index (every GET);
+ * - reads the ledger and its index (every GET; a page of registries in BatchGetItem calls);
  * - redeliver plans deliveries in-process, exactly like reconcile (deliveryPlanningPermissions,
  *   shared with stacks/propagation-permissions.ts; not reconcile's failure queue: the API is not
  *   invoked asynchronously);
@@ -116,7 +116,7 @@ export function restartPermissions(config: PullkeeperConfig, ctx: Location): Con
  */
 export function apiPermissions(config: PullkeeperConfig, ctx: ApiPermissionContext): ConditionalPermissionStatement[] {
   return clone([
-    { actions: ["dynamodb:GetItem", "dynamodb:Query"], resources: [ctx.tableArn, `${ctx.tableArn}/index/*`] },
+    { actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], resources: [ctx.tableArn, `${ctx.tableArn}/index/*`] },
     ...deliveryPlanningPermissions(config, ctx),
     { actions: ["lambda:InvokeFunction"], resources: [ctx.refreshFunctionArn, ctx.auditScanFunctionArn] },
     ...(ctx.rotation ? apiRotationPermissions(ctx.rotation.plan, { ...ctx, ...ctx.rotation }) : []),

@@ -38,7 +38,7 @@ const search = [
 ];
 const onFailure = { actions: ["sqs:SendMessage"], resources: [scanCtx.failuresQueueArn] };
 const tracing = { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] };
-const apiLedger = { actions: ["dynamodb:GetItem", "dynamodb:Query"], resources: [tableArn, `${tableArn}/index/*`] };
+const apiLedger = { actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], resources: [tableArn, `${tableArn}/index/*`] };
 const invoke = { actions: ["lambda:InvokeFunction"], resources: [apiCtx.refreshFunctionArn, apiCtx.auditScanFunctionArn] };
 
 const registries = `
