@@ -47,10 +47,10 @@ export class LedgerRepair {
       promotedAt: now,
       verification,
     };
-    // Announced first, as finishSecret does: a crash before the record repeats the announcement, never loses it.
-    await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: current.arn, versionId: current.versionId });
     const recorded = await ledger.recordCurrentVersion({ registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: current.arn }, version);
-    return recorded === "recorded" ? "repaired" : "in-sync";
+    if (recorded !== "recorded") return "in-sync";
+    await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: current.arn, versionId: current.versionId });
+    return "repaired";
   }
 }
 
