@@ -11,6 +11,8 @@ import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
 import { coldLoadFiles, LAMBDA_BUILD, measurePeer } from "./peer.js";
+import { refreshApiCalls } from "./api-calls.js";
+import { GITHUB_WRITES_PER_MINUTE } from "./propagation.js";
 import { type Result, result } from "./result.js";
 import { benchmarksMarkdown } from "./table.js";
 
@@ -78,7 +80,7 @@ async function embeddedStartup(): Promise<Result[]> {
   return results;
 }
 
-function propagationInChild(o: { consumers: number; latencyMs: number; perSecond: number; concurrency: number }): number {
+function propagationInChild(o: { consumers: number; latencyMs: number; perSecond: number | "codespaces"; concurrency: number }): number {
   const out = join(mkdtempSync(join(tmpdir(), "pullkeeper-bench-")), "propagation.json");
   const run = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "propagation-child.ts"), out, String(o.consumers), String(o.latencyMs), String(o.perSecond), String(o.concurrency)], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -114,7 +116,7 @@ async function cliResults(): Promise<Result[]> {
 }
 
 // `tsx bench/run.ts cli`: only those figures, printed; bench/results.json keeps the last full run's.
-const ONLY: Record<string, () => Promise<Result[]>> = { cli: cliResults, bundles: bundleResults };
+const ONLY: Record<string, () => Promise<Result[]>> = { cli: cliResults, bundles: bundleResults, "api-calls": refreshApiCalls };
 if (process.argv[2] !== undefined) {
   const only = ONLY[process.argv[2]];
   if (!only) throw new Error(`bench/run.ts: no bench named ${JSON.stringify(process.argv[2])}; name one of ${Object.keys(ONLY).join(", ")}, or none for all`);
@@ -167,6 +169,10 @@ results.push(...(await cliResults()));
 // The bound a 100 writes/s limit sets on 1,000 deliveries: 10 s. Measured in a child process,
 // since the embedded runtime logs to stdout as Lambda does.
 results.push(result("propagation.1000-consumers-50ms-100wps", propagationInChild({ consumers: 1_000, latencyMs: 50, perSecond: 100, concurrency: 16 }), "ms", 10_000));
+// GitHub's ~80 content writes a minute, three secrets per Codespaces consumer: the bound is
+// writes / rate. 1,000 consumers would take 37.5 min, so 40 (an exact 90 s).
+results.push(result("propagation.40-codespaces-consumers-github-80wpm", propagationInChild({ consumers: 40, latencyMs: 100, perSecond: "codespaces", concurrency: 16 }), "ms", ((3 * 40) / GITHUB_WRITES_PER_MINUTE) * 60_000));
+results.push(...(await refreshApiCalls()));
 
 // A rotation whose first write GitHub throttles for 90 s still reaches everyone, bounded by the
 // Retry-After plus one unthrottled delivery round measured in the same run.
