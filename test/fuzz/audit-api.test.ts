@@ -10,7 +10,7 @@ import { REGISTRY_YAML } from "../support/registries-yaml.js";
 import { AT, CONSUMERS, type FuzzLedger, fuzzLedger } from "./audit-api-ledger.js";
 import { mutatedJsonText, mutatedText, oddKey, oddString } from "./mutate.js";
 import { check } from "./outcomes.js";
-import { fuzzAsync } from "./settings.js";
+import { FUZZ_TIMEOUT_MS, fuzzAsync } from "./settings.js";
 
 /**
  * Every route of the audit API through its Lambda handler (functions/api.ts; the embedded runtime's
@@ -142,5 +142,5 @@ describe("fuzz: the audit API's routes, query and body", () => {
     expect(before.filter((item) => !after.includes(item))).toEqual([]);
     expect(added.length).toBe(restarts);
     for (const item of added) expect(item).toContain("environment-restarted");
-  }, 240_000);
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildCli } from "../../packages/local/src/cli/main.js";
 import { mutatedText, oddString } from "./mutate.js";
 import { check, describe as describeError } from "./outcomes.js";
-import { fuzzAsync } from "./settings.js";
+import { FUZZ_TIMEOUT_MS, fuzzAsync } from "./settings.js";
 
 /**
  * The CLI's arguments through commander in-process (packages/local/src/cli/main.ts's buildCli, the
@@ -96,5 +96,5 @@ describe("fuzz: the CLI's arguments", () => {
       const printed = state.printed.join("");
       check(!/\n\s+at \S+ \(|\.(?:ts|js):\d+:\d+/.test(printed), `a stack trace was printed for ${JSON.stringify(argv)}: ${printed.slice(0, 400)}`);
     });
-  }, 180_000);
+  }, FUZZ_TIMEOUT_MS);
 });

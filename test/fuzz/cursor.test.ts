@@ -3,7 +3,7 @@ import { describe, it } from "vitest";
 import { decodeCursor, encodeCursor, InvalidCursorError } from "../../packages/aws/src/cursor.js";
 import { jsonText, mutatedText, mutatedValue, oddKey, oddValue } from "./mutate.js";
 import { check, parsedOrRefused } from "./outcomes.js";
-import { fuzz } from "./settings.js";
+import { FUZZ_TIMEOUT_MS, fuzz } from "./settings.js";
 
 /**
  * Cursor decoding (packages/aws/src/cursor.ts): a cursor is whatever a client sends back, so only a
@@ -50,5 +50,5 @@ describe("fuzz: cursor decoding", () => {
       }
       check(JSON.stringify(decodeCursor(encodeCursor(key))) === JSON.stringify(key), "what it decodes, it encodes back");
     });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -10,7 +10,7 @@ import { describe, it } from "vitest";
 import type { z } from "zod";
 import { jsonText, mutatedJsonText, mutatedValue, oddKey, oddValue } from "./mutate.js";
 import { check, fixturesIn, parsedOrRefused } from "./outcomes.js";
-import { fuzz } from "./settings.js";
+import { FUZZ_TIMEOUT_MS, fuzz } from "./settings.js";
 
 /**
  * Every event parser a function runs before it does anything: a parsed event or an
@@ -51,7 +51,7 @@ describe("fuzz: secret-change events (functions/on-secret-change)", () => {
       if (result.changed) check(typeof result.change.secretId === "string" && result.change.secretId !== "", "a change names its secret");
       else check(typeof result.reason === "string" && result.reason !== "", "an ignored event says why");
     });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
 
 describe("fuzz: delivery messages (functions/deliver, SQS bodies)", () => {
@@ -65,7 +65,7 @@ describe("fuzz: delivery messages (functions/deliver, SQS bodies)", () => {
       check(request.secretArn.startsWith("arn:"), "the secret is an ARN");
       check(Number.isFinite(request.versionCreatedAt.getTime()), "the version date is a date");
     });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
 
 const SCHEDULED: readonly [ScheduleName, z.ZodType, readonly unknown[]][] = [
@@ -98,7 +98,7 @@ describe.each(SCHEDULED)("fuzz: the %s function's scheduled invocation", (schedu
       const ids = (parsed.detail as { registryIds?: unknown }).registryIds;
       check(ids === undefined || (Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === "string" && id !== "")), "registryIds are ids");
     });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
 
 describe("fuzz: Secrets Manager rotation invocations (functions/rotate)", () => {
@@ -111,5 +111,5 @@ describe("fuzz: Secrets Manager rotation invocations (functions/rotate)", () => 
       check((ROTATION_STEPS as readonly string[]).includes(parsed.Step), "a known step");
       check(parsed.ClientRequestToken.length >= 32 && parsed.ClientRequestToken.length <= 64, "a request token");
     });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

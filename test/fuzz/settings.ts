@@ -6,6 +6,8 @@ import fc from "fast-check";
  */
 export const NUM_RUNS = 10_000;
 export const SEED = Number(process.env.FUZZ_SEED ?? 15_2026);
+/** Per property: generous, because \`npm test\` shares the machine; the suite's speed is watched in the bench, not here. */
+export const FUZZ_TIMEOUT_MS = 180_000;
 
 /** fc.assert's parameters: the fixed seed, NUM_RUNS inputs, and the replay path when one is given. */
 export function fuzzParams<T>(extra: fc.Parameters<T> = {}): fc.Parameters<T> {
