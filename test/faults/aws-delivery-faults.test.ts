@@ -147,6 +147,27 @@ const DEPENDENCIES: readonly Dependency[] = [
       await recovers(w, w.queued[0]!);
     },
   },
+  {
+    name: "EventBridge (PutEvents of a failure for good)",
+    service: "eventbridge",
+    arm: (w, row) => row.aws !== undefined && (w.faults.eventBridge.arm(() => row.aws!("eventbridge"), () => true), true),
+    clear: (w) => w.faults.eventBridge.clear(),
+    async run(w, row) {
+      const request = await plan(w);
+      // The consumer's provider refuses for good, and the failure's announcement fails.
+      w.harness.fail!({ kind: "status", status: 403 });
+      this.arm(w, row);
+      const first = await w.service.deliver(request).then(() => undefined, (e: unknown) => e);
+      this.clear(w);
+      expectClassifiedRejection(first, row.retryable, `the failure's announcement over EventBridge's ${row.name}`);
+      // SQS redelivers the message; the provider still refuses: the failure is recorded and announced, once.
+      w.harness.fail!({ kind: "status", status: 403 });
+      expect(await w.service.deliver(request)).toMatchObject({ outcome: "failed", code: "unauthorized" });
+      expect(w.published.filter((t) => t === "Delivery Failed"), "the failure for good was never announced").toHaveLength(1);
+      expect(await record(w)).toMatchObject({ state: "failed", versionId: w.versionId });
+      expect(await w.harness.held()).toBeUndefined();
+    },
+  },
 ];
 
 const webhook = TARGET_ENTRIES.find((e) => e.kind === "webhook")!;

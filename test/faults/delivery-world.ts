@@ -28,6 +28,8 @@ export interface DeliveryWorld {
   readonly ledger: DynamoLedger;
   readonly harness: TargetHarness;
   readonly faults: { readonly secretsManager: SdkFaults; readonly sqs: SdkFaults; readonly eventBridge: SdkFaults };
+  /** The detail-type of every event EventBridge accepted, in order. */
+  readonly published: string[];
   /** Every delivery message SQS accepted, in order, parsed back. */
   readonly queued: DeliveryRequest[];
   /** Moves the clock forward: the next scheduled run, a retry's due time. */
@@ -62,10 +64,14 @@ export async function deliveryWorld(dynamo: EmbeddedDynamo, proxy: DynamoFaultPr
       return { Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: "x" })), Failed: [] };
     });
   const sqs = injectFaults(sqsClient);
+  const published: string[] = [];
   const ebClient = new EventBridgeClient({ region: "eu-west-1", maxAttempts: 1 });
   mockClient(ebClient)
     .on(PutEventsCommand)
-    .callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: "e" })) }));
+    .callsFake((input: { Entries: { DetailType?: string }[] }) => {
+      published.push(...input.Entries.map((e) => String(e.DetailType)));
+      return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: "e" })) };
+    });
   const eventBridge = injectFaults(ebClient);
 
   const config = { registries: [CONTRACT_REGISTRY], consumers: [], settings: {} } as unknown as PullkeeperConfig;
@@ -83,6 +89,7 @@ export async function deliveryWorld(dynamo: EmbeddedDynamo, proxy: DynamoFaultPr
     ledger,
     harness,
     faults: { secretsManager, sqs, eventBridge },
+    published,
     queued,
     advance: (ms) => void (offset += ms),
     registryId: CONTRACT_REGISTRY.id,

@@ -304,14 +304,17 @@ export class PropagationService {
 
   async #failed(request: DeliveryRequest, failure: { readonly code: string; readonly message: string }, attempts: number, at: Date): Promise<DeliveryResult> {
     const { ledger, bus } = this.#deps;
-    const recorded = await ledger.recordAttemptFailed(request, failure, true, at);
-    if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
-    await ledger.appendHistory({ type: "delivery-failed", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, ...failure });
     const failed: DeliveryFailed = {
       type: "Delivery Failed",
       detail: { registryId: request.registryId, consumerId: request.consumerId, secretArn: request.secretArn, versionId: request.versionId, ...failure, attempts },
     };
+    // Announced before it is recorded: a bus failure leaves the record as it was, so the redelivered
+    // message meets the failure again and announces it (at least once). Recorded first, the
+    // redelivery would find the run failed and skip it, and nobody would ever hear of the failure.
     await bus.publish([failed]);
+    const recorded = await ledger.recordAttemptFailed(request, failure, true, at);
+    if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
+    await ledger.appendHistory({ type: "delivery-failed", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, ...failure });
     return { outcome: "failed", ...failure, attempts };
   }
 }
