@@ -42,6 +42,10 @@ describe("config hardening", () => {
     expect(parseConfig(registry("{ type: managed-secret }", "settings:\n  auditSchedule: cron(0 12 ? * MON-FRI *)\n")).settings.auditSchedule).toBe("cron(0 12 ? * MON-FRI *)");
   });
 
+  it("refuses a line nested too deeply for yaml's parser by name, not with the parser's RangeError (found by test/fuzz)", () => {
+    expect(refusal(`a:\n  ${"k:  ".repeat(2000)}x\nb: y\n`)).toBe("pullkeeper.yaml is nested too deeply to read as YAML");
+  });
+
   it("says a file with more than 100 YAML aliases is refused, with the file's name, instead of throwing the YAML library's ReferenceError", () => {
     const anchors = `x: &a [1]\n${Array.from({ length: 150 }, (_, i) => `k${i}: *a`).join("\n")}\n`;
     const message = refusal(`${registry("{ type: managed-secret }")}${anchors}`);

@@ -170,7 +170,7 @@ export type AheadCheck = (config: PullkeeperConfig) => PathIssue[];
 
 function checkText(text: string, file: string, targets?: TargetSchemas, ahead?: AheadCheck): { config: PullkeeperConfig; consumers?: Consumer[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, lineCounter: lines });
+  const doc = parseYaml(text, file, lines);
   if (doc.errors.length > 0) {
     // The first errors only: the parser's later ones mostly echo the first (a bad indent or
     // bracket turns every later token into an "unexpected" one).
@@ -191,3 +191,14 @@ function checkText(text: string, file: string, targets?: TargetSchemas, ahead?: 
   if (config === undefined || issues.length > 0) throw new ConfigError(file, locateIssues(issues, doc, lines));
   return { config, ...(consumers && { consumers }) };
 }
+
+/** yaml's parser recurses per nesting level: a few KB of nesting overflow the stack, a RangeError that must not escape as a crash. */
+function parseYaml(text: string, file: string, lines: LineCounter): ReturnType<typeof parseDocument> {
+  try {
+    return parseDocument(text, { prettyErrors: true, lineCounter: lines });
+  } catch (error) {
+    if (error instanceof RangeError) throw new InvalidInputError(`${file} is nested too deeply to read as YAML`);
+    throw error;
+  }
+}
+
