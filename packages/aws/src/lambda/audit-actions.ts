@@ -189,7 +189,8 @@ export function auditActionsFromEnvironment(config: () => PullkeeperConfig = rea
           const what = isRotated(registry) ? "is served by the embedded runtime (source.serve)" : `has source ${registry.source.type}`;
           throw new PullkeeperError("rollback_unsupported", `registry ${registry.id}: on AWS, rollback is wired for the htpasswd registries Secrets Manager rotates; this one ${what}`);
         }
-        rollbackLambda ??= t.captureAWSv3Client(new LambdaClient({ ...clientOptions(), maxAttempts: 1 }));
+        // A synchronous Invoke waits for the rollback itself: up to API Gateway's 30 s, not a plain call's 10 s.
+        rollbackLambda ??= t.captureAWSv3Client(new LambdaClient({ ...clientOptions(undefined, { requestTimeoutMs: 29_000 }), maxAttempts: 1 }));
         return rollbackThroughRevoke(rollbackLambda, revokeFunction, registry);
       },
     }),
