@@ -1,4 +1,3 @@
-import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import type { AuditSummary, CredentialVersion, RegistryOverview, DeliveredVersion, DiscoveryRecord, EnvironmentLedger, EnvironmentQuery, EnvironmentRecord, Page, PageRequest, UndeclaredRecord } from "@pullkeeper/core";
 import { DynamoTable } from "./dynamo-table.js";
 import {
@@ -141,17 +140,17 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
    * previous versions in one more: what the registry list shows, in 2 round trips instead of 3–4 per registry.
    */
   async registryOverviews(registryIds: readonly string[]): Promise<ReadonlyMap<string, RegistryOverview>> {
-    const first = await this.#getItems(registryIds.flatMap((id) => [key.state(id), auditKey.summary(id), key.revocation(id)]));
-    const states = new Map(registryIds.map((id) => [id, first.get(keyOf(key.state(id)))]));
-    const previousKeys = registryIds.flatMap((id) => {
-      const previous = states.get(id)?.previousVersionId;
-      return typeof previous === "string" ? [key.version(id, previous)] : [];
-    });
-    const versions = previousKeys.length > 0 ? await this.#getItems(previousKeys) : new Map<string, Record<string, unknown>>();
+    const first = await this.batchGet(registryIds.flatMap((id) => [key.state(id), auditKey.summary(id), key.revocation(id)]));
+    const previousOf = (id: string) => {
+      const previous = first(key.state(id))?.previousVersionId;
+      return typeof previous === "string" ? key.version(id, previous) : undefined;
+    };
+    const versions = await this.batchGet(registryIds.flatMap((id) => previousOf(id) ?? []));
     return new Map(
       registryIds.map((id) => {
-        const [state, summary, revocation] = [states.get(id), first.get(keyOf(auditKey.summary(id))), first.get(keyOf(key.revocation(id)))];
-        const previous = typeof state?.previousVersionId === "string" ? versions.get(keyOf(key.version(id, state.previousVersionId))) : undefined;
+        const [state, summary, revocation] = [first(key.state(id)), first(auditKey.summary(id)), first(key.revocation(id))];
+        const previousKey = previousOf(id);
+        const previous = previousKey && versions(previousKey);
         const overview: RegistryOverview = {
           ...(state && { state: fromStateItem(state) }),
           ...(summary && { summary: fromSummaryItem(summary) }),
@@ -163,26 +162,8 @@ export class DynamoEnvironmentLedger extends DynamoTable implements EnvironmentL
     );
   }
 
-  /** Consistent BatchGetItem of `keys`, 100 at a time, unprocessed keys asked again; found items by keyOf. */
-  async #getItems(keys: readonly Record<string, unknown>[]): Promise<Map<string, Record<string, unknown>>> {
-    const found = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, unknown>[] = keys.slice(i, i + 100) as Record<string, unknown>[];
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt)));
-        const out = await this.call("BatchGetItem", () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } })));
-        for (const item of out.Responses?.[this.table] ?? []) found.set(keyOf(item), item);
-        pending = (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
-        if (attempt >= 8 && pending.length > 0) throw new Error(`ledger BatchGetItem on ${this.table}: ${pending.length} keys still unprocessed after ${attempt + 1} attempts`);
-      }
-    }
-    return found;
-  }
-
   async version(registryId: string, versionId: string): Promise<CredentialVersion | undefined> {
     const item = await this.getItem(key.version(registryId, versionId));
     return item ? toVersion(item) : undefined;
   }
 }
-
-const keyOf = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { InvalidInputError, type Page, type PageRequest } from "@pullkeeper/core";
+import pRetry from "p-retry";
 import { clientOptions } from "./clients.js";
 import { decodeCursor, encodeCursor, InvalidCursorError } from "./cursor.js";
 import { classifyAwsError } from "./errors.js";
@@ -19,6 +20,11 @@ export function pageLimit(page?: PageRequest): number {
 }
 
 type Item = Record<string, unknown>;
+
+/** BatchGetItem answered, but left some keys unprocessed (throttled or over its size limit). */
+class KeysUnprocessed extends Error {}
+
+const keyOf = (item: Item) => `${String(item.pk)}\u0000${String(item.sk)}`;
 
 /** The ledger table's client and what every ledger part does with it: classified calls, single-item reads and writes, paginated queries. */
 export abstract class DynamoTable {
@@ -46,6 +52,27 @@ export abstract class DynamoTable {
   }
 
   /** An unconditional put, or one guarded by `condition` (a failed condition is thrown, classified). */
+  /**
+   * Consistent BatchGetItem of `keys`, 100 per call, the keys DynamoDB left unprocessed asked
+   * again (a failed call was retried by the SDK client already); the items found, by key.
+   */
+  protected async batchGet(keys: readonly Item[]): Promise<(key: Item) => Item | undefined> {
+    const found = new Map<string, Item>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending = keys.slice(i, i + 100);
+      await pRetry(
+        async (attempt) => {
+          const out = await this.call("BatchGetItem", () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: [...pending], ConsistentRead: true } } })));
+          for (const item of out.Responses?.[this.table] ?? []) found.set(keyOf(item), item);
+          pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+          if (pending.length > 0) throw new KeysUnprocessed(`ledger BatchGetItem on ${this.table}: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+        },
+        { retries: 8, minTimeout: 50, maxTimeout: 1_000, factor: 2, shouldRetry: ({ error }) => error instanceof KeysUnprocessed },
+      );
+    }
+    return (key) => found.get(keyOf(key));
+  }
+
   protected async putItem(item: Item, condition?: string): Promise<void> {
     await this.call("PutItem", () => this.doc.send(new PutCommand({ TableName: this.table, Item: item, ...(condition !== undefined && { ConditionExpression: condition }) })));
   }
