@@ -14,6 +14,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { ensureLedgerTable } from "@pullkeeper/aws";
 import { PullkeeperError } from "@pullkeeper/core";
+import { replaceFile } from "@pullkeeper/files";
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -308,10 +309,8 @@ async function lock(dir: string): Promise<() => Promise<void>> {
 
 /** Adds the dynalite child's pid to our lock, so whoever takes over a stale lock waits for that child too. */
 async function recordChild(dir: string, child: number): Promise<void> {
-  const temp = `${dir}.lock.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  await writeFile(temp, `${process.pid}\n${child}\n`, { mode: 0o600, flag: "wx" });
-  // rename replaces the lock whole: a reader never sees it without the owner's pid.
-  await rename(temp, `${dir}.lock`);
+  // Replaced whole (temp file, rename): a reader never sees it without the owner's pid.
+  await replaceFile(`${dir}.lock`, `${process.pid}\n${child}\n`, { mode: 0o600 });
 }
 
 async function exitOf(pid: number, timeoutMs: number, dir: string): Promise<void> {
