@@ -1,7 +1,6 @@
 import { type Consumer, credential, type DeliveryContext, DeliveryError, type DeliveryOutcome, type DeliveryTarget, type Registry } from "@pullkeeper/core";
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { interceptingProxy } from "../support/intercepting-proxy.js";
 
 /**
  * The contract every delivery target kind passes with its fake: it delivers the value it was
@@ -129,17 +128,16 @@ export interface FaultProxy {
  * no answer). One fault injector for every HTTP target, so all see the same failures.
  */
 export async function faultProxy(upstream: string): Promise<FaultProxy> {
-  const target = new URL(upstream);
   const faults: Fault[] = [];
-  const server = createServer((req, res) => {
+  const proxy = await interceptingProxy(upstream, (req, res) => {
     const fault = faults.shift();
     if (fault?.kind === "reset") {
       req.socket.destroy();
-      return;
+      return true;
     }
     if (fault?.kind === "timeout") {
       req.resume();
-      return; // never answers; close() ends the socket
+      return true; // never answers; close() ends the socket
     }
     if (fault?.kind === "status") {
       req.resume();
@@ -147,27 +145,11 @@ export async function faultProxy(upstream: string): Promise<FaultProxy> {
       if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
       res.writeHead(fault.status, headers);
       res.end(JSON.stringify({ message: `contract fault ${fault.status}` }));
-      return;
+      return true;
     }
-    const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on("error", () => res.destroy());
-    req.pipe(forward);
+    return false;
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    fail: (fault) => void faults.push(fault),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...proxy, fail: (fault) => void faults.push(fault) };
 }
 
 async function deliverError(harness: TargetHarness, context: DeliveryContext): Promise<{ error: DeliveryError; output: string }> {

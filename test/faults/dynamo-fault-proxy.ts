@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { interceptingProxy } from "../support/intercepting-proxy.js";
 
 /**
  * A fault-injecting HTTP proxy in front of dynalite on 127.0.0.1: every request goes through,
@@ -23,38 +22,31 @@ export interface DynamoFaultProxy {
 }
 
 export async function dynamoFaultProxy(upstream: string): Promise<DynamoFaultProxy> {
-  const target = new URL(upstream);
   let armed: { fault: DynamoFault; operations: readonly string[] } | undefined;
   const failed: string[] = [];
-  const server = createServer((req, res) => {
-    const operation = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
-    const fault = armed?.operations.includes(operation) === true ? armed.fault : undefined;
-    if (fault !== undefined) failed.push(operation);
-    if (fault?.kind === "reset") return void req.socket.destroy();
-    if (fault?.kind === "hang") return void req.resume();
-    if (fault?.kind === "error") {
-      req.resume();
-      res.writeHead(fault.status, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "FAULTS0000000000" });
-      return void res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`, message: fault.message }));
-    }
-    const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on("error", () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxy = await interceptingProxy(
+    upstream,
+    (req, res) => {
+      const operation = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+      const fault = armed?.operations.includes(operation) === true ? armed.fault : undefined;
+      if (fault === undefined) return false;
+      failed.push(operation);
+      if (fault.kind === "reset") req.socket.destroy();
+      else if (fault.kind === "hang") req.resume();
+      else {
+        req.resume();
+        res.writeHead(fault.status, { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "FAULTS0000000000" });
+        res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`, message: fault.message }));
+      }
+      return true;
+    },
+    { keepHost: true },
+  );
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.url,
     arm: (fault, operations) => void (armed = { fault, operations }),
     clear: () => void (armed = undefined),
     failed,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: proxy.close,
   };
 }
