@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import pLimit from "p-limit";
 import { freePort } from "../packages/local/src/net.js";
+import { poll } from "./poll.js";
 import { type Result, result } from "./result.js";
 
 /**
@@ -70,7 +71,7 @@ export async function auditLoad(options: LoadOptions = {}): Promise<Result[]> {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      if (!(await poll(async () => (await fetch(`${base}/healthz`)).ok, 60_000))) throw new Error("the runtime did not answer /healthz within 60 s");
+      if (!(await poll(async () => (await fetch(`${base}/healthz`)).ok, 60_000, 100))) throw new Error("the runtime did not answer /healthz within 60 s");
       const token = readFileSync(join(stateDir, "admin-token"), "utf8").trim();
       const headers = { authorization: `Bearer ${token}` };
       // The seeded page is there before the load starts (a wrong count would make the figures meaningless).
@@ -158,15 +159,6 @@ function rssMb(pid: number): number {
   if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
   const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
   return Number(kb) / 1024 + children.reduce((mb, child) => mb + rssMb(child), 0);
-}
-
-async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
 }
 
 // `npx tsx bench/load.ts [seconds] [environments]`: the figures as JSON.

@@ -24,6 +24,23 @@ function measure(): () => PropagationMeasure {
   };
 }
 
+/** The embedded runtime in `dir` over one managed-secret registry, `hub`, and these consumers (YAML lines); nothing served or scheduled. */
+function startHub(dir: string, consumers: string, options: { concurrency: number; settings?: string; extraTargets?: FakeProviderTarget[] }): Promise<EmbeddedRuntime> {
+  writeFileSync(
+    join(dir, "pullkeeper.yaml"),
+    `registries:\n  - { id: hub, host: registry-1.docker.io, kind: dockerhub, source: { type: managed-secret }, secret: bench/hub }\nconsumers:\n${consumers}\n${options.settings ?? ""}`,
+  );
+  return EmbeddedRuntime.start({
+    configPath: join(dir, "pullkeeper.yaml"),
+    stateDir: join(dir, "state"),
+    serve: false,
+    schedule: false,
+    log: () => undefined,
+    ...(options.extraTargets && { extraTargets: options.extraTargets }),
+    delivery: { concurrency: options.concurrency },
+  });
+}
+
 /**
  * One rotation propagated to `consumers` consumers behind a provider with `latencyMs` latency and
  * a `perSecond` write limit, in the embedded runtime (dynalite ledger and shared rate limiter,
@@ -34,19 +51,7 @@ export async function propagationTime(options: { consumers: number; latencyMs: n
   const dir = mkdtempSync(join(tmpdir(), "pullkeeper-bench-propagation-"));
   const provider = await new FakeProvider({ latencyMs: options.latencyMs }).start();
   const consumers = Array.from({ length: options.consumers }, (_, i) => `  - { id: c-${i}, registry: hub, target: { kind: test-provider, url: "${provider.server.url}/c-${i}", provider: bench } }`).join("\n");
-  writeFileSync(
-    join(dir, "pullkeeper.yaml"),
-    `registries:\n  - { id: hub, host: registry-1.docker.io, kind: dockerhub, source: { type: managed-secret }, secret: bench/hub }\nconsumers:\n${consumers}\nsettings:\n  rateLimits: { bench: ${options.perSecond} }\n`,
-  );
-  const runtime = await EmbeddedRuntime.start({
-    configPath: join(dir, "pullkeeper.yaml"),
-    stateDir: join(dir, "state"),
-    serve: false,
-    schedule: false,
-    log: () => undefined,
-    extraTargets: [new FakeProviderTarget(5_000)],
-    delivery: { concurrency: options.concurrency },
-  });
+  const runtime = await startHub(dir, consumers, { concurrency: options.concurrency, settings: `settings:\n  rateLimits: { bench: ${options.perSecond} }\n`, extraTargets: [new FakeProviderTarget(5_000)] });
   try {
     // Someone else rotates a managed secret: a new AWSCURRENT, then the change reaches propagation.
     await runtime.vault.putValue("bench/hub", credential("robot", "rotated-by-someone-else"));
@@ -80,15 +85,7 @@ export async function codespacesPropagationTime(options: { consumers: number; la
     { length: options.consumers },
     (_, i) => `  - { id: space-${i}, registry: hub, target: { kind: codespaces-secret, tokenSecret: bench/github-token, baseUrl: "${github.url}", prefix: BENCH, scope: repository, repository: bench/app-${i} } }`,
   ).join("\n");
-  writeFileSync(join(dir, "pullkeeper.yaml"), `registries:\n  - { id: hub, host: registry-1.docker.io, kind: dockerhub, source: { type: managed-secret }, secret: bench/hub }\nconsumers:\n${consumers}\n`);
-  const runtime = await EmbeddedRuntime.start({
-    configPath: join(dir, "pullkeeper.yaml"),
-    stateDir: join(dir, "state"),
-    serve: false,
-    schedule: false,
-    log: () => undefined,
-    delivery: { concurrency: options.concurrency },
-  });
+  const runtime = await startHub(dir, consumers, { concurrency: options.concurrency });
   try {
     await runtime.vault.createSecret("bench/github-token", credential("x-access-token", token));
     await runtime.vault.putValue("bench/hub", credential("robot", "rotated-by-someone-else"));

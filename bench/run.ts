@@ -10,6 +10,7 @@ import { cliStatus } from "./cli-status.js";
 import { codespacesWriteWindow } from "./codespaces-window.js";
 import { environmentsQuery } from "./environments-query.js";
 import { median } from "./median.js";
+import { poll } from "./poll.js";
 import { coldLoadFiles, LAMBDA_BUILD, measurePeer } from "./peer.js";
 import { refreshApiCalls } from "./api-calls.js";
 import { auditLoad } from "./load.js";
@@ -98,15 +99,6 @@ function safeRotationInChild(retryAfterSeconds: number): { roundMs: number; thro
   const run = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "safe-rotation-child.ts"), out, String(retryAfterSeconds)], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", timeout: 600_000 });
   if (run.status !== 0) throw new Error(`safe-rotation bench failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`);
   return JSON.parse(readFileSync(out, "utf8")) as { roundMs: number; throttledMs: number };
-}
-
-async function poll(probe: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
 }
 
 
