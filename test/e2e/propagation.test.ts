@@ -99,6 +99,25 @@ describe("propagation in the embedded runtime", () => {
     expect(output).not.toContain(value);
   });
 
+  it("deliveries still queued when the runtime stopped are delivered at its next start, each once, not after the 15-minute stale-pending wait", async () => {
+    // One worker and a slow provider: when the runtime stops, most deliveries wait in its in-memory queue, recorded pending.
+    const ids = Array.from({ length: 6 }, (_, i) => `slow-${i}`);
+    const { ws, runtime, provider } = await setup(ids, { concurrency: 1 });
+    const v1 = await eventually(async () => (await runtime.ledger.registryState("local"))?.current?.versionId, 30_000, "the first rotation");
+    await eventually(async () => (provider.receipts.length > 0 ? true : undefined), 30_000, "the first delivery");
+    await runtime.stop();
+    const received = provider.receipts.length;
+    expect(received).toBeLessThan(ids.length);
+
+    const restarted = await EmbeddedRuntime.start({ configPath: ws.configPath, stateDir: ws.stateDir, port: 0, htpasswdCost: 4, log: () => undefined, extraTargets: [new FakeProviderTarget(500)], delivery: { concurrency: 1, baseBackoffMs: 50 } });
+    cleanups.push(() => restarted.stop());
+    // A restart does not rotate: the queued deliveries were of v1, and v1 reaches everyone now.
+    expect((await restarted.ledger.registryState("local"))?.current?.versionId).toBe(v1);
+    const states = await settled(restarted, v1, ids.length);
+    expect([...states.values()].map((s) => s.state)).toEqual(ids.map(() => "delivered"));
+    for (const id of ids) expect(provider.receipts.filter((r) => r.consumerId === id).map((r) => r.versionId), id).toEqual([v1]);
+  });
+
   it("holds the provider's rate limit across concurrent workers", async () => {
     const ids = Array.from({ length: 45 }, (_, i) => `plain-${i}`);
     const { runtime, provider } = await setup(ids, { rateLimits: { limited: 15 }, provider: "limited", concurrency: 10 });

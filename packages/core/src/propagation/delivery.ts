@@ -139,6 +139,13 @@ export interface RateLimiter {
 export interface DeliveryQueue {
   /** `delayMs`: not before then (SQS caps a message's delay at 15 minutes). */
   send(requests: readonly DeliveryRequest[], options?: { readonly delayMs?: number }): Promise<void>;
+  /**
+   * A queue that keeps no message sent before this instant (an in-memory queue: its process's
+   * start). A delivery recorded pending or retrying before it lost its message for certain, so the
+   * next plan queues it again at once instead of after the stale-pending wait. SQS keeps its
+   * messages and leaves this unset.
+   */
+  readonly holdsSince?: Date;
 }
 
 /** A consumer's `target` through its kind's schema, or an `invalid_target` DeliveryError that names every bad field. */

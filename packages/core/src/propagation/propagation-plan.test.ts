@@ -54,6 +54,17 @@ describe("planDeliveries", () => {
     expect(failedRedriveAt({ failures: 40, updatedAt: failedAt })).toEqual(new Date(failedAt.getTime() + DEFAULT_REDRIVE.maxMs));
   });
 
+  it("a queue that holds nothing from before its start (the embedded runtime's): a pending or retrying record from before then lost its message and is planned at once", () => {
+    // The runtime restarted at t(6): in-flight (pending since t(5)) and retrying (due at t(56)) had their messages in the old process.
+    const planned = planDeliveries(current, consumers, states, { now: t(7), stalePendingMs: 15 * 60_000, queueHoldsSince: t(6) });
+    expect(ids(planned)).toEqual(["new", "behind", "in-flight", "lost", "retrying", "retry-lost"]);
+    // The retrying one comes back for its recorded next attempt, not before; the others at once.
+    expect(planned.find((p) => p.request.consumerId === "retrying")?.notBefore).toEqual(t(56));
+    expect(planned.filter((p) => p.notBefore !== undefined).map((p) => p.request.consumerId)).toEqual(["retrying"]);
+    // Records written since the start belong to messages the queue holds: left alone.
+    expect(ids(planDeliveries(current, consumers, states, { now: t(7), stalePendingMs: 15 * 60_000, queueHoldsSince: t(-40) }))).toEqual(["new", "behind", "lost", "retry-lost"]);
+  });
+
   it("a version created at the same instant as the recorded one, with another VersionId, is not older: it is planned", () => {
     const twin = new Map([["c", state("c", { versionId: "v1", versionCreatedAt: t(0), deliveredVersionId: "v1" })]]);
     expect(ids(planDeliveries(current, [consumer("c")], twin, { now: t(6), stalePendingMs: 15 * 60_000 }))).toEqual(["c"]);

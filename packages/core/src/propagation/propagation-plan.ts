@@ -55,6 +55,8 @@ export interface PlanOptions {
    * its message (queues are best effort too): plan it again.
    */
   readonly stalePendingMs: number;
+  /** The queue's DeliveryQueue.holdsSince: a pending or retrying record older than it lost its message. */
+  readonly queueHoldsSince?: Date;
   /** Re-drive even consumers that hold this version or gave up on it (on-call's redeliver). */
   readonly force?: boolean;
   readonly redrive?: RedrivePolicy;
@@ -64,6 +66,8 @@ export interface PlanOptions {
 export interface PlannedDelivery {
   readonly request: DeliveryRequest;
   readonly redrive?: ConsumerDelivery;
+  /** A retrying delivery whose lost message is queued again: not before its recorded next attempt. */
+  readonly notBefore?: Date;
 }
 
 /**
@@ -71,7 +75,8 @@ export interface PlannedDelivery {
  *  - no record, or a record of another version (an equal creation time with another VersionId
  *    is not "newer": only the vault's AWSCURRENT is ever planned);
  *  - pending for longer than stalePendingMs, or retrying stalePendingMs past its next attempt
- *    (the message was lost);
+ *    (the message was lost); either one recorded before the queue's holdsSince (the message was
+ *    lost for certain: queued again at once, a retrying one for its recorded next attempt);
  *  - failed for good, once failedRedriveAt has passed;
  *  - with force, every one of them except those on a version created later.
  * One on a newer version than "current" is never sent back.
@@ -100,19 +105,23 @@ export function planDeliveries(current: CurrentVersion, consumers: readonly Cons
       continue;
     }
     if (state.deliveredVersionId === current.versionId) continue;
-    if (dueAgain(state, now, options)) planned.push(redrive);
+    if (dueAgain(state, now, options)) {
+      const notBefore = state.state === "retrying" && state.nextAttemptAt !== undefined && state.nextAttemptAt.getTime() > now ? state.nextAttemptAt : undefined;
+      planned.push(notBefore ? { ...redrive, notBefore } : redrive);
+    }
   }
   return planned;
 }
 
 function dueAgain(state: ConsumerDelivery, now: number, options: PlanOptions): boolean {
+  const lostWithTheQueue = options.queueHoldsSince !== undefined && state.updatedAt.getTime() < options.queueHoldsSince.getTime();
   switch (state.state) {
     case "failed":
       return now >= failedRedriveAt(state, options.redrive).getTime();
     case "retrying":
-      return now - (state.nextAttemptAt ?? state.updatedAt).getTime() >= options.stalePendingMs;
+      return lostWithTheQueue || now - (state.nextAttemptAt ?? state.updatedAt).getTime() >= options.stalePendingMs;
     case "pending":
-      return now - state.updatedAt.getTime() >= options.stalePendingMs;
+      return lostWithTheQueue || now - state.updatedAt.getTime() >= options.stalePendingMs;
     default:
       return false;
   }

@@ -10,6 +10,7 @@ import {
   DEFAULT_RETRY,
   describeStanding,
   planDeliveries,
+  type PlannedDelivery,
   type PlanStanding,
   planStanding,
   type RedrivePolicy,
@@ -158,6 +159,7 @@ export class PropagationService {
     const planned = planDeliveries(version, consumers, states, {
       now,
       stalePendingMs: this.#deps.stalePendingMs ?? 15 * 60_000,
+      ...(queue.holdsSince !== undefined && { queueHoldsSince: queue.holdsSince }),
       redrive: this.#redrive,
       ...(options.force !== undefined && { force: options.force }),
     });
@@ -171,13 +173,17 @@ export class PropagationService {
             // "already": a concurrent trigger (or reconcile) claimed it first; duplicate triggers
             // for the same version coalesce into one delivery.
             const marked = await ledger.markPending(p.request, now, p.redrive ? { redrive: p.redrive } : undefined);
-            return marked === "pending" ? p.request : undefined;
+            return marked === "pending" ? p : undefined;
           }),
         ),
       );
-      const requests = chunk.filter((r): r is DeliveryRequest => r !== undefined);
-      if (requests.length === 0) continue;
-      await queue.send(requests);
+      const marked = chunk.filter((p): p is PlannedDelivery => p !== undefined);
+      if (marked.length === 0) continue;
+      const requests = marked.map((p) => p.request);
+      const atOnce = marked.filter((p) => p.notBefore === undefined).map((p) => p.request);
+      if (atOnce.length > 0) await queue.send(atOnce);
+      // A lost retrying message comes back for its recorded next attempt, not before (the engine would re-queue it anyway).
+      for (const p of marked) if (p.notBefore !== undefined) await queue.send([p.request], { delayMs: p.notBefore.getTime() - now.getTime() });
       requested += requests.length;
       const events: DeliveryRequested[] = requests.map((r) => ({
         type: "Delivery Requested",

@@ -34,10 +34,11 @@ export interface DeadLetter {
  * SQS with a redrive policy, in one process: bounded concurrency, delayed sends (like
  * DelaySeconds, without its 15-minute cap), and for a handler that throws, exponential backoff
  * with full jitter between receives and a dead-letter list after the last one. Messages are in
- * memory: one lost to a crash or a stop is re-planned by the scheduled reconcile (its ledger
- * record stays pending or retrying).
+ * memory: one lost to a crash or a stop is re-planned by the next reconcile — the runtime's, at
+ * its start — since its ledger record, pending or retrying, predates `holdsSince`.
  */
 export class LocalDeliveryQueue implements DeliveryQueue {
+  readonly holdsSince = new Date();
   readonly #options: Required<Omit<LocalDeliveryQueueOptions, "log">> & { log: (line: string) => void };
   readonly #waiting: Message[] = [];
   readonly #deadLetters: DeadLetter[] = [];
