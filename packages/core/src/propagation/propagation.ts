@@ -262,24 +262,18 @@ export class PropagationService {
         });
       }
     };
+    let outcome: DeliveryOutcome;
     try {
       const stored = await vault.read(registry.secret, { versionId: request.versionId });
       // Only the current version goes out: a request overtaken by a newer rotation is dropped.
       if (!stored.stages.includes("AWSCURRENT")) return { outcome: "skipped", reason: "superseded" };
       if (!target || provider === undefined) throw new DeliveryError("unknown_target", `no delivery target for kind ${consumer.target.kind}`, { retryable: false });
       await rateLimiter.acquire(provider, { writes: Math.max(1, target.writesPerDelivery?.(consumer) ?? 1) });
-      const outcome = await withTimeout(
+      outcome = await withTimeout(
         target.deliver({ consumer, registry, secretArn: request.secretArn, versionId: request.versionId, credential: stored.credential, beforeWrite, pause }),
         this.#deps.deliveryTimeoutMs ?? 30_000,
         `delivery to ${consumer.id}`,
       );
-      const at = clock.now();
-      // History first: the write happened whatever the record says next, and the audit reads
-      // what each environment loaded from these entries. A retry after a crash adds a twin, which is harmless.
-      await ledger.appendHistory({ type: "delivered", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, status: outcome.status });
-      const recorded = await ledger.recordDelivered(request, outcome, at);
-      if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
-      return { outcome: "delivered", status: outcome.status, detail: outcome.detail };
     } catch (caught) {
       const error = asDeliveryError(caught);
       // The provider's Retry-After, or a short pause for a throttling error that gave none:
@@ -302,6 +296,16 @@ export class PropagationService {
       await queue.send([request], { delayMs: nextAttemptAt.getTime() - now.getTime() });
       return { outcome: "retrying", ...failure, attempts, nextAttemptAt, deferred: error.deferred };
     }
+    // The consumer holds the version now. A ledger failure from here on is the bookkeeping's, not
+    // the provider's: it throws (the message is redelivered, and the target is idempotent), and
+    // is never recorded as a failed delivery nor pauses the provider.
+    const at = clock.now();
+    // History first: the write happened whatever the record says next, and the audit reads
+    // what each environment loaded from these entries. A retry after a crash adds a twin, which is harmless.
+    await ledger.appendHistory({ type: "delivered", registryId: request.registryId, at, consumerId: request.consumerId, versionId: request.versionId, status: outcome.status });
+    const recorded = await ledger.recordDelivered(request, outcome, at);
+    if (recorded === "superseded") return { outcome: "skipped", reason: "superseded" };
+    return { outcome: "delivered", status: outcome.status, detail: outcome.detail };
   }
 
   async #failed(request: DeliveryRequest, failure: { readonly code: string; readonly message: string }, attempts: number, at: Date): Promise<DeliveryResult> {
