@@ -5,9 +5,10 @@ import { type Result, result } from "./result.js";
  * Issue 15, benchmark 4: AWS API calls of one refresh of 100 ECR registries in 3 accounts × 2
  * regions (every registry due), counted by a middleware on each SDK client; the services answer
  * at the HTTP level (test/support/refresh-api-scenario.ts). Bounds: one GetAuthorizationToken per
- * (account, region), one AssumeRole per account's role, and one write pair per changed secret (PutSecretValue + the
- * UpdateSecretVersionStage that promotes it). test/integration/refresh-api-calls.test.ts holds the
- * same counts as a test.
+ * (account, region), one AssumeRole per account's role, and the issue's one write pair per changed
+ * secret (PutSecretValue + the UpdateSecretVersionStage that promotes it); a refresh writes its
+ * verified token as AWSCURRENT in one PutSecretValue, so it uses half of it.
+ * test/integration/refresh-api-calls.test.ts holds the same counts as a test.
  */
 export async function refreshApiCalls(): Promise<Result[]> {
   const scenario = await refreshApiScenario(100);

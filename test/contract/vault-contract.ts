@@ -131,6 +131,37 @@ export function describeVaultContract(name: string, setup: () => Promise<VaultFi
       expect(await f.stages(id)).toEqual(before);
     });
 
+    it("putCurrent writes a value as AWSCURRENT in one write: the old one becomes AWSPREVIOUS, nothing is left AWSPENDING", async () => {
+      const { f, id } = await withOld();
+      const oldId = holder(await f.stages(id), "AWSCURRENT");
+      const written = await f.vault.putCurrent(id, NEW, TOKEN_A);
+      expect(written).toMatchObject({ versionId: TOKEN_A, outcome: "created" });
+      const stages = await f.stages(id);
+      expect(stages[TOKEN_A]).toEqual(["AWSCURRENT"]);
+      expect(holder(stages, "AWSPREVIOUS")).toBe(oldId);
+      expect(holder(stages, "AWSPENDING")).toBeUndefined();
+      expect((await f.vault.read(id, { stage: "AWSCURRENT" })).credential.password.reveal()).toBe("new-password-9a7c");
+    });
+
+    it("putCurrent: the same token again is a no-op, the current value again writes nothing, another value under the token is refused", async () => {
+      const { f, id } = await withOld();
+      const unchanged = await f.vault.putCurrent(id, OLD, TOKEN_B);
+      expect(unchanged).toMatchObject({ versionId: holder(await f.stages(id), "AWSCURRENT"), outcome: "unchanged" });
+      await f.vault.putCurrent(id, NEW, TOKEN_A);
+      const before = await f.stages(id);
+      expect(await f.vault.putCurrent(id, NEW, TOKEN_A)).toMatchObject({ versionId: TOKEN_A, outcome: "existing" });
+      expect(await f.stages(id)).toEqual(before);
+      await expect(f.vault.putCurrent(id, credential("robot", "third-password"), TOKEN_A)).rejects.toMatchObject({ code: "request_token_conflict" });
+    });
+
+    it("putCurrent never gives a value to a rotation's valueless AWSPENDING version", async (ctx) => {
+      const { f, id, oldId } = await rotating(ctx);
+      await expect(f.vault.putCurrent(id, NEW, TOKEN_A)).rejects.toMatchObject({ code: "version_not_pending" });
+      const stages = await f.stages(id);
+      expect(holder(stages, "AWSCURRENT")).toBe(oldId);
+      expect(stages[TOKEN_A]).toEqual(["AWSPENDING"]);
+    });
+
     it("refuses to promote a version that does not exist", async () => {
       const { f, id } = await withOld();
       await expect(f.vault.promote(id, TOKEN_B)).rejects.toBeInstanceOf(NotFoundError);

@@ -77,7 +77,7 @@ const between = (n: number, done: string, record: string) => at(done) < n && n <
 
 describe("killed before each write of a refresh and its deliveries, then recovered", () => {
   it("the clean run writes the token, records it, announces it and delivers it", () => {
-    expect(steps.map((s) => s.label)).toEqual(expect.arrayContaining(["vault.stagePending", "vault.promote", "ledger.recordCurrentVersion", "bus.publish(Credential Rotated)", "target.deliver(alpha)"]));
+    expect(steps.map((s) => s.label)).toEqual(expect.arrayContaining(["vault.putCurrent", "ledger.recordCurrentVersion", "bus.publish(Credential Rotated)", "target.deliver(alpha)"]));
   });
 
   for (const step of steps) {
@@ -101,7 +101,7 @@ describe("killed before each write of a refresh and its deliveries, then recover
       const versions = Object.keys((await vault.describe(ecr.secret)).versions).filter((v) => v !== first);
       // One new version — two where the crash fell between writing the token and recording it
       // (the next run cannot know the vault's unrecorded version is fresh, and mints again).
-      const mintedAgain = between(step.index, "vault.stagePending", "ledger.recordCurrentVersion");
+      const mintedAgain = between(step.index, "vault.putCurrent", "ledger.recordCurrentVersion");
       expect(versions).toHaveLength(mintedAgain ? 2 : 1);
       for (const id of CONSUMER_IDS) {
         expect(world.stores.holds(id)?.versionId, id).toBe(current.versionId);

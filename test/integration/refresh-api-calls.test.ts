@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe("AWS API calls of one refresh, 100 ECR registries in 3 accounts × 2 regions", () => {
-  it("mints once per (account, region, role), assumes each role once, and writes each changed secret once, then promotes it", async () => {
+  it("mints once per (account, region, role), assumes each role once, and writes each changed secret once, as current", async () => {
     const { report, calls } = await scenario.run();
     const changed = report.results.filter((r) => r.outcome === "refreshed").length;
     expect(changed).toBe(100);
@@ -31,15 +31,15 @@ describe("AWS API calls of one refresh, 100 ECR registries in 3 accounts × 2 re
     expect(calls.calls("sts.AssumeRole")).toBe(ACCOUNTS.length);
     expect(calls.calls("sts")).toBe(ACCOUNTS.length);
 
-    // Per changed secret: the write (PutSecretValue, labelled AWSPENDING) and the promotion
-    // (UpdateSecretVersionStage moving AWSCURRENT), plus one more UpdateSecretVersionStage that
-    // takes AWSPENDING off the promoted version — the one write above the issue's "one pair".
+    // Per changed secret one write: the token was verified before it is written, so PutSecretValue
+    // labels it AWSCURRENT at once (the old one becomes AWSPREVIOUS) — no staged AWSPENDING version
+    // to promote and clear, which took two more UpdateSecretVersionStage calls before.
     expect(calls.calls("secretsmanager.PutSecretValue")).toBe(changed);
-    expect(calls.calls("secretsmanager.UpdateSecretVersionStage")).toBe(2 * changed);
-    // Reads: DescribeSecret before the write and before the promotion, the current value once.
-    expect(calls.calls("secretsmanager.DescribeSecret")).toBe(2 * changed);
+    expect(calls.calls("secretsmanager.UpdateSecretVersionStage")).toBe(0);
+    // Reads: DescribeSecret before the write, the current value once.
+    expect(calls.calls("secretsmanager.DescribeSecret")).toBe(changed);
     expect(calls.calls("secretsmanager.GetSecretValue")).toBe(changed);
-    expect(calls.calls("secretsmanager")).toBe(6 * changed);
+    expect(calls.calls("secretsmanager")).toBe(3 * changed);
 
     // One PutEvents per 10 Credential Rotated events (the API's batch limit).
     expect(calls.calls("events.PutEvents")).toBe(Math.ceil(changed / 10));

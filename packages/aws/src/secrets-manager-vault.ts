@@ -62,6 +62,15 @@ export class SecretsManagerVault implements Vault {
   }
 
   async stagePending(secretId: string, value: Credential, requestToken: string, options: StageOptions = {}): Promise<StagedVersion> {
+    return this.#write(secretId, value, requestToken, "AWSPENDING", options);
+  }
+
+  async putCurrent(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {
+    return this.#write(secretId, value, requestToken, "AWSCURRENT");
+  }
+
+  /** One PutSecretValue labelled `stage`, unless the token was written before or the value is already current. */
+  async #write(secretId: string, value: Credential, requestToken: string, stage: "AWSPENDING" | "AWSCURRENT", options: StageOptions = {}): Promise<StagedVersion> {
     const versions = await this.#versions(secretId);
     const tokenStages = versions.stagesByVersion[requestToken];
     // RotateSecret labels the rotation's VersionId AWSPENDING before any value exists: DescribeSecret
@@ -74,6 +83,8 @@ export class SecretsManagerVault implements Vault {
         if (!sameCredential(existing.credential, value)) throw new RequestTokenConflictError(secretId, requestToken);
         return { arn: versions.arn, versionId: requestToken, outcome: "existing" };
       }
+      // Only a rotation's own write completes its valueless version; a current value never lands on it.
+      if (stage === "AWSCURRENT") throw new PullkeeperError("version_not_pending", `secret ${secretId} version ${requestToken} is a rotation's version without a value; a value written as current cannot take its token`);
       if (!tokenStages.includes("AWSPENDING")) {
         // Not a rotation in progress (its AWSPENDING was taken away): writing would revive an abandoned version.
         throw new PullkeeperError(
@@ -96,7 +107,7 @@ export class SecretsManagerVault implements Vault {
           SecretId: secretId,
           ClientRequestToken: requestToken,
           SecretString: serializeCredential(value),
-          VersionStages: ["AWSPENDING"],
+          VersionStages: [stage],
           ...(options.rotationToken !== undefined && { RotationToken: options.rotationToken }),
         }),
       );

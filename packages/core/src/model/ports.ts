@@ -37,7 +37,7 @@ export interface StagedVersion {
   readonly arn: string;
   readonly versionId: string;
   /**
-   * created: a new version now labelled AWSPENDING; existing: the same request token was used
+   * created: a new version now labelled AWSPENDING (putCurrent: AWSCURRENT); existing: the same request token was used
    * before, nothing written; unchanged: the value equals AWSCURRENT's, nothing written.
    */
   readonly outcome: "created" | "existing" | "unchanged";
@@ -59,6 +59,13 @@ export interface Vault {
   stagePending(secretId: string, value: Credential, requestToken: string, options?: StageOptions): Promise<StagedVersion>;
   /** Moves AWSCURRENT to versionId (the old current becomes AWSPREVIOUS). A no-op if it is already current. */
   promote(secretId: string, versionId: string): Promise<void>;
+  /**
+   * Writes a value the caller verified before writing it as the new AWSCURRENT in one write
+   * (PutSecretValue with VersionStages AWSCURRENT: the old current becomes AWSPREVIOUS), idempotent
+   * on requestToken. "unchanged": the value equals AWSCURRENT's, nothing written; "existing": the
+   * token was written before, nothing written — not necessarily current (promote it).
+   */
+  putCurrent(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion>;
 }
 
 /** Mints registry tokens (ECR's GetAuthorizationToken and the like). */

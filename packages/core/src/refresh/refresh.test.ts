@@ -45,6 +45,12 @@ class World {
     promote: async (secretId, versionId) => {
       this.promoted.push({ secretId, versionId });
     },
+    // Written as current at once: staged and promoted in the one write.
+    putCurrent: async (secretId, _value, token): Promise<StagedVersion> => {
+      this.staged.push({ secretId, token });
+      this.promoted.push({ secretId, versionId: token });
+      return { arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`, versionId: token, outcome: "created" };
+    },
   };
   verifier: RegistryVerifier = {
     verify: async (req: VerifyRequest) => ({ status: this.verdicts.get(req.host) ?? "ok", detail: "checked", checkedAt: NOW }),

@@ -9,7 +9,7 @@ import type { CredentialPorts, RegistryLedger, RegistryRecord, TokenSource } fro
 import { verifyRequest } from "../rotation/verify-request.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
 
-export type RefreshStep = "ledger" | "mint" | "stage" | "verify" | "promote" | "record";
+export type RefreshStep = "ledger" | "mint" | "verify" | "write" | "promote" | "record";
 
 export type RegistryRefreshResult =
   | { readonly registryId: string; readonly outcome: "refreshed"; readonly secretArn: string; readonly versionId: string; readonly expiresAt: Date; readonly reason: RefreshDecision["reason"] }
@@ -216,13 +216,15 @@ export class RefreshService {
       throw new StepFailure("verify", `verification_${verification.status}`, `the new token did not verify against ${registry.host}: ${verification.detail}; not written, not promoted`);
     }
 
+    // Verified already, so it is written as current at once: one PutSecretValue, not a staged
+    // version and two label moves (AWSCURRENT, then AWSPENDING off it).
     const requestToken = fingerprints.requestToken(registry.secret, token.credential);
-    const staged = await step("stage", () => vault.stagePending(registry.secret, token.credential, requestToken));
+    const staged = await step("write", () => vault.putCurrent(registry.secret, token.credential, requestToken));
     if (staged.outcome === "unchanged") {
       return { registryId: registry.id, outcome: "unchanged", versionId: staged.versionId };
     }
-
-    await step("promote", () => vault.promote(registry.secret, staged.versionId));
+    // Written by an earlier run that stopped before recording it (or staged AWSPENDING by an earlier release): make it current.
+    if (staged.outcome === "existing") await step("promote", () => vault.promote(registry.secret, staged.versionId));
 
     const version: CredentialVersion = {
       registryId: registry.id,

@@ -112,12 +112,25 @@ export class LocalVault implements Vault {
 
   /** `options.rotationToken` is accepted and ignored: there is no other account or role here to prove anything to. */
   async stagePending(secretId: string, value: Credential, requestToken: string, _options: StageOptions = {}): Promise<StagedVersion> {
+    return this.#write(secretId, value, requestToken, "AWSPENDING");
+  }
+
+  async putCurrent(secretId: string, value: Credential, requestToken: string): Promise<StagedVersion> {
+    return this.#write(secretId, value, requestToken, "AWSCURRENT");
+  }
+
+  /** One new version labelled `stage`, unless the token was written before or the value is already current. */
+  async #write(secretId: string, value: Credential, requestToken: string, stage: "AWSPENDING" | "AWSCURRENT"): Promise<StagedVersion> {
     checkRequestToken(requestToken);
     return this.#mutate(async () => {
       const doc = await this.#require(secretId);
       const replay = replayedWrite(doc, secretId, requestToken, serializeCredential(value));
       if (replay !== undefined) return replay;
       const existing = doc.versions.find((v) => v.id === requestToken);
+      // Only a rotation's own write completes its valueless version; a current value never lands on it.
+      if (existing !== undefined && stage === "AWSCURRENT") {
+        throw new PullkeeperError("version_not_pending", `secret ${secretId} version ${requestToken} is a rotation's version without a value; a value written as current cannot take its token`);
+      }
       if (existing !== undefined && !existing.stages.includes("AWSPENDING")) throw notPending(secretId, existing);
       const current = holder(doc, "AWSCURRENT");
       if (current?.value !== undefined) {
@@ -127,7 +140,7 @@ export class LocalVault implements Vault {
           return { arn: doc.arn, versionId: current.id, outcome: "unchanged" };
         }
       }
-      addVersion(doc, requestToken, serializeCredential(value), ["AWSPENDING"], this.#clock);
+      addVersion(doc, requestToken, serializeCredential(value), [stage], this.#clock);
       await this.#save(doc);
       return { arn: doc.arn, versionId: requestToken, outcome: "created" };
     });
