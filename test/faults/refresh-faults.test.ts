@@ -51,8 +51,9 @@ const DEPENDENCIES: readonly Dependency[] = [
   sdk("ECR (GetAuthorizationToken)", "ecr", "ecr", (w) => w.faults.ecr),
   sdk("ECR Public (GetAuthorizationToken)", "ecr-public", "ecr-public", (w) => w.faults.ecrPublic),
   sdk("Secrets Manager, reads (DescribeSecret, GetSecretValue)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["DescribeSecret", "GetSecretValue"]),
-  sdk("Secrets Manager, staging (PutSecretValue)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["PutSecretValue"]),
-  sdk("Secrets Manager, promotion (UpdateSecretVersionStage)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["UpdateSecretVersionStage"]),
+  // The refresh's one write: the verified token labelled AWSCURRENT. It calls UpdateSecretVersionStage
+  // only to promote a token an earlier run wrote and never recorded, which no fault row here reaches.
+  sdk("Secrets Manager, the write (PutSecretValue as AWSCURRENT)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["PutSecretValue"]),
   dynamo("DynamoDB reads (GetItem, Query)", ["GetItem", "Query"]),
   dynamo("DynamoDB writes (PutItem, UpdateItem)", ["PutItem", "UpdateItem"], { afterPromotion: true }),
   sdk("EventBridge (PutEvents)", "eventbridge", "ecr", (w) => w.faults.eventBridge, undefined, { afterPromotion: true, announcement: true }),

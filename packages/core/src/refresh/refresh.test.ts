@@ -26,6 +26,7 @@ class World {
   events: PullkeeperEvent[] = [];
   busDown = false;
   counter = 0;
+  putOutcome: "created" | "existing" = "created";
 
   tokens: TokenSource = {
     mint: async (scope) => {
@@ -45,11 +46,11 @@ class World {
     promote: async (secretId, versionId) => {
       this.promoted.push({ secretId, versionId });
     },
-    // Written as current at once: staged and promoted in the one write.
+    // Written as current at once: staged and promoted in the one write ("existing": written before, not made current).
     putCurrent: async (secretId, _value, token): Promise<StagedVersion> => {
       this.staged.push({ secretId, token });
-      this.promoted.push({ secretId, versionId: token });
-      return { arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`, versionId: token, outcome: "created" };
+      if (this.putOutcome === "created") this.promoted.push({ secretId, versionId: token });
+      return { arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`, versionId: token, outcome: this.putOutcome };
     },
   };
   verifier: RegistryVerifier = {
@@ -84,7 +85,7 @@ class World {
 }
 
 describe("RefreshService", () => {
-  it("mints once per (account, region), stages, verifies, promotes, records and announces each registry", async () => {
+  it("mints once per (account, region), verifies, writes as current, records and announces each registry", async () => {
     const w = new World();
     const registries = [ecr("a", "123456789012", "eu-west-1"), ecr("b", "123456789012", "eu-west-1"), ecr("c", "123456789012", "us-east-1")];
     const report = await w.service().run(registries);
@@ -96,6 +97,16 @@ describe("RefreshService", () => {
     for (const e of w.events) expect(Object.keys(e.detail).sort()).toEqual(["expiresAt", "registryId", "secretArn", "versionId"]);
     expect(report.earliestExpiry).toEqual(new Date(NOW.getTime() + 12 * HOUR));
     expect(w.history.filter((h) => h.type === "rotated")).toHaveLength(3);
+  });
+
+  it("promotes a token an earlier run wrote but never recorded (the write comes back 'existing'), then records and announces it", async () => {
+    const w = new World();
+    w.putOutcome = "existing";
+    const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+    expect(report.results.map((r) => r.outcome)).toEqual(["refreshed"]);
+    expect(w.promoted).toEqual([{ secretId: "pullkeeper/a", versionId: w.staged[0]?.token }]);
+    expect(w.states.get("a")?.current?.versionId).toBe(w.staged[0]?.token);
+    expect(w.events).toHaveLength(1);
   });
 
   it("leaves a fresh token alone and still reports its expiry", async () => {
