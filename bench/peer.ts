@@ -13,19 +13,34 @@ import { gzipSync } from "node:zlib";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
-/** As the stack bundles (stacks/lambda.ts NODEJS_BUNDLING): ESM with code splitting, minified, the AWS SDK bundled. */
+/**
+ * As the stack bundles (stacks/lambda.ts NODEJS_BUNDLING through SST's node runtime,
+ * pkg/runtime/node/build.go): ESM with code splitting, minified, names kept, packages' ESM builds
+ * first (mainFields module, main: the AWS SDK's dist-es, which tree-shakes, not its dist-cjs), the
+ * AWS SDK bundled.
+ */
 export const LAMBDA_BUILD = {
   entryNames: "[name]",
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   splitting: true,
   minify: true,
+  keepNames: true,
+  mainFields: ["module", "main"],
   format: "esm",
   platform: "node",
-  target: "node22",
+  target: "esnext",
   metafile: true,
-  // Bundled CommonJS dependencies call require(); ESM has none, so give them one.
-  banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
+  // SST's banner: bundled CommonJS dependencies call require() and read __filename/__dirname; ESM has none of them.
+  banner: {
+    js: [
+      "import { createRequire as topLevelCreateRequire } from 'module';",
+      "const require = topLevelCreateRequire(import.meta.url);",
+      'import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url"',
+      "const __filename = topLevelFileUrlToPath(import.meta.url)",
+      'const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url))',
+    ].join("\n"),
+  },
   logLevel: "error",
 } as const satisfies BuildOptions;
 

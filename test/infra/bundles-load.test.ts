@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { LAMBDA_BUILD } from "../../bench/peer.js";
 
-// Every function bundled as the stack bundles it (stacks/lambda.ts: ESM, code splitting, Node 22,
-// the require() banner SST adds), then loaded by a fresh node. A dependency whose require()s
+// Every function bundled as the stack bundles it (bench/peer.ts's LAMBDA_BUILD, which mirrors SST's
+// node runtime: ESM, code splitting, packages' ESM builds first, SST's banner), then loaded by a fresh node. A dependency whose require()s
 // esbuild cannot follow (a UMD build, as jsonc-parser's main was) passes every test that runs the
 // sources and fails only here — or at the first invocation on AWS.
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -18,18 +19,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe("each function's bundle loads", () => {
   it.each(functions)("%s", async (file) => {
     const name = file.replace(/\.ts$/, "");
-    await build({
-      entryPoints: [join(ROOT, "functions", file)],
-      outdir: join(out, name),
-      entryNames: "[name]",
-      bundle: true,
-      splitting: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      banner: { js: "import { createRequire as __pkCreateRequire } from 'node:module'; const require = __pkCreateRequire(import.meta.url);" },
-      logLevel: "silent",
-    });
+    await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, "functions", file)], outdir: join(out, name), metafile: false, logLevel: "silent" });
     const entry = pathToFileURL(join(out, name, `${name}.js`)).href;
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(entry)});`], {
       cwd: ROOT,
