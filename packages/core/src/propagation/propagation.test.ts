@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { credential } from "../model/credential.js";
+import { PullkeeperError } from "../model/errors.js";
 import { type Consumer, type ConsumerDelivery, type DeliveryContext, DeliveryError, type DeliveryRequest, type DeliveryTarget, type RateLimiter } from "./delivery.js";
 import type { PullkeeperEvent } from "../model/events.js";
 import type { HistoryEntry, Ledger, StoredCredential, Vault } from "../model/ports.js";
@@ -151,6 +152,41 @@ describe("PropagationService.deliver: retryable causes are retried for as long a
     const w = world(async () => ({ status: "delivered", detail: "" }), { writes: 3 });
     await w.service.deliver(request);
     expect(w.acquired).toEqual([{ provider: "p", writes: 3 }]);
+  });
+});
+
+describe("PropagationService.deliver: the rate limiter's own store failing is the bookkeeping's, not the provider's", () => {
+  const storeDown = () => new PullkeeperError("access_denied", "rate limiter UpdateItem on pullkeeper-ledger: AccessDeniedException");
+
+  it("acquire() failing throws (the message is redelivered): nothing recorded, no provider paused, nothing written", async () => {
+    let writes = 0;
+    const w = world(async () => {
+      writes++;
+      return { status: "delivered", detail: "" };
+    }, { limiter: { acquire: async () => Promise.reject(storeDown()) } });
+    await expect(w.service.deliver(request)).rejects.toMatchObject({ code: "access_denied" });
+    expect(w.failures).toEqual([]);
+    expect(w.pauses).toEqual([]);
+    expect(w.events).toEqual([]);
+    expect(w.sent).toEqual([]);
+    expect(writes).toBe(0);
+  });
+
+  it("pausedUntil() failing between a target's writes throws the same way", async () => {
+    const w = world(async (context) => {
+      await context.beforeWrite?.();
+      return { status: "delivered", detail: "" };
+    }, { limiter: { pausedUntil: async () => Promise.reject(storeDown()) } });
+    await expect(w.service.deliver(request)).rejects.toMatchObject({ code: "access_denied" });
+    expect(w.failures).toEqual([]);
+    expect(w.pauses).toEqual([]);
+  });
+
+  it("a deferral from the limiter is still the delivery's: retried when the slot comes, not thrown", async () => {
+    const w = world(async () => ({ status: "delivered", detail: "" }), {
+      limiter: { acquire: async () => Promise.reject(new DeliveryError("throttled", "not before 2 s", { retryable: true, retryAfterMs: 2_000, deferred: true })) },
+    });
+    expect(await w.service.deliver(request)).toMatchObject({ outcome: "retrying", code: "throttled", deferred: true });
   });
 });
 

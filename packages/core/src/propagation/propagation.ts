@@ -87,6 +87,25 @@ const NOT_BEFORE_JITTER_MS = 250;
 /** A message this early for its consumer's next attempt is queued again; one less early runs (the limiter still holds it to any pause). */
 const EARLY_TOLERANCE_MS = 1_000;
 
+/**
+ * The rate limiter's own store failed (DynamoDB on AWS): pullkeeper's bookkeeping, not the
+ * provider's answer. It is thrown, never recorded as a failed attempt nor pauses the provider.
+ */
+class LimiterFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super(failure instanceof Error ? failure.message : String(failure));
+  }
+}
+
+/** A limiter call whose own failures are the bookkeeping's; its deferrals (DeliveryError) stay the delivery's. */
+async function limiterCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw error instanceof DeliveryError ? error : new LimiterFailure(error);
+  }
+}
+
 function asDeliveryError(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
   if (error instanceof PullkeeperError) return new DeliveryError(error.code, error.message, { retryable: (error as { retryable?: boolean }).retryable ?? false });
@@ -252,7 +271,7 @@ export class PropagationService {
     };
     const beforeWrite = async (): Promise<void> => {
       if (provider === undefined) return;
-      const until = await rateLimiter.pausedUntil(provider);
+      const until = await limiterCall(() => rateLimiter.pausedUntil(provider));
       const now = clock.now().getTime();
       if (until !== undefined && until > now) {
         throw new DeliveryError("paused", `${provider} is paused until ${new Date(until).toISOString()} (a Retry-After): every worker holds back its writes`, {
@@ -268,13 +287,15 @@ export class PropagationService {
       // Only the current version goes out: a request overtaken by a newer rotation is dropped.
       if (!stored.stages.includes("AWSCURRENT")) return { outcome: "skipped", reason: "superseded" };
       if (!target || provider === undefined) throw new DeliveryError("unknown_target", `no delivery target for kind ${consumer.target.kind}`, { retryable: false });
-      await rateLimiter.acquire(provider, { writes: Math.max(1, target.writesPerDelivery?.(consumer) ?? 1) });
+      await limiterCall(() => rateLimiter.acquire(provider, { writes: Math.max(1, target.writesPerDelivery?.(consumer) ?? 1) }));
       outcome = await withTimeout(
         target.deliver({ consumer, registry, secretArn: request.secretArn, versionId: request.versionId, credential: stored.credential, beforeWrite, pause }),
         this.#deps.deliveryTimeoutMs ?? 30_000,
         `delivery to ${consumer.id}`,
       );
     } catch (caught) {
+      // The limiter's store failed: the queue's redelivery (or reconcile) tries again; the record stays as it was.
+      if (caught instanceof LimiterFailure) throw caught.failure;
       const error = asDeliveryError(caught);
       // The provider's Retry-After, or a short pause for a throttling error that gave none:
       // every worker holds back, not only this one. A deferral came from a pause already known,
