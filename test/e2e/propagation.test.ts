@@ -21,6 +21,19 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
+/** The embedded runtime over a workspace, with the fake provider's target and `concurrency` delivery workers. */
+function startRuntime(ws: { configPath: string; stateDir: string }, concurrency: number): Promise<EmbeddedRuntime> {
+  return EmbeddedRuntime.start({
+    configPath: ws.configPath,
+    stateDir: ws.stateDir,
+    port: 0,
+    htpasswdCost: 4,
+    log: () => undefined,
+    extraTargets: [new FakeProviderTarget(500)],
+    delivery: { concurrency, baseBackoffMs: 50 },
+  });
+}
+
 async function setup(consumerIds: string[], extra: { rateLimits?: Record<string, number>; provider?: string; concurrency?: number } = {}) {
   const ws = await workspace();
   const provider = await new FakeProvider({ slowMs: 200 }).start();
@@ -33,15 +46,7 @@ async function setup(consumerIds: string[], extra: { rateLimits?: Record<string,
     .join("");
   const limits = extra.rateLimits ? `settings:\n  rateLimits: ${JSON.stringify(extra.rateLimits)}\n` : "";
   await writeFile(ws.configPath, `${await readFile(ws.configPath, "utf8")}consumers:\n${consumers}${limits}`);
-  const runtime = await EmbeddedRuntime.start({
-    configPath: ws.configPath,
-    stateDir: ws.stateDir,
-    port: 0,
-    htpasswdCost: 4,
-    log: () => undefined,
-    extraTargets: [new FakeProviderTarget(500)],
-    delivery: { concurrency: extra.concurrency ?? 8, baseBackoffMs: 50 },
-  });
+  const runtime = await startRuntime(ws, extra.concurrency ?? 8);
   cleanups.push(() => runtime.stop());
   const events: PullkeeperEvent[] = [];
   runtime.bus.subscribe({ source: ["pullkeeper"] }, async (e) => void events.push({ type: e["detail-type"], detail: e.detail } as PullkeeperEvent));
@@ -109,7 +114,7 @@ describe("propagation in the embedded runtime", () => {
     const received = provider.receipts.length;
     expect(received).toBeLessThan(ids.length);
 
-    const restarted = await EmbeddedRuntime.start({ configPath: ws.configPath, stateDir: ws.stateDir, port: 0, htpasswdCost: 4, log: () => undefined, extraTargets: [new FakeProviderTarget(500)], delivery: { concurrency: 1, baseBackoffMs: 50 } });
+    const restarted = await startRuntime(ws, 1);
     cleanups.push(() => restarted.stop());
     // A restart does not rotate: the queued deliveries were of v1, and v1 reaches everyone now.
     expect((await restarted.ledger.registryState("local"))?.current?.versionId).toBe(v1);

@@ -196,13 +196,14 @@ export class PropagationService {
           }),
         ),
       );
-      const marked = chunk.filter((p): p is PlannedDelivery => p !== undefined);
-      if (marked.length === 0) continue;
-      const requests = marked.map((p) => p.request);
-      const atOnce = marked.filter((p) => p.notBefore === undefined).map((p) => p.request);
+      const claimed = chunk.filter((p): p is PlannedDelivery => p !== undefined);
+      if (claimed.length === 0) continue;
+      const requests = claimed.map((p) => p.request);
+      const atOnce = claimed.filter((p) => p.notBefore === undefined).map((p) => p.request);
       if (atOnce.length > 0) await queue.send(atOnce);
-      // A lost retrying message comes back for its recorded next attempt, not before (the engine would re-queue it anyway).
-      for (const p of marked) if (p.notBefore !== undefined) await queue.send([p.request], { delayMs: p.notBefore.getTime() - now.getTime() });
+      // A lost retrying message comes back for its recorded next attempt, not before: the re-drive
+      // above reset the record to pending, so the engine no longer knows that attempt's time.
+      for (const p of claimed) if (p.notBefore !== undefined) await queue.send([p.request], { delayMs: p.notBefore.getTime() - now.getTime() });
       requested += requests.length;
       const events: DeliveryRequested[] = requests.map((r) => ({
         type: "Delivery Requested",

@@ -13,6 +13,8 @@ function ecr(id: string, account: string, region: string): Registry {
   return { id, host: `${account}.dkr.ecr.${region}.amazonaws.com`, kind: "ecr", source: { type: "ecr-token", account, region }, secret: `pullkeeper/${id}`, verify: {} };
 }
 
+const secretArn = (secretId: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`;
+
 class World {
   mints: TokenScope[] = [];
   failingScopes = new Set<string>();
@@ -41,7 +43,7 @@ class World {
     },
     stagePending: async (secretId, _value, token): Promise<StagedVersion> => {
       this.staged.push({ secretId, token });
-      return { arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`, versionId: token, outcome: "created" };
+      return { arn: secretArn(secretId), versionId: token, outcome: "created" };
     },
     promote: async (secretId, versionId) => {
       this.promoted.push({ secretId, versionId });
@@ -50,7 +52,7 @@ class World {
     putCurrent: async (secretId, _value, token): Promise<StagedVersion> => {
       this.staged.push({ secretId, token });
       if (this.putOutcome === "created") this.promoted.push({ secretId, versionId: token });
-      return { arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${secretId}-AbCdEf`, versionId: token, outcome: this.putOutcome };
+      return { arn: secretArn(secretId), versionId: token, outcome: this.putOutcome };
     },
   };
   verifier: RegistryVerifier = {
