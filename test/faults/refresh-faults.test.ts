@@ -55,7 +55,10 @@ const DEPENDENCIES: readonly Dependency[] = [
   // only to promote a token an earlier run wrote and never recorded, which no fault row here reaches.
   sdk("Secrets Manager, the write (PutSecretValue as AWSCURRENT)", "secrets-manager", "ecr", (w) => w.faults.secretsManager, ["PutSecretValue"]),
   dynamo("DynamoDB reads (GetItem, Query)", ["GetItem", "Query"]),
-  dynamo("DynamoDB writes (PutItem, UpdateItem)", ["PutItem", "UpdateItem"], { afterPromotion: true }),
+  // The first write is the token's write intent, before the vault's: every write failing fails the run before it.
+  dynamo("DynamoDB writes (PutItem, UpdateItem)", ["PutItem", "UpdateItem"]),
+  // Only the record after the vault's write: the next run takes the written token up through its intent.
+  dynamo("DynamoDB, the record after the write (UpdateItem)", ["UpdateItem"], { afterPromotion: true }),
   sdk("EventBridge (PutEvents)", "eventbridge", "ecr", (w) => w.faults.eventBridge, undefined, { afterPromotion: true, announcement: true }),
 ];
 
@@ -110,8 +113,14 @@ for (const dependency of DEPENDENCIES) {
         for (const password of w.minted) expect(`${output} ${JSON.stringify(report)}`).not.toContain(password);
 
         // The next scheduled run, with the fault gone: vault and ledger on the same verified version.
+        const mintedBefore = w.minted.length;
         const next = await w.service.run(w.registries, { registryIds: [id] });
         expect(["refreshed", "fresh"], JSON.stringify(next.results[0])).toContain(next.results[0]?.outcome);
+        if (dependency.afterPromotion === true && dependency.announcement !== true) {
+          // Written, never recorded: taken up through its write intent, not replaced by a second token.
+          expect(next.results[0]).toMatchObject({ outcome: "refreshed", reason: "unrecorded-write" });
+          expect(w.minted, "a second token minted although the first was written").toHaveLength(mintedBefore);
+        }
         const state = await w.ledger.registryState(id);
         expect(state?.current).toMatchObject({ versionId: w.currentVersion(id), verification: { status: "ok" } });
         expect(w.currentVersion(id)).not.toBe(seeded);

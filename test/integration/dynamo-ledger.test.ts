@@ -46,6 +46,21 @@ describe("DynamoLedger on an embedded DynamoDB (dynalite)", () => {
     expect(state?.current?.verification.status).toBe("ok");
   });
 
+  it("keeps a refresh's last write intent apart from the registry's state, without a secret ARN, the latest one winning", async () => {
+    const ledger = new DynamoLedger({ client: dynamo.client, tableName: await dynamo.createLedgerTable() });
+    expect(await ledger.writeIntent("prod-ecr")).toBeUndefined();
+    const { secretArn: _arn, ...first } = version("v1", "2026-11-23T08:00:00Z");
+    await ledger.recordWriteIntent(first);
+    expect(await ledger.writeIntent("prod-ecr")).toEqual(first);
+    // An intent is not a record: the registry has no state and no current version yet.
+    expect(await ledger.registryState("prod-ecr")).toBeUndefined();
+    expect((await ledger.listRegistries()).items).toEqual([]);
+    const { secretArn: _arn2, ...second } = version("v2", "2026-11-23T20:00:00Z");
+    await ledger.recordWriteIntent(second);
+    expect(await ledger.writeIntent("prod-ecr")).toEqual(second);
+    expect(await ledger.version("prod-ecr", "v2")).toBeUndefined();
+  });
+
   it("never lets an older version overwrite a newer one; the same version again is a no-op", async () => {
     const ledger = new DynamoLedger({ client: dynamo.client, tableName: await dynamo.createLedgerTable() });
     await ledger.recordCurrentVersion(registry, version("v2", "2026-11-23T10:00:00Z"));

@@ -10,13 +10,14 @@ import {
   type PageRequest,
   type RegistryRecord,
   type RegistryState,
+  type VersionToWrite,
 } from "@pullkeeper/core";
 import { randomUUID } from "node:crypto";
 import { DynamoLifecycleLedger } from "./dynamo-lifecycle-ledger.js";
 import type { DynamoTableOptions } from "./dynamo-table.js";
 import { classifyAwsError } from "./errors.js";
 import { deliveryKey, fromDeliveryItem } from "./delivery-items.js";
-import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersionItem, versionAttributes } from "./ledger-items.js";
+import { fromHistoryItem, fromStateItem, key, REGISTRIES_INDEX_KEY, toHistoryItem, toVersion, toVersionItem, versionAttributes } from "./ledger-items.js";
 
 export type DynamoLedgerOptions = DynamoTableOptions;
 
@@ -78,6 +79,18 @@ export class DynamoLedger extends DynamoLifecycleLedger implements Ledger {
       if ((error as { name?: string }).name === "ConditionalCheckFailedException") return "superseded";
       throw classifyAwsError(error, "ledger UpdateItem");
     }
+  }
+
+  async recordWriteIntent(version: VersionToWrite): Promise<void> {
+    // Unconditional: the latest intent is the only one a later run can take up.
+    await this.putItem({ ...key.writeIntent(version.registryId), ...versionAttributes(version) });
+  }
+
+  async writeIntent(registryId: string): Promise<VersionToWrite | undefined> {
+    const item = await this.getItem(key.writeIntent(registryId), { consistent: true });
+    if (item === undefined) return undefined;
+    const { secretArn: _arn, ...version } = toVersion(item);
+    return version;
   }
 
   async appendHistory(entry: HistoryEntry): Promise<void> {

@@ -1,9 +1,10 @@
-import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Revocation, Verification } from "@pullkeeper/core";
+import type { CredentialVersion, HistoryEntry, RegistryKind, RegistryState, Revocation, Verification, VersionToWrite } from "@pullkeeper/core";
 
 /**
  * Item layout of the ledger table. One partition per registry:
  *   REG#<id> / STATE            the registry and its current version (listed through gsi1)
  *   REG#<id> / VER#<versionId>  each credential version; only its lifecycle (superseded, revoked) changes
+ *   REG#<id> / INTENT           the version a refresh last set out to write to the vault (written or not)
  *   REG#<id> / HIST#<at>#<uid>  history, newest first by sort key
  *   REG#<id> / LOCK             who may rotate, roll back or revoke it now (a lease)
  *   REG#<id> / REVOCATION       where the revocation of the previous version stands
@@ -16,6 +17,8 @@ export const deliveryIndexKey = (registryId: string, consumerId: string) => `DLV
 export const key = {
   state: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "STATE" }),
   version: (registryId: string, versionId: string) => ({ pk: `REG#${registryId}`, sk: `VER#${versionId}` }),
+  /** The version a refresh last set out to write to the vault. */
+  writeIntent: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "INTENT" }),
   /** The registry's one-at-a-time lock (rotation, rollback, revocation). */
   lock: (registryId: string) => ({ pk: `REG#${registryId}`, sk: "LOCK" }),
   /** Where the revocation of its previous credential stands. */
@@ -29,7 +32,8 @@ const iso = (d: Date | undefined) => d?.toISOString();
 /** An ISO attribute back to a Date; absent stays absent. */
 export const date = (s: unknown) => (typeof s === "string" ? new Date(s) : undefined);
 
-export function versionAttributes(v: CredentialVersion): Item {
+/** A version's attributes; one a refresh has yet to write (its write intent) has no secret ARN yet. */
+export function versionAttributes(v: VersionToWrite & { readonly secretArn?: string }): Item {
   return {
     registryId: v.registryId,
     secretArn: v.secretArn,

@@ -101,6 +101,12 @@ export interface RegistryRecord {
   readonly secretArn: string;
 }
 
+/**
+ * A version a refresh has verified and is about to write to the vault: what the ledger records of
+ * a version, but the secret's ARN, which the write returns. Its versionId is the write's request token.
+ */
+export type VersionToWrite = Omit<CredentialVersion, "secretArn">;
+
 export interface RegistryState extends RegistryRecord {
   readonly current?: CredentialVersion;
   /** The version the current one replaced (its record: `version(registryId, previousVersionId)`). */
@@ -225,6 +231,14 @@ export interface RegistryLedger {
    * created later: a late writer never overwrites a newer credential.
    */
   recordCurrentVersion(registry: RegistryRecord, version: CredentialVersion): Promise<"recorded" | "superseded">;
+  /**
+   * Records the version a refresh is about to write to the vault (replacing the one before), so a
+   * run that stops between that write and recordCurrentVersion leaves the next run what the vault
+   * cannot tell it: that version's expiry and verification, to take it up instead of minting again.
+   */
+  recordWriteIntent(version: VersionToWrite): Promise<void>;
+  /** The version a refresh last set out to write (recordWriteIntent), written or not. */
+  writeIntent(registryId: string): Promise<VersionToWrite | undefined>;
   appendHistory(entry: HistoryEntry): Promise<void>;
   /** Newest first. */
   history(registryId: string, page?: PageRequest): Promise<Page<HistoryEntry>>;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type Credential, credential } from "../model/credential.js";
-import { PullkeeperError, UpstreamError } from "../model/errors.js";
+import { NotFoundError, PullkeeperError, UpstreamError } from "../model/errors.js";
 import type { PullkeeperEvent } from "../model/events.js";
 import type { CredentialVersion, Registry, TokenScope, VerificationStatus } from "../model/model.js";
-import type { EventBus, Fingerprinter, HistoryEntry, RegistryLedger, RegistryRecord, RegistryState, RegistryVerifier, StagedVersion, TokenSource, Vault, VerifyRequest } from "../model/ports.js";
+import type { EventBus, Fingerprinter, HistoryEntry, RegistryLedger, RegistryRecord, RegistryState, RegistryVerifier, StagedVersion, StoredCredential, TokenSource, Vault, VerifyRequest, VersionToWrite } from "../model/ports.js";
 import { RefreshService } from "./refresh.js";
 
 const NOW = new Date("2026-11-23T12:00:00Z");
@@ -29,6 +29,9 @@ class World {
   busDown = false;
   counter = 0;
   putOutcome: "created" | "existing" = "created";
+  intents = new Map<string, VersionToWrite>();
+  /** What each secret's AWSCURRENT holds, as the vault's read returns it. */
+  currents = new Map<string, StoredCredential>();
 
   tokens: TokenSource = {
     mint: async (scope) => {
@@ -38,8 +41,11 @@ class World {
     },
   };
   vault: Vault = {
-    read: async () => {
-      throw new Error("not used");
+    read: async (secretId, selector) => {
+      const current = this.currents.get(secretId);
+      if (!("stage" in selector) || selector.stage !== "AWSCURRENT") throw new Error("not used");
+      if (current === undefined) throw new NotFoundError(`secret ${secretId} stage AWSCURRENT`);
+      return current;
     },
     stagePending: async (secretId, _value, token): Promise<StagedVersion> => {
       this.staged.push({ secretId, token });
@@ -73,6 +79,10 @@ class World {
       this.history.push(e);
     },
     history: async () => ({ items: this.history }),
+    recordWriteIntent: async (v) => {
+      this.intents.set(v.registryId, v);
+    },
+    writeIntent: async (id) => this.intents.get(id),
   };
   bus: EventBus = {
     publish: async (events) => {
@@ -109,6 +119,74 @@ describe("RefreshService", () => {
     expect(w.promoted).toEqual([{ secretId: "pullkeeper/a", versionId: w.staged[0]?.token }]);
     expect(w.states.get("a")?.current?.versionId).toBe(w.staged[0]?.token);
     expect(w.events).toHaveLength(1);
+  });
+
+  it("records each token's write intent (its expiry and verification, under the write's request token) before writing it", async () => {
+    const w = new World();
+    await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+    expect(w.intents.get("a")).toEqual({
+      registryId: "a",
+      versionId: w.staged[0]?.token,
+      fingerprint: expect.any(String),
+      createdAt: NOW,
+      expiresAt: new Date(NOW.getTime() + 12 * HOUR),
+      verification: { status: "ok", detail: "checked", checkedAt: NOW },
+    });
+  });
+
+  describe("a run that stopped between writing its token and recording it", () => {
+    const token = credential("AWS", "token-written-by-the-stopped-run");
+    /** Ledger on an old token past its margin; the stopped run's intent; the vault serving `vaultServes`. */
+    function stopped(w: World, intent: Partial<VersionToWrite> = {}, vaultServes: { versionId?: string; credential?: Credential } = {}) {
+      const old = { registryId: "a", secretArn: secretArn("pullkeeper/a"), versionId: "v-old", fingerprint: "fp-old", createdAt: new Date(NOW.getTime() - 8 * HOUR), expiresAt: new Date(NOW.getTime() + 4 * HOUR), verification: { status: "ok" as const, detail: "", checkedAt: NOW } };
+      w.states.set("a", { registryId: "a", host: "h", kind: "ecr", sourceType: "ecr-token", secretArn: old.secretArn, updatedAt: NOW, current: old });
+      const written: VersionToWrite = { registryId: "a", versionId: "v-written", fingerprint: w.fingerprints.fingerprint(token), createdAt: new Date(NOW.getTime() - HOUR), expiresAt: new Date(NOW.getTime() + 11 * HOUR), verification: { status: "ok", detail: "checked", checkedAt: NOW }, ...intent };
+      w.intents.set("a", written);
+      w.currents.set("pullkeeper/a", { arn: old.secretArn, versionId: vaultServes.versionId ?? "v-written", stages: ["AWSCURRENT"], createdAt: NOW, credential: vaultServes.credential ?? token });
+      return written;
+    }
+
+    it("is taken up by the next run: the vault's unrecorded current token is recorded and announced, nothing is minted", async () => {
+      const w = new World();
+      const written = stopped(w);
+      const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+      expect(report.results).toEqual([{ registryId: "a", outcome: "refreshed", secretArn: secretArn("pullkeeper/a"), versionId: "v-written", expiresAt: written.expiresAt, reason: "unrecorded-write" }]);
+      expect(w.mints).toHaveLength(0);
+      expect(w.staged).toHaveLength(0);
+      expect(w.states.get("a")?.current).toEqual({ ...written, secretArn: secretArn("pullkeeper/a") });
+      expect(w.events.map((e) => e.detail)).toEqual([{ registryId: "a", secretArn: secretArn("pullkeeper/a"), versionId: "v-written", expiresAt: written.expiresAt?.toISOString() }]);
+      expect(w.history.filter((h) => h.type === "rotated")).toHaveLength(1);
+      expect(report.earliestExpiry).toEqual(written.expiresAt);
+    });
+
+    const mintsAsUsual: [string, (w: World) => void][] = [
+      ["its write never happened (the vault serves another version)", (w) => stopped(w, {}, { versionId: "v-old" })],
+      ["the vault's version carries another value than the one verified", (w) => stopped(w, {}, { credential: credential("AWS", "another-value-entirely") })],
+      ["its token is due itself", (w) => stopped(w, { createdAt: new Date(NOW.getTime() - 11 * HOUR), expiresAt: new Date(NOW.getTime() + HOUR) })],
+      ["the secret is empty", (w) => {
+        stopped(w);
+        w.currents.clear();
+      }],
+    ];
+    for (const [name, arrange] of mintsAsUsual) {
+      it(`is not taken up when ${name}: the registry is refreshed as usual`, async () => {
+        const w = new World();
+        arrange(w);
+        const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+        expect(report.results).toEqual([expect.objectContaining({ outcome: "refreshed", reason: "within-margin" })]);
+        expect(w.mints).toHaveLength(1);
+        expect(w.states.get("a")?.current?.versionId).toBe(w.staged[0]?.token);
+      });
+    }
+
+    it("is not looked for while the recorded token is fresh", async () => {
+      const w = new World();
+      stopped(w);
+      w.states.set("a", { ...w.states.get("a")!, current: { ...w.states.get("a")!.current!, createdAt: NOW, expiresAt: new Date(NOW.getTime() + 12 * HOUR) } });
+      const report = await w.service().run([ecr("a", "123456789012", "eu-west-1")]);
+      expect(report.results[0]?.outcome).toBe("fresh");
+      expect(w.states.get("a")?.current?.versionId).toBe("v-old");
+    });
   });
 
   it("leaves a fresh token alone and still reports its expiry", async () => {

@@ -5,14 +5,23 @@ import type { CredentialVersion, MintedToken, Registry, RegistrySource } from ".
 import type { MintPorts, TokenMinter } from "../model/source-module.js";
 import type { ProviderHttp } from "../model/provider-api.js";
 import { sourceCapabilities, sourceRuntime } from "../source-modules.js";
-import type { CredentialPorts, RegistryLedger, RegistryRecord, TokenSource } from "../model/ports.js";
+import type { CredentialPorts, RegistryLedger, RegistryRecord, RegistryState, TokenSource, VersionToWrite } from "../model/ports.js";
 import { verifyRequest } from "../rotation/verify-request.js";
+import { readIfPresent } from "./vault-reads.js";
 import { decideRefresh, DEFAULT_REFRESH_POLICY, type RefreshDecision, type RefreshPolicy } from "./refresh-decision.js";
 
 export type RefreshStep = "ledger" | "mint" | "verify" | "write" | "promote" | "record";
 
+/**
+ * Why a registry got a new current token: the decision that made it due, or "unrecorded-write": an
+ * earlier run wrote a verified token to the vault and stopped before recording it, and this run took it up.
+ */
+export type RefreshReason = RefreshDecision["reason"] | "unrecorded-write";
+
+type Refreshed = { readonly registryId: string; readonly outcome: "refreshed"; readonly secretArn: string; readonly versionId: string; readonly expiresAt: Date; readonly reason: RefreshReason };
+
 export type RegistryRefreshResult =
-  | { readonly registryId: string; readonly outcome: "refreshed"; readonly secretArn: string; readonly versionId: string; readonly expiresAt: Date; readonly reason: RefreshDecision["reason"] }
+  | Refreshed
   | { readonly registryId: string; readonly outcome: "fresh"; readonly dueAt: Date; readonly expiresAt?: Date }
   | { readonly registryId: string; readonly outcome: "unchanged"; readonly versionId: string }
   | { readonly registryId: string; readonly outcome: "failed"; readonly step: RefreshStep; readonly code: string; readonly message: string };
@@ -106,20 +115,26 @@ export class RefreshService {
 
     const results: RegistryRefreshResult[] = [];
     const expiries: Date[] = [];
+    const events: CredentialRotated[] = [];
     const due: { registry: MintedRegistry; reason: RefreshDecision["reason"] }[] = [];
+    const accept = (result: RegistryRefreshResult) => {
+      results.push(result);
+      if (result.outcome !== "refreshed") return;
+      expiries.push(result.expiresAt);
+      events.push({
+        type: "Credential Rotated",
+        detail: { registryId: result.registryId, secretArn: result.secretArn, versionId: result.versionId, expiresAt: result.expiresAt.toISOString() },
+      });
+    };
 
     for (const registry of minted) {
       try {
         const state = await step("ledger", () => this.#deps.ledger.registryState(registry.id));
-        const decision = decideRefresh({
-          registryId: registry.id,
-          now: startedAt,
-          current: state?.current,
-          policy: { ...this.#policy, ...(registry.source.marginSeconds !== undefined && { marginSeconds: registry.source.marginSeconds }) },
-          ...(request.force !== undefined && { force: request.force }),
-        });
+        const decision = decideRefresh({ registryId: registry.id, now: startedAt, current: state?.current, policy: this.#policyOf(registry), ...(request.force !== undefined && { force: request.force }) });
         if (decision.due) {
-          due.push({ registry, reason: decision.reason });
+          const takenUp = await step("ledger", () => this.#takeUpUnrecordedWrite(registry, state, startedAt));
+          if (takenUp) accept(takenUp);
+          else due.push({ registry, reason: decision.reason });
         } else {
           const expiresAt = state?.current?.expiresAt;
           if (expiresAt) expiries.push(expiresAt);
@@ -145,7 +160,6 @@ export class RefreshService {
     }
 
     const limit = pLimit(this.#deps.concurrency ?? 4);
-    const events: CredentialRotated[] = [];
     await Promise.all(
       [...byScope.values()].map(async ({ minter, members }) => {
         let token: MintedToken;
@@ -159,15 +173,7 @@ export class RefreshService {
           members.map(({ registry, reason }) =>
             limit(async () => {
               try {
-                const result = await this.#refreshOne(registry, token, reason);
-                results.push(result);
-                if (result.outcome === "refreshed") {
-                  expiries.push(result.expiresAt);
-                  events.push({
-                    type: "Credential Rotated",
-                    detail: { registryId: registry.id, secretArn: result.secretArn, versionId: result.versionId, expiresAt: result.expiresAt.toISOString() },
-                  });
-                }
+                accept(await this.#refreshOne(registry, token, reason));
               } catch (error) {
                 results.push(await this.#failed(registry.id, error));
               }
@@ -192,6 +198,28 @@ export class RefreshService {
     return { startedAt, results, ...(earliestExpiry && { earliestExpiry }), ...(eventError !== undefined && { eventError }) };
   }
 
+  #policyOf(registry: MintedRegistry): RefreshPolicy {
+    return { ...this.#policy, ...(registry.source.marginSeconds !== undefined && { marginSeconds: registry.source.marginSeconds }) };
+  }
+
+  /**
+   * A run that stopped between writing its verified token to the vault and recording it left the
+   * vault serving a version the ledger does not know, and the vault cannot say when it expires.
+   * Its write intent can: when the vault's AWSCURRENT is that version (same value) and it is still
+   * fresh, it is recorded and announced as the run would have, and nothing is minted. Otherwise
+   * (never written, replaced since, or due itself) the registry is refreshed as usual.
+   */
+  async #takeUpUnrecordedWrite(registry: MintedRegistry, state: RegistryState | undefined, now: Date): Promise<Refreshed | undefined> {
+    const { ledger, vault, fingerprints } = this.#deps;
+    const intent = await ledger.writeIntent(registry.id);
+    if (intent === undefined || intent.versionId === state?.current?.versionId) return undefined;
+    const current = await readIfPresent(vault, registry.secret, { stage: "AWSCURRENT" });
+    if (current?.versionId !== intent.versionId || fingerprints.fingerprint(current.credential) !== intent.fingerprint) return undefined;
+    const { expiresAt } = intent;
+    if (expiresAt === undefined || decideRefresh({ registryId: registry.id, now, current: intent, policy: this.#policyOf(registry) }).due) return undefined;
+    return this.#record(registry, { ...intent, expiresAt, secretArn: current.arn }, "unrecorded-write");
+  }
+
   /** The registry's source module's minter (its runtime, loaded on first use) over the `tokens` port. */
   async #minter(registry: MintedRegistry): Promise<TokenMinter> {
     const { tokens, http = NOT_WIRED_HTTP, awsCallerIdentity = notWiredIdentity, clock } = this.#deps;
@@ -200,7 +228,7 @@ export class RefreshService {
     return minter;
   }
 
-  async #refreshOne(registry: MintedRegistry, token: MintedToken, reason: RefreshDecision["reason"]): Promise<RegistryRefreshResult> {
+  async #refreshOne(registry: MintedRegistry, token: MintedToken, reason: RefreshReason): Promise<RegistryRefreshResult> {
     const { vault, verifier, ledger, fingerprints, clock } = this.#deps;
     // A token that is dead (or nearly) on arrival — a skewed clock, a broken source — would be
     // promoted, announced, found due again and re-announced on every run: refuse it instead.
@@ -217,8 +245,18 @@ export class RefreshService {
     }
 
     // Verified already, so it is written as current at once: one PutSecretValue, not a staged
-    // version and two label moves (AWSCURRENT, then AWSPENDING off it).
+    // version and two label moves (AWSCURRENT, then AWSPENDING off it). The intent first: the
+    // version's expiry, which the next run needs if this one stops before recording the write.
     const requestToken = fingerprints.requestToken(registry.secret, token.credential);
+    const intent: VersionToWrite & { readonly expiresAt: Date } = {
+      registryId: registry.id,
+      versionId: requestToken,
+      fingerprint: fingerprints.fingerprint(token.credential),
+      createdAt: token.issuedAt,
+      expiresAt: token.expiresAt,
+      verification,
+    };
+    await step("ledger", () => ledger.recordWriteIntent(intent));
     const staged = await step("write", () => vault.putCurrent(registry.secret, token.credential, requestToken));
     if (staged.outcome === "unchanged") {
       return { registryId: registry.id, outcome: "unchanged", versionId: staged.versionId };
@@ -226,21 +264,18 @@ export class RefreshService {
     // Written by an earlier run that stopped before recording it (or staged AWSPENDING by an earlier release): make it current.
     if (staged.outcome === "existing") await step("promote", () => vault.promote(registry.secret, staged.versionId));
 
-    const version: CredentialVersion = {
-      registryId: registry.id,
-      secretArn: staged.arn,
-      versionId: staged.versionId,
-      fingerprint: fingerprints.fingerprint(token.credential),
-      createdAt: token.issuedAt,
-      expiresAt: token.expiresAt,
-      verification,
-    };
-    const record: RegistryRecord = { registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: staged.arn };
+    return this.#record(registry, { ...intent, secretArn: staged.arn, versionId: staged.versionId }, reason);
+  }
+
+  /** Records a verified token the vault now serves as current, with its history entry; the run announces it. */
+  async #record(registry: MintedRegistry, version: CredentialVersion & { readonly expiresAt: Date }, reason: RefreshReason): Promise<Refreshed> {
+    const { ledger, clock } = this.#deps;
+    const record: RegistryRecord = { registryId: registry.id, host: registry.host, kind: registry.kind, sourceType: registry.source.type, secretArn: version.secretArn };
     await step("record", async () => {
       await ledger.recordCurrentVersion(record, version);
-      await ledger.appendHistory({ type: "rotated", registryId: registry.id, at: clock.now(), secretArn: staged.arn, versionId: staged.versionId, expiresAt: token.expiresAt });
+      await ledger.appendHistory({ type: "rotated", registryId: registry.id, at: clock.now(), secretArn: version.secretArn, versionId: version.versionId, expiresAt: version.expiresAt });
     });
-    return { registryId: registry.id, outcome: "refreshed", secretArn: staged.arn, versionId: staged.versionId, expiresAt: token.expiresAt, reason };
+    return { registryId: registry.id, outcome: "refreshed", secretArn: version.secretArn, versionId: version.versionId, expiresAt: version.expiresAt, reason };
   }
 
   async #failed(registryId: string, error: unknown): Promise<RegistryRefreshResult> {
