@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { configSchema } from "../packages/core/src/config/config.js";
+import { configSchema } from "../packages/core/src/config/config-schema.js";
 import type { DeliveryTarget } from "../packages/core/src/propagation/delivery.js";
 import { TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import { code, constraintsOf, presenceOf, typeOf } from "./config-reference/columns.js";

@@ -1,5 +1,8 @@
 import type { Context } from "aws-lambda";
-import { handler } from "../functions/refresh.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadDeployConfig, shippedConfig } from "../stacks/config.js";
 
 /**
  * `npm start` until the embedded runtime lands: one refresh, through the very handler Lambda
@@ -21,6 +24,14 @@ if (needed.length > 0) {
   );
   process.exit(2);
 }
+
+// The function reads the config as the deploy ships it (JSON): check pullkeeper.yaml as the deploy
+// does and hand the function that.
+const deployed = loadDeployConfig(process.env);
+const shipped = join(mkdtempSync(join(tmpdir(), "pullkeeper-refresh-once-")), "pullkeeper.json");
+writeFileSync(shipped, shippedConfig(deployed).json);
+process.env.PULLKEEPER_CONFIG = shipped;
+const { handler } = await import("../functions/refresh.js");
 
 const event = { version: "0", id: "local", "detail-type": "Scheduled Event", source: "aws.events", account: "000000000000", time: new Date().toISOString(), region: process.env.AWS_REGION ?? "us-east-1", resources: [], detail: {} };
 const context = { functionName: "pullkeeper-refresh-local", awsRequestId: "local", getRemainingTimeInMillis: () => 300_000 } as unknown as Context;

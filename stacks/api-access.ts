@@ -18,7 +18,7 @@
  * with the rest, so the variables are no longer read, and a deploy with either set fails, saying
  * what to write in the file instead (rather than a second source that may disagree).
  */
-import type { PullkeeperConfig } from "../packages/core/src/config/config.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config-document.js";
 
 
 /** The stage SST's ApiGatewayV2 deploys (`$default`, auto-deployed); it is in every execute-api ARN. */

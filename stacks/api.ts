@@ -33,7 +33,7 @@ export interface ApiDependencies {
  * - No CORS: the dashboard is served by the API itself, and scripts call it directly.
  */
 export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDependencies, principals: ApiPrincipals) {
-  const { config, relativeFile } = deployConfig;
+  const { config } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
 
   const partition = aws.getPartitionOutput().partition;
@@ -70,7 +70,7 @@ export function api(deployConfig: DeployConfig, storage: Storage, deps: ApiDepen
   );
 
   const fn = new sst.aws.Function("Api", {
-    ...functionBase(relativeFile, {
+    ...functionBase(deployConfig, {
       PULLKEEPER_TABLE: table.name,
       PULLKEEPER_BUS: bus.name,
       PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,

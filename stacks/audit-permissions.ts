@@ -1,5 +1,5 @@
 import { TARGET_MODULES } from "../packages/aws/src/target-modules.js";
-import type { PullkeeperConfig } from "../packages/core/src/config/config.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config-document.js";
 import { type PermissionStatement, type RefreshPermissionContext, TRACING_PERMISSIONS } from "./config";
 import { combine, deliveryPlanningPermissions, kindStatements, targetSecretsStatements } from "./propagation-permissions";
 import { apiRotationPermissions, type RotationPlan } from "./rotation-permissions";

@@ -27,7 +27,7 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  *   and a lost or failed scan (the failure queue).
  */
 export function audit(deployConfig: DeployConfig, storage: Storage) {
-  const { config, relativeFile } = deployConfig;
+  const { config } = deployConfig;
   const { table, bus } = storage;
 
   const failures = new sst.aws.Queue("AuditFailures", {
@@ -42,7 +42,7 @@ export function audit(deployConfig: DeployConfig, storage: Storage) {
   );
 
   const fn = new sst.aws.Function("AuditScan", {
-    ...functionBase(relativeFile, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name }),
+    ...functionBase(deployConfig, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name }),
     description: "pullkeeper: discover running environments, judge their credentials, record and alarm",
     handler: "functions/audit-scan.handler",
     timeout: "5 minutes",

@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { checkConfigFile, type PullkeeperConfig } from "../packages/core/src/config/config.js";
+import { isDeepStrictEqual } from "node:util";
+import { checkConfigFile } from "../packages/core/src/config/config.js";
+import { type PullkeeperConfig, validateConfig } from "../packages/core/src/config/config-document.js";
 import { scheduleIssues } from "../packages/core/src/config/schedule-check.js";
 import type { TargetSchemas } from "../packages/core/src/model/consumers.js";
 import { sourceCapabilities, sourcePermissions } from "../packages/core/src/source-modules.js";
@@ -23,6 +26,28 @@ export interface DeployConfig {
   readonly relativeFile: string;
   /** The file's text, so deploy-time checks (rotationPlan) place their issues at a line and column. */
   readonly text?: string;
+  /** The parsed document `config` was checked from: what the functions get, as JSON (shippedConfig). */
+  readonly document: unknown;
+}
+
+/**
+ * The config as the functions read it (packages/aws/src/lambda/config-file.ts): the checked
+ * document as JSON, so no function loads a YAML parser at cold start; named by its content, so
+ * deploys of other configs from the same checkout never overwrite it. A value that does not survive
+ * JSON (YAML's .inf, say) fails the deploy here rather than a function later.
+ */
+export function shippedConfig(deploy: Pick<DeployConfig, "config" | "document" | "relativeFile">): { readonly name: string; readonly json: string } {
+  const json = `${JSON.stringify(deploy.document, null, 2)}\n`;
+  let back: PullkeeperConfig | undefined;
+  try {
+    back = validateConfig(JSON.parse(json) as unknown, deploy.relativeFile);
+  } catch {
+    back = undefined;
+  }
+  if (back === undefined || !isDeepStrictEqual(back, deploy.config)) {
+    throw new Error(`${deploy.relativeFile}: a value in it does not survive as JSON, which is how the functions read the config (a YAML-only value such as .inf or .nan?); write it as a plain string or number`);
+  }
+  return { name: `pullkeeper-${createHash("sha256").update(json).digest("hex").slice(0, 16)}.json`, json };
 }
 
 /**
@@ -47,7 +72,8 @@ export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: str
     throw new Error(`cannot read the pullkeeper config ${relativeFile} (${code}); set PULLKEEPER_CONFIG to its path relative to ${root}`);
   }
   // With the checks that take a schedule's runs, which the functions' own parse leaves to here.
-  return { config: checkConfigFile(text, relativeFile, targets, scheduleIssues).config, file, relativeFile, text };
+  const { config, document } = checkConfigFile(text, relativeFile, targets, scheduleIssues);
+  return { config, document, file, relativeFile, text };
 }
 
 /** An IAM statement as SST's `FunctionPermissionArgs` takes it (effect defaults to allow). */

@@ -11,6 +11,6 @@ import type { DeployConfig } from "./config";
  * (`pullkeeper.yaml is not valid:\n  consumers[0].target.project: ...`) instead of failing
  * every delivery at 03:00. Nothing here uses SST globals.
  */
-export function validateConsumers(deployConfig: DeployConfig): Consumer[] {
+export function validateConsumers(deployConfig: Pick<DeployConfig, "config" | "relativeFile">): Consumer[] {
   return consumersFromConfig(deployConfig.config, TARGET_MODULES_BY_KIND, deployConfig.relativeFile);
 }

@@ -1,6 +1,9 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { SHIPPED_CONFIG_FILE } from "../packages/core/src/config/config-document.js";
 import { type ScheduleName, schedulerInput } from "../packages/core/src/config/schedule-input.js";
 import { METRICS_NAMESPACE } from "./audit-config";
-import type { ScheduleExpression } from "./config";
+import { type DeployConfig, type ScheduleExpression, shippedConfig } from "./config";
 import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "./schedule-permissions";
 
 /**
@@ -15,17 +18,29 @@ import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "./
 export const NODEJS_BUNDLING = { splitting: true } as const;
 
 /**
- * What every pullkeeper function shares: Node 22 on arm64, the bundling above, the config file
- * validated at deploy time shipped as the file the function reads, and Powertools' service and
- * metrics namespace. `environment` adds the function's own variables.
+ * Writes the config as the functions read it (shippedConfig) under SST's work directory, once per
+ * content, and returns its path relative to the app root, as `copyFiles` takes it.
  */
-export function functionBase(relativeFile: string, environment: Record<string, $util.Input<string>>) {
+function shippedConfigFile(deploy: DeployConfig): string {
+  const { name, json } = shippedConfig(deploy);
+  const file = path.join($cli.paths.work, "pullkeeper", name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, json);
+  return path.relative($cli.paths.root, file);
+}
+
+/**
+ * What every pullkeeper function shares: Node 22 on arm64, the bundling above, the config
+ * validated at deploy time shipped as the JSON file the function reads (pullkeeper.json), and
+ * Powertools' service and metrics namespace. `environment` adds the function's own variables.
+ */
+export function functionBase(deploy: DeployConfig, environment: Record<string, $util.Input<string>>) {
   return {
     runtime: "nodejs22.x",
     architecture: "arm64",
     memory: "512 MB",
-    environment: { PULLKEEPER_CONFIG: "pullkeeper.yaml", POWERTOOLS_SERVICE_NAME: "pullkeeper", POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...environment },
-    copyFiles: [{ from: relativeFile, to: "pullkeeper.yaml" }],
+    environment: { PULLKEEPER_CONFIG: SHIPPED_CONFIG_FILE, POWERTOOLS_SERVICE_NAME: "pullkeeper", POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, ...environment },
+    copyFiles: [{ from: shippedConfigFile(deploy), to: SHIPPED_CONFIG_FILE }],
     nodejs: NODEJS_BUNDLING,
   } satisfies Partial<sst.aws.FunctionArgs>;
 }

@@ -1,4 +1,4 @@
-import type { PullkeeperConfig } from "../packages/core/src/config/config.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config-document.js";
 import { SECRET_CHANGE_PATTERNS } from "../packages/core/src/propagation/secret-change.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { PullkeeperConfig } from "../packages/core/src/config/config.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config-document.js";
 import type { DeployLocation, IamStatement, PermissionConsumer, TargetModule, TargetPermissions } from "../packages/core/src/model/target-module.js";
 import { TARGET_MODULES, TARGET_MODULES_BY_KIND } from "../packages/aws/src/target-modules.js";
 import { type PermissionStatement, type RefreshPermissionContext, secretArn, TRACING_PERMISSIONS } from "./config";

@@ -37,7 +37,7 @@ const MAX_EVENT_AGE_SECONDS = 15 * 60;
  * - IAM: propagationPermissions, derived from the config; nothing is `link`ed.
  */
 export function propagation(deployConfig: DeployConfig, storage: Storage) {
-  const { config, relativeFile } = deployConfig;
+  const { config } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
   const sse = { sqsManagedSseEnabled: true };
 
@@ -62,7 +62,7 @@ export function propagation(deployConfig: DeployConfig, storage: Storage) {
       propagationPermissions(config, { partition, region, account, tableArn, busArn, fingerprintKeySecretArn, deliveryQueueArn, failuresQueueArn }),
   );
 
-  const common = functionBase(relativeFile, {
+  const common = functionBase(deployConfig, {
     PULLKEEPER_TABLE: table.name,
     PULLKEEPER_BUS: bus.name,
     PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn,

@@ -13,7 +13,7 @@ const MAX_EVENT_AGE_SECONDS = 15 * 60;
  * which would grant wildcard actions such as `dynamodb:*`.
  */
 export function refresh(deployConfig: DeployConfig, storage: Storage) {
-  const { config, relativeFile } = deployConfig;
+  const { config } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
 
   // Failed async invocations (after retries, or too old) and ticks the schedule could not deliver.
@@ -34,7 +34,7 @@ export function refresh(deployConfig: DeployConfig, storage: Storage) {
   );
 
   const fn = new sst.aws.Function("Refresh", {
-    ...functionBase(relativeFile, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name, PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn }),
+    ...functionBase(deployConfig, { PULLKEEPER_TABLE: table.name, PULLKEEPER_BUS: bus.name, PULLKEEPER_FINGERPRINT_KEY_SECRET: fingerprintKey.arn }),
     description: "pullkeeper: refresh ECR tokens before they expire",
     handler: "functions/refresh.handler",
     timeout: "5 minutes",

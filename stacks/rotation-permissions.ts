@@ -1,5 +1,7 @@
-import { HTPASSWD_EFS_MOUNT_PATH, type PullkeeperConfig } from "../packages/core/src/config/config.js";
-import { type PathIssue, throwConfigIssues } from "../packages/core/src/config/config-issues.js";
+import type { PullkeeperConfig } from "../packages/core/src/config/config-document.js";
+import { HTPASSWD_EFS_MOUNT_PATH } from "../packages/core/src/config/config-schema.js";
+import type { PathIssue } from "../packages/core/src/config/config-issues.js";
+import { throwConfigIssues } from "../packages/core/src/config/config-locate.js";
 import type { Registry } from "../packages/core/src/model/model.js";
 import { isRotated, type RotatedRegistry } from "../packages/core/src/rotation/rotation.js";
 import { sourcePermissions } from "../packages/core/src/source-modules.js";

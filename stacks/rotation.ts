@@ -45,7 +45,7 @@ const FAILURE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
  * - IAM: rotatePermissions / revokePermissions, derived from the config; nothing is `link`ed.
  */
 export function rotation(deployConfig: DeployConfig, storage: Storage, plan: RotationPlan) {
-  const { config, relativeFile } = deployConfig;
+  const { config } = deployConfig;
   const { table, bus, fingerprintKey } = storage;
 
   // Failed revoke runs (after the retry, or too old) and ticks the schedule could not deliver.
@@ -67,7 +67,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
   const placed = (transform: sst.aws.FunctionArgs["transform"]) => (efs ? inVpc(efs, transform) : transform);
 
   const rotate = new sst.aws.Function("Rotate", {
-    ...functionBase(relativeFile, environment),
+    ...functionBase(deployConfig, environment),
     description: "pullkeeper: Secrets Manager rotation of rotated registries (htpasswd users on EFS; provider tokens and robots through the provider's API)",
     handler: "functions/rotate.handler",
     timeout: "5 minutes",
@@ -78,7 +78,7 @@ export function rotation(deployConfig: DeployConfig, storage: Storage, plan: Rot
 
   const onFailure = { queueArn: failures.arn, maxEventAgeSeconds: MAX_EVENT_AGE_SECONDS };
   const revoke = new sst.aws.Function("Revoke", {
-    ...functionBase(relativeFile, environment),
+    ...functionBase(deployConfig, environment),
     description: "pullkeeper: revoke superseded credentials of rotated registries once nothing holds them (or at the maximum overlap); roll back on demand",
     handler: "functions/revoke.handler",
     timeout: "5 minutes",

@@ -63,8 +63,8 @@ pullkeeper reads one file: \`pullkeeper.yaml\` in the working directory, or the 
 \`PULLKEEPER_CONFIG\` names. The embedded runtime (\`pullkeeper dev\`) reads it at start and again when
 it changes (or on \`SIGHUP\`): new and changed consumers and settings apply at once, a file that
 does not validate is not applied (the running config is kept), and registry changes wait for a restart.
-On AWS the stack reads it **at deploy time**, validates it with the same schemas and ships it inside
-the function bundles; IAM is derived from it (exactly the secrets and roles it names). Check a file
+On AWS the stack reads it **at deploy time**, validates it with the same schemas and ships its
+document inside the function bundles, as JSON (\`pullkeeper.json\`: no function loads a YAML parser); IAM is derived from it (exactly the secrets and roles it names). Check a file
 with \`pullkeeper validate pullkeeper.yaml\`: every problem at once, each with its path in the file
 (\`registries[0].source.account: expected a 12-digit AWS account ID\`) and, where the validator
 knows them, its line and column and the key you probably meant.
@@ -118,7 +118,7 @@ export const TEMPLATE_TAIL = `## Environment of the functions (the stack sets th
 
 | variable | meaning |
 | --- | --- |
-| \`PULLKEEPER_CONFIG\` | path of the validated config shipped with the function (\`pullkeeper.yaml\`) |
+| \`PULLKEEPER_CONFIG\` | path of the validated config shipped with the function, its document as JSON (\`pullkeeper.json\`) |
 | \`PULLKEEPER_TABLE\` | ledger table name |
 | \`PULLKEEPER_BUS\` | EventBridge bus name |
 | \`PULLKEEPER_FINGERPRINT_KEY_SECRET\` | secret holding the HMAC key (created empty, filled on first use) |

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { mockClient } from "aws-sdk-client-mock";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -12,6 +12,7 @@ import { fixture } from "../support/fixtures.js";
 import { type LocalServer, startServer } from "../support/http.js";
 import { startRegistry, type TestRegistry } from "../support/registry.js";
 import { lambdaContext } from "../support/lambda.js";
+import { writeShippedConfig } from "../support/shipped-config.js";
 
 /**
  * The refresh function end to end: its own middy chain and adapters, built from the environment
@@ -57,8 +58,8 @@ beforeEach(async (ctx) => {
   bus.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: "e" })) }));
   tableName = await dynamo.createLedgerTable();
   const dir = mkdtempSync(join(tmpdir(), "pullkeeper-refresh-"));
-  writeFileSync(
-    join(dir, "pullkeeper.yaml"),
+  writeShippedConfig(
+    join(dir, "pullkeeper.json"),
     `registries:
   - id: prod-ecr
     host: ${HOST}
@@ -74,7 +75,7 @@ beforeEach(async (ctx) => {
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_ENDPOINT_URL_ECR: ecr.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    PULLKEEPER_CONFIG: join(dir, "pullkeeper.yaml"),
+    PULLKEEPER_CONFIG: join(dir, "pullkeeper.json"),
     PULLKEEPER_TABLE: tableName,
     PULLKEEPER_BUS: "pullkeeper-test",
     PULLKEEPER_FINGERPRINT_KEY_SECRET: "pullkeeper/fingerprint-key",
@@ -152,7 +153,7 @@ describe("functions/refresh", () => {
   });
 
   it("fails on a bad config with the path in the file, and writes nothing", async () => {
-    writeFileSync(process.env.PULLKEEPER_CONFIG as string, `registries:\n  - id: prod-ecr\n    host: ${HOST}\n    kind: ecr\n    source: { type: ecr-token, account: "12345", region: eu-west-1 }\n    secret: ${SECRET}\n`);
+    writeShippedConfig(process.env.PULLKEEPER_CONFIG as string, `registries:\n  - id: prod-ecr\n    host: ${HOST}\n    kind: ecr\n    source: { type: ecr-token, account: "12345", region: eu-west-1 }\n    secret: ${SECRET}\n`);
     await expect(createRefreshHandler(runtimeFromEnvironment)(scheduled, context)).rejects.toThrow(/registries\[0\]\.source\.account: expected a 12-digit AWS account ID/);
     expect(sm.writes).toEqual([]);
     expect(ecr.received).toHaveLength(0);

@@ -2,13 +2,13 @@ import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge
 import { mockClient } from "aws-sdk-client-mock";
 import { SecretsManagerVault } from "@pullkeeper/aws";
 import { ROTATION_STEPS, SecretValue } from "@pullkeeper/core";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createRotateHandler, runtimeFromEnvironment } from "../../functions/rotate.js";
 import { FakeSecretsManager } from "../support/fake-secrets-manager.js";
 import { BLUE, GREEN, useHtpasswdRegistry } from "../support/htpasswd-registry.js";
 import { lambdaContext } from "../support/lambda.js";
+import { writeShippedConfig } from "../support/shipped-config.js";
 
 /**
  * The rotation function with its own wiring (rotationFromEnvironment, built from the environment
@@ -39,16 +39,13 @@ beforeEach(async () => {
     published.push(...input.Entries);
     return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: "e" })) };
   });
-  await writeFile(
-    join(world.dir, "pullkeeper.yaml"),
-    `registries:\n${world.registryYaml("wired", SECRET)}    revoke: { whenInUse: revoke }\n`,
-  );
+  writeShippedConfig(join(world.dir, "pullkeeper.json"), `registries:\n${world.registryYaml("wired", SECRET)}    revoke: { whenInUse: revoke }\n`);
   Object.assign(process.env, {
     AWS_REGION: "eu-west-1",
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
     AWS_ENDPOINT_URL_DYNAMODB: world.dynamo.endpoint,
-    PULLKEEPER_CONFIG: join(world.dir, "pullkeeper.yaml"),
+    PULLKEEPER_CONFIG: join(world.dir, "pullkeeper.json"),
     PULLKEEPER_TABLE: await world.dynamo.createLedgerTable(),
     PULLKEEPER_BUS: "pullkeeper-test",
     PULLKEEPER_FINGERPRINT_KEY: Buffer.alloc(32, 3).toString("base64"),

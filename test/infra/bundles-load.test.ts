@@ -1,11 +1,12 @@
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { LAMBDA_BUILD } from "../../bench/peer.js";
+import { coldLoadFiles, LAMBDA_BUILD } from "../../bench/peer.js";
+import { writeShippedConfig } from "../support/shipped-config.js";
 
 // Every function bundled as the stack bundles it (bench/peer.ts's LAMBDA_BUILD, which mirrors SST's
 // node runtime: ESM, code splitting, packages' ESM builds first, SST's banner), then loaded by a fresh node. A dependency whose require()s
@@ -15,16 +16,23 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts"));
 const out = mkdtempSync(join(tmpdir(), "pullkeeper-bundles-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+const shipped = join(out, "pullkeeper.json");
+writeShippedConfig(shipped, readFileSync(join(ROOT, "pullkeeper.yaml"), "utf8"));
 
 describe("each function's bundle loads", () => {
   it.each(functions)("%s", async (file) => {
     const name = file.replace(/\.ts$/, "");
-    await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, "functions", file)], outdir: join(out, name), metafile: false, logLevel: "silent" });
+    const built = await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, "functions", file)], outdir: join(out, name), logLevel: "silent" });
+    // The functions read the deploy's JSON: no YAML parser in what a cold start loads (it was
+    // ~116 KB of every function's, since the config reader and its YAML shared one module).
+    const cold = new Set(coldLoadFiles(built.metafile, join(out, name, `${name}.js`)));
+    const coldInputs = Object.entries(built.metafile.outputs).filter(([path]) => cold.has(resolve(ROOT, path))).flatMap(([, o]) => Object.keys(o.inputs));
+    expect(coldInputs.filter((input) => input.includes("node_modules/yaml/"))).toEqual([]);
     const entry = pathToFileURL(join(out, name, `${name}.js`)).href;
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(entry)});`], {
       cwd: ROOT,
       encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "", PULLKEEPER_CONFIG: join(ROOT, "pullkeeper.yaml"), AWS_REGION: "eu-west-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "1" },
+      env: { PATH: process.env.PATH ?? "", PULLKEEPER_CONFIG: shipped, AWS_REGION: "eu-west-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "1" },
       timeout: 60_000,
     });
     expect(run.stderr.split("\n").filter((l) => /Error|Cannot find/.test(l))).toEqual([]);

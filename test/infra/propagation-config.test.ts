@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig, type PullkeeperConfig } from "../../packages/core/src/config/config.js";
+import { parseConfig } from "../../packages/core/src/config/config.js";
+import type { PullkeeperConfig } from "../../packages/core/src/config/config-document.js";
 import { SECRET_CHANGE_PATTERNS } from "../../packages/core/src/propagation/secret-change.js";
 import {
   CREDENTIAL_ROTATED_PATTERN,

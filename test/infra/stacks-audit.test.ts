@@ -10,6 +10,7 @@ import { arnOf, expectScheduledInvocation, inlineStatements, input, lambda, prop
 import { allowsInvoke, requestArn } from "./execute-api";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
+import { shippedConfigOf } from "./shipped-config.js";
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test",
@@ -99,14 +100,14 @@ describe("the audit-scan function", () => {
     expect(env(fn)).toMatchObject({
       PULLKEEPER_TABLE: input(table, "name"),
       PULLKEEPER_BUS: input(bus, "name"),
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
+      PULLKEEPER_CONFIG: "pullkeeper.json",
       POWERTOOLS_SERVICE_NAME: "pullkeeper",
       POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
     });
     const build = run.builds.find((b) => b.functionID === "AuditScan");
-    expect(build).toMatchObject({ handler: "functions/audit-scan.handler", runtime: "nodejs22.x", links: {}, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
+    expect(build).toMatchObject({ handler: "functions/audit-scan.handler", runtime: "nodejs22.x", links: {}, copyFiles: [shippedConfigOf(run, FIXTURE).copyFile] });
     const zip = readZip(path.join(run.workDir, "artifacts", "AuditScan", "code.zip"));
-    expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));
+    expect(zip.get("pullkeeper.json")?.toString("utf8")).toBe(shippedConfigOf(run, FIXTURE).json);
   });
 
   it("has exactly the IAM statements auditScanPermissions derives from the config", () => {
@@ -270,7 +271,7 @@ describe("the audit API", () => {
     expect(env(fn)).toMatchObject({
       PULLKEEPER_TABLE: input(table, "name"),
       PULLKEEPER_BUS: input(bus, "name"),
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
+      PULLKEEPER_CONFIG: "pullkeeper.json",
       PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(secret),
       PULLKEEPER_DELIVERY_QUEUE_URL: queueUrl(propagationFlow(run).deliveries),
       PULLKEEPER_REFRESH_FUNCTION: input(refreshFn, "name"),
@@ -279,7 +280,7 @@ describe("the audit API", () => {
       POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
     });
     expect(trustedPrincipals(role)).toEqual({ Service: ["lambda.amazonaws.com"] });
-    expect(run.builds.find((b) => b.functionID === "Api")).toMatchObject({ handler: "functions/api.handler", links: {}, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
+    expect(run.builds.find((b) => b.functionID === "Api")).toMatchObject({ handler: "functions/api.handler", links: {}, copyFiles: [shippedConfigOf(run, FIXTURE).copyFile] });
     // Invoked by API Gateway only, synchronously.
     expect(run.ofType("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").map((r) => r.name)).not.toContain("ApiEventInvokeConfig");
   });

@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inlineStatements, input, refreshFlow } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
-import { ensureSstPlatform, readZip, REPO_ROOT, runSstApp, SstRunError, type SstRun } from "./sst-harness";
+import { ensureSstPlatform, readZip, runSstApp, SstRunError, type SstRun } from "./sst-harness";
+import { shippedConfigOf } from "./shipped-config.js";
 
 /**
  * The same program, stage "production", with PULLKEEPER_CONFIG pointing at a fixture that has
@@ -60,12 +60,12 @@ describe("production stage", () => {
     for (const schedule of schedules) expect(input(schedule, "scheduleExpressionTimezone"), schedule.name).toBe("Europe/Berlin");
   });
 
-  it("ships the file PULLKEEPER_CONFIG named, as pullkeeper.yaml", () => {
+  it("ships the document of the file PULLKEEPER_CONFIG named, as pullkeeper.json", () => {
     expect(run.builds).toHaveLength(6);
-    for (const build of run.builds) expect(build.copyFiles, build.functionID).toEqual([{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }]);
+    for (const build of run.builds) expect(build.copyFiles, build.functionID).toEqual([shippedConfigOf(run, FIXTURE).copyFile]);
     const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
-    expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));
-    expect(input(flow.fn, "environment", "variables", "PULLKEEPER_CONFIG")).toBe("pullkeeper.yaml");
+    expect(zip.get("pullkeeper.json")?.toString("utf8")).toBe(shippedConfigOf(run, FIXTURE).json);
+    expect(input(flow.fn, "environment", "variables", "PULLKEEPER_CONFIG")).toBe("pullkeeper.json");
   });
 
   it("derives IAM from the fixture: its token secrets, its role, ECR and ECR Public tokens, not the managed secret", () => {

@@ -19,6 +19,7 @@ import { arnOf, expectScheduledInvocation, inlineStatements, input, propagationF
 import { matchesPattern } from "./event-pattern";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, physicalName, policyStatements, readZip, REPO_ROOT, runSstApp, SstRunError, type SstRun } from "./sst-harness";
+import { shippedConfigOf } from "./shipped-config.js";
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test",
@@ -85,12 +86,12 @@ describe("the three propagation functions", () => {
     expect(input(flow.onSecretChange.fn, "reservedConcurrentExecutions")).toBeUndefined();
   });
 
-  it("are built from their handlers with the validated config file copied in as pullkeeper.yaml", () => {
+  it("are built from their handlers with the validated config's document copied in as pullkeeper.json", () => {
     for (const { name, handler } of functions()) {
       const build = run.builds.find((b) => b.functionID === name);
-      expect(build, name).toMatchObject({ handler, runtime: "nodejs22.x", links: {}, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
+      expect(build, name).toMatchObject({ handler, runtime: "nodejs22.x", links: {}, copyFiles: [shippedConfigOf(run, FIXTURE).copyFile] });
       const zip = readZip(path.join(run.workDir, "artifacts", name, "code.zip"));
-      expect(zip.get("pullkeeper.yaml")?.toString("utf8"), name).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));
+      expect(zip.get("pullkeeper.json")?.toString("utf8"), name).toBe(shippedConfigOf(run, FIXTURE).json);
     }
   });
 
@@ -101,7 +102,7 @@ describe("the three propagation functions", () => {
       expect(env(f.fn), name).toMatchObject({
         PULLKEEPER_TABLE: input(table, "name"),
         PULLKEEPER_BUS: input(bus, "name"),
-        PULLKEEPER_CONFIG: "pullkeeper.yaml",
+        PULLKEEPER_CONFIG: "pullkeeper.json",
         PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(secret),
         PULLKEEPER_DELIVERY_QUEUE_URL: deliveryQueueUrl,
         POWERTOOLS_SERVICE_NAME: "pullkeeper",

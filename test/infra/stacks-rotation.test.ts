@@ -19,6 +19,7 @@ import {
 import { arnOf, expectScheduledInvocation, inlineStatements, input, lambda, propagationFlow, refreshFlow, scheduled, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, SstRunError, type DeclaredResource, type SstRun } from "./sst-harness";
+import { shippedConfigOf } from "./shipped-config.js";
 
 /**
  * The real sst.config.ts → stacks/ under Pulumi mocks (test/infra/sst-harness.ts), stage "test":
@@ -208,14 +209,14 @@ describe("the rotate function", () => {
       PULLKEEPER_TABLE: input(table, "name"),
       PULLKEEPER_BUS: input(bus, "name"),
       PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(secret),
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
+      PULLKEEPER_CONFIG: "pullkeeper.json",
       POWERTOOLS_SERVICE_NAME: "pullkeeper",
       POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
     });
     const build = run.builds.find((b) => b.functionID === "Rotate");
-    expect(build).toMatchObject({ handler: "functions/rotate.handler", runtime: "nodejs22.x", links: {}, properties: { splitting: true }, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
+    expect(build).toMatchObject({ handler: "functions/rotate.handler", runtime: "nodejs22.x", links: {}, properties: { splitting: true }, copyFiles: [shippedConfigOf(run, FIXTURE).copyFile] });
     const zip = readZip(path.join(run.workDir, "artifacts", "Rotate", "code.zip"));
-    expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(path.join(REPO_ROOT, FIXTURE), "utf8"));
+    expect(zip.get("pullkeeper.json")?.toString("utf8")).toBe(shippedConfigOf(run, FIXTURE).json);
   });
 
   it("has exactly the IAM statements rotatePermissions derives: the rotated secrets, lifecycle ledger, bus, fingerprint key, EFS and VPC", () => {
@@ -301,8 +302,8 @@ describe("the revoke function", () => {
     expect(input(fn, "vpcConfig")).toEqual({ subnetIds: SUBNETS, securityGroupIds: SECURITY_GROUPS });
     expect(input(fn, "fileSystemConfig")).toEqual({ arn: ACCESS_POINT, localMountPath: "/mnt/htpasswd" });
     const { table, bus, secret } = refreshFlow(run);
-    expect(env(fn)).toMatchObject({ PULLKEEPER_TABLE: input(table, "name"), PULLKEEPER_BUS: input(bus, "name"), PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(secret), PULLKEEPER_CONFIG: "pullkeeper.yaml" });
-    expect(run.builds.find((b) => b.functionID === "Revoke")).toMatchObject({ handler: "functions/revoke.handler", links: {}, copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }] });
+    expect(env(fn)).toMatchObject({ PULLKEEPER_TABLE: input(table, "name"), PULLKEEPER_BUS: input(bus, "name"), PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(secret), PULLKEEPER_CONFIG: "pullkeeper.json" });
+    expect(run.builds.find((b) => b.functionID === "Revoke")).toMatchObject({ handler: "functions/revoke.handler", links: {}, copyFiles: [shippedConfigOf(run, FIXTURE).copyFile] });
   });
 
   it("has exactly the IAM statements revokePermissions derives: the rotated secrets (rollback writes and promotes), the lifecycle ledger, bus, EFS, VPC, its failure queue", () => {

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { parse } from "yaml";
+import { validateConfig } from "../../packages/core/src/config/config-document.js";
 import { schedulerInput } from "../../packages/core/src/config/schedule-input.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ledgerTableDefinition } from "../../packages/aws/src/ledger-table.js";
@@ -7,6 +9,7 @@ import { loadDeployConfig, refreshPermissions, TRACING_PERMISSIONS, type DeployC
 import { arnOf, expectScheduledInvocation, inlineStatements, input, propagationFlow, refreshFlow, trustedPrincipals } from "./declared";
 import { expectLeastPrivilege } from "./iam-invariants";
 import { ensureSstPlatform, FAKE_ACCOUNT, FAKE_PARTITION, FAKE_REGION, readZip, REPO_ROOT, runSstApp, type SstRun } from "./sst-harness";
+import { shippedConfigOf } from "./shipped-config.js";
 
 /**
  * Runs the real sst.config.ts → stacks/ with the real SST components under Pulumi mocks
@@ -45,14 +48,14 @@ describe("refresh function", () => {
     expect(env).toMatchObject({
       PULLKEEPER_TABLE: input(flow.table, "name"),
       PULLKEEPER_BUS: input(flow.bus, "name"),
-      PULLKEEPER_CONFIG: "pullkeeper.yaml",
+      PULLKEEPER_CONFIG: "pullkeeper.json",
       PULLKEEPER_FINGERPRINT_KEY_SECRET: arnOf(flow.secret),
       POWERTOOLS_SERVICE_NAME: "pullkeeper",
       POWERTOOLS_METRICS_NAMESPACE: "Pullkeeper",
     });
   });
 
-  it("is built from the handler with the validated pullkeeper.yaml copied in as pullkeeper.yaml", () => {
+  it("is built from the handler with the validated config's document copied in as pullkeeper.json, the JSON the functions read", () => {
     // Refresh, the three propagation functions (test/infra/stacks-propagation.test.ts), audit-scan and the API (test/infra/stacks-audit.test.ts).
     expect(run.builds.map((b) => b.functionID).sort()).toEqual(["Api", "AuditScan", "Deliver", "OnSecretChange", "Reconcile", "Refresh"]);
     expect(run.builds.find((b) => b.functionID === "Refresh")).toMatchObject({
@@ -60,16 +63,20 @@ describe("refresh function", () => {
       handler: "functions/refresh.handler",
       runtime: "nodejs22.x",
       properties: { architecture: "arm64" },
-      copyFiles: [{ from: path.join(REPO_ROOT, FIXTURE), to: "pullkeeper.yaml", isDir: false }],
+      copyFiles: [shippedConfigOf(run, FIXTURE).copyFile],
       // Nothing is `link`ed (a link would also grant wildcard actions such as dynamodb:*).
       links: {},
     });
     // Every function is bundled with code splitting, so providers' clients load only when used (stacks/lambda.ts).
     for (const build of run.builds) expect(build.properties, build.functionID).toMatchObject({ splitting: true });
-    // The zip SST uploads (written by SST's own packaging code) holds the file, byte for byte.
+    // The zip SST uploads (written by SST's own packaging code) holds the YAML's document as JSON,
+    // which validates to the very config the deploy checked: no function parses YAML.
     const zip = readZip(path.join(run.workDir, "artifacts", "Refresh", "code.zip"));
-    expect([...zip.keys()]).toEqual(expect.arrayContaining(["pullkeeper.yaml", "functions/refresh.mjs"]));
-    expect(zip.get("pullkeeper.yaml")?.toString("utf8")).toBe(readFileSync(deployConfig.file, "utf8"));
+    expect([...zip.keys()]).toEqual(expect.arrayContaining(["pullkeeper.json", "functions/refresh.mjs"]));
+    expect(zip.has("pullkeeper.yaml")).toBe(false);
+    const shipped = zip.get("pullkeeper.json")?.toString("utf8") ?? "";
+    expect(JSON.parse(shipped)).toEqual(parse(readFileSync(deployConfig.file, "utf8")));
+    expect(validateConfig(JSON.parse(shipped))).toEqual(deployConfig.config);
   });
 
   it("has exactly the IAM statements refreshPermissions derives from the config, plus tracing and its failure queue", () => {

@@ -1,5 +1,10 @@
+// The YAML reader (config.ts) apart from what a function loads (the document check, the schema):
+// nothing re-exports through config.ts, so a bundle that uses none of it never loads yaml.
 export * from "./config/config.js";
+export * from "./config/config-document.js";
+export { configSchema, DEFAULT_REVOKE_AFTER_SECONDS, HTPASSWD_EFS_MOUNT_PATH, PRINCIPAL_ARN, principalIssue, underHtpasswdMount } from "./config/config-schema.js";
 export * from "./config/config-issues.js";
+export * from "./config/config-locate.js";
 export * from "./config/suggest.js";
 export * from "./model/credential.js";
 export * from "./model/duration.js";

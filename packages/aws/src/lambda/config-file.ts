@@ -1,9 +1,9 @@
-import { type AheadCheck, type CheckedConfig, checkConfigFile, InvalidInputError, parseConfig, type PullkeeperConfig, type TargetSchemas } from "@pullkeeper/core";
+import { type AheadCheck, type CheckedConfig, checkConfigFile, InvalidInputError, type PullkeeperConfig, SHIPPED_CONFIG_FILE, type TargetSchemas, validateConfig } from "@pullkeeper/core";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-/** PULLKEEPER_CONFIG when set, else pullkeeper.yaml. */
-const defaultPath = () => process.env.PULLKEEPER_CONFIG ?? "pullkeeper.yaml";
+/** PULLKEEPER_CONFIG when set, else pullkeeper.json. */
+const defaultPath = () => process.env.PULLKEEPER_CONFIG ?? SHIPPED_CONFIG_FILE;
 
 function readText(path: string): string {
   const full = resolve(path);
@@ -14,9 +14,20 @@ function readText(path: string): string {
   }
 }
 
-/** Reads and validates pullkeeper.yaml (the document; consumers' targets are checked by consumersFromConfig or readCheckedConfigFile). */
+/**
+ * Reads and validates the config the deploy shipped: JSON, the document of a pullkeeper.yaml
+ * already checked whole at deploy time (consumers' targets are checked by consumersFromConfig).
+ */
 export function readConfigFile(path = defaultPath()): PullkeeperConfig {
-  return parseConfig(readText(path), path);
+  const text = readText(path);
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the text; the file is named, not echoed.
+    throw new InvalidInputError(`${path} is not JSON: a function reads the config as the deploy ships it (${SHIPPED_CONFIG_FILE}, the checked document of pullkeeper.yaml), not the YAML itself`);
+  }
+  return validateConfig(document, path);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { HTPASSWD_EFS_MOUNT_PATH, underHtpasswdMount, validateConfig } from "./config.js";
+import { validateConfig } from "./config-document.js";
+import { HTPASSWD_EFS_MOUNT_PATH, underHtpasswdMount } from "./config-schema.js";
 import { InvalidInputError } from "../model/errors.js";
 
 /** An htpasswd registry's `source.efs` (where its file lives on AWS) and the file path it constrains. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../model/errors.js";
-import { type AheadCheck, parseConfig } from "./config.js";
+import type { AheadCheck } from "./config-document.js";
+import { parseConfig } from "./config.js";
 import { scheduleIssues } from "./schedule-check.js";
 
 /** Issue 15, defect 6: schedules the config took though no scheduler runs them, a YAML bomb that crashed, a NUL byte in a path. */

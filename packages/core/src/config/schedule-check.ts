@@ -1,5 +1,5 @@
 import type { PathIssue } from "./config-issues.js";
-import type { PullkeeperConfig } from "./config.js";
+import type { PullkeeperConfig } from "./config-document.js";
 import { parseSchedule } from "./schedule-expression.js";
 import { lifetimeGapProblem, rateSeconds } from "../sources/shared/lifetime.js";
 
