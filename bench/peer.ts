@@ -1,7 +1,6 @@
 import { type BuildOptions, build, type Metafile } from "esbuild";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 
 /**
@@ -113,14 +112,15 @@ export interface PeerFigures {
   readonly imports: ReadonlyMap<string, ReadonlySet<string>>;
   readonly bundleBytes: number;
   readonly gzipBytes: number;
-  readonly importMs: number;
+  /** The bundled peer's entry, to time its import next to the function's (bench/run.ts, interleaved). */
+  readonly entry: string;
 }
 
 /**
  * Builds `name`'s peer from the function's metafile, bundled as the function is (LAMBDA_BUILD), and
- * measures it as the function is: cold-path bytes, gzipped, and `timeNode` of importing it.
+ * measures it as the function is: cold-path bytes and gzipped; its entry for timing its import.
  */
-export async function measurePeer(name: string, metafile: Metafile, entry: string, outRoot: string, timeNode: (code: string) => number): Promise<PeerFigures> {
+export async function measurePeer(name: string, metafile: Metafile, entry: string, outRoot: string): Promise<PeerFigures> {
   const imports = peerImports(metafile, entry);
   // Inside the repository, so the peer resolves the same node_modules as the function.
   const dir = join(outRoot, `peer-${name}`);
@@ -136,6 +136,6 @@ export async function measurePeer(name: string, metafile: Metafile, entry: strin
     imports,
     bundleBytes: cold.reduce((n, f) => n + statSync(f).size, 0),
     gzipBytes: cold.reduce((n, f) => n + gzipSync(readFileSync(f)).length, 0),
-    importMs: timeNode(`await import(${JSON.stringify(pathToFileURL(peerEntry).href)});`),
+    entry: peerEntry,
   };
 }

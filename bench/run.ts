@@ -30,17 +30,34 @@ const OUT = join(ROOT, "bench", "out");
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const BUDGET = { bundleBytes: 2_000_000, gzipBytes: 500_000, importMs: 600 };
 
+/** Wall time of one fresh node process running `code`. */
+function nodeOnce(code: string): number {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (run.status !== 0) throw new Error(`node exited ${run.status}: ${run.stderr}`);
+  return ms;
+}
+
 /** Wall time of a fresh node process running `code`, median of RUNS (after one warm-up for the disk cache). */
 function timeNode(code: string): number {
-  const once = () => {
-    const start = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (run.status !== 0) throw new Error(`node exited ${run.status}: ${run.stderr}`);
-    return ms;
-  };
-  once();
-  return median(Array.from({ length: RUNS }, once));
+  return timeInterleaved([code])[0] as number;
+}
+
+/**
+ * Medians of RUNS fresh node processes per code, run in rounds of one each (the order flipped every
+ * round, after one warm-up each), so drift in the machine's load falls on all of them alike:
+ * a function and its peer timed one after the other differed by ±30% between runs otherwise.
+ */
+function timeInterleaved(codes: readonly string[]): number[] {
+  for (const code of codes) nodeOnce(code);
+  const samples = codes.map((): number[] => []);
+  for (let round = 0; round < RUNS; round++) {
+    const order = codes.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) samples[i]?.push(nodeOnce(codes[i] as string));
+  }
+  return samples.map((s) => median(s));
 }
 
 /**
@@ -124,6 +141,10 @@ const results: Result[] = await bundleResults();
  * next to a bare node start, and both next to the function's peer (bench/peer.ts), built and
  * timed in the same run: bytes ≤ 1.3×, import ≤ 1.2× the peer's (issue 15).
  */
+function importCode(entry: string): string {
+  return `await import(${JSON.stringify(pathToFileURL(entry).href)});`;
+}
+
 async function bundleResults(): Promise<Result[]> {
   mkdirSync(OUT, { recursive: true });
   const functions = readdirSync(join(ROOT, "functions")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
@@ -143,15 +164,15 @@ async function bundleResults(): Promise<Result[]> {
     results.push(result(`bundle.${name}`, bytes, "bytes", BUDGET.bundleBytes));
     results.push(result(`bundle-gzip.${name}`, gzipBytes, "bytes", BUDGET.gzipBytes));
     results.push(result(`bundle-with-lazy-chunks.${name}`, Object.values(built.metafile.outputs).reduce((n, o) => n + o.bytes, 0), "bytes"));
-    const imported = timeNode(`await import(${JSON.stringify(pathToFileURL(entry).href)});`);
+    const peer = await measurePeer(name, built.metafile, entry, OUT);
+    const [imported = Number.NaN, peerImportMs = Number.NaN] = timeInterleaved([importCode(entry), importCode(peer.entry)]);
     results.push(result(`cold-import.${name}`, imported, "ms", BUDGET.importMs));
     results.push(result(`cold-import-over-bare.${name}`, imported - bare, "ms"));
-    const peer = await measurePeer(name, built.metafile, entry, OUT, timeNode);
     results.push(result(`peer.bundle.${name}`, peer.bundleBytes, "bytes"));
-    results.push(result(`peer.cold-import.${name}`, peer.importMs, "ms"));
+    results.push(result(`peer.cold-import.${name}`, peerImportMs, "ms"));
     results.push(result(`bundle-over-peer.${name}`, bytes / peer.bundleBytes, "x", 1.3));
     results.push(result(`bundle-gzip-over-peer.${name}`, gzipBytes / peer.gzipBytes, "x"));
-    results.push(result(`cold-import-over-peer.${name}`, imported / peer.importMs, "x", 1.2));
+    results.push(result(`cold-import-over-peer.${name}`, imported / peerImportMs, "x", 1.2));
   }
   return results;
 }
