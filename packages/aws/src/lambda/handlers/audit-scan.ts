@@ -1,8 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
-import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
+import { EventBridgeEnvelopeSchema, scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import type { AuditReport, AuditScanService } from "@pullkeeper/core";
 import * as z from "zod";
 
@@ -14,7 +13,7 @@ import * as z from "zod";
 
 export const AuditScanEventSchema = scheduledInvocationSchema(
   "audit-scan",
-  EventBridgeSchema.extend({
+  EventBridgeEnvelopeSchema.extend({
     detail: z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }),
   }),
 );

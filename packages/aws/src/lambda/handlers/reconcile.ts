@@ -1,8 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
-import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
+import { EventBridgeEnvelopeSchema, scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import type { PropagationService } from "@pullkeeper/core";
 
 /**
@@ -13,7 +12,7 @@ import type { PropagationService } from "@pullkeeper/core";
  */
 
 /** The reconcile schedule's input (EventBridge Scheduler) or an EventBridge envelope; either way a full run. */
-export const ReconcileEventSchema = scheduledInvocationSchema("reconcile", EventBridgeSchema);
+export const ReconcileEventSchema = scheduledInvocationSchema("reconcile", EventBridgeEnvelopeSchema);
 
 const telemetry = observability("pullkeeper-reconcile");
 const { logger, metrics } = telemetry;

@@ -1,12 +1,11 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { EcrTokenSource } from "../../index.js";
 // Module by module, not the lambda index: that reaches the delivery targets' clients.
 import { awsServiceAdapters } from "../adapters.js";
 import { readConfigFile } from "../config-file.js";
 import { lazy } from "../lazy.js";
 import { observability, withObservability } from "../observability.js";
-import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
+import { EventBridgeEnvelopeSchema, scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import { providerLimiter } from "../provider-limiter.js";
 import { refreshService } from "../wiring.js";
 import { type PullkeeperConfig, RefreshRequestSchema, type RefreshReport, type RefreshService, systemClock } from "@pullkeeper/core";
@@ -17,7 +16,7 @@ import type { z } from "zod";
  * EventBridge envelope (the API on demand, the embedded runtime) in, RefreshService out, report back.
  */
 
-export const RefreshEventSchema = scheduledInvocationSchema("refresh", EventBridgeSchema.extend({ detail: RefreshRequestSchema }));
+export const RefreshEventSchema = scheduledInvocationSchema("refresh", EventBridgeEnvelopeSchema.extend({ detail: RefreshRequestSchema }));
 export type RefreshEvent = z.infer<typeof RefreshEventSchema>;
 
 export interface RefreshRuntime {

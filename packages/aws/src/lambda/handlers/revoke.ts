@@ -1,10 +1,9 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { EventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/eventbridge";
 import { type RollbackAnswer, rotatedBySecretsManager } from "../audit-actions.js";
 import { lazy } from "../lazy.js";
 import { lifecycleFromEnvironment } from "../lifecycle-runtime.js";
 import { observability, withObservability } from "../observability.js";
-import { scheduledInvocationSchema, validateEvent } from "../validate-event.js";
+import { EventBridgeEnvelopeSchema, scheduledInvocationSchema, validateEvent } from "../validate-event.js";
 import { InvalidInputError, PullkeeperError, type Registry, type RevocationService, type RollbackService } from "@pullkeeper/core";
 import * as z from "zod";
 
@@ -23,7 +22,7 @@ import * as z from "zod";
 
 export const RevokeEventSchema = scheduledInvocationSchema(
   "revoke",
-  EventBridgeSchema.extend({
+  EventBridgeEnvelopeSchema.extend({
     detail: z.union([z.strictObject({ registryIds: z.array(z.string().min(1)).min(1).optional() }), z.strictObject({ rollback: z.string().min(1) })]),
   }),
 );
