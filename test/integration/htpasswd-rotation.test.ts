@@ -1,5 +1,7 @@
 import { DynamoLedger, HmacFingerprinter, SecretsManagerVault } from "@pullkeeper/aws";
 import {
+  credential,
+  type CredentialIssuer,
   type HtpasswdSource,
   htpasswdIssuer,
   htpasswdRevoker,
@@ -161,6 +163,49 @@ describe("htpasswd rotation against a real docker-registry", () => {
     expect((await current()).username).toBe("pullkeeper-blue");
     expect(await opens(await current())).toBe(200);
     expect(events.filter((e) => e.type === "Credential Revoked")).toEqual([expect.objectContaining({ detail: expect.objectContaining({ reason: "rotation" }) })]);
+  });
+
+  // A source without slots (Docker Hub, GitLab, JFrog tokens) issues a new, independent credential
+  // each time; here a new htpasswd user per rotation stands for a new token, retired to revoke it.
+  // Revocation revokes AWSPREVIOUS only, so a rotation that took that label from an unrevoked
+  // credential left it valid, out of sight, until it expired: three live logins after three rotations.
+  it("without slots too, never leaves a previous credential unrevoked and out of revocation's sight: waits, or revokes first when told to", async () => {
+    let issued = 0;
+    const tokens: CredentialIssuer = {
+      issue: async () => credential(`token-${++issued}`, new RandomPasswords().generate().reveal()),
+      install: (next) => world.htpasswd.setPassword(next.username, next.password),
+    };
+    const independent = (options: { revokes?: boolean } = {}) =>
+      new RotationService({ ...adapters(), issuer: () => tokens, revocation: revocation(), newToken: randomUUID, revokes: () => options.revokes ?? true });
+    await independent().rotate(target);
+    const one = await current();
+    await independent().rotate(target);
+    const two = await current();
+    // `one` is AWSPREVIOUS and not revoked: a third token would take the label from it.
+    await expect(independent().rotate(target)).rejects.toMatchObject({ code: "previous_in_use", message: expect.stringContaining("is not revoked yet") });
+    expect((await current()).username).toBe(two.username);
+    expect(Object.values(sm.stages(secret)).filter((s) => s.includes("AWSPENDING"))).toEqual([]);
+    expect(await opens(one)).toBe(200);
+
+    // Once revoked (nothing uses it here), the rotation goes on.
+    expect(await revocation().check(target)).toMatchObject({ outcome: "revoked", versionId: expect.any(String) });
+    expect(await opens(one)).toBe(401);
+    await independent().rotate(target);
+    const three = await current();
+    expect(three.username).toBe("token-3");
+
+    // whenInUse: revoke — the previous one (two) is revoked first, then the rotation goes on.
+    const eager: RotatedRegistry = { ...target, revoke: { afterSeconds: 86_400, whenInUse: "revoke" } };
+    await independent().rotate(eager);
+    expect(await opens(two)).toBe(401);
+    expect(await opens(three)).toBe(200);
+    expect(await opens(await current())).toBe(200);
+    // At most the current and the previous credential open the registry, ever.
+    expect(await world.htpasswd.users()).toEqual(["token-3", "token-4"]);
+
+    // A source with nothing to revoke (its tokens only expire) is not held back.
+    await independent({ revokes: false }).rotate(target);
+    expect((await current()).username).toBe("token-5");
   });
 
   // Issue 11, defect 9: rotations of one registry were not serialised. Forced here: the first

@@ -108,7 +108,7 @@ interface RecordingFake {
 export function retryAfterTests(world: () => SourceWorld<RecordingFake>, throttle: ProviderFaults["throttle"], provider: RegExp): void {
   it(`a Retry-After pauses the provider's bucket in the shared limiter (${provider.source}): a short one is waited out before anything is sent, a long one fails the rotation unsent`, { timeout: 60_000 }, async () => {
     const w = world();
-    // A source that takes turns between slots needs the previous one free first.
+    // A rotation needs the previous credential revoked first (slots or not).
     const previous = (await w.runtime.ledger.registryState(w.id))?.previousVersionId;
     if (previous) await w.revoked(previous);
     throttle(3);
@@ -119,6 +119,9 @@ export function retryAfterTests(world: () => SourceWorld<RecordingFake>, throttl
     expect((firstAfter?.at ?? 0) - throttledAt).toBeGreaterThanOrEqual(2_500);
 
     const before = await w.current();
+    // Again, one unrevoked previous credential at most (slots or not): the one just replaced goes first.
+    const replaced = (await w.runtime.ledger.registryState(w.id))?.previousVersionId;
+    if (replaced) await w.revoked(replaced);
     throttle(600);
     expect((await w.rotate()).body).toMatchObject({ code: "provider_throttled" });
     const sent = w.fake.requests.length;

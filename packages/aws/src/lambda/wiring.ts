@@ -167,7 +167,7 @@ export interface RotationHooks {
 /** Rotation of the rotated registries; `revocation` frees the idle user's slot when a registry says revoke first. */
 export function rotationService(wiring: {
   readonly adapters: ServiceAdapters;
-  readonly registrySide: Pick<RegistrySide, "issuer">;
+  readonly registrySide: RegistrySide;
   readonly revocation: Pick<RevocationService, "revoke">;
   readonly hooks?: RotationHooks;
 }): RotationService {
@@ -176,6 +176,7 @@ export function rotationService(wiring: {
     ...adapters,
     issuer: registrySide.issuer,
     revocation,
+    revokes: async (registry) => (await registrySide.revoker(registry)) !== undefined,
     newToken: randomUUID,
     ...(hooks.afterStep && { afterStep: hooks.afterStep }),
     ...(hooks.afterPromote && { afterPromote: hooks.afterPromote }),

@@ -33,6 +33,12 @@ export interface RotationDependencies extends CredentialPorts {
   readonly issuer: (registry: RotatedRegistry) => CredentialIssuer | Promise<CredentialIssuer>;
   /** Frees the idle user's slot when the registry's policy says "revoke first" (whenInUse: revoke). */
   readonly revocation?: Pick<RevocationService, "revoke">;
+  /**
+   * Whether the registry's source revokes superseded credentials (its runtime has a revoker). A
+   * source without slots that does waits for its previous credential's revocation before
+   * rotating; unset: it is not known to, and does not wait.
+   */
+  readonly revokes?: (registry: RotatedRegistry) => boolean | Promise<boolean>;
   /** A fresh ClientRequestToken for a rotation that is not resuming (Secrets Manager makes a UUID). */
   readonly newToken: () => string;
   /** Test seam: called after each step completes, so a test can stop the process between steps. */
@@ -52,6 +58,20 @@ export interface RotationResult {
 export class SlotInUseError extends PullkeeperError {
   constructor(registryId: string, user: string, versionId: string, reason: string) {
     super("previous_in_use", `registry ${registryId}: user ${user} still carries version ${versionId}, which is not revoked yet (${reason}); the rotation waits until it is (revoke.whenInUse: wait)`);
+  }
+}
+
+/**
+ * A source without slots (independent tokens) whose previous credential is not revoked yet: a
+ * third credential would take AWSPREVIOUS from it, and revocation (which revokes AWSPREVIOUS) would
+ * never see it again, leaving it valid until it expires.
+ */
+export class PreviousNotRevokedError extends PullkeeperError {
+  constructor(registryId: string, versionId: string, reason: string) {
+    super(
+      "previous_in_use",
+      `registry ${registryId}: the previous credential (version ${versionId}) is not revoked yet (${reason}); a new one now would leave it valid, out of revocation's sight, until it expires, so the rotation waits until it is revoked (revoke.whenInUse: wait)`,
+    );
   }
 }
 
@@ -119,6 +139,8 @@ export class RotationService {
       const [first, second] = issuer.slots;
       idle = current && (await slotOf(issuer, current)) === first ? second : first;
       if (current) await this.#freeSlot(registry, issuer, idle, current);
+    } else if (current) {
+      await this.#retirePrevious(registry, current);
     }
     const next = await issuer.issue({ ...(idle !== undefined && { slot: idle }), versionId: token });
     await vault.stagePending(registry.secret, next, token, rotationToken === undefined ? undefined : { rotationToken });
@@ -140,6 +162,27 @@ export class RotationService {
     }
     const status = await ledger.revocationStatus(registry.id);
     throw new SlotInUseError(registry.id, idle, previous.versionId, status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
+  }
+
+  /**
+   * Independent tokens have no slot to wait for, but the same rule holds: one unrevoked previous
+   * credential at most. Revocation only ever revokes AWSPREVIOUS, so a rotation that moved the
+   * label off an unrevoked one would leave that token valid, unseen, until it expires. Wait for
+   * its revocation, or revoke it first; a source with nothing to revoke (tokens that only expire) goes on.
+   */
+  async #retirePrevious(registry: RotatedRegistry, current: StoredCredential): Promise<void> {
+    const { vault, ledger } = this.#deps;
+    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
+    if (!previous || previous.versionId === current.versionId) return;
+    const recorded = await ledger.version(registry.id, previous.versionId);
+    if (recorded?.revoked) return;
+    if (!(await this.#deps.revokes?.(registry))) return;
+    if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
+      await this.#deps.revocation.revoke(registry, previous, current, "rotation", "a rotation replaces the current credential and the previous one is not revoked yet (revoke.whenInUse: revoke)", recorded);
+      return;
+    }
+    const status = await ledger.revocationStatus(registry.id);
+    throw new PreviousNotRevokedError(registry.id, previous.versionId, status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
   }
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
