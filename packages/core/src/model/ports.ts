@@ -305,7 +305,8 @@ export interface RegistryAccounts {
  * How a rotated source makes its next credential. Htpasswd users, Harbor and Quay robots and ACR
  * password slots alternate between two slots: the next credential goes into the slot the current
  * one does not hold, once that slot's previous holder is revoked. Docker Hub, GitLab and JFrog
- * tokens are independent: no slots, any number valid at once.
+ * tokens are independent: no slots, any number could be valid at once, but the rotation still
+ * waits for the previous one's revocation (revocation only sees AWSPREVIOUS).
  */
 export interface CredentialIssuer {
   /** The two slots the credential alternates between; absent when credentials are independent. */
