@@ -22,7 +22,7 @@ export interface DeployConfig {
   readonly config: PullkeeperConfig;
   /** Absolute path of the file that was validated. */
   readonly file: string;
-  /** The same file relative to the app root (SST `copyFiles` resolves `from` against the root). */
+  /** The same file relative to the app root: how the deploy's errors name it. */
   readonly relativeFile: string;
   /** The file's text, so deploy-time checks (rotationPlan) place their issues at a line and column. */
   readonly text?: string;
@@ -62,7 +62,7 @@ export function loadDeployConfig(env: NodeJS.ProcessEnv = process.env, root: str
   const file = path.resolve(root, given);
   const relativeFile = path.relative(root, file);
   if (relativeFile.startsWith("..") || path.isAbsolute(relativeFile)) {
-    throw new Error(`PULLKEEPER_CONFIG=${given}: the config file must be inside the app directory ${root} (it is copied into the function bundle)`);
+    throw new Error(`PULLKEEPER_CONFIG=${given}: the config file must be inside the app directory ${root}, where the deploy reads it and names it in its errors`);
   }
   let text: string;
   try {
