@@ -5,6 +5,7 @@ import {
   type CredentialIssuer,
   type MintPorts,
   modelSource,
+  type ProviderHttp,
   type Registry,
   type RegistryKind,
   type RegistrySource,
@@ -105,7 +106,13 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
   const fake = await spec.startFake(registry);
   const parsed = module.schema.parse({ type: sourceType, ...spec.source(fake) });
   const entry = { id: spec.registry.id, host: registry.host, kind: spec.registry.kind, secret: `pullkeeper/${spec.registry.id}`, source: modelSource(parsed as RegistrySource) } as Registry;
-  const http = new FetchProviderHttp({ timeoutMs: 1000 });
+  // The hang fault is waited out for 1 s, so its case stays quick; every other call gets the
+  // production budget: a fake that writes the registry's htpasswd (bcrypt) answered after more
+  // than 1 s on a loaded CI machine, and the contract's first case failed as a timeout.
+  const patient = new FetchProviderHttp();
+  const impatient = new FetchProviderHttp({ timeoutMs: 1000 });
+  let hanging = false;
+  const http: ProviderHttp = { request: (provider, request) => (hanging ? impatient : patient).request(provider, request) };
   const produced: string[] = [];
   let slot: string | undefined;
   let obtain: () => Promise<Obtained>;
@@ -169,7 +176,10 @@ async function startHarness<Fake extends { readonly url: string }>(spec: Provide
     server: fail({ status: 503, match: every }),
     server_500: fail({ status: 500, match: every }),
     reset: fail({ reset: true, match: every }),
-    hang: fail({ hang: true, match: every }),
+    hang: () => {
+      hanging = true;
+      return fail({ hang: true, match: every })();
+    },
   };
   return {
     obtain,
