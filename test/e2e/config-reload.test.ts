@@ -98,16 +98,21 @@ describe("config reload in the embedded runtime", () => {
     const health = async () => (await (await fetch(`${runtime.server?.url}/healthz`)).json()) as { schedules: Record<string, string | null> };
     const reconcileAt = (await health()).schedules.reconcile;
 
-    const text = (await readFile(ws.configPath, "utf8")).replace(/consumers:\n[\s\S]*$/, `consumers:\n${dockerConsumer("second", dockerConfig("second"))}settings:\n  reconcileSchedule: rate(1 minute)\n`);
+    const text = (await readFile(ws.configPath, "utf8")).replace(/consumers:\n[\s\S]*$/, `consumers:\n${dockerConsumer("second", dockerConfig("second"))}settings:\n  reconcileSchedule: cron(7/15 * * * ? *)\n`);
     await writeFile(ws.configPath, text);
     expect(await runtime.reload()).toMatchObject({ applied: true, added: ["second"], removed: ["first"], changed: [] });
     expect(lines).toContainEqual("config: reloaded: consumers added second; removed first");
     // A delivery of the removed consumer that starts now is skipped; the previous generation still knew it.
     expect(await runtime.propagation.deliver(request)).toEqual({ outcome: "skipped", reason: "unknown-consumer" });
     expect(runtime.propagation).not.toBe(before);
-    const next = (await health()).schedules.reconcile;
-    expect(next).not.toBe(reconcileAt);
-    expect(new Date(next ?? 0).getTime() - Date.now()).toBeLessThanOrEqual(60_000);
+    // Rearmed: the next reconcile is on the new schedule, 7 minutes past a quarter hour, where the
+    // default's (rate(15 minutes), on the quarter hours) never is. (With rate(1 minute) the two
+    // next ticks were the same instant whenever the test ran in the minute before a quarter hour.)
+    const next = new Date((await health()).schedules.reconcile ?? 0);
+    expect(new Date(reconcileAt ?? 0).getUTCMinutes() % 15).toBe(0);
+    expect(next.getUTCMinutes() % 15).toBe(7);
+    expect(next.getUTCSeconds()).toBe(0);
+    expect(next.getTime() - Date.now()).toBeLessThanOrEqual(15 * 60_000);
     await eventually(() => heldPassword(dockerConfig("second")), 5_000, "the second consumer's docker config");
   });
 
