@@ -17,16 +17,22 @@ import { SCHEDULE_RETRY_ATTEMPTS, schedulePermissions, schedulerTrust } from "./
  */
 export const NODEJS_BUNDLING = { splitting: true } as const;
 
+const shipped = new WeakMap<DeployConfig, string>();
+
 /**
  * Writes the config as the functions read it (shippedConfig) under SST's work directory, once per
- * content, and returns its path relative to the app root, as `copyFiles` takes it.
+ * deploy (every function shares it), and returns its path relative to the app root, as `copyFiles` takes it.
  */
 function shippedConfigFile(deploy: DeployConfig): string {
+  const known = shipped.get(deploy);
+  if (known !== undefined) return known;
   const { name, json } = shippedConfig(deploy);
   const file = path.join($cli.paths.work, "pullkeeper", name);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, json);
-  return path.relative($cli.paths.root, file);
+  const relative = path.relative($cli.paths.root, file);
+  shipped.set(deploy, relative);
+  return relative;
 }
 
 /**

@@ -151,17 +151,9 @@ export class RotationService {
    * would break whoever holds it. Wait for its revocation, or revoke it first.
    */
   async #freeSlot(registry: RotatedRegistry, issuer: CredentialIssuer, idle: string, current: StoredCredential): Promise<void> {
-    const { vault, ledger } = this.#deps;
-    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
+    const previous = await readIfPresent(this.#deps.vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!previous || (await slotOf(issuer, previous)) !== idle) return;
-    const recorded = await ledger.version(registry.id, previous.versionId);
-    if (recorded?.revoked) return;
-    if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
-      await this.#deps.revocation.revoke(registry, previous, current, "rotation", "a rotation needed the user's slot (revoke.whenInUse: revoke)", recorded);
-      return;
-    }
-    const status = await ledger.revocationStatus(registry.id);
-    throw new SlotInUseError(registry.id, idle, previous.versionId, status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
+    await this.#previousRevoked(registry, previous, current, "a rotation needed the user's slot (revoke.whenInUse: revoke)", (reason) => new SlotInUseError(registry.id, idle, previous.versionId, reason));
   }
 
   /**
@@ -171,18 +163,33 @@ export class RotationService {
    * its revocation, or revoke it first; a source with nothing to revoke (tokens that only expire) goes on.
    */
   async #retirePrevious(registry: RotatedRegistry, current: StoredCredential): Promise<void> {
-    const { vault, ledger } = this.#deps;
-    const previous = await readIfPresent(vault, registry.secret, { stage: "AWSPREVIOUS" });
+    const previous = await readIfPresent(this.#deps.vault, registry.secret, { stage: "AWSPREVIOUS" });
     if (!previous || previous.versionId === current.versionId) return;
+    if (!(await this.#deps.revokes?.(registry))) return;
+    await this.#previousRevoked(
+      registry,
+      previous,
+      current,
+      "a rotation replaces the current credential and the previous one is not revoked yet (revoke.whenInUse: revoke)",
+      (reason) => new PreviousNotRevokedError(registry.id, previous.versionId, reason),
+    );
+  }
+
+  /**
+   * The one rule both kinds of source keep: `previous` must be revoked before a rotation goes on.
+   * Revoked already: nothing to do; whenInUse: revoke: revoke it now; else throw `waiting(reason)`,
+   * the reason the last revocation check gave for keeping it.
+   */
+  async #previousRevoked(registry: RotatedRegistry, previous: StoredCredential, current: StoredCredential, revokeDetail: string, waiting: (reason: string) => PullkeeperError): Promise<void> {
+    const { ledger } = this.#deps;
     const recorded = await ledger.version(registry.id, previous.versionId);
     if (recorded?.revoked) return;
-    if (!(await this.#deps.revokes?.(registry))) return;
     if (revokePolicy(registry).whenInUse === "revoke" && this.#deps.revocation) {
-      await this.#deps.revocation.revoke(registry, previous, current, "rotation", "a rotation replaces the current credential and the previous one is not revoked yet (revoke.whenInUse: revoke)", recorded);
+      await this.#deps.revocation.revoke(registry, previous, current, "rotation", revokeDetail, recorded);
       return;
     }
     const status = await ledger.revocationStatus(registry.id);
-    throw new PreviousNotRevokedError(registry.id, previous.versionId, status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
+    throw waiting(status?.versionId === previous.versionId ? status.reason : "no revocation check has run yet");
   }
 
   async #set(registry: RotatedRegistry, token: string): Promise<void> {
